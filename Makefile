@@ -1,0 +1,36 @@
+# Two commands work on a fresh machine: `make demo` and `make test`. Both create .venv when missing.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+
+.PHONY: demo test lint unit bench lab clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[test]'
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/irsa demo
+
+test: lint unit
+
+lint: $(STAMP)
+	$(BIN)/ruff check irsa_lib tests benchmarks
+	$(BIN)/ruff format --check irsa_lib tests benchmarks
+	$(BIN)/mypy
+
+unit: $(STAMP)
+	$(BIN)/python -m pytest
+
+bench: $(STAMP)
+	$(BIN)/python -m benchmarks.run
+
+lab: $(STAMP)
+	$(BIN)/python -m pip install -q -e '.[lab]'
+	$(BIN)/irsa demo --serve-lab
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

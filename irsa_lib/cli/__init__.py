@@ -1,0 +1,48 @@
+"""``irsa``: a thin command line over the library. Each subcommand lives in its own module.
+
+A subcommand module has ``register(subparsers)``, which adds its parser and sets ``run`` (a
+function of the parsed arguments returning the exit status). Errors the library raises on bad input
+(``IrsaError``) are printed as one clear line with exit status 2; nothing else is swallowed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from irsa_lib import __version__
+from irsa_lib.cli import snapshot_info
+from irsa_lib.errors import IrsaError
+
+COMMANDS = (snapshot_info,)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="irsa",
+        description="Which Kubernetes workload can read which AWS secret value, through which chain, and why.",
+    )
+    parser.add_argument("--version", action="version", version=f"irsa_lib {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for module in COMMANDS:
+        module.register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        status: int = args.run(args)
+    except IrsaError as exc:
+        print(f"irsa {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"irsa {args.command}: interrupted", file=sys.stderr)
+        return 130
+    return status
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,207 @@
+"""The snapshot: every collected record plus what was and was not collected, as versioned JSON.
+
+Collection writes a snapshot; analysis reads only snapshots. A snapshot file is written atomically
+(temporary file, then rename) so an interrupted run never leaves half a file, and reading one is
+strict: a malformed file or a newer schema fails with a message naming the file and the field.
+
+Example
+-------
+>>> from irsa_lib.snapshot import Snapshot, merge_snapshots
+>>> a = Snapshot(created_at="2026-01-01T00:00:00Z")
+>>> merge_snapshots([a, a]).schema_version == SCHEMA_VERSION
+True
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import json
+import os
+import tempfile
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from irsa_lib import __version__
+from irsa_lib.codec import DecodeError, from_data, to_data
+from irsa_lib.errors import IrsaError
+from irsa_lib.model import (
+    Account,
+    Coverage,
+    EKSCluster,
+    ESOClusterExternalSecret,
+    ESOController,
+    ESOExternalSecret,
+    ESOPushSecret,
+    ESOSecretStore,
+    Group,
+    InstanceProfile,
+    K8sSecret,
+    KESController,
+    KESExternalSecret,
+    KMSKey,
+    ManagedPolicy,
+    Namespace,
+    NodeGroup,
+    OIDCProvider,
+    PodIdentityAssociation,
+    RBACBinding,
+    RBACRole,
+    Role,
+    SecretProviderClass,
+    SecretsManagerSecret,
+    ServiceAccount,
+    SSMParameter,
+    User,
+    Workload,
+)
+
+SCHEMA_VERSION = 1
+FORMAT_NAME = "irsa_lib.snapshot"
+
+
+class SnapshotError(IrsaError, ValueError):
+    """A snapshot file cannot be read: malformed, of another format, or of a newer schema."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class Snapshot:
+    """All records of one collection run (or of several merged), with their coverage."""
+
+    created_at: str
+    schema_version: int = SCHEMA_VERSION
+    tool_version: str = __version__
+    # AWS side
+    accounts: tuple[Account, ...] = ()
+    roles: tuple[Role, ...] = ()
+    users: tuple[User, ...] = ()
+    groups: tuple[Group, ...] = ()
+    managed_policies: tuple[ManagedPolicy, ...] = ()
+    instance_profiles: tuple[InstanceProfile, ...] = ()
+    oidc_providers: tuple[OIDCProvider, ...] = ()
+    kms_keys: tuple[KMSKey, ...] = ()
+    ssm_parameters: tuple[SSMParameter, ...] = ()
+    secrets: tuple[SecretsManagerSecret, ...] = ()
+    clusters: tuple[EKSCluster, ...] = ()
+    pod_identity_associations: tuple[PodIdentityAssociation, ...] = ()
+    node_groups: tuple[NodeGroup, ...] = ()
+    # Kubernetes side
+    namespaces: tuple[Namespace, ...] = ()
+    service_accounts: tuple[ServiceAccount, ...] = ()
+    workloads: tuple[Workload, ...] = ()
+    k8s_secrets: tuple[K8sSecret, ...] = ()
+    rbac_roles: tuple[RBACRole, ...] = ()
+    rbac_bindings: tuple[RBACBinding, ...] = ()
+    kes_external_secrets: tuple[KESExternalSecret, ...] = ()
+    kes_controllers: tuple[KESController, ...] = ()
+    eso_stores: tuple[ESOSecretStore, ...] = ()
+    eso_external_secrets: tuple[ESOExternalSecret, ...] = ()
+    eso_cluster_external_secrets: tuple[ESOClusterExternalSecret, ...] = ()
+    eso_push_secrets: tuple[ESOPushSecret, ...] = ()
+    eso_controllers: tuple[ESOController, ...] = ()
+    secret_provider_classes: tuple[SecretProviderClass, ...] = ()
+    # What was and was not collected
+    coverage: tuple[Coverage, ...] = ()
+
+    def incomplete(self) -> tuple[Coverage, ...]:
+        """Coverage entries whose source could not be fully read (denied, throttled, failed...)."""
+        return tuple(c for c in self.coverage if not c.complete)
+
+    def counts(self) -> dict[str, int]:
+        """Number of records per collection, for summaries."""
+        return {
+            f.name: len(getattr(self, f.name))
+            for f in dataclasses.fields(self)
+            if isinstance(getattr(self, f.name), tuple) and f.name != "coverage"
+        }
+
+
+RECORD_FIELDS: tuple[str, ...] = tuple(
+    f.name for f in dataclasses.fields(Snapshot) if f.name not in {"created_at", "schema_version", "tool_version"}
+)
+
+
+def now_utc() -> str:
+    """The current time as an ISO 8601 UTC timestamp with a ``Z`` suffix."""
+    return dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
+
+def merge_snapshots(parts: Iterable[Snapshot], *, created_at: str | None = None) -> Snapshot:
+    """Concatenate the records and coverage of several partial snapshots (one per source)."""
+    parts = list(parts)
+    merged: dict[str, list[Any]] = {name: [] for name in RECORD_FIELDS}
+    for part in parts:
+        for name in RECORD_FIELDS:
+            merged[name].extend(getattr(part, name))
+    stamp = created_at or (min(p.created_at for p in parts) if parts else now_utc())
+    records: dict[str, Any] = {k: tuple(v) for k, v in merged.items()}
+    return Snapshot(created_at=stamp, **records)
+
+
+def snapshot_to_json(snapshot: Snapshot) -> dict[str, Any]:
+    """The snapshot as a JSON-ready object with its format marker."""
+    data = to_data(snapshot)
+    return {"format": FORMAT_NAME, **data}
+
+
+def snapshot_from_json(data: Any, *, source: str = "<snapshot>") -> Snapshot:
+    """Read a snapshot object, refusing other formats and newer schemas."""
+    if not isinstance(data, dict):
+        raise SnapshotError(f"{source}: not a snapshot (expected a JSON object, got {type(data).__name__})")
+    if data.get("format") != FORMAT_NAME:
+        raise SnapshotError(f'{source}: not an irsa_lib snapshot (missing "format": "{FORMAT_NAME}")')
+    version = data.get("schema_version")
+    if not isinstance(version, int) or isinstance(version, bool):
+        raise SnapshotError(f"{source}: schema_version is missing or not an integer")
+    if version > SCHEMA_VERSION:
+        raise SnapshotError(
+            f"{source}: snapshot schema version {version} is newer than this irsa_lib ({__version__}) "
+            f"reads (up to {SCHEMA_VERSION}); upgrade irsa_lib to analyse it"
+        )
+    if version < 1:
+        raise SnapshotError(f"{source}: unknown snapshot schema version {version}")
+    body = {k: v for k, v in data.items() if k != "format"}
+    try:
+        return from_data(Snapshot, body)
+    except DecodeError as exc:
+        raise SnapshotError(f"{source}: {exc}") from exc
+
+
+def load_snapshot(path: str | os.PathLike[str]) -> Snapshot:
+    """Read a snapshot file; errors name the file and what is wrong in it."""
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise SnapshotError(f"{p}: no such snapshot file") from None
+    except OSError as exc:
+        raise SnapshotError(f"{p}: cannot read: {exc.strerror or exc}") from exc
+    except UnicodeDecodeError as exc:
+        raise SnapshotError(f"{p}: not UTF-8 text ({exc.reason} at byte {exc.start})") from exc
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise SnapshotError(f"{p}: malformed JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}") from exc
+    return snapshot_from_json(data, source=str(p))
+
+
+def save_snapshot(snapshot: Snapshot, path: str | os.PathLike[str]) -> Path:
+    """Write the snapshot atomically: readers see the old file or the whole new one, never half."""
+    return write_atomic(path, json.dumps(snapshot_to_json(snapshot), indent=1, sort_keys=False) + "\n")
+
+
+def write_atomic(path: str | os.PathLike[str], text: str) -> Path:
+    """Write text to ``path`` through a temporary file in the same directory, then rename."""
+    p = Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=p.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        os.replace(tmp, p)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return p

@@ -1,0 +1,175 @@
+"""The snapshot seam: strict JSON round trip, clear errors, atomic writes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from irsa_lib.cli import main
+from irsa_lib.model import Coverage, KMSKey, Role, ServiceAccount, SSMParameter
+from irsa_lib.snapshot import (
+    SCHEMA_VERSION,
+    Snapshot,
+    SnapshotError,
+    load_snapshot,
+    merge_snapshots,
+    save_snapshot,
+    snapshot_to_json,
+)
+
+TRUST = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {
+            "Effect": "Allow",
+            "Principal": {"AWS": "arn:aws:iam::111122223333:root"},
+            "Action": "sts:AssumeRole",
+        }
+    ],
+}
+
+
+def sample() -> Snapshot:
+    return Snapshot(
+        created_at="2026-11-29T00:00:00Z",
+        roles=(
+            Role(
+                arn="arn:aws:iam::111122223333:role/a",
+                name="a",
+                role_id="AROAEXAMPLE",
+                account_id="111122223333",
+                trust_policy=TRUST,
+                tags={"team": "a"},
+            ),
+        ),
+        kms_keys=(
+            KMSKey(
+                arn="arn:aws:kms:us-east-1:111122223333:key/k",
+                key_id="k",
+                account_id="111122223333",
+                region="us-east-1",
+                manager="CUSTOMER",
+                aliases=("alias/a",),
+            ),
+        ),
+        ssm_parameters=(
+            SSMParameter(
+                arn="arn:aws:ssm:us-east-1:111122223333:parameter/a/db",
+                name="/a/db",
+                account_id="111122223333",
+                region="us-east-1",
+                type="SecureString",
+                key_id="alias/a",
+            ),
+        ),
+        service_accounts=(
+            ServiceAccount(
+                cluster="c",
+                namespace="kube-system",
+                name="external-secrets-sa",
+                annotations={"eks.amazonaws.com/role-arn": "arn:aws:iam::111122223333:role/a"},
+            ),
+        ),
+        coverage=(
+            Coverage(source="aws", scope="111122223333/global", service="iam", status="ok", count=1),
+            Coverage(
+                source="aws",
+                scope="111122223333/us-east-1",
+                service="kms:GetKeyPolicy",
+                status="denied",
+                error="x",
+            ),
+        ),
+    )
+
+
+def test_round_trip_is_exact(tmp_path: Path) -> None:
+    snap = sample()
+    path = save_snapshot(snap, tmp_path / "s.json")
+    assert load_snapshot(path) == snap
+    assert snap.service_accounts[0].role_arn == "arn:aws:iam::111122223333:role/a"
+
+
+def test_incomplete_lists_only_gaps() -> None:
+    assert [c.service for c in sample().incomplete()] == ["kms:GetKeyPolicy"]
+
+
+def test_future_schema_is_refused_with_a_clear_message(tmp_path: Path) -> None:
+    data = snapshot_to_json(sample())
+    data["schema_version"] = SCHEMA_VERSION + 1
+    path = tmp_path / "future.json"
+    path.write_text(json.dumps(data))
+    with pytest.raises(SnapshotError, match=r"future.json: snapshot schema version 2 is newer"):
+        load_snapshot(path)
+
+
+@pytest.mark.parametrize(
+    ("mutate", "message"),
+    [
+        (lambda d: d["roles"][0].pop("trust_policy"), r"roles\[0\]\.trust_policy: required field of Role"),
+        (
+            lambda d: d["roles"][0].__setitem__("max_session_duration", "1h"),
+            r"roles\[0\]\.max_session_duration",
+        ),
+        (lambda d: d["kms_keys"][0].__setitem__("manager", "ME"), r"kms_keys\[0\]\.manager: must be one of"),
+        (lambda d: d.__setitem__("rolez", []), r"unknown field\(s\) for Snapshot: rolez"),
+        (lambda d: d.pop("format"), r"not an irsa_lib snapshot"),
+        (lambda d: d["coverage"][0].__setitem__("status", "maybe"), r"coverage\[0\]\.status"),
+    ],
+)
+def test_malformed_snapshot_names_the_field(tmp_path: Path, mutate, message: str) -> None:  # type: ignore[no-untyped-def]
+    data = snapshot_to_json(sample())
+    mutate(data)
+    path = tmp_path / "bad.json"
+    path.write_text(json.dumps(data))
+    with pytest.raises(SnapshotError, match=message):
+        load_snapshot(path)
+
+
+def test_malformed_json_names_line_and_column(tmp_path: Path) -> None:
+    path = tmp_path / "broken.json"
+    path.write_text('{"format": "irsa_lib.snapshot",\n "schema_version": 1,,}')
+    with pytest.raises(SnapshotError, match=r"broken.json: malformed JSON at line 2, column 22"):
+        load_snapshot(path)
+
+
+def test_missing_file(tmp_path: Path) -> None:
+    with pytest.raises(SnapshotError, match="no such snapshot file"):
+        load_snapshot(tmp_path / "nope.json")
+
+
+def test_failed_write_leaves_old_file_and_no_temp(tmp_path: Path) -> None:
+    path = save_snapshot(sample(), tmp_path / "s.json")
+    before = path.read_bytes()
+
+    class Boom(Snapshot):
+        pass
+
+    with pytest.raises(TypeError):
+        save_snapshot(Boom(created_at="x", roles=(object(),)), path)  # type: ignore[arg-type]
+    assert path.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["s.json"]
+
+
+def test_merge_concatenates_records_and_coverage() -> None:
+    a, b = sample(), sample()
+    merged = merge_snapshots([a, b])
+    assert len(merged.roles) == 2
+    assert len(merged.coverage) == 4
+
+
+def test_cli_snapshot_info_reports_gaps(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = save_snapshot(sample(), tmp_path / "s.json")
+    assert main(["snapshot-info", str(path), "--format", "json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["counts"]["roles"] == 1
+    assert out["incomplete"][0]["service"] == "kms:GetKeyPolicy"
+
+
+def test_cli_bad_snapshot_exits_2_with_message(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "x.json"
+    path.write_text("[]")
+    assert main(["snapshot-info", str(path)]) == 2
+    assert "x.json: not a snapshot" in capsys.readouterr().err
