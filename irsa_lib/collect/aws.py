@@ -188,7 +188,7 @@ def collect_aws(
     """Collect every target's AWS inventory into one partial snapshot (records + coverage).
 
     ``endpoint_url`` (else ``AWS_ENDPOINT_URL``) sends every call to one endpoint, e.g. a local one.
-    ``progress``: None shows progress on stderr when it is a terminal; False never. ``page_size`` asks
+    ``progress``: None shows progress on stderr when it is a terminal; False never. ``max_attempts`` counts the first try. ``page_size`` asks
     paginated listings for smaller pages (tests). Raises CollectionError when a target yields nothing.
     """
     created = now_utc()

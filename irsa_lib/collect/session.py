@@ -27,7 +27,7 @@ SESSION_NAME = "irsa-collector"
 def client_config(*, retry_mode: RetryMode = "standard", max_attempts: int = 5) -> Config:
     """The botocore configuration every collector client uses."""
     return Config(
-        retries={"mode": retry_mode, "max_attempts": max_attempts},
+        retries={"mode": retry_mode, "total_max_attempts": max_attempts},
         connect_timeout=5,
         read_timeout=30,
         max_pool_connections=16,
