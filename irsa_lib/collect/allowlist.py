@@ -67,7 +67,8 @@ def check_operation(service: str, operation: str) -> None:
 
 
 def _guard(model: Any, **_: Any) -> None:
-    """botocore ``before-parameter-build`` hook: runs before a request is built, let alone sent."""
+    """botocore hook on ``before-parameter-build`` (before a request is built) and ``before-call`` (last
+    stop before sending, and before a ``Stubber`` would answer)."""
     check_operation(model.service_model.service_name, model.name)
 
 
@@ -77,4 +78,5 @@ def install_guard(client: Any) -> Any:
     if service not in ALLOWED_OPERATIONS:
         raise OperationNotAllowedError(f"refusing to create a {service} client: no operation of it is allowed")
     client.meta.events.register_first("before-parameter-build", _guard, unique_id="irsa-allowlist-guard")
+    client.meta.events.register_first("before-call", _guard, unique_id="irsa-allowlist-guard-call")
     return client

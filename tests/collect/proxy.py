@@ -71,7 +71,11 @@ class ErrorRule:
     def matches(self, call: Call) -> bool:
         return all(
             want is None or want == got
-            for want, got in ((self.service, call.service), (self.region, call.region), (self.operation, call.operation))
+            for want, got in (
+                (self.service, call.service),
+                (self.region, call.region),
+                (self.operation, call.operation),
+            )
         )
 
 
@@ -173,7 +177,9 @@ class AwsProxy:
             operation = f"<unsigned {method} {path}>"
         return Call(service=service, region=region, operation=operation, params=params), params
 
-    def forward(self, method: str, path: str, headers: dict[str, str], body: bytes) -> tuple[int, dict[str, str], bytes]:
+    def forward(
+        self, method: str, path: str, headers: dict[str, str], body: bytes
+    ) -> tuple[int, dict[str, str], bytes]:
         conn = http.client.HTTPConnection(*self.upstream, timeout=60)
         try:
             send = {k: v for k, v in headers.items() if k.lower() not in ("content-length", "connection")}

@@ -123,14 +123,16 @@ def seed_account(endpoint: str) -> Seeded:
     c = clients(endpoint)
     iam = c("iam")
     iam.create_open_id_connect_provider(
-        Url=f"https://{OIDC_HOST}", ClientIDList=["sts.amazonaws.com"], ThumbprintList=["9e99a48a9960b14926bb7f3b02e22da2b0ab7280"]
+        Url=f"https://{OIDC_HOST}",
+        ClientIDList=["sts.amazonaws.com"],
+        ThumbprintList=["9e99a48a9960b14926bb7f3b02e22da2b0ab7280"],
     )
     iam.create_policy(PolicyName="billing-read", PolicyDocument=json.dumps(BILLING_READ))
     iam.create_policy(PolicyName="team-boundary", Path="/boundaries/", PolicyDocument=json.dumps(BOUNDARY))
     ids = {}
-    ids["external-secrets-role"] = iam.create_role(RoleName="external-secrets-role", AssumeRolePolicyDocument=json.dumps(ESO_TRUST))[
-        "Role"
-    ]["RoleId"]
+    ids["external-secrets-role"] = iam.create_role(
+        RoleName="external-secrets-role", AssumeRolePolicyDocument=json.dumps(ESO_TRUST)
+    )["Role"]["RoleId"]
     ids["billing-service-role"] = iam.create_role(
         RoleName="billing-service-role",
         Path="/services/",
@@ -139,11 +141,13 @@ def seed_account(endpoint: str) -> Seeded:
         MaxSessionDuration=7200,
         Tags=[{"Key": "team", "Value": "billing"}],
     )["Role"]["RoleId"]
-    iam.put_role_policy(RoleName="billing-service-role", PolicyName="decrypt", PolicyDocument=json.dumps(BILLING_INLINE))
+    iam.put_role_policy(
+        RoleName="billing-service-role", PolicyName="decrypt", PolicyDocument=json.dumps(BILLING_INLINE)
+    )
     iam.attach_role_policy(RoleName="billing-service-role", PolicyArn=f"arn:aws:iam::{ACCOUNT}:policy/billing-read")
-    ids["eks-node-role"] = iam.create_role(RoleName="eks-node-role", AssumeRolePolicyDocument=json.dumps(NODE_TRUST))["Role"][
-        "RoleId"
-    ]
+    ids["eks-node-role"] = iam.create_role(RoleName="eks-node-role", AssumeRolePolicyDocument=json.dumps(NODE_TRUST))[
+        "Role"
+    ]["RoleId"]
     iam.create_instance_profile(InstanceProfileName="eks-node-profile")
     iam.add_role_to_instance_profile(InstanceProfileName="eks-node-profile", RoleName="eks-node-role")
     iam.create_group(GroupName="deployers")
@@ -159,7 +163,9 @@ def seed_account(endpoint: str) -> Seeded:
         KeyId=key["KeyId"],
         GranteePrincipal=f"arn:aws:iam::{ACCOUNT}:role/eks-node-role",
         Operations=["Decrypt"],
-        Constraints={"EncryptionContextSubset": {"PARAMETER_ARN": f"arn:aws:ssm:{REGION}:{ACCOUNT}:parameter/billing/db"}},
+        Constraints={
+            "EncryptionContextSubset": {"PARAMETER_ARN": f"arn:aws:ssm:{REGION}:{ACCOUNT}:parameter/billing/db"}
+        },
         Name="node-decrypt",
     )
 
@@ -169,13 +175,17 @@ def seed_account(endpoint: str) -> Seeded:
     ssm.put_parameter(Name="/billing/endpoint", Value="https://billing", Type="String")
 
     sm = c("secretsmanager")
-    secret = sm.create_secret(Name="payments/db", SecretString="not-read", KmsKeyId=key["Arn"], Tags=[{"Key": "team", "Value": "payments"}])
+    secret = sm.create_secret(
+        Name="payments/db", SecretString="not-read", KmsKeyId=key["Arn"], Tags=[{"Key": "team", "Value": "payments"}]
+    )
     sm.put_resource_policy(SecretId="payments/db", ResourcePolicy=json.dumps(SECRET_POLICY))
 
     ec2 = c("ec2")
     lt = ec2.create_launch_template(
         LaunchTemplateName="demo-nodes",
-        LaunchTemplateData={"MetadataOptions": {"HttpTokens": "optional", "HttpPutResponseHopLimit": 2, "HttpEndpoint": "enabled"}},
+        LaunchTemplateData={
+            "MetadataOptions": {"HttpTokens": "optional", "HttpPutResponseHopLimit": 2, "HttpEndpoint": "enabled"}
+        },
     )["LaunchTemplate"]
     eks = c("eks")
     eks.create_cluster(

@@ -69,7 +69,9 @@ def test_full_collection_reads_every_record_field_by_field(moto: str) -> None:
     assert eso.trust_policy == ESO_TRUST
     assert eso.max_session_duration == 3600
     assert eso.inline_policies == () and eso.attached_policy_arns == () and eso.permissions_boundary_arn is None
-    assert roles["eks-node-role"].instance_profile_arns == (f"arn:aws:iam::{ACCOUNT}:instance-profile/eks-node-profile",)
+    assert roles["eks-node-role"].instance_profile_arns == (
+        f"arn:aws:iam::{ACCOUNT}:instance-profile/eks-node-profile",
+    )
     assert snap.instance_profiles == (
         InstanceProfile(
             arn=f"arn:aws:iam::{ACCOUNT}:instance-profile/eks-node-profile",
@@ -174,7 +176,12 @@ def test_full_collection_reads_every_record_field_by_field(moto: str) -> None:
     }
 
     (secret,) = snap.secrets
-    assert (secret.arn, secret.name, secret.account_id, secret.region) == (seeded.secret_arn, "payments/db", ACCOUNT, REGION)
+    assert (secret.arn, secret.name, secret.account_id, secret.region) == (
+        seeded.secret_arn,
+        "payments/db",
+        ACCOUNT,
+        REGION,
+    )
     assert secret.kms_key_id == seeded.key_arn
     assert secret.resource_policy == SECRET_POLICY
     assert secret.tags == {"team": "payments"}
@@ -188,7 +195,9 @@ def test_full_collection_reads_every_record_field_by_field(moto: str) -> None:
         REGION,
         "ACTIVE",
     )
-    assert cluster.oidc_issuer is not None and cluster.oidc_issuer.startswith(f"https://oidc.eks.{REGION}.amazonaws.com/id/")
+    assert cluster.oidc_issuer is not None and cluster.oidc_issuer.startswith(
+        f"https://oidc.eks.{REGION}.amazonaws.com/id/"
+    )
     (ng,) = snap.node_groups
     assert (ng.cluster_name, ng.name, ng.node_role_arn, ng.kind) == (
         "demo",
@@ -214,7 +223,10 @@ def test_full_collection_reads_every_record_field_by_field(moto: str) -> None:
     pod = coverage[(SCOPE, "eks:ListPodIdentityAssociations")]
     assert (pod.status, pod.resource) == ("failed", "demo")
     assert pod.error == "eks:ListPodIdentityAssociations: the endpoint does not implement this operation (404)"
-    assert {c.service for c in snap.coverage if c.status != "ok"} == {"organizations", "eks:ListPodIdentityAssociations"}
+    assert {c.service for c in snap.coverage if c.status != "ok"} == {
+        "organizations",
+        "eks:ListPodIdentityAssociations",
+    }
 
     # the partial snapshot survives the strict JSON round trip
     assert snapshot_from_json(json.loads(json.dumps(snapshot_to_json(snap)))) == snap
@@ -266,7 +278,10 @@ def test_organization_path_and_policies(moto: str) -> None:
     root = org.list_roots()["Roots"][0]["Id"]
     ou = org.create_organizational_unit(ParentId=root, Name="workloads")["OrganizationalUnit"]["Id"]
     org.move_account(AccountId=ACCOUNT, SourceParentId=root, DestinationParentId=ou)
-    deny = {"Version": "2012-10-17", "Statement": [{"Effect": "Deny", "Action": "organizations:LeaveOrganization", "Resource": "*"}]}
+    deny = {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Deny", "Action": "organizations:LeaveOrganization", "Resource": "*"}],
+    }
     policy_id = org.create_policy(
         Name="deny-leave", Description="", Type="SERVICE_CONTROL_POLICY", Content=json.dumps(deny)
     )["Policy"]["PolicySummary"]["Id"]
@@ -284,7 +299,9 @@ def test_organization_path_and_policies(moto: str) -> None:
         ["FullAWSAccess"],
     ]
     assert account.scps[1][1] == OrgPolicy(policy_id=policy_id, name="deny-leave", document=deny, target_id=ou)
-    assert account.rcps is not None and [[p.name for p in level] for level in account.rcps] == [["RCPFullAWSAccess"]] * 3
+    assert (
+        account.rcps is not None and [[p.name for p in level] for level in account.rcps] == [["RCPFullAWSAccess"]] * 3
+    )
 
 
 def test_coverage_entries_are_typed_records(moto: str) -> None:

@@ -145,7 +145,14 @@ def test_named_profile_and_assumed_role(isolated_env: Path, moto: str, monkeypat
 
 
 def test_denied_credentials_raise(proxy: AwsProxy) -> None:
-    proxy.rules.append(ErrorRule(service="sts", status=403, code="InvalidClientTokenId", message="The security token included in the request is invalid."))
+    proxy.rules.append(
+        ErrorRule(
+            service="sts",
+            status=403,
+            code="InvalidClientTokenId",
+            message="The security token included in the request is invalid.",
+        )
+    )
     with pytest.raises(CollectionError) as info:
         collect_aws([AwsTarget(regions=(REGION,))], endpoint_url=proxy.url, progress=False)
     assert str(info.value) == (
