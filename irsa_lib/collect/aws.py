@@ -75,6 +75,8 @@ class ResolvedTarget:
     account_id: str
     partition: str
     regions: tuple[str, ...]
+    home_region: str | None = None
+    """The region the identity was resolved in: it needs no second check."""
 
     def scope(self, region: str | None) -> Scope:
         return Scope(account_id=self.account_id, partition=self.partition, region=region, clients=self.clients)
@@ -127,6 +129,7 @@ def resolve_target(target: AwsTarget, *, endpoint_url: str | None, config: Any) 
         account_id=str(identity["Account"]),
         partition=arn.split(":")[1] if arn.count(":") >= 5 else "aws",
         regions=regions,
+        home_region=home,
     )
 
 
@@ -139,6 +142,8 @@ def check_region(resolved: ResolvedTarget, region: str) -> Partial:
     out = Partial()
     scope = resolved.scope(region)
     error: tuple[str, str] | None = None
+    if region == resolved.home_region:
+        return out
     if not _REGION_RE.match(region):
         error = ("failed", f"{region!r} is not an AWS region name")
     else:
@@ -199,7 +204,7 @@ def collect_aws(
         r = resolve_target(target, endpoint_url=endpoint_url, config=config)
         regions = tuple(reg for reg in r.regions if (r.account_id, reg) not in seen)
         seen.update((r.account_id, reg) for reg in regions)
-        resolved.append(ResolvedTarget(r.target, r.clients, r.account_id, r.partition, regions))
+        resolved.append(ResolvedTarget(r.target, r.clients, r.account_id, r.partition, regions, r.home_region))
 
     bar = Progress(enabled=False if progress is False else None)
     result = Partial()
