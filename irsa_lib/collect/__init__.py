@@ -1,0 +1,1 @@
+"""Collectors: read AWS accounts, Kubernetes clusters and manifest directories into partial snapshots."""
