@@ -38,6 +38,7 @@ from irsa_lib.collect.k8s_parse.kes import parse_kes_external_secret
 from irsa_lib.collect.k8s_parse.rbac import parse_binding, parse_role
 from irsa_lib.collect.k8s_parse.workloads import parse_workload
 from irsa_lib.model import (
+    Coverage,
     ESOClusterExternalSecret,
     ESOController,
     ESOExternalSecret,
@@ -53,6 +54,7 @@ from irsa_lib.model import (
     ServiceAccount,
     Workload,
 )
+from irsa_lib.snapshot import Snapshot, now_utc
 
 __all__ = [
     "KINDS",
@@ -61,8 +63,10 @@ __all__ = [
     "Parsed",
     "Record",
     "RecordSet",
+    "identify",
     "lookup_kind",
     "parse_object",
+    "split_api_version",
 ]
 
 Record = (
@@ -292,6 +296,7 @@ class RecordSet:
         for record in records:
             self._by_field[_FIELD_BY_TYPE[type(record)]].append(record)
 
-    def snapshot_fields(self) -> dict[str, tuple[Record, ...]]:
-        """Keyword arguments for :class:`irsa_lib.snapshot.Snapshot`, each collection sorted."""
-        return {name: tuple(sorted(records, key=_sort_key)) for name, records in self._by_field.items()}
+    def to_snapshot(self, coverage: Iterable[Coverage]) -> Snapshot:
+        """A partial snapshot of these records, each collection sorted, with the given coverage."""
+        fields: dict[str, Any] = {name: tuple(sorted(rs, key=_sort_key)) for name, rs in self._by_field.items()}
+        return Snapshot(created_at=now_utc(), coverage=tuple(coverage), **fields)
