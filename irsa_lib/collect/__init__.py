@@ -1,1 +1,1 @@
-"""Collectors: read AWS accounts, Kubernetes clusters and manifest directories into partial snapshots."""
+"""Collectors: read AWS, Kubernetes and manifest sources into partial snapshots (read-only)."""
