@@ -121,7 +121,11 @@ class FindingContext:
     def iam_accounts(self) -> frozenset[str]:
         """Accounts whose IAM was collected (roles seen or IAM coverage ok)."""
         seen = {r.account_id for r in self.snapshot.roles}
-        seen |= {c.scope.split("/", 1)[0] for c in self.snapshot.coverage if c.source == "aws" and c.service == "iam"}
+        seen |= {
+            c.scope.split("/", 1)[0]
+            for c in self.snapshot.coverage
+            if c.source == "aws" and c.service.startswith("iam")
+        }
         return frozenset(seen)
 
     def iam_gaps_for(self, account_id: str) -> list[Coverage]:

@@ -252,3 +252,13 @@ def test_f21_abac_without_cluster() -> None:
     )
     s = snap(roles=(role("a", _pi(None), ns_only), role("b", _pi(None), with_cluster), role("c", _pi(None), cond_only)))
     assert fails(s, "F21") == {arn("a"), arn("c")}
+
+
+def test_unknown_matches_collector_operation_names() -> None:
+    """The AWS collector names coverage by operation (``iam:GetAccountAuthorizationDetails``)."""
+    gap = Coverage(
+        source="aws", scope=f"{ACCT}/global", service="iam:GetAccountAuthorizationDetails", status="throttled"
+    )
+    s = snap(coverage=(gap,), service_accounts=(sa("a", "b", arn("x")),))
+    assert unknowns(s, "F01") == {f"aws:{ACCT}/global:iam:GetAccountAuthorizationDetails"}
+    assert unknowns(s, "F19") == {"demo/a/ServiceAccount/b"}  # role existence cannot be judged
