@@ -24,6 +24,7 @@ from typing import Any, Literal
 import networkx as nx
 
 from irsa_lib.errors import UsageError
+from irsa_lib.graph import build_graph
 from irsa_lib.graph.core import AccessGraph, Gap
 from irsa_lib.graph.schema import (
     ACCOUNT,
@@ -41,6 +42,16 @@ from irsa_lib.graph.schema import (
     Mechanism,
     NodeType,
 )
+
+__all__ = [
+    "AccessPath",
+    "AccessRow",
+    "build_graph",
+    "effective_access",
+    "relevant_gaps",
+    "what_can_read",
+    "who_can_read",
+]
 
 Access = Literal["direct", "via-controller", "potential"]
 RowDecision = Literal["allow", "conditional"]

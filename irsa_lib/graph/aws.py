@@ -437,6 +437,7 @@ class AwsView:
                 resource_kind="kms-key",
                 grants=(),
                 rcps=None,
+                missing=tuple(m for m in policies.missing if key_arn not in m),
             )
             leg = from_decision(self._evaluate(request, policies, cache_key), what)
             note = f"{what}: AWS managed key alias/aws/{managed_service}; its documented key policy was used"

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from irsa_lib.graph.aws import Identity, ReadLeg, SecretRecord
+from irsa_lib.graph.aws import Identity, ReadConsumer, ReadLeg, SecretRecord, consumer_actions
 from irsa_lib.graph.context import BuildContext, Reach
 from irsa_lib.graph.core import Gap
 from irsa_lib.graph.legs import Leg, combine
@@ -106,3 +106,17 @@ def add_controller_read(
         read_edge(combined, mechanism, via=chain.hops, extra_evidence=evidence),
         key=f"{mechanism}:{chain.node}",
     )
+
+
+def add_synthetic_reads(
+    ctx: BuildContext, source: str, chain: Reach, consumer: ReadConsumer, mechanism: Mechanism, why: str
+) -> None:
+    """What an object someone could create (``source``) could fetch through ``chain``: every value
+    the chain's final identity can read with the consumer's actions (by-path on any ancestor)."""
+    for target in ctx.aws.candidate_targets(chain.identity):
+        actions = consumer_actions(consumer, target)
+        if actions == ("ssm:GetParameter",):
+            actions = ("ssm:GetParameter", "ssm:GetParametersByPath")
+        read = ctx.aws.read(chain.identity, target, actions)
+        if read is not None:
+            add_controller_read(ctx, source, chain, target, read, mechanism, evidence=(why,))

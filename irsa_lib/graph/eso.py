@@ -20,7 +20,7 @@ import re
 from collections.abc import Iterable
 
 from irsa_lib.graph.aws import SecretRecord, account_of
-from irsa_lib.graph.chains import add_controller_read, extend, note_missing_role, rebase
+from irsa_lib.graph.chains import add_controller_read, add_synthetic_reads, extend, note_missing_role, rebase
 from irsa_lib.graph.context import BuildContext, Reach
 from irsa_lib.graph.core import Gap
 from irsa_lib.graph.legs import Leg, combine
@@ -298,13 +298,19 @@ def add_eso_edges(ctx: BuildContext) -> None:
             or (store.secret_ref is not None and not store.secret_ref.namespace)
         )
         if not referent:
+            snode = _store_node(ctx, store)
             for chain in store_chains(ctx, store, store.namespace or "-"):
-                _chain_edge(
-                    ctx,
-                    _store_node(ctx, store),
-                    chain,
-                    Mechanism.STORE_CREDENTIALS,
-                    f"credentials of {store.kind} {store.name}",
+                ctx.graph.add_edge(
+                    snode,
+                    chain.node,
+                    EdgeData(
+                        mechanism=Mechanism.STORE_CREDENTIALS,
+                        decision=chain.leg.decision,
+                        evidence=(f"credentials of {store.kind} {store.name}", *chain.leg.evidence),
+                        unresolved_keys=chain.leg.unresolved,
+                        via=tuple(v for v in chain.via if v != snode),
+                    ),
+                    key=f"{Mechanism.STORE_CREDENTIALS}:{'>'.join(chain.via)}",
                 )
     for es in _expanded_external_secrets(ctx):
         _external_secret(ctx, es, stores)
@@ -371,16 +377,6 @@ def _external_secret(
         admitted = admits(ctx, store, es.namespace)
         if admitted is None:
             continue
-        g.add_edge(
-            es_node,
-            _store_node(ctx, store),
-            EdgeData(
-                mechanism=Mechanism.USES_STORE,
-                decision=admitted.decision,
-                evidence=admitted.evidence,
-                unresolved_keys=admitted.unresolved,
-            ),
-        )
         for chain in store_chains(ctx, store, es.namespace):
             chain = dataclasses.replace(chain, leg=_and(chain.leg, admitted))
             account = account_of(chain.identity.role_arn) or ""
@@ -408,21 +404,11 @@ def _synthetic(ctx: BuildContext, cluster: str, ns: str, stores: list[ESOSecretS
             if node is None:
                 node = _es_node(ctx, cluster, ns, "*", synthetic=True)
             chain = dataclasses.replace(chain, leg=_and(chain.leg, admitted))
-            _chain_edge(
-                ctx, node, chain, Mechanism.ESO_ASSUMES, f"an ExternalSecret in {ns} may use {store.kind} {store.name}"
+            add_synthetic_reads(
+                ctx,
+                node,
+                chain,
+                "eso",
+                Mechanism.ESO_READ,
+                f"an ExternalSecret in {ns} may use {store.kind} {store.name}",
             )
-
-
-def _chain_edge(ctx: BuildContext, source: str, chain: Reach, mechanism: Mechanism, why: str) -> None:
-    ctx.graph.add_edge(
-        source,
-        chain.node,
-        EdgeData(
-            mechanism=mechanism,
-            decision=chain.leg.decision,
-            evidence=(why, *chain.leg.evidence),
-            unresolved_keys=chain.leg.unresolved,
-            via=tuple(v for v in chain.via if v != source),
-        ),
-        key=f"{mechanism}:{'>'.join(chain.via)}",
-    )

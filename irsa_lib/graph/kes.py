@@ -23,7 +23,7 @@ from __future__ import annotations
 import re
 
 from irsa_lib.graph.aws import SecretRecord, account_of, consumer_actions
-from irsa_lib.graph.chains import add_controller_read, extend, note_missing_role, rebase
+from irsa_lib.graph.chains import add_controller_read, add_synthetic_reads, extend, note_missing_role, rebase
 from irsa_lib.graph.context import BuildContext, Reach
 from irsa_lib.graph.core import Gap
 from irsa_lib.graph.legs import Leg
@@ -222,25 +222,21 @@ def _synthetic(ctx: BuildContext, c: KESController, bases: list[Reach]) -> None:
     for ns in namespaces:
         node = _es_node(ctx, c.cluster, ns, "*", synthetic=True)
         for chain in bases:
-            _assumes_edge(
-                ctx, node, chain, f"an ExternalSecret in {ns} without spec.roleArn uses the controller's identity"
+            add_synthetic_reads(
+                ctx,
+                node,
+                chain,
+                "kes",
+                Mechanism.KES_READ,
+                f"an ExternalSecret in {ns} without spec.roleArn uses the controller's identity",
             )
         for role_arn in candidates:
             for chain in _role_chains(ctx, c, bases, ns, role_arn):
-                _assumes_edge(ctx, node, chain, f"an ExternalSecret in {ns} may set spec.roleArn={role_arn}")
-
-
-def _assumes_edge(ctx: BuildContext, node: str, chain: Reach, why: str) -> None:
-    ctx.graph.add_edge(
-        node,
-        chain.node,
-        EdgeData(
-            mechanism=Mechanism.KES_ASSUMES,
-            decision=chain.leg.decision,
-            evidence=(why, *chain.leg.evidence),
-            unresolved_keys=chain.leg.unresolved,
-            via=chain.via,
-            chained=True,
-        ),
-        key=f"{Mechanism.KES_ASSUMES}:{'>'.join(chain.via)}",
-    )
+                add_synthetic_reads(
+                    ctx,
+                    node,
+                    chain,
+                    "kes",
+                    Mechanism.KES_READ,
+                    f"an ExternalSecret in {ns} may set spec.roleArn={role_arn}",
+                )

@@ -110,16 +110,11 @@ class Mechanism(StrEnum):
     # Controllers
     KES_READ = "kes-read"
     """kes-es -> parameter/secret: the KES controller fetches it for this ExternalSecret (``via`` = chain)."""
-    KES_ASSUMES = "kes-assumes"
-    """synthetic kes-es -> role: the controller would use this role for an ExternalSecret in that namespace."""
     ESO_READ = "eso-read"
     """eso-es -> parameter/secret: ESO fetches it through the store's credentials (``via`` = chain)."""
-    USES_STORE = "uses-store"
-    """eso-es -> eso-store."""
-    ESO_ASSUMES = "eso-assumes"
-    """synthetic eso-es -> role: a store usable from that namespace ends in this role (``via`` = chain)."""
     STORE_CREDENTIALS = "store-credentials"
-    """eso-store -> iam-role: the role the store's credential chain ends in (``via`` = chain)."""
+    """eso-store -> iam-role / static-credentials: where the store's credential chain ends (``via`` = chain).
+    For display only: no subject reaches a store node, so no access path passes through it."""
     CSI_MOUNT = "csi-mount"
     """workload -> parameter/secret: ASCP mounts it with the pod's own identity (``via`` = [spc, role])."""
     # AWS read
