@@ -32,6 +32,7 @@ from irsa_lib.graph.schema import (
     CLUSTER,
     DECISION,
     MECHANISM,
+    MISSING,
     NAME,
     NAMESPACE,
     REGION,
@@ -288,6 +289,7 @@ def effective_access(
             attrs = graph.node(target)
             clusters, accounts, nodes = _row_scope(graph, path)
             unknown = tuple(g.what for g in gaps if g.touches(clusters=clusters, accounts=accounts, nodes=nodes))
+            unknown += tuple(dict.fromkeys(m for e in path.edges for m in e.get(MISSING, ()) if m not in unknown))
             rows.append(
                 AccessRow(
                     cluster=cluster,

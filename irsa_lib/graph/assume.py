@@ -45,6 +45,7 @@ def add_assume_edges(ctx: BuildContext) -> None:
                     decision=leg.decision,
                     evidence=leg.evidence,
                     unresolved_keys=leg.unresolved,
+                    missing=leg.missing,
                     chained=g.type_of(node) != NodeType.NODE_ROLE,
                 ),
             )

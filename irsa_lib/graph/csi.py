@@ -98,6 +98,7 @@ def _mount(ctx: BuildContext, w: Workload, spc: SecretProviderClass) -> None:
                             *edge["evidence"],
                         ),
                         unresolved_keys=edge["unresolved_keys"],
+                        missing=edge.get("missing", ()),
                         via=(wnode, *chain.hops),
                     ),
                     key=f"{Mechanism.MATERIALISED_FROM}:{wnode}",

@@ -77,6 +77,7 @@ def add_imds_edges(ctx: BuildContext) -> None:
                         decision=leg.decision,
                         evidence=leg.evidence,
                         unresolved_keys=leg.unresolved,
+                        missing=leg.missing,
                     ),
                     key=f"{Mechanism.NODE_IMDS}:{ng.name}",
                 )

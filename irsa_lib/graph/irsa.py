@@ -180,6 +180,7 @@ def _sa_edge(ctx: BuildContext, provider: OIDCProvider, oidc_node: str, role: Ro
             decision=leg.decision,
             evidence=evidence,
             unresolved_keys=leg.unresolved,
+            missing=leg.missing,
             configured=configured,
             via=(oidc_node,),
         ),
@@ -188,7 +189,7 @@ def _sa_edge(ctx: BuildContext, provider: OIDCProvider, oidc_node: str, role: Ro
         Reach(
             node=role_node,
             identity=Identity(role.arn),
-            leg=Leg(decision=leg.decision, evidence=evidence, unresolved=leg.unresolved),
+            leg=Leg(decision=leg.decision, evidence=evidence, unresolved=leg.unresolved, missing=leg.missing),
             mechanism=Mechanism.IRSA,
             configured=configured,
         )
@@ -233,6 +234,7 @@ def _potential_edges(
                 decision="potential",
                 evidence=(f"the trust accepts a service account that does not exist yet ({subject})", *leg.evidence),
                 unresolved_keys=leg.unresolved,
+                missing=leg.missing,
                 configured=False,
                 via=(oidc_node,),
             ),

@@ -20,6 +20,8 @@ class Leg:
     decision: Literal["allow", "conditional"]
     evidence: tuple[str, ...] = ()
     unresolved: tuple[str, ...] = ()
+    missing: tuple[str, ...] = ()
+    """Policies that take part but were not available (the evaluator's ``Decision.missing``)."""
 
 
 ALLOW = Leg(decision="allow")
@@ -30,6 +32,7 @@ def combine(legs: Iterable[Leg | None]) -> Leg | None:
     decision: Literal["allow", "conditional"] = "allow"
     evidence: list[str] = []
     unresolved: list[str] = []
+    missing: list[str] = []
     for leg in legs:
         if leg is None:
             return None
@@ -37,7 +40,8 @@ def combine(legs: Iterable[Leg | None]) -> Leg | None:
             decision = "conditional"
         evidence.extend(e for e in leg.evidence if e not in evidence)
         unresolved.extend(k for k in leg.unresolved if k not in unresolved)
-    return Leg(decision=decision, evidence=tuple(evidence), unresolved=tuple(unresolved))
+        missing.extend(m for m in leg.missing if m not in missing)
+    return Leg(decision=decision, evidence=tuple(evidence), unresolved=tuple(unresolved), missing=tuple(missing))
 
 
 def best(legs: Iterable[Leg | None]) -> Leg | None:
@@ -63,10 +67,12 @@ def from_decision(decision: Decision, what: str) -> Leg | None:
         lines.append(f"{what}: {decision.outcome}")
     if decision.outcome == "conditional":
         lines.extend(f"{what}: {r}" for r in decision.reasons)
+    lines.extend(f"{what}: not available: {m}" for m in decision.missing)
     return Leg(
         decision="allow" if decision.outcome == "allow" else "conditional",
         evidence=tuple(lines),
         unresolved=tuple(decision.unresolved_keys),
+        missing=tuple(decision.missing),
     )
 
 

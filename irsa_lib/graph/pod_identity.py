@@ -71,6 +71,7 @@ def _association(ctx: BuildContext, assoc: PodIdentityAssociation) -> None:
             decision=leg.decision,
             evidence=evidence,
             unresolved_keys=leg.unresolved,
+            missing=leg.missing,
             configured=True,
         ),
     )
@@ -93,6 +94,7 @@ def _association(ctx: BuildContext, assoc: PodIdentityAssociation) -> None:
                 decision=hop.decision,
                 evidence=(f"targetRoleArn of association {assoc.association_id}", *hop.evidence),
                 unresolved_keys=hop.unresolved,
+                missing=hop.missing,
                 chained=True,
             ),
         )

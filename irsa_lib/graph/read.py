@@ -38,6 +38,7 @@ def read_edge(
         decision=leg.leg.decision,
         evidence=(*extra_evidence, *leg.leg.evidence),
         unresolved_keys=leg.leg.unresolved,
+        missing=leg.leg.missing,
         actions=leg.actions,
         via=via,
         extra={READ_DECISION: leg.read.decision, DECRYPT_DECISION: leg.decrypt.decision},

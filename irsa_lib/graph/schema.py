@@ -137,6 +137,8 @@ ACTIONS = "actions"
 """tuple[str, ...]: on read edges, the API actions found possible."""
 VIA = "via"
 """tuple[str, ...]: node ids of the intermediate identities of a controller / CSI edge, in order."""
+MISSING = "missing"
+"""tuple[str, ...]: policies that take part in the edge's decision but were not available."""
 READ_DECISION = "read_decision"
 DECRYPT_DECISION = "decrypt_decision"
 
@@ -165,6 +167,7 @@ class EdgeData:
     chained: bool | None = None
     actions: tuple[str, ...] = ()
     via: tuple[str, ...] = ()
+    missing: tuple[str, ...] = ()
     extra: dict[str, Any] = field(default_factory=dict)
 
     def attrs(self) -> dict[str, Any]:
@@ -182,6 +185,8 @@ class EdgeData:
             out[ACTIONS] = self.actions
         if self.via:
             out[VIA] = self.via
+        if self.missing:
+            out[MISSING] = self.missing
         out.update(self.extra)
         return out
 

@@ -119,3 +119,17 @@ def test_what_can_read_for_a_service_account() -> None:
         list(what_can_read(g, "nope/none"))
     with pytest.raises(UsageError):
         list(who_can_read(g, "/does/not/exist"))
+
+
+def test_a_policy_missing_from_the_snapshot_makes_the_row_incomplete() -> None:
+    import dataclasses
+
+    web = role(
+        "web-role", irsa_trust("system:serviceaccount:app:web"), doc(allow("ssm:GetParameter", param_arn("/app/*")))
+    )
+    web = dataclasses.replace(web, attached_policy_arns=(f"arn:aws:iam::{ACCT}:policy/not-collected",))
+    snap = snapshot(roles=[web], service_accounts=[sa("app", "web", "web-role")], ssm_parameters=[param("/app/db")])
+    [row] = rows(snap)
+    assert row.secret_name == "/app/db"
+    assert row.complete is False
+    assert any("not-collected" in u for u in row.unknown)
