@@ -78,6 +78,42 @@ def role_gate(ctx: BuildContext, controller: KESController, namespace: str, role
     )
 
 
+_META = set(".^$*+?()[]{}|\\")
+
+
+def anchored_literal(pattern: str) -> str | None:
+    """The one string an anchored, metacharacter-free pattern (``^...$``) matches, else None.
+
+    Lets the synthetic-namespace pass look the permitted role up instead of testing every
+    candidate role against the namespace's regex (which would be namespaces x roles).
+    """
+    if len(pattern) < 2 or not pattern.startswith("^") or not pattern.endswith("$"):
+        return None
+    body = pattern[1:-1]
+    out: list[str] = []
+    i = 0
+    while i < len(body):
+        ch = body[i]
+        if ch == "\\" and i + 1 < len(body) and not body[i + 1].isalnum():
+            out.append(body[i + 1])
+            i += 2
+            continue
+        if ch in _META:
+            return None
+        out.append(ch)
+        i += 1
+    return "".join(out)
+
+
+def _gate_candidates(ctx: BuildContext, c: KESController, namespace: str, candidates: list[str]) -> list[str]:
+    ns = ctx.namespaces.get((c.cluster, namespace))
+    pattern = ns.annotations.get(c.role_permitted_annotation) if ns else None
+    literal = anchored_literal(pattern) if pattern is not None else None
+    if literal is not None:
+        return [literal] if literal in candidates else []
+    return candidates
+
+
 def serves(controller: KESController, es: KESExternalSecret) -> bool:
     if controller.cluster != es.cluster:
         return False
@@ -214,11 +250,12 @@ def _synthetic(ctx: BuildContext, c: KESController, bases: list[Reach]) -> None:
     if not bases:
         return
     namespaces = list(c.watched_namespaces) or ctx.cluster_namespaces(c.cluster)
-    candidates: dict[str, None] = {}
+    found: dict[str, None] = {}
     for chain in bases:
         source = ctx.aws.roles.get(chain.identity.role_arn)
         if source is not None:
-            candidates.update((r.arn, None) for r in ctx.aws.roles_trusting(source))
+            found.update((r.arn, None) for r in ctx.aws.roles_trusting(source))
+    candidates = list(found)
     for ns in namespaces:
         node = _es_node(ctx, c.cluster, ns, "*", synthetic=True)
         for chain in bases:
@@ -230,7 +267,7 @@ def _synthetic(ctx: BuildContext, c: KESController, bases: list[Reach]) -> None:
                 Mechanism.KES_READ,
                 f"an ExternalSecret in {ns} without spec.roleArn uses the controller's identity",
             )
-        for role_arn in candidates:
+        for role_arn in _gate_candidates(ctx, c, ns, candidates):
             for chain in _role_chains(ctx, c, bases, ns, role_arn):
                 add_synthetic_reads(
                     ctx,
