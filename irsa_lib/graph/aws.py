@@ -239,9 +239,9 @@ class AwsView:
         """Candidate destination roles for sts:AssumeRole from ``source`` (index of trust principals).
 
         A destination is a candidate when its trust names the source's ARN, its unique id, a session
-        of it, its account (root or bare id), or ``*``. Account and ``*`` trusts also need an identity
-        Allow, so those candidates are kept only if the source has some Allow that may cover
-        sts:AssumeRole on them.
+        of it, ``*``, or its account (root or bare id). An account trust also needs an identity Allow,
+        so those candidates are kept only if the source has some Allow that may cover
+        sts:AssumeRole on them (the only pre-filter; the evaluator decides every candidate).
         """
         if self._trust_index is None:
             index: dict[str, list[Role]] = defaultdict(list)
@@ -258,7 +258,9 @@ class AwsView:
             self._trust_index = dict(index)
         ti = self._trust_index
         named = ti.get(source.arn, []) + ti.get(source.role_id, []) + ti.get("session:" + source.name, [])
-        broad = ti.get("account:" + source.account_id, []) + ti.get("*", [])
+        # "AWS": "*" needs no identity allow for same-account callers: always a candidate
+        named += ti.get("*", [])
+        broad = ti.get("account:" + source.account_id, [])
         if broad:
             patterns = allowed_resource_patterns(self.identity_documents(source), ["sts:AssumeRole"])
             if EVERYTHING not in patterns:

@@ -133,3 +133,17 @@ def test_a_policy_missing_from_the_snapshot_makes_the_row_incomplete() -> None:
     assert row.secret_name == "/app/db"
     assert row.complete is False
     assert any("not-collected" in u for u in row.unknown)
+
+
+def test_trust_naming_everyone_needs_no_identity_allow_in_the_same_account() -> None:
+    open_role = role(
+        "open-role",
+        doc({"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "sts:AssumeRole"}),
+        doc(allow("ssm:GetParameter", param_arn("/open/*"))),
+    )
+    snap = snapshot(
+        roles=[role("web-role", irsa_trust("system:serviceaccount:app:web")), open_role],
+        service_accounts=[sa("app", "web", "web-role")],
+        ssm_parameters=[param("/open/db")],
+    )
+    assert table(snap) == {("app", "web", "/open/db", "direct", "allow")}
