@@ -9,8 +9,9 @@ the cluster (ClusterRoleBinding):
   serviceaccounts) -> the service accounts in scope;
 * create / update ExternalSecrets (KES ``kubernetes-client.io`` or ESO ``external-secrets.io``) ->
   the synthetic "any ExternalSecret in <ns>" node;
-* create / update SecretStores -> every IRSA-annotated service account of the namespace (a store
-  with ``auth.jwt`` makes ESO mint that service account's token).
+* create / update SecretStores -> the IRSA role of every annotated service account of the
+  namespace (a store with ``auth.jwt`` makes ESO mint that service account's token) and the ESO
+  controller's own identity (a store without ``auth``); the store's ``role`` can chain further.
 
 ServiceAccount subjects are the ``sa:`` nodes themselves; users and groups get ``rbac-subject``
 nodes. ClusterRole aggregation is resolved by label selectors.
@@ -32,6 +33,7 @@ from irsa_lib.graph.schema import (
     eso_es_id,
     kes_es_id,
     rbac_subject_id,
+    sa_id,
 )
 from irsa_lib.model import PolicyRule, RBACBinding, RBACRole, Subject
 
@@ -149,6 +151,23 @@ def add_rbac_edges(ctx: BuildContext) -> None:
                         )
 
 
+def _store_identities(ctx: BuildContext, cluster: str, ns: str) -> list[str]:
+    """AWS identities a SecretStore written in ``ns`` can start from: the IRSA role of any annotated
+    service account there (auth.jwt; ESO mints the token), or the ESO controller's own chain (no auth).
+    The edge goes to the identity, not the service account: the store author gets the AWS session,
+    not the service account's Kubernetes permissions."""
+    out: list[str] = []
+    for sa in ctx.sas_by_namespace.get((cluster, ns), []):
+        if sa.role_arn:
+            for r in ctx.sa_reach.get(sa_id(cluster, ns, sa.name), []):
+                if r.mechanism == Mechanism.IRSA and r.identity.role_arn == sa.role_arn:
+                    out.append(r.node)
+    for c in ctx.snapshot.eso_controllers:
+        if c.cluster == cluster:
+            out.extend(r.node for r in ctx.default_chain(c.cluster, c.namespace, c.service_account))
+    return list(dict.fromkeys(out))
+
+
 def _targets(
     ctx: BuildContext, cluster: str, ns: str, cap: Capability, secrets_by_ns: dict[tuple[str, str], list[str]]
 ) -> list[tuple[str, Mechanism]]:
@@ -166,10 +185,6 @@ def _targets(
             if not cap.names or sa.name in cap.names
         ]
     if cap.kind == "create-store":
-        return [
-            (ctx.sa_node(cluster, ns, sa.name), Mechanism.RBAC_CREATE_STORE)
-            for sa in ctx.sas_by_namespace.get((cluster, ns), [])
-            if sa.role_arn
-        ]
+        return [(node, Mechanism.RBAC_CREATE_STORE) for node in _store_identities(ctx, cluster, ns)]
     node = kes_es_id(cluster, ns) if cap.kind == "create-kes-es" else eso_es_id(cluster, ns)
     return [(node, Mechanism.RBAC_CREATE_EXTERNAL_SECRET)] if node in g else []

@@ -95,7 +95,8 @@ class Mechanism(StrEnum):
     RBAC_CREATE_EXTERNAL_SECRET = "rbac-create-external-secret"
     """subject -> synthetic ``kes-es``/``eso-es`` node of a namespace (potential)."""
     RBAC_CREATE_STORE = "rbac-create-store"
-    """subject -> service-account of its namespace: a SecretStore with auth.jwt borrows any SA's role (potential)."""
+    """subject -> role: a SecretStore it writes borrows an annotated SA's IRSA role or the ESO controller's
+    identity (potential)."""
     # Identity
     IRSA = "irsa"
     """service-account -> iam-role: the role's trust allows the SA's web-identity token."""

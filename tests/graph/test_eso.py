@@ -149,3 +149,33 @@ def test_cluster_store_conditions_keep_other_namespaces_out() -> None:
         ("a", "api", "/a/db", "via-controller", "allow"),
         ("eso", "eso-sa", "/a/db", "direct", "allow"),
     }
+
+
+def test_rbac_on_secretstores_borrows_the_namespace_irsa_roles_not_their_rbac() -> None:
+    from irsa_lib.model import PolicyRule, RBACBinding, RBACRole, Subject
+
+    writer = RBACRole(
+        cluster=CLUSTER,
+        name="store-writer",
+        kind="Role",
+        namespace="pay",
+        rules=(PolicyRule(verbs=("create",), api_groups=("external-secrets.io",), resources=("secretstores",)),),
+    )
+    binding = RBACBinding(
+        cluster=CLUSTER,
+        name="team-stores",
+        kind="RoleBinding",
+        namespace="pay",
+        role_kind="Role",
+        role_name="store-writer",
+        subjects=(Subject(kind="Group", name="pay-team"),),
+    )
+    snap = snapshot(
+        roles=[reader("pay-role", irsa_trust("system:serviceaccount:pay:pay-sa"), "pay")],
+        ssm_parameters=[param("/pay/db"), param("/other/db")],
+        namespaces=[namespace("pay")],
+        service_accounts=[sa("pay", "pay-sa", "pay-role")],
+        rbac_roles=[writer],
+        rbac_bindings=[binding],
+    )
+    assert table(snap, kinds=("Group",)) == {(None, "pay-team", "/pay/db", "potential", "allow")}
