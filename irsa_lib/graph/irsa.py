@@ -48,6 +48,9 @@ def sub_patterns(trust: Mapping[str, Any]) -> list[str] | None:
     for st in statements(trust):
         if st.get("Effect") != "Allow":
             continue
+        principal = st.get("Principal")
+        if isinstance(principal, Mapping) and not ({"Federated", "AWS"} & set(principal)):
+            continue  # a Service principal (ec2, pods.eks...) never accepts a web-identity token
         cond = st.get("Condition")
         found = False
         if isinstance(cond, Mapping):

@@ -140,51 +140,56 @@ def add_rbac_edges(ctx: BuildContext) -> None:
             subject = _subject_node(ctx, b.cluster, b, s)
             for ns in namespaces:
                 for cap in caps:
-                    for target, mech in _targets(ctx, b.cluster, ns, cap, secrets_by_ns):
+                    for target, mech, via in _targets(ctx, b.cluster, ns, cap, secrets_by_ns):
                         if target == subject:
                             continue
                         g.add_edge(
                             subject,
                             target,
-                            EdgeData(mechanism=mech, decision="potential", evidence=(f"{why}: {cap.kind} in {ns}",)),
+                            EdgeData(
+                                mechanism=mech, decision="potential", evidence=(f"{why}: {cap.kind} in {ns}",), via=via
+                            ),
                             key=f"{mech}:{b.kind}/{b.namespace}/{b.name}",
                         )
 
 
-def _store_identities(ctx: BuildContext, cluster: str, ns: str) -> list[str]:
+def _store_identities(ctx: BuildContext, cluster: str, ns: str) -> list[tuple[str, tuple[str, ...]]]:
     """AWS identities a SecretStore written in ``ns`` can start from: the IRSA role of any annotated
     service account there (auth.jwt; ESO mints the token), or the ESO controller's own chain (no auth).
     The edge goes to the identity, not the service account: the store author gets the AWS session,
     not the service account's Kubernetes permissions."""
-    out: list[str] = []
+    out: dict[str, tuple[str, ...]] = {}
     for sa in ctx.sas_by_namespace.get((cluster, ns), []):
         if sa.role_arn:
-            for r in ctx.sa_reach.get(sa_id(cluster, ns, sa.name), []):
+            node = sa_id(cluster, ns, sa.name)
+            for r in ctx.sa_reach.get(node, []):
                 if r.mechanism == Mechanism.IRSA and r.identity.role_arn == sa.role_arn:
-                    out.append(r.node)
+                    out.setdefault(r.node, (node,))
     for c in ctx.snapshot.eso_controllers:
         if c.cluster == cluster:
-            out.extend(r.node for r in ctx.default_chain(c.cluster, c.namespace, c.service_account))
-    return list(dict.fromkeys(out))
+            controller = sa_id(c.cluster, c.namespace, c.service_account)
+            for r in ctx.default_chain(c.cluster, c.namespace, c.service_account):
+                out.setdefault(r.node, (controller, *r.via))
+    return list(out.items())
 
 
 def _targets(
     ctx: BuildContext, cluster: str, ns: str, cap: Capability, secrets_by_ns: dict[tuple[str, str], list[str]]
-) -> list[tuple[str, Mechanism]]:
+) -> list[tuple[str, Mechanism, tuple[str, ...]]]:
     g = ctx.graph
     if cap.kind == "read-secrets":
         return [
-            (n, Mechanism.RBAC_READ_SECRETS)
+            (n, Mechanism.RBAC_READ_SECRETS, ())
             for n in secrets_by_ns.get((cluster, ns), [])
             if not cap.names or g.node(n)[NAME] in cap.names
         ]
     if cap.kind == "run-as":
         return [
-            (ctx.sa_node(cluster, ns, sa.name), Mechanism.RBAC_RUN_AS)
+            (ctx.sa_node(cluster, ns, sa.name), Mechanism.RBAC_RUN_AS, ())
             for sa in ctx.sas_by_namespace.get((cluster, ns), [])
             if not cap.names or sa.name in cap.names
         ]
     if cap.kind == "create-store":
-        return [(node, Mechanism.RBAC_CREATE_STORE) for node in _store_identities(ctx, cluster, ns)]
+        return [(node, Mechanism.RBAC_CREATE_STORE, via) for node, via in _store_identities(ctx, cluster, ns)]
     node = kes_es_id(cluster, ns) if cap.kind == "create-kes-es" else eso_es_id(cluster, ns)
-    return [(node, Mechanism.RBAC_CREATE_EXTERNAL_SECRET)] if node in g else []
+    return [(node, Mechanism.RBAC_CREATE_EXTERNAL_SECRET, ())] if node in g else []
