@@ -16,7 +16,7 @@ read) is marked ``complete=False`` and lists the gaps in ``unknown``.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from itertools import islice, pairwise
 from typing import Any, Literal
@@ -147,7 +147,7 @@ def _path(graph: AccessGraph, nodes: list[str], edges: list[dict[str, Any]]) -> 
     for v, data in zip(nodes[1:], edges, strict=True):
         c, d = _edge_class(data)
         cls, dec = max(cls, c), max(dec, d)
-        hops.extend(graph.label(x) for x in data.get(VIA, ()) if x not in (hops[-1],))
+        hops.extend(graph.label(x) for x in data.get(VIA, ()))
         hops.append(graph.label(v))
         mechanisms.append(str(data[MECHANISM]))
         unresolved.extend(k for k in data[UNRESOLVED_KEYS] if k not in unresolved)
@@ -313,9 +313,9 @@ def effective_access(
     return rows
 
 
-def relevant_gaps(graph: AccessGraph, rows: Iterable[AccessRow] = ()) -> tuple[Gap, ...]:
-    """Gaps to report with a query: all of them (an empty answer near a gap is not 'no access')."""
-    del rows
+def relevant_gaps(graph: AccessGraph) -> tuple[Gap, ...]:
+    """Gaps to report with any query: all of them, since an empty answer next to a gap means
+    "unknown", not "no access" (rows over a gap also say so in ``unknown``)."""
     return graph.gaps
 
 

@@ -87,7 +87,7 @@ def run(args: argparse.Namespace) -> int:
         sys.stdout.write(render_csv(rows))
     else:
         print(render_table(rows) if rows else "no access found")
-    gaps = relevant_gaps(graph, rows)
+    gaps = relevant_gaps(graph)
     if gaps:
         print(
             f"warning: {len(gaps)} input gap(s); access through them is unknown, not absent:",
