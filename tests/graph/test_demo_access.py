@@ -70,8 +70,11 @@ def demo_snapshot() -> Iterator[Snapshot]:
     from irsa_lib.demo.server import local_aws
 
     with local_aws(region=REGION) as aws:
-        facts = seed_aws(aws.endpoint_url)
-        yield collect_demo(aws.endpoint_url, cluster=facts.cluster_name)
+        try:
+            facts = seed_aws(aws.endpoint_url)
+            yield collect_demo(aws.endpoint_url, cluster=facts.cluster_name)
+        finally:
+            aws.reset()  # moto keeps its state per process: leave nothing behind for other tests
 
 
 def _table(rows: list[AccessRow]) -> set[tuple[str, ...]]:
