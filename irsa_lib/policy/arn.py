@@ -18,10 +18,11 @@ True
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 
-from irsa_lib.policy.patterns import Matcher, compile_glob
+from irsa_lib.policy.patterns import Matcher, compile_glob, glob_regex, has_wildcard, unmark
 
 
 @dataclass(frozen=True)
@@ -46,6 +47,7 @@ def parse_arn(value: str) -> Arn | None:
     return Arn(parts[1], parts[2], parts[3], parts[4], parts[5])
 
 
+@lru_cache(maxsize=65536)
 def account_of(value: str) -> str | None:
     """The account component of an ARN (None when absent or not an ARN)."""
     arn = parse_arn(value)
@@ -90,25 +92,27 @@ def _split_pattern(pattern: str) -> list[str] | None:
     return parts
 
 
+def _component_regex(pattern: str, last: bool) -> str:
+    return glob_regex(pattern) if last else glob_regex(pattern, "[^:]*", "[^:]")
+
+
 @lru_cache(maxsize=65536)
 def compile_arn_pattern(pattern: str) -> Matcher:
     """A predicate matching ARNs against ``pattern`` component by component, case-sensitively.
 
-    A pattern that is not a six-component ARN (``*``, or ``arn:aws:ssm:*``) is matched against the
-    whole string instead. A non-ARN value only matches a non-ARN pattern that covers it.
+    Wildcards in the partition, service, region and account components stay within that
+    component; in the resource component they span ``/`` and ``:``. A pattern that is not a
+    six-component ARN (``*``, or ``arn:aws:ssm:*``) is matched against the whole string instead.
     """
     parts = _split_pattern(pattern)
     if parts is None:
         return compile_glob(pattern)
-    matchers = [compile_glob(p) for p in parts[1:]]
-    whole = pattern
-
-    def match(value: str) -> bool:
-        if value == whole:
-            return True
-        vparts = value.split(":", 5)
-        if len(vparts) != 6 or vparts[0] != "arn":
-            return False
-        return all(m(v) for m, v in zip(matchers, vparts[1:], strict=True))
-
-    return match
+    head = parts[:5]
+    if not any(has_wildcard(p) for p in head):
+        prefix = unmark(":".join(head)) + ":"
+        rest = compile_glob(parts[5])
+        cut = len(prefix)
+        return lambda value: value.startswith(prefix) and rest(value[cut:])
+    source = ":".join([_component_regex(p, False) for p in head] + [_component_regex(parts[5], True)])
+    fullmatch = re.compile(source, re.DOTALL).fullmatch
+    return lambda value: fullmatch(value) is not None

@@ -32,6 +32,7 @@ from irsa_lib.policy.layers import FALSE, TRUE, Layer, Tri, scan, t_and, t_or
 from irsa_lib.policy.request import PolicySet, Request
 
 _IAM_KINDS = frozenset({"role", "user", "session", "root"})
+_IDENTITY_ONLY = frozenset({"role", "user", "session"})
 UNLIMITED = ("direct", "wildcard")
 ROLE = ("role",)
 ACCOUNT = ("account",)
@@ -51,8 +52,21 @@ def evaluate(request: Request, policies: PolicySet) -> Decision:
     resource = normalize_resource(request.resource)
     layers: list[Layer] = []
 
+    resource_account = policies.resource_account or account_of(resource)
+    same_account = resource_account is None or p.account_id is None or resource_account == p.account_id
     identity = scan("identity", policies.identity, action, resource, ctx)
     layers.append(identity)
+    if (
+        same_account
+        and policies.resource is None
+        and policies.boundary is None
+        and not policies.session
+        and policies.scps is None
+        and policies.rcps is None
+        and policies.resource_kind == "generic"
+        and p.kind in _IDENTITY_ONLY
+    ):
+        return explain(request, policies, layers, identity.allow(), identity.deny(), True)
     if p.kind == "root":
         ident: Tri = TRUE
     elif p.kind in _IAM_KINDS:
@@ -72,8 +86,6 @@ def evaluate(request: Request, policies: PolicySet) -> Decision:
     identity_side = t_and(ident, bound, sess)
     limits = t_and(bound, sess)
 
-    resource_account = policies.resource_account or account_of(resource)
-    same_account = resource_account is None or p.account_id is None or resource_account == p.account_id
     kind = policies.resource_kind
     res_layer: Layer | None = None
     if policies.resource is not None:
@@ -103,7 +115,7 @@ def evaluate(request: Request, policies: PolicySet) -> Decision:
             core = t_and(t_or(r_unl, r_role, r_acct), identity_side)
         if kind == "role-trust":
             core = t_and(t_or(r_unl, r_role, r_acct), core)
-        elif res_layer is None:
+        elif res_layer is None and same_account:
             core = identity_side
 
     org: list[Tri] = []

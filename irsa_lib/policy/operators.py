@@ -114,13 +114,20 @@ def _bool(values: tuple[str, ...]) -> Matcher:
     return lambda r: r.strip().lower() in wanted
 
 
+@lru_cache(maxsize=16384)
+def _address(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    try:
+        return ipaddress.ip_address(text.strip().split("/", 1)[0])
+    except ValueError:
+        return None
+
+
 def _ip(values: tuple[str, ...]) -> Matcher:
     nets = [ipaddress.ip_network(v.strip(), strict=False) for v in values]
 
     def match(r: str) -> bool:
-        try:
-            addr = ipaddress.ip_address(r.strip().split("/", 1)[0])
-        except ValueError:
+        addr = _address(r)
+        if addr is None:
             return False
         return any(addr.version == n.version and addr in n for n in nets)
 

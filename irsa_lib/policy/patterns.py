@@ -48,14 +48,14 @@ def _always(_value: str) -> bool:
     return True
 
 
-def glob_regex(pattern: str) -> str:
+def glob_regex(pattern: str, star: str = ".*", qmark: str = ".") -> str:
     """The pattern as a regular expression source, every non-wildcard character escaped."""
     parts = []
     for ch in pattern:
         if ch == "*":
-            parts.append(".*")
+            parts.append(star)
         elif ch == "?":
-            parts.append(".")
+            parts.append(qmark)
         else:
             parts.append(re.escape(unmark(ch)))
     return "".join(parts)
