@@ -3,7 +3,9 @@
 A grant names a grantee principal and operations (``Decrypt``...). Its constraints compare the
 request's encryption context, given as ``kms:EncryptionContext:<key>`` context keys:
 ``EncryptionContextEquals`` needs exactly those pairs, ``EncryptionContextSubset`` needs at least
-them (KMS dev guide, grants: "Using grant constraints").
+them (KMS dev guide, grants: "Using grant constraints"). The encryption-context keys given are
+taken as the request's whole encryption context; a constrained key not given is unresolved when
+the context is incomplete.
 """
 
 from __future__ import annotations
@@ -44,15 +46,18 @@ def _constraints(grant: Grant, ctx: RequestContext) -> Tri:
     if c is None or (c.encryption_context_equals is None and c.encryption_context_subset is None):
         return (2, (), (grant_ref(grant),))
     given = {k[len(EC_PREFIX) :]: v[0] for k, v in ctx.given_with_prefix(EC_PREFIX).items() if v}
+    equals = c.encryption_context_equals is not None
     wanted: Mapping[str, str] = c.encryption_context_equals or c.encryption_context_subset or {}
-    if not given and not ctx.complete:
-        keys = tuple(f"kms:EncryptionContext:{k}" for k in wanted)
-        return (1, keys, (grant_ref(grant),))
-    if c.encryption_context_equals is not None:
-        ok = dict(given) == dict(c.encryption_context_equals)
-    else:
-        ok = all(given.get(k) == v for k, v in wanted.items())
-    return (2, (), (grant_ref(grant),)) if ok else FALSE
+    if equals and any(k not in wanted for k in given):
+        return FALSE
+    if any(k in given and given[k] != v for k, v in wanted.items()):
+        return FALSE
+    unknown = [k for k in wanted if k not in given]
+    if not unknown:
+        return (2, (), (grant_ref(grant),))
+    if ctx.complete:
+        return FALSE
+    return (1, tuple(f"kms:EncryptionContext:{k}" for k in unknown), (grant_ref(grant),))
 
 
 def grant_allows(grants: Sequence[Grant], action: str, ctx: RequestContext) -> dict[str, Tri]:
