@@ -19,6 +19,7 @@ from irsa_lib.policy.errors import PolicyError
 from irsa_lib.policy.evaluate import evaluate
 from irsa_lib.policy.principals import infer_principal
 from irsa_lib.policy.request import PolicySet, Principal, Request
+from irsa_lib.policy.sts import pod_identity_decision, pod_identity_requests, web_identity_request
 
 __all__ = [
     "Decision",
@@ -35,5 +36,8 @@ __all__ = [
     "parameter_name",
     "parse_arn",
     "parse_policy",
+    "pod_identity_decision",
+    "pod_identity_requests",
     "ssm_parameter_arn",
+    "web_identity_request",
 ]
