@@ -15,7 +15,8 @@ from typing import Any, Literal
 
 from irsa_lib.policy.context import RequestContext
 from irsa_lib.policy.operators import OPERATORS, build_matcher
-from irsa_lib.policy.variables import Template, Unknown, expand, parse_template
+from irsa_lib.policy.patterns import unmark
+from irsa_lib.policy.variables import Template, Unknown, expand, parse_template, render_template
 
 Qualifier = Literal["all", "any"] | None
 Result = bool | tuple[str, ...]
@@ -56,7 +57,7 @@ class Condition:
 
     def describe(self) -> str:
         """The condition as written, for explanations."""
-        shown = [v if isinstance(v, str) else "".join(str(p) for p in v) for v in self.values]
+        shown = [unmark(v) if isinstance(v, str) else render_template(v) for v in self.values]
         return f"{self.operator} {self.key_name} {shown}"
 
     def evaluate(self, ctx: RequestContext) -> Result:

@@ -79,6 +79,19 @@ def parse_template(text: str) -> str | Template:
     return tuple(p for p in parts if p != "")
 
 
+def render_template(template: str | Template) -> str:
+    """The template as written in a policy (``${key, 'default'}``), for explanations."""
+    if isinstance(template, str):
+        return template
+    parts = []
+    for p in template:
+        if isinstance(p, str):
+            parts.append(p.replace(LITERAL_STAR, "${*}").replace(LITERAL_QMARK, "${?}"))
+        else:
+            parts.append("${" + p.name + (f", '{p.default}'" if p.default is not None else "") + "}")
+    return "".join(parts)
+
+
 def template_keys(template: str | Template) -> tuple[str, ...]:
     """The (original-case) keys the template's variables read."""
     if isinstance(template, str):
