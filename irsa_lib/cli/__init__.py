@@ -12,10 +12,10 @@ import sys
 from collections.abc import Sequence
 
 from irsa_lib import __version__
-from irsa_lib.cli import snapshot_info
+from irsa_lib.cli import collect, demo, snapshot_info
 from irsa_lib.errors import IrsaError
 
-COMMANDS = (snapshot_info,)
+COMMANDS = (collect, demo, snapshot_info)
 
 
 def build_parser() -> argparse.ArgumentParser:

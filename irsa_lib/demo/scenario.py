@@ -83,10 +83,9 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, TypeVar
 
-import boto3
 from botocore.exceptions import ClientError
 
-from irsa_lib.demo.server import DEFAULT_ACCOUNT_ID, DEFAULT_REGION, aws_client_credentials
+from irsa_lib.demo.server import DEFAULT_ACCOUNT_ID, DEFAULT_REGION, aws_client
 
 ACCOUNT_ID = DEFAULT_ACCOUNT_ID
 REGION = DEFAULT_REGION
@@ -343,13 +342,12 @@ def _exists_ok(call: Callable[[], T], *codes: str, fallback: Callable[[], T]) ->
 class _Seeder:
     def __init__(self, endpoint_url: str) -> None:
         self.endpoint_url = endpoint_url
-        creds = aws_client_credentials(REGION)
-        self.iam = boto3.client("iam", endpoint_url=endpoint_url, **creds)
-        self.kms = boto3.client("kms", endpoint_url=endpoint_url, **creds)
-        self.ssm = boto3.client("ssm", endpoint_url=endpoint_url, **creds)
-        self.sm = boto3.client("secretsmanager", endpoint_url=endpoint_url, **creds)
-        self.eks = boto3.client("eks", endpoint_url=endpoint_url, **creds)
-        self.ec2 = boto3.client("ec2", endpoint_url=endpoint_url, **creds)
+        self.iam = aws_client("iam", endpoint_url, region=REGION)
+        self.kms = aws_client("kms", endpoint_url, region=REGION)
+        self.ssm = aws_client("ssm", endpoint_url, region=REGION)
+        self.sm = aws_client("secretsmanager", endpoint_url, region=REGION)
+        self.eks = aws_client("eks", endpoint_url, region=REGION)
+        self.ec2 = aws_client("ec2", endpoint_url, region=REGION)
 
     # IAM ------------------------------------------------------------------------------------------
 
@@ -378,9 +376,9 @@ class _Seeder:
         arn = f"arn:aws:iam::{ACCOUNT_ID}:policy/{name}"
         return _exists_ok(
             lambda: str(
-                self.iam.create_policy(
-                    PolicyName=name, PolicyDocument=json.dumps(document), Description=description
-                )["Policy"]["Arn"]
+                self.iam.create_policy(PolicyName=name, PolicyDocument=json.dumps(document), Description=description)[
+                    "Policy"
+                ]["Arn"]
             ),
             "EntityAlreadyExists",
             fallback=lambda: arn,
@@ -576,9 +574,7 @@ class _Seeder:
             LaunchTemplate={"LaunchTemplateId": template_id, "Version": "1"},
             IamInstanceProfile={"Arn": profile_arn},
             MetadataOptions={"HttpTokens": "optional", "HttpPutResponseHopLimit": 2, "HttpEndpoint": "enabled"},
-            TagSpecifications=[
-                {"ResourceType": "instance", "Tags": [{"Key": k, "Value": v} for k, v in tags.items()]}
-            ],
+            TagSpecifications=[{"ResourceType": "instance", "Tags": [{"Key": k, "Value": v} for k, v in tags.items()]}],
         )["Instances"][0]
         return str(instance["InstanceId"])
 
@@ -684,7 +680,11 @@ def seed_aws(endpoint_url: str) -> DemoFacts:
         "external-secrets-role",
         **{
             "assume-service-roles": _doc(
-                {"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": [arn(f"{v}-service-role") for v in SERVICES]}
+                {
+                    "Effect": "Allow",
+                    "Action": "sts:AssumeRole",
+                    "Resource": [arn(f"{v}-service-role") for v in SERVICES],
+                }
             ),
             # (d) F04: the controller itself can read billing (the billing key policy lets it decrypt).
             "read-billing-parameters": _doc(

@@ -361,10 +361,8 @@ def start_local_aws(*, region: str = DEFAULT_REGION) -> LocalAws:
 def local_aws(*, region: str = DEFAULT_REGION) -> Iterator[LocalAws]:
     """A local AWS endpoint for the duration of the ``with`` block.
 
-    >>> import boto3
     >>> with local_aws() as aws:
-    ...     iam = boto3.client("iam", endpoint_url=aws.endpoint_url, **aws_client_credentials())
-    ...     iam.list_roles()["Roles"]
+    ...     aws_client("iam", aws.endpoint_url).list_roles()["Roles"]
     []
     """
     aws = start_local_aws(region=region)
@@ -377,7 +375,7 @@ def local_aws(*, region: str = DEFAULT_REGION) -> Iterator[LocalAws]:
 # --- environment ---------------------------------------------------------------------------------
 
 FAKE_ACCESS_KEY_ID = "testing"
-FAKE_SECRET_ACCESS_KEY = "testing"  # noqa: S105 - moto's conventional placeholder, not a credential
+FAKE_SECRET_ACCESS_KEY = "testing"  # moto's conventional placeholder, not a credential
 
 # Variables that could send the demo to a real account or a real profile; cleared while it runs.
 _ISOLATE = (
@@ -399,6 +397,14 @@ def aws_client_credentials(region: str = DEFAULT_REGION) -> dict[str, str]:
         "aws_access_key_id": FAKE_ACCESS_KEY_ID,
         "aws_secret_access_key": FAKE_SECRET_ACCESS_KEY,
     }
+
+
+def aws_client(service: str, endpoint_url: str, *, region: str = DEFAULT_REGION) -> Any:
+    """A boto3 client for ``service`` on ``endpoint_url`` with the placeholder credentials."""
+    import boto3
+
+    make: Callable[..., Any] = boto3.client
+    return make(service, endpoint_url=endpoint_url, **aws_client_credentials(region))
 
 
 def local_aws_env(endpoint_url: str, *, region: str = DEFAULT_REGION) -> dict[str, str]:
