@@ -103,7 +103,7 @@ def register(sub: Any) -> None:
     p = sub.add_parser(
         "collect",
         help="collect AWS accounts and Kubernetes clusters (live or manifests) into one snapshot",
-        description=__doc__.split("\n\n", 1)[1] if __doc__ else None,
+        description=__doc__.split("\n\n", 1)[1].replace("``", "") if __doc__ else None,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("-o", "--output", required=True, metavar="SNAPSHOT", help="snapshot file to write (JSON)")
