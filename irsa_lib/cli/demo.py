@@ -45,6 +45,7 @@ def run(args: argparse.Namespace) -> int:
         )
         print(f"snapshot written: {result.snapshot_path}")
         print("\n".join(coverage_lines(result.snapshot)))
+        print(f"next: irsa snapshot-info {result.snapshot_path}")
         if result.gaps:
             print("irsa demo: some sources were not collected completely (see above)", file=sys.stderr)
         if args.keep_running:

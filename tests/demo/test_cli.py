@@ -193,3 +193,55 @@ def test_demo_end_to_end(tmp_path: Path) -> None:
     assert (nodes.metadata_options.http_tokens, nodes.metadata_options.hop_limit) == ("optional", 2)
     assert {sa.cluster for sa in snap.service_accounts} == {"demo"}
     assert len(snap.kes_external_secrets) == 2 and len(snap.eso_external_secrets) == 2
+
+
+@pytest.mark.integration
+def test_run_demo_in_process(tmp_path: Path) -> None:
+    pytest.importorskip("irsa_lib.collect.aws", reason="irsa_lib.collect.aws not merged yet")
+    pytest.importorskip("irsa_lib.collect.manifests", reason="irsa_lib.collect.manifests not merged yet")
+    from irsa_lib.demo import run_demo
+
+    result = run_demo(tmp_path / "demo")
+    assert result.snapshot_path == tmp_path / "demo" / "snapshot.json"
+    assert result.gaps == ()
+    assert load_snapshot(result.snapshot_path) == result.snapshot
+    (cluster,) = result.snapshot.clusters
+    assert cluster.oidc_issuer == result.facts.oidc_issuer
+    assert {k.arn for k in result.snapshot.kms_keys} >= set(result.facts.keys.values())
+
+
+@pytest.mark.integration
+def test_demo_keep_running_serves_until_interrupted(tmp_path: Path) -> None:
+    pytest.importorskip("irsa_lib.collect.aws", reason="irsa_lib.collect.aws not merged yet")
+    pytest.importorskip("irsa_lib.collect.manifests", reason="irsa_lib.collect.manifests not merged yet")
+    import signal
+
+    from irsa_lib.demo.server import aws_client
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "irsa_lib.cli", "demo", "-o", "out", "--keep-running"],
+        cwd=tmp_path,
+        env={**env, "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1"},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        exports: dict[str, str] = {}
+        for line in proc.stdout:
+            if line.startswith("export "):
+                name, _, value = line.removeprefix("export ").strip().partition("=")
+                exports[name] = value
+            if line.startswith("Press Ctrl-C"):
+                break
+        endpoint = exports["AWS_ENDPOINT_URL"]
+        assert endpoint.startswith("http://127.0.0.1:")
+        assert aws_client("eks", endpoint).list_clusters()["clusters"] == ["demo"]
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=60) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
