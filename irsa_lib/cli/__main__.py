@@ -1,4 +1,4 @@
-"""``python -m irsa_lib.cli``: the same as the ``irsa`` console script."""
+"""``python -m irsa_lib.cli``: the same as the ``irsa`` command."""
 
 import sys
 
