@@ -120,6 +120,8 @@ NODE_GROUP = "demo-nodes"
 NODE_POLICY = "demo-node-ssm-read"
 INSTANCE_PROFILE = "demo-node-profile"
 LAUNCH_TEMPLATE = "demo-nodes"
+NODE_IMAGE = "ami-0123456789abcdef0"
+"""A placeholder AMI id (the one AWS documentation uses); nothing reads the image."""
 CI_USER = "ci-deployer"
 CI_GROUP = "deployers"
 POD_IDENTITY_NAMESPACE = "monitoring"
@@ -556,7 +558,6 @@ class _Seeder:
         for reservation in self.ec2.describe_instances(Filters=filters)["Reservations"]:
             for instance in reservation["Instances"]:
                 return str(instance["InstanceId"])
-        image = self.ec2.describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
         tags = {
             "Name": NODE_GROUP,
             "eks:cluster-name": CLUSTER,
@@ -566,7 +567,7 @@ class _Seeder:
         # moto does not copy MetadataOptions from the launch template; pass the same values, as
         # EC2 would have applied them from the template.
         instance = self.ec2.run_instances(
-            ImageId=image,
+            ImageId=NODE_IMAGE,
             MinCount=1,
             MaxCount=1,
             InstanceType="m5.large",
