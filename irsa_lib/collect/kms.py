@@ -91,6 +91,10 @@ def transform_key(
     manager = metadata.get("KeyManager")
     if manager not in ("AWS", "CUSTOMER"):
         raise ValueError(f"key {metadata['Arn']}: unknown KeyManager {manager!r}")
+    if manager == "CUSTOMER" and any(a.startswith("alias/aws/") for a in aliases):
+        # KMS reserves the alias/aws/ prefix for AWS managed keys (CreateAlias refuses it to customers);
+        # an endpoint that reports such a key as CUSTOMER (moto does) is corrected here.
+        manager = "AWS"
     return KMSKey(
         arn=metadata["Arn"],
         key_id=metadata["KeyId"],

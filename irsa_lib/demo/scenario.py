@@ -72,6 +72,12 @@ so an ExternalSecret in any other namespace (e.g. by ``payments-team`` in ``paym
 ``billing-service-role``; F13 ClusterRole ``secret-reader`` (get/list/watch secrets) is bound
 cluster-wide to group ``developers``; F14 ``payments/payments-api`` reads the database password
 from an env ``secretKeyRef``; F25 KES (deprecated) is still deployed.
+Also reported, as consequences of the above rather than separate plants: F09 (ESO may mint tokens
+for ``payments-eso-sa`` while ``payments-team`` writes SecretStores there), F12 (teams may author
+KES ExternalSecrets, whose templates run in the controller), F28 (IRSA / Pod Identity pods keep
+the Kubernetes API token mounted).
+Note on (d): the F04 rule reports a controller identity that reads several services; here it
+reads one (billing) directly, so (d) shows up in the access analysis rather than as F04.
 """
 
 from __future__ import annotations
