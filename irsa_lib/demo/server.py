@@ -30,6 +30,8 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs
 
+from irsa_lib.errors import IrsaError
+
 DEFAULT_ACCOUNT_ID = "123456789012"
 """The account moto answers for when no other is configured (and the demo's account)."""
 DEFAULT_REGION = "us-east-1"
@@ -40,8 +42,8 @@ _ASSOCIATIONS_PATH = re.compile(r"^/clusters/(?P<cluster>[^/]+)/pod-identity-ass
 _CREDENTIAL_SCOPE = re.compile(r"Credential=(?P<key>[^/,\s]+)/\d{8}/(?P<region>[^/]+)/(?P<service>[^/]+)/")
 
 
-class LocalAwsError(RuntimeError):
-    """The local endpoint could not be started (moto missing or changed)."""
+class LocalAwsError(IrsaError):
+    """The local endpoint could not be started (moto not installed, or changed)."""
 
 
 # --- EKS Pod Identity stand-in -------------------------------------------------------------------
