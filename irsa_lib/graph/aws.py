@@ -9,6 +9,7 @@ principal read (and decrypt) that parameter with these actions. Each answer is a
 from __future__ import annotations
 
 import dataclasses
+import json
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -23,7 +24,7 @@ from irsa_lib.graph.patterns import (
     wildcard_match,
 )
 from irsa_lib.model import KMSKey, OIDCProvider, Role, SecretsManagerSecret, SSMParameter
-from irsa_lib.policy import Decision, PolicySet, Principal, Request, evaluate, parse_policy
+from irsa_lib.policy import Decision, PolicyError, PolicySet, Principal, Request, evaluate, parse_policy
 from irsa_lib.resolve import Inventory, policy_set_for, principal_for_role
 from irsa_lib.snapshot import Snapshot
 
@@ -36,11 +37,31 @@ SecretRecord = SSMParameter | SecretsManagerSecret
 
 
 @dataclass(frozen=True)
+class SessionPolicy:
+    """An inline session policy (a Pod Identity association's ``policy``), hashable for the caches."""
+
+    source: str
+    """Where it comes from (names it in decisions); one source, one document."""
+    text: str
+    """The document as canonical JSON."""
+
+    @classmethod
+    def of(cls, document: Mapping[str, Any], *, source: str) -> SessionPolicy:
+        return cls(source, json.dumps(document, sort_keys=True, separators=(",", ":")))
+
+
+@dataclass(frozen=True)
 class Identity:
-    """An AWS identity as the graph uses it: a role, optionally with session tags."""
+    """An AWS identity as the graph uses it: a role, optionally with session tags and a session policy.
+
+    The session policy intersects with the role's permissions for every request of the session
+    (IAM UG policy evaluation: "session policy ... must also allow"); it is not carried into roles
+    the session assumes, whereas transitive session tags are.
+    """
 
     role_arn: str
     tags: tuple[tuple[str, str], ...] = ()
+    session_policy: SessionPolicy | None = None
 
     @property
     def tag_map(self) -> dict[str, str]:
@@ -183,6 +204,17 @@ class AwsView:
         docs.extend(self.managed[a] for a in role.attached_policy_arns if a in self.managed)
         return docs
 
+    def policies(self, identity: Identity, resource: str) -> PolicySet:
+        """The policy set of a request by ``identity`` on ``resource``, its session policy included."""
+        policies = policy_set_for(self.inventory, identity.role_arn, resource)
+        sp = identity.session_policy
+        if sp is None:
+            return policies
+        parsed = self.inventory.policy(json.loads(sp.text), source=sp.source, kind="session")
+        if isinstance(parsed, PolicyError):
+            return dataclasses.replace(policies, missing=(*policies.missing, f"malformed session policy: {parsed}"))
+        return dataclasses.replace(policies, session=(*policies.session, parsed))
+
     def _evaluate(self, request: Request, policies: PolicySet, cache_key: tuple[Any, ...]) -> Decision:
         hit = self._cache.get(cache_key)
         if hit is None:
@@ -292,7 +324,7 @@ class AwsView:
             context=ctx,
             context_complete=False,
         )
-        policies = policy_set_for(self.inventory, source.role_arn, target_arn)
+        policies = self.policies(source, target_arn)
         key = ("assume", action, source, target_arn, tuple(sorted((k, str(v)) for k, v in ctx.items())))
         decision = self._evaluate(request, policies, key)
         label = what or f"{action} {source.role_arn} -> {target_arn}"
@@ -383,8 +415,7 @@ class AwsView:
         key = ("req", identity, action, resource, *extra)
         if key in self._cache:
             return self._cache[key]
-        policies = policy_set_for(self.inventory, identity.role_arn, resource)
-        return self._evaluate(request, policies, key)
+        return self._evaluate(request, self.policies(identity, resource), key)
 
     def key_for(self, target: SecretRecord) -> tuple[KMSKey | None, str, str | None]:
         """The KMS key of a value: (record or None, key ARN used for evaluation, AWS-managed service or None)."""
@@ -430,7 +461,7 @@ class AwsView:
         )
         cache_key = ("decrypt", identity, key_arn, target.arn)
         if managed_service is not None and (key is None or key.policy is None):
-            policies = policy_set_for(self.inventory, identity.role_arn, key_arn)
+            policies = self.policies(identity, key_arn)
             doc = aws_managed_key_policy(managed_service, target.account_id, target.region)
             policies = dataclasses.replace(
                 policies,
@@ -450,8 +481,7 @@ class AwsView:
                 evidence=(f"{what}: key {key_arn} is not in the snapshot; decryption cannot be judged",),
                 unresolved=("kms:key-policy",),
             )
-        policies = policy_set_for(self.inventory, identity.role_arn, key_arn)
-        decision = self._evaluate(request, policies, cache_key)
+        decision = self._evaluate(request, self.policies(identity, key_arn), cache_key)
         if key.policy is None:
             # Unreadable key policy: an allow cannot be established, but neither can a deny.
             if decision.outcome == "deny" and decision.explicit_deny:

@@ -15,6 +15,7 @@ from irsa_lib.graph.context import BuildContext
 from irsa_lib.graph.core import Gap
 from irsa_lib.graph.schema import (
     DECRYPT_DECISION,
+    HOP_ONLY,
     PRINCIPAL_TYPES,
     READ_DECISION,
     EdgeData,
@@ -49,7 +50,7 @@ def add_read_edges(ctx: BuildContext) -> None:
     g = ctx.graph
     for node in g.nodes_of(*PRINCIPAL_TYPES):
         identity: Identity = g.node(node)["identity"]
-        if not ctx.aws.has_role(identity.role_arn):
+        if g.node(node).get(HOP_ONLY) or not ctx.aws.has_role(identity.role_arn):
             continue
         for target in ctx.aws.candidate_targets(identity):
             leg = ctx.aws.read(identity, target, consumer_actions("direct", target))

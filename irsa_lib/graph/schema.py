@@ -152,6 +152,9 @@ NAME = "name"
 ARN = "arn"
 ACCOUNT = "account_id"
 REGION = "region"
+HOP_ONLY = "hop_only"
+"""bool: an identity whose credentials no subject holds (EKS's internal Pod Identity session before
+``targetRoleArn``); no read, write or assume edge starts from it."""
 SYNTHETIC = "synthetic"
 """bool: the node stands for something that does not exist yet but could be created."""
 
