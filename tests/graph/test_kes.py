@@ -287,15 +287,18 @@ def test_one_key_outside_the_naming_regex_refuses_the_whole_external_secret() ->
 def test_naming_regex_applies_to_data_paths_too() -> None:
     extra: dict[str, list[object]] = {
         "kes_external_secrets": [es("payments", "by-path", "payments-service-role", path="/payments")],
-        "workloads": [consumer("payments", "by-path", "walker")],
+        "service_accounts": [sa("payments", "walker")],
+        "workloads": [
+            workload("payments", "walker", "walker", secret_refs=(SecretKeyRef(secret="by-path", via="env"),))
+        ],
     }
     snap = scenario(extra=extra)
-    assert ("payments", "api", "/payments/key", "via-controller", "allow") in table(snap)
+    assert ("payments", "walker", "/payments/key", "via-controller", "allow") in table(snap)
     only_keys = _named(snap, "payments", "^/payments/")  # "/payments" (the path) does not match
-    rows_ = [r for r in rows(only_keys) if r.namespace == "payments"]
-    # pay-creds (key /payments/key) still serves the value; by-path is refused
-    assert {(r.service_account, r.secret_name) for r in rows_} == {("api", "/payments/key")}
-    assert all("KES ExternalSecret payments/by-path" not in r.path for r in rows_)
+    # pay-creds (key /payments/key) still serves api; the by-path ExternalSecret is refused
+    assert {r for r in table(only_keys) if r[0] == "payments"} == {
+        ("payments", "api", "/payments/key", "via-controller", "allow")
+    }
 
 
 RBAC_ALICE = {
