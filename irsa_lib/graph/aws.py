@@ -235,16 +235,25 @@ class AwsView:
             self._federated_index = dict(index)
         return _unique(self._federated_index.get(provider_arn, []) + self._federated_index.get("*", []))
 
-    def web_identity(self, provider: OIDCProvider, role: Role, *, sub: str, aud: str) -> Decision:
-        """sts:AssumeRoleWithWebIdentity with a service-account token (context complete for sub/aud)."""
+    def web_identity(
+        self, provider: OIDCProvider, role: Role, *, sub: str, aud: str | tuple[str, ...] | None
+    ) -> Decision:
+        """sts:AssumeRoleWithWebIdentity with a service-account token.
+
+        ``aud``: the token's audience(s), or None when whoever mints the token picks them (the
+        context is then incomplete and a condition on ``<issuer>:aud`` stays unresolved).
+        """
         host = provider.url.removeprefix("https://")
         principal = Principal(arn=provider.arn, kind="federated", account_id=provider.account_id)
+        context: dict[str, str | Sequence[str]] = {f"{host}:sub": sub}
+        if aud is not None:
+            context[f"{host}:aud"] = aud if isinstance(aud, str) else list(aud)
         request = Request(
             principal=principal,
             action="sts:AssumeRoleWithWebIdentity",
             resource=role.arn,
-            context={f"{host}:sub": sub, f"{host}:aud": aud},
-            context_complete=True,
+            context=context,
+            context_complete=aud is not None,
         )
         policies = policy_set_for(self.inventory, provider.arn, role.arn)
         return self._evaluate(request, policies, ("web", provider.arn, role.arn, sub, aud))

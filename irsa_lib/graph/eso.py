@@ -19,10 +19,11 @@ import dataclasses
 import re
 from collections.abc import Iterable
 
-from irsa_lib.graph.aws import SecretRecord, account_of
+from irsa_lib.graph.aws import Identity, SecretRecord, account_of
 from irsa_lib.graph.chains import add_controller_read, add_synthetic_reads, extend, note_missing_role, rebase
 from irsa_lib.graph.context import BuildContext, Reach
 from irsa_lib.graph.core import Gap
+from irsa_lib.graph.irsa import token_leg
 from irsa_lib.graph.legs import Leg, combine
 from irsa_lib.graph.nodes import k8s_secret_node
 from irsa_lib.graph.schema import (
@@ -37,7 +38,8 @@ from irsa_lib.graph.schema import (
     static_creds_id,
     store_id,
 )
-from irsa_lib.model import ESOExternalSecret, ESOSecretStore
+from irsa_lib.model import ESOController, ESOExternalSecret, ESOSecretStore
+from irsa_lib.model.k8s import ROLE_ARN_ANNOTATION
 
 
 def _store_node(ctx: BuildContext, store: ESOSecretStore) -> str:
@@ -49,6 +51,17 @@ def _store_node(ctx: BuildContext, store: ESOSecretStore) -> str:
         kind=store.kind,
         service=store.service,
     )
+
+
+DEFAULT_CONTROLLER_CLASS = "default"
+"""ESO's ``--controller-class`` when not given."""
+
+
+def serves(controller: ESOController, store: ESOSecretStore) -> bool:
+    """Does this ESO controller reconcile the store? A store without ``spec.controller`` is served by
+    every controller; otherwise only by controllers of that class (ESO ``ShouldProcessStore``)."""
+    wanted = store.controller_class
+    return not wanted or wanted == (controller.controller_class or DEFAULT_CONTROLLER_CLASS)
 
 
 def admits(ctx: BuildContext, store: ESOSecretStore, namespace: str) -> Leg | None:
@@ -102,6 +115,10 @@ def store_chains(ctx: BuildContext, store: ESOSecretStore, es_namespace: str) ->
     """Where the store's credentials end, for an ExternalSecret in ``es_namespace``."""
     snode = _store_node(ctx, store)
     where = f"{store.kind} {store.namespace or '-'}/{store.name}"
+    known = [c for c in ctx.snapshot.eso_controllers if c.cluster == store.cluster]
+    controllers = [c for c in known if serves(c, store)]
+    if known and not controllers:
+        return []  # no ESO controller of this cluster reconciles the store's class
     chains: list[Reach]
     if store.jwt is not None:
         if store.kind == "ClusterSecretStore" and store.jwt.namespace:
@@ -115,24 +132,27 @@ def store_chains(ctx: BuildContext, store: ESOSecretStore, es_namespace: str) ->
         sa_node = ctx.sa_node(store.cluster, sa_ns, sa_name)
         if sa is None or not sa.role_arn:
             return []
+        # ESO mints the token itself: audience = the SA's annotation (or the default) plus the
+        # store's serviceAccountRef.audiences
+        audiences = (sa.audience, *store.jwt.audiences)
+        leg = token_leg(ctx, store.cluster, sa.subject, sa.role_arn, audiences)
+        if leg is None:
+            return []
         chains = [
             Reach(
-                node=r.node,
-                identity=r.identity,
-                leg=Leg(
-                    decision=r.leg.decision,
+                node=ctx.role_node(sa.role_arn),
+                identity=Identity(sa.role_arn),
+                leg=dataclasses.replace(
+                    leg,
                     evidence=(
-                        f"{where} auth.jwt serviceAccountRef {sa_ns}/{sa_name} (token minted by ESO)",
-                        *r.leg.evidence,
+                        f"{where} auth.jwt serviceAccountRef {sa_ns}/{sa_name} (token minted by ESO for "
+                        f"audiences {', '.join(dict.fromkeys(audiences))}; role from its {ROLE_ARN_ANNOTATION})",
+                        *leg.evidence,
                     ),
-                    unresolved=r.leg.unresolved,
-                    missing=r.leg.missing,
                 ),
                 mechanism=Mechanism.STORE_CREDENTIALS,
                 via=(snode, sa_node),
             )
-            for r in ctx.sa_reach.get(sa_node, [])
-            if r.mechanism == Mechanism.IRSA and r.identity.role_arn == sa.role_arn
         ]
     elif store.secret_ref is not None:
         ns = store.secret_ref.namespace or store.namespace or es_namespace
@@ -161,7 +181,6 @@ def store_chains(ctx: BuildContext, store: ESOSecretStore, es_namespace: str) ->
         )
         return []
     else:
-        controllers = [c for c in ctx.snapshot.eso_controllers if c.cluster == store.cluster]
         if not controllers:
             ctx.graph.add_gap(
                 Gap(what=f"{where} has no auth and no ESO controller is in the snapshot", cluster=store.cluster)

@@ -10,8 +10,9 @@ the cluster (ClusterRoleBinding):
 * create / update ExternalSecrets (KES ``kubernetes-client.io`` or ESO ``external-secrets.io``) ->
   the synthetic "any ExternalSecret in <ns>" node;
 * create / update SecretStores -> the IRSA role of every annotated service account of the
-  namespace (a store with ``auth.jwt`` makes ESO mint that service account's token) and the ESO
-  controller's own identity (a store without ``auth``); the store's ``role`` can chain further.
+  namespace whose trust accepts its token for some audience (a store with ``auth.jwt`` makes ESO
+  mint that service account's token, for audiences the author picks) and the ESO controller's own
+  identity (a store without ``auth``); the store's ``role`` can chain further.
 
 ServiceAccount subjects are the ``sa:`` nodes themselves; users and groups get ``rbac-subject``
 nodes. ClusterRole aggregation is resolved by label selectors.
@@ -23,6 +24,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 from irsa_lib.graph.context import BuildContext
+from irsa_lib.graph.irsa import token_leg
 from irsa_lib.graph.schema import (
     CLUSTER,
     NAME,
@@ -160,11 +162,9 @@ def _store_identities(ctx: BuildContext, cluster: str, ns: str) -> list[tuple[st
     not the service account's Kubernetes permissions."""
     out: dict[str, tuple[str, ...]] = {}
     for sa in ctx.sas_by_namespace.get((cluster, ns), []):
-        if sa.role_arn:
-            node = sa_id(cluster, ns, sa.name)
-            for r in ctx.sa_reach.get(node, []):
-                if r.mechanism == Mechanism.IRSA and r.identity.role_arn == sa.role_arn:
-                    out.setdefault(r.node, (node,))
+        # the store author picks serviceAccountRef.audiences: the trust is judged for any audience
+        if sa.role_arn and token_leg(ctx, cluster, sa.subject, sa.role_arn, None) is not None:
+            out.setdefault(ctx.role_node(sa.role_arn), (sa_id(cluster, ns, sa.name),))
     for c in ctx.snapshot.eso_controllers:
         if c.cluster == cluster:
             controller = sa_id(c.cluster, c.namespace, c.service_account)
