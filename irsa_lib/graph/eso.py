@@ -35,6 +35,7 @@ from irsa_lib.graph.schema import (
     Mechanism,
     NodeType,
     eso_es_id,
+    sa_id,
     static_creds_id,
     store_id,
 )
@@ -310,6 +311,8 @@ def _expanded_external_secrets(ctx: BuildContext) -> list[ESOExternalSecret]:
 
 
 def add_eso_edges(ctx: BuildContext) -> None:
+    for cluster, ns in list(ctx.sas_by_namespace):
+        store_author_identities(ctx, cluster, ns)  # their nodes exist before roles are expanded and read
     stores = _stores(ctx)
     for store in stores.values():
         _store_node(ctx, store)
@@ -338,6 +341,24 @@ def add_eso_edges(ctx: BuildContext) -> None:
     for cluster in sorted({s.cluster for s in stores.values()}):
         for ns in ctx.cluster_namespaces(cluster):
             _synthetic(ctx, cluster, ns, [s for s in stores.values() if s.cluster == cluster])
+
+
+def store_author_identities(ctx: BuildContext, cluster: str, ns: str) -> list[tuple[str, tuple[str, ...]]]:
+    """AWS identities a SecretStore written in ``ns`` can start from: the IRSA role of any annotated
+    service account there (auth.jwt; ESO mints the token), or the ESO controller's own chain (no auth).
+    The edge goes to the identity, not the service account: the store author gets the AWS session,
+    not the service account's Kubernetes permissions."""
+    out: dict[str, tuple[str, ...]] = {}
+    for sa in ctx.sas_by_namespace.get((cluster, ns), []):
+        # the store author picks serviceAccountRef.audiences: the trust is judged for any audience
+        if sa.role_arn and token_leg(ctx, cluster, sa.subject, sa.role_arn, None) is not None:
+            out.setdefault(ctx.role_node(sa.role_arn), (sa_id(cluster, ns, sa.name),))
+    for c in ctx.snapshot.eso_controllers:
+        if c.cluster == cluster:
+            controller = sa_id(c.cluster, c.namespace, c.service_account)
+            for r in ctx.default_chain(c.cluster, c.namespace, c.service_account):
+                out.setdefault(r.node, (controller, *r.via))
+    return list(out.items())
 
 
 def _es_node(ctx: BuildContext, cluster: str, namespace: str, name: str, synthetic: bool = False) -> str:

@@ -24,7 +24,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 from irsa_lib.graph.context import BuildContext
-from irsa_lib.graph.irsa import token_leg
+from irsa_lib.graph.eso import store_author_identities
 from irsa_lib.graph.schema import (
     CLUSTER,
     NAME,
@@ -35,7 +35,6 @@ from irsa_lib.graph.schema import (
     eso_es_id,
     kes_es_id,
     rbac_subject_id,
-    sa_id,
 )
 from irsa_lib.model import PolicyRule, RBACBinding, RBACRole, Subject
 
@@ -155,24 +154,6 @@ def add_rbac_edges(ctx: BuildContext) -> None:
                         )
 
 
-def _store_identities(ctx: BuildContext, cluster: str, ns: str) -> list[tuple[str, tuple[str, ...]]]:
-    """AWS identities a SecretStore written in ``ns`` can start from: the IRSA role of any annotated
-    service account there (auth.jwt; ESO mints the token), or the ESO controller's own chain (no auth).
-    The edge goes to the identity, not the service account: the store author gets the AWS session,
-    not the service account's Kubernetes permissions."""
-    out: dict[str, tuple[str, ...]] = {}
-    for sa in ctx.sas_by_namespace.get((cluster, ns), []):
-        # the store author picks serviceAccountRef.audiences: the trust is judged for any audience
-        if sa.role_arn and token_leg(ctx, cluster, sa.subject, sa.role_arn, None) is not None:
-            out.setdefault(ctx.role_node(sa.role_arn), (sa_id(cluster, ns, sa.name),))
-    for c in ctx.snapshot.eso_controllers:
-        if c.cluster == cluster:
-            controller = sa_id(c.cluster, c.namespace, c.service_account)
-            for r in ctx.default_chain(c.cluster, c.namespace, c.service_account):
-                out.setdefault(r.node, (controller, *r.via))
-    return list(out.items())
-
-
 def _targets(
     ctx: BuildContext, cluster: str, ns: str, cap: Capability, secrets_by_ns: dict[tuple[str, str], list[str]]
 ) -> list[tuple[str, Mechanism, tuple[str, ...]]]:
@@ -190,6 +171,6 @@ def _targets(
             if not cap.names or sa.name in cap.names
         ]
     if cap.kind == "create-store":
-        return [(node, Mechanism.RBAC_CREATE_STORE, via) for node, via in _store_identities(ctx, cluster, ns)]
+        return [(node, Mechanism.RBAC_CREATE_STORE, via) for node, via in store_author_identities(ctx, cluster, ns)]
     node = kes_es_id(cluster, ns) if cap.kind == "create-kes-es" else eso_es_id(cluster, ns)
     return [(node, Mechanism.RBAC_CREATE_EXTERNAL_SECRET, ())] if node in g else []

@@ -257,3 +257,30 @@ def test_a_store_of_a_class_no_controller_serves_yields_nothing() -> None:
     assert served in table(_class_snapshot("team-a", "team-a"))
     assert served not in table(_class_snapshot("team-a", None))
     assert served not in table(_class_snapshot("default", "team-a"))
+
+
+def test_a_store_author_picks_the_audiences_so_an_audience_pinned_trust_is_still_reachable() -> None:
+    from irsa_lib.model import PolicyRule, RBACBinding, RBACRole, Subject
+
+    writer = RBACRole(
+        cluster=CLUSTER,
+        name="store-writer",
+        kind="Role",
+        namespace="pay",
+        rules=(PolicyRule(verbs=("create",), api_groups=("external-secrets.io",), resources=("secretstores",)),),
+    )
+    binding = RBACBinding(
+        cluster=CLUSTER,
+        name="team-stores",
+        kind="RoleBinding",
+        namespace="pay",
+        role_kind="Role",
+        role_name="store-writer",
+        subjects=(Subject(kind="Group", name="pay-team"),),
+    )
+    base = _aud_snapshot()
+    snap = dataclasses.replace(base, rbac_roles=(writer,), rbac_bindings=(binding,))
+    # pay-sa's own token (aud sts.amazonaws.com) is refused, but a store may ask ESO for vault-aud
+    assert table(snap, kinds=("Group",)) == {(None, "pay-team", "/pay/db", "potential", "allow")}
+    other_ns = dataclasses.replace(binding, namespace="other")
+    assert table(dataclasses.replace(snap, rbac_bindings=(other_ns,)), kinds=("Group",)) == set()
