@@ -32,6 +32,10 @@ SSM_READ_ACTIONS = ("ssm:GetParameter", "ssm:GetParameters", "ssm:GetParametersB
 """Every SSM action that returns a SecureString value (what a workload's own code could call)."""
 SM_READ_ACTIONS = ("secretsmanager:GetSecretValue",)
 ALL_READ_ACTIONS = SSM_READ_ACTIONS + SM_READ_ACTIONS
+SSM_WRITE_ACTION = "ssm:PutParameter"
+SM_WRITE_ACTION = "secretsmanager:PutSecretValue"
+ALL_WRITE_ACTIONS = (SSM_WRITE_ACTION, SM_WRITE_ACTION)
+"""What overwrites a value (ESO PushSecret, or poisoning by anyone holding the identity)."""
 
 SecretRecord = SSMParameter | SecretsManagerSecret
 
@@ -340,10 +344,11 @@ class AwsView:
         return from_decision(decision, label)
 
     # --- read + decrypt -----------------------------------------------------------------------
-    def candidate_targets(self, identity: Identity) -> list[SecretRecord]:
-        """Parameters and secrets this identity might read: identity Allow patterns + resource policies."""
+    def candidate_targets(self, identity: Identity, actions: tuple[str, ...] = ALL_READ_ACTIONS) -> list[SecretRecord]:
+        """Parameters and secrets this identity might read (or call ``actions`` on): identity Allow
+        patterns + resource policies."""
         role = self.roles[identity.role_arn]
-        patterns = allowed_resource_patterns(self.identity_documents(role), ALL_READ_ACTIONS)
+        patterns = allowed_resource_patterns(self.identity_documents(role), actions)
         found = self._targets.matching(patterns) if patterns else []
         names = {
             "*",
@@ -388,6 +393,22 @@ class AwsView:
         leg = combine([read, decrypt])
         assert leg is not None
         return ReadLeg(leg=leg, actions=tuple(a for a, _ in read_legs), read=read, decrypt=decrypt)
+
+    def write(self, identity: Identity, target: SecretRecord) -> ReadLeg | None:
+        """Can ``identity`` overwrite ``target``? The put action AND the KMS action the service calls
+        to encrypt the new value (SSM standard tier: kms:Encrypt; advanced tier and Secrets Manager:
+        kms:GenerateDataKey), with the same ViaService and encryption context as reading."""
+        is_param = isinstance(target, SSMParameter)
+        action = SSM_WRITE_ACTION if is_param else SM_WRITE_ACTION
+        put = from_decision(self._request(identity, action, target.arn, {}, ()), f"{action} on {target.arn}")
+        if put is None:
+            return None
+        standard = isinstance(target, SSMParameter) and target.tier.lower() == "standard"
+        encrypt = self.kms(identity, target, "kms:Encrypt" if standard else "kms:GenerateDataKey")
+        leg = combine([put, encrypt])
+        if leg is None or encrypt is None:
+            return None
+        return ReadLeg(leg=leg, actions=(action,), read=put, decrypt=encrypt)
 
     def _read_leg(self, identity: Identity, target: SecretRecord, action: str, only_path: str | None) -> Leg | None:
         is_param = isinstance(target, SSMParameter)
@@ -448,6 +469,10 @@ class AwsView:
 
     def decrypt(self, identity: Identity, target: SecretRecord) -> Leg | None:
         """kms:Decrypt as the service does it for this value (ViaService, CallerAccount, encryption context)."""
+        return self.kms(identity, target, "kms:Decrypt")
+
+    def kms(self, identity: Identity, target: SecretRecord, action: str) -> Leg | None:
+        """A KMS ``action`` as the service calls it for this value (ViaService, CallerAccount, context)."""
         key, key_arn, managed_service = self.key_for(target)
         principal = self.principal(identity)
         if isinstance(target, SSMParameter):
@@ -464,11 +489,9 @@ class AwsView:
             "kms:CallerAccount": principal.account_id or "",
             **ec,
         }
-        what = f"kms:Decrypt on {key_arn} via {service} for {target.name}"
-        request = Request(
-            principal=principal, action="kms:Decrypt", resource=key_arn, context=context, context_complete=False
-        )
-        cache_key = ("decrypt", identity, key_arn, target.arn)
+        what = f"{action} on {key_arn} via {service} for {target.name}"
+        request = Request(principal=principal, action=action, resource=key_arn, context=context, context_complete=False)
+        cache_key = (action, identity, key_arn, target.arn)
         if managed_service is not None and (key is None or key.policy is None):
             policies = self.policies(identity, key_arn)
             doc = aws_managed_key_policy(managed_service, target.account_id, target.region)
@@ -487,7 +510,7 @@ class AwsView:
         if key is None:
             return Leg(
                 decision="conditional",
-                evidence=(f"{what}: key {key_arn} is not in the snapshot; decryption cannot be judged",),
+                evidence=(f"{what}: key {key_arn} is not in the snapshot; its use cannot be judged",),
                 unresolved=("kms:key-policy",),
             )
         decision = self._evaluate(request, self.policies(identity, key_arn), cache_key)

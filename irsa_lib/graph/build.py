@@ -2,8 +2,9 @@
 
 Identity builders run first (IRSA, Pod Identity, node IMDS) so that controller builders (KES, ESO,
 CSI) can follow each controller's credential chain; role-to-role assumption then expands every
-identity reached, and read + decrypt edges are added for every identity in the graph. RBAC comes
-last because it points at the materialised Secrets and synthetic ExternalSecret nodes.
+identity reached, and read + decrypt (and write + encrypt) edges are added for every identity in
+the graph. RBAC comes last because it points at the materialised Secrets and synthetic
+ExternalSecret / PushSecret nodes.
 """
 
 from __future__ import annotations
@@ -19,9 +20,11 @@ from irsa_lib.graph.irsa import add_irsa_edges
 from irsa_lib.graph.kes import add_kes_edges
 from irsa_lib.graph.nodes import add_nodes
 from irsa_lib.graph.pod_identity import add_pod_identity_edges
+from irsa_lib.graph.push import add_push_edges
 from irsa_lib.graph.rbac import add_rbac_edges
 from irsa_lib.graph.read import add_read_edges
 from irsa_lib.graph.workloads import add_workload_edges
+from irsa_lib.graph.write import add_write_edges
 from irsa_lib.resolve import Inventory
 from irsa_lib.snapshot import Snapshot
 
@@ -33,9 +36,11 @@ BUILDERS = (
     add_imds_edges,
     add_kes_edges,
     add_eso_edges,
+    add_push_edges,
     add_csi_edges,
     add_assume_edges,
     add_read_edges,
+    add_write_edges,
     add_rbac_edges,
 )
 

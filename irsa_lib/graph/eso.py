@@ -39,7 +39,7 @@ from irsa_lib.graph.schema import (
     static_creds_id,
     store_id,
 )
-from irsa_lib.model import ESOController, ESOExternalSecret, ESOSecretStore
+from irsa_lib.model import ESOController, ESOExternalSecret, ESOSecretStore, StoreRef
 from irsa_lib.model.k8s import ROLE_ARN_ANNOTATION
 
 
@@ -232,6 +232,17 @@ def _extend_all(
     return out
 
 
+def remote_value(ctx: BuildContext, store: ESOSecretStore, key: str, account: str) -> SecretRecord | None:
+    """The value a store's remote key names (the store's ``prefix`` prepended, no separator added)."""
+    full = (store.prefix or "") + key
+    region = store.region or ""
+    if store.service == "ParameterStore":
+        return ctx.targets.parameter(full, account, region)
+    if store.service == "SecretsManager":
+        return ctx.targets.secret(full, account, region)
+    return None
+
+
 def _fetches(
     ctx: BuildContext, es: ESOExternalSecret, store: ESOSecretStore, account: str
 ) -> list[tuple[SecretRecord, tuple[str, ...], str | None, str]]:
@@ -248,13 +259,10 @@ def _fetches(
         return ref is not None and getattr(ref, "name", None) == store.name and getattr(ref, "kind", None) == store.kind
 
     def one(key: str, field: str) -> None:
-        full = prefix + key
-        target: SecretRecord | None = (
-            ctx.targets.parameter(full, account, region) if ssm else ctx.targets.secret(full, account, region)
-        )
+        target = remote_value(ctx, store, key, account)
         if target is not None:
             actions = ("ssm:GetParameter",) if ssm else ("secretsmanager:GetSecretValue",)
-            out.append((target, actions, None, f"{field}={full}"))
+            out.append((target, actions, None, f"{field}={prefix + key}"))
 
     for i, d in enumerate(es.data):
         if uses(d.store_ref) and d.metadata_policy != "Fetch":
@@ -281,7 +289,10 @@ def _fetches(
     return out
 
 
-def _stores(ctx: BuildContext) -> dict[tuple[str, str, str | None, str], ESOSecretStore]:
+StoreIndex = dict[tuple[str, str, str | None, str], ESOSecretStore]
+
+
+def stores_by_key(ctx: BuildContext) -> StoreIndex:
     return {
         (s.cluster, s.kind, s.namespace if s.kind == "SecretStore" else None, s.name): s
         for s in ctx.snapshot.eso_stores
@@ -313,7 +324,7 @@ def _expanded_external_secrets(ctx: BuildContext) -> list[ESOExternalSecret]:
 def add_eso_edges(ctx: BuildContext) -> None:
     for cluster, ns in list(ctx.sas_by_namespace):
         store_author_identities(ctx, cluster, ns)  # their nodes exist before roles are expanded and read
-    stores = _stores(ctx)
+    stores = stores_by_key(ctx)
     for store in stores.values():
         _store_node(ctx, store)
         referent = store.kind == "ClusterSecretStore" and (
@@ -375,17 +386,12 @@ def _es_node(ctx: BuildContext, cluster: str, namespace: str, name: str, synthet
     )
 
 
-def _lookup(
-    stores: dict[tuple[str, str, str | None, str], ESOSecretStore], es: ESOExternalSecret, ref: object
-) -> ESOSecretStore | None:
-    kind = getattr(ref, "kind", "SecretStore")
-    name = getattr(ref, "name", "")
-    return stores.get((es.cluster, kind, es.namespace if kind == "SecretStore" else None, name))
+def lookup_store(stores: StoreIndex, cluster: str, namespace: str, ref: StoreRef) -> ESOSecretStore | None:
+    """The store a reference from an object in ``namespace`` names (a SecretStore is namespaced)."""
+    return stores.get((cluster, ref.kind, namespace if ref.kind == "SecretStore" else None, ref.name))
 
 
-def _external_secret(
-    ctx: BuildContext, es: ESOExternalSecret, stores: dict[tuple[str, str, str | None, str], ESOSecretStore]
-) -> None:
+def _external_secret(ctx: BuildContext, es: ESOExternalSecret, stores: StoreIndex) -> None:
     g = ctx.graph
     es_node = _es_node(ctx, es.cluster, es.namespace, es.name)
     secret_node = k8s_secret_node(ctx, es.cluster, es.namespace, es.target_name)
@@ -405,7 +411,7 @@ def _external_secret(
     for ref in refs:
         if ref is None:
             continue
-        store = _lookup(stores, es, ref)
+        store = lookup_store(stores, es.cluster, es.namespace, ref)
         if store is None:
             ctx.graph.add_gap(
                 Gap(

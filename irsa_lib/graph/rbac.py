@@ -1,6 +1,6 @@
 """RBAC capabilities that reach secret values, as ``potential`` edges from the subjects that hold them.
 
-Roles and bindings are reduced to four capabilities, each scoped to a namespace (RoleBinding) or
+Roles and bindings are reduced to five capabilities, each scoped to a namespace (RoleBinding) or
 the cluster (ClusterRoleBinding):
 
 * read Secrets (get / list / watch ``secrets``) -> every materialised Kubernetes Secret in scope;
@@ -9,6 +9,7 @@ the cluster (ClusterRoleBinding):
   serviceaccounts) -> the service accounts in scope;
 * create / update ExternalSecrets (KES ``kubernetes-client.io`` or ESO ``external-secrets.io``) ->
   the synthetic "any ExternalSecret in <ns>" node;
+* create / update PushSecrets -> the synthetic "any PushSecret in <ns>" node (write paths only);
 * create / update SecretStores -> the IRSA role of every annotated service account of the
   namespace whose trust accepts its token for some audience (a store with ``auth.jwt`` makes ESO
   mint that service account's token, for audiences the author picks) and the ESO controller's own
@@ -34,6 +35,7 @@ from irsa_lib.graph.schema import (
     NodeType,
     eso_es_id,
     kes_es_id,
+    push_id,
     rbac_subject_id,
 )
 from irsa_lib.model import PolicyRule, RBACBinding, RBACRole, Subject
@@ -61,7 +63,7 @@ def _allows(rule: PolicyRule, verbs: set[str], group: str, resource: str) -> boo
 @dataclass(frozen=True)
 class Capability:
     kind: str
-    """read-secrets | run-as | create-kes-es | create-eso-es | create-store"""
+    """read-secrets | run-as | create-kes-es | create-eso-es | create-store | create-push-secret"""
     names: tuple[str, ...] = ()
     """resourceNames restriction (empty = any)."""
 
@@ -84,6 +86,8 @@ def capabilities(rules: tuple[PolicyRule, ...]) -> list[Capability]:
             out.append(Capability("create-eso-es"))
         if _allows(r, {"create", "update", "patch"}, "external-secrets.io", "secretstores"):
             out.append(Capability("create-store"))
+        if _allows(r, {"create", "update", "patch"}, "external-secrets.io", "pushsecrets"):
+            out.append(Capability("create-push-secret"))
     return out
 
 
@@ -172,5 +176,8 @@ def _targets(
         ]
     if cap.kind == "create-store":
         return [(node, Mechanism.RBAC_CREATE_STORE, via) for node, via in store_author_identities(ctx, cluster, ns)]
+    if cap.kind == "create-push-secret":
+        node = push_id(cluster, ns)
+        return [(node, Mechanism.RBAC_CREATE_PUSH_SECRET, ())] if node in g else []
     node = kes_es_id(cluster, ns) if cap.kind == "create-kes-es" else eso_es_id(cluster, ns)
     return [(node, Mechanism.RBAC_CREATE_EXTERNAL_SECRET, ())] if node in g else []

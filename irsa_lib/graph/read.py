@@ -15,9 +15,12 @@ from irsa_lib.graph.context import BuildContext
 from irsa_lib.graph.core import Gap
 from irsa_lib.graph.schema import (
     DECRYPT_DECISION,
+    ENCRYPT_DECISION,
     HOP_ONLY,
     PRINCIPAL_TYPES,
     READ_DECISION,
+    WRITE_DECISION,
+    WRITE_MECHANISMS,
     EdgeData,
     Mechanism,
     param_id,
@@ -33,7 +36,9 @@ def target_node(target: SecretRecord) -> str:
 def read_edge(
     leg: ReadLeg, mechanism: Mechanism, *, via: tuple[str, ...] = (), extra_evidence: tuple[str, ...] = ()
 ) -> EdgeData:
-    """The edge for a read + decrypt leg (possibly behind a controller chain already combined in)."""
+    """The edge for a read + decrypt leg (or a write + encrypt leg of a write mechanism), possibly
+    behind a controller chain already combined in."""
+    names = (WRITE_DECISION, ENCRYPT_DECISION) if mechanism in WRITE_MECHANISMS else (READ_DECISION, DECRYPT_DECISION)
     return EdgeData(
         mechanism=mechanism,
         decision=leg.leg.decision,
@@ -42,7 +47,7 @@ def read_edge(
         missing=leg.leg.missing,
         actions=leg.actions,
         via=via,
-        extra={READ_DECISION: leg.read.decision, DECRYPT_DECISION: leg.decrypt.decision},
+        extra={names[0]: leg.read.decision, names[1]: leg.decrypt.decision},
     )
 
 
