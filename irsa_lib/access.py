@@ -80,7 +80,8 @@ class AccessRow:
     namespace: str | None
     service_account: str
     """The service account name; ``*`` for "any service account someone could create"; the user or
-    group name for other RBAC subjects (see ``subject_kind``)."""
+    group name for other RBAC subjects; for a kubelet (``subject_kind`` ``Node``) the node name, or
+    ``*`` for "the node running the pod" (see ``subject_kind``)."""
     secret_arn: str
     secret_name: str
     secret_kind: Literal["ssm-parameter", "secretsmanager-secret"]
@@ -236,7 +237,7 @@ def _row_scope(graph: AccessGraph, path: AccessPath) -> tuple[set[str], set[tupl
 
 
 def _subjects(graph: AccessGraph) -> list[str]:
-    types = (NodeType.SERVICE_ACCOUNT, NodeType.ANY_SERVICE_ACCOUNT, NodeType.RBAC_SUBJECT)
+    types = (NodeType.SERVICE_ACCOUNT, NodeType.ANY_SERVICE_ACCOUNT, NodeType.RBAC_SUBJECT, NodeType.KUBELET)
     return sorted(graph.nodes_of(*types))
 
 
@@ -252,6 +253,8 @@ def _subject_fields(graph: AccessGraph, node: str) -> tuple[str, str | None, str
         return attrs[CLUSTER], attrs[NAMESPACE], attrs[NAME], "ServiceAccount"
     if t == NodeType.ANY_SERVICE_ACCOUNT:
         return attrs[CLUSTER], attrs.get(NAMESPACE), "*", "AnyServiceAccount"
+    if t == NodeType.KUBELET:
+        return attrs[CLUSTER], None, attrs[NAME], "Node"
     return attrs[CLUSTER], attrs.get(NAMESPACE), attrs[NAME], str(attrs.get("kind", "User"))
 
 

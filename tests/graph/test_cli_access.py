@@ -66,6 +66,7 @@ def test_csv_and_table_and_filters(snap_file: Path, capsys: pytest.CaptureFixtur
         ("payments", "api"),
         ("team-x", "api"),
         ("external-secrets", "kes-sa"),
+        ("", "*"),  # the kubelet of the node running the consuming pods (node authorizer)
     }
     assert main(["access", str(snap_file), "--namespace", "payments"]) == 0
     text = capsys.readouterr().out
