@@ -299,7 +299,15 @@ def effective_access(
                 continue
             attrs = graph.node(target)
             clusters, accounts, nodes = _row_scope(graph, path)
-            unknown = tuple(g.what for g in gaps if g.touches(clusters=clusters, accounts=accounts, nodes=nodes))
+            through = any(graph.type_of(n) == NodeType.K8S_SECRET for n in nodes)
+            settled = path.decision == "allow" and path.access != "potential"
+            unknown = tuple(
+                g.what
+                for g in gaps
+                if g.touches(
+                    clusters=clusters, accounts=accounts, nodes=nodes, through_k8s_secret=through, settled=settled
+                )
+            )
             unknown += tuple(dict.fromkeys(m for e in path.edges for m in e.get(MISSING, ()) if m not in unknown))
             rows.append(
                 AccessRow(

@@ -12,7 +12,7 @@ from __future__ import annotations
 from irsa_lib.graph.assume import add_assume_edges
 from irsa_lib.graph.aws import AwsView
 from irsa_lib.graph.context import BuildContext
-from irsa_lib.graph.core import AccessGraph, Gap
+from irsa_lib.graph.core import AccessGraph, Gap, GapReach
 from irsa_lib.graph.csi import add_csi_edges
 from irsa_lib.graph.eso import add_eso_edges
 from irsa_lib.graph.imds import add_imds_edges
@@ -45,8 +45,21 @@ BUILDERS = (
 )
 
 
+RBAC_KINDS = frozenset({"roles", "rolebindings", "clusterroles", "clusterrolebindings"})
+
+
+def gap_reach(service: str) -> GapReach | None:
+    """Which rows a missing Kubernetes kind can change (None: any row of the cluster)."""
+    if service == "secrets":
+        return "k8s-secret"
+    if service in RBAC_KINDS:
+        return "rbac"
+    return None
+
+
 def coverage_gaps(snapshot: Snapshot) -> list[Gap]:
-    """Every incomplete coverage entry, scoped to its account/region or cluster."""
+    """Every incomplete coverage entry, scoped to its account/region or cluster (and, for Kubernetes
+    kinds whose absence can only change some rows, to those; see :class:`Gap`)."""
     out = []
     for c in snapshot.incomplete():
         what = f"{c.source} {c.scope} {c.service}: {c.status}" + (f" ({c.error})" if c.error else "")
@@ -56,7 +69,7 @@ def coverage_gaps(snapshot: Snapshot) -> list[Gap]:
             account, _, region = c.scope.partition("/")
             out.append(Gap(what=what, account_id=account, region=region or None))
         else:
-            out.append(Gap(what=what, cluster=c.scope))
+            out.append(Gap(what=what, cluster=c.scope, reach=gap_reach(c.service)))
     return out
 
 
