@@ -10,6 +10,8 @@ plus resource policies that may name it, not from every value.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from irsa_lib.graph.aws import Identity, ReadLeg, SecretRecord, consumer_actions
 from irsa_lib.graph.context import BuildContext
 from irsa_lib.graph.core import Gap
@@ -51,12 +53,19 @@ def read_edge(
     )
 
 
-def add_read_edges(ctx: BuildContext) -> None:
+def held_identities(ctx: BuildContext) -> Iterator[tuple[str, Identity]]:
+    """(node, identity) of every AWS identity in the graph whose credentials someone holds and whose
+    role is in the snapshot: where read and write edges start."""
     g = ctx.graph
     for node in g.nodes_of(*PRINCIPAL_TYPES):
         identity: Identity = g.node(node)["identity"]
-        if g.node(node).get(HOP_ONLY) or not ctx.aws.has_role(identity.role_arn):
-            continue
+        if not g.node(node).get(HOP_ONLY) and ctx.aws.has_role(identity.role_arn):
+            yield node, identity
+
+
+def add_read_edges(ctx: BuildContext) -> None:
+    g = ctx.graph
+    for node, identity in held_identities(ctx):
         for target in ctx.aws.candidate_targets(identity):
             leg = ctx.aws.read(identity, target, consumer_actions("direct", target))
             if leg is None:

@@ -7,18 +7,15 @@ answer "who can poison this value" (ESO PushSecret, finding F26); reading querie
 
 from __future__ import annotations
 
-from irsa_lib.graph.aws import ALL_WRITE_ACTIONS, Identity
+from irsa_lib.graph.aws import ALL_WRITE_ACTIONS
 from irsa_lib.graph.context import BuildContext
-from irsa_lib.graph.read import read_edge, target_node
-from irsa_lib.graph.schema import HOP_ONLY, PRINCIPAL_TYPES, Mechanism
+from irsa_lib.graph.read import held_identities, read_edge, target_node
+from irsa_lib.graph.schema import Mechanism
 
 
 def add_write_edges(ctx: BuildContext) -> None:
     g = ctx.graph
-    for node in g.nodes_of(*PRINCIPAL_TYPES):
-        identity: Identity = g.node(node)["identity"]
-        if g.node(node).get(HOP_ONLY) or not ctx.aws.has_role(identity.role_arn):
-            continue
+    for node, identity in held_identities(ctx):
         for target in ctx.aws.candidate_targets(identity, ALL_WRITE_ACTIONS):
             leg = ctx.aws.write(identity, target)
             if leg is not None:

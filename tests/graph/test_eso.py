@@ -24,6 +24,7 @@ from tests.graph.factory import (
     namespace,
     param,
     param_arn,
+    rbac_grant,
     role,
     role_arn,
     sa,
@@ -31,6 +32,8 @@ from tests.graph.factory import (
     trust_roles,
     workload,
 )
+
+STORE_WRITERS = rbac_grant("pay", ("Group", "pay-team"), ("create",), "external-secrets.io", "secretstores")
 
 
 def reader(name: str, trust: dict[str, object], prefix: str) -> object:
@@ -155,31 +158,12 @@ def test_cluster_store_conditions_keep_other_namespaces_out() -> None:
 
 
 def test_rbac_on_secretstores_borrows_the_namespace_irsa_roles_not_their_rbac() -> None:
-    from irsa_lib.model import PolicyRule, RBACBinding, RBACRole, Subject
-
-    writer = RBACRole(
-        cluster=CLUSTER,
-        name="store-writer",
-        kind="Role",
-        namespace="pay",
-        rules=(PolicyRule(verbs=("create",), api_groups=("external-secrets.io",), resources=("secretstores",)),),
-    )
-    binding = RBACBinding(
-        cluster=CLUSTER,
-        name="team-stores",
-        kind="RoleBinding",
-        namespace="pay",
-        role_kind="Role",
-        role_name="store-writer",
-        subjects=(Subject(kind="Group", name="pay-team"),),
-    )
     snap = snapshot(
         roles=[reader("pay-role", irsa_trust("system:serviceaccount:pay:pay-sa"), "pay")],
         ssm_parameters=[param("/pay/db"), param("/other/db")],
         namespaces=[namespace("pay")],
         service_accounts=[sa("pay", "pay-sa", "pay-role")],
-        rbac_roles=[writer],
-        rbac_bindings=[binding],
+        **STORE_WRITERS,
     )
     assert table(snap, kinds=("Group",)) == {(None, "pay-team", "/pay/db", "potential", "allow")}
 
@@ -260,27 +244,9 @@ def test_a_store_of_a_class_no_controller_serves_yields_nothing() -> None:
 
 
 def test_a_store_author_picks_the_audiences_so_an_audience_pinned_trust_is_still_reachable() -> None:
-    from irsa_lib.model import PolicyRule, RBACBinding, RBACRole, Subject
-
-    writer = RBACRole(
-        cluster=CLUSTER,
-        name="store-writer",
-        kind="Role",
-        namespace="pay",
-        rules=(PolicyRule(verbs=("create",), api_groups=("external-secrets.io",), resources=("secretstores",)),),
-    )
-    binding = RBACBinding(
-        cluster=CLUSTER,
-        name="team-stores",
-        kind="RoleBinding",
-        namespace="pay",
-        role_kind="Role",
-        role_name="store-writer",
-        subjects=(Subject(kind="Group", name="pay-team"),),
-    )
-    base = _aud_snapshot()
-    snap = dataclasses.replace(base, rbac_roles=(writer,), rbac_bindings=(binding,))
+    snap = dataclasses.replace(_aud_snapshot(), **{k: tuple(v) for k, v in STORE_WRITERS.items()})
     # pay-sa's own token (aud sts.amazonaws.com) is refused, but a store may ask ESO for vault-aud
     assert table(snap, kinds=("Group",)) == {(None, "pay-team", "/pay/db", "potential", "allow")}
-    other_ns = dataclasses.replace(binding, namespace="other")
+    [binding] = STORE_WRITERS["rbac_bindings"]
+    other_ns = dataclasses.replace(binding, namespace="other")  # type: ignore[type-var]
     assert table(dataclasses.replace(snap, rbac_bindings=(other_ns,)), kinds=("Group",)) == set()

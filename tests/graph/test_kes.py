@@ -8,11 +8,7 @@ from irsa_lib.model import (
     KESController,
     KESDataItem,
     KESExternalSecret,
-    PolicyRule,
-    RBACBinding,
-    RBACRole,
     SecretKeyRef,
-    Subject,
 )
 from irsa_lib.snapshot import Snapshot
 from tests.graph.conftest import rows, table
@@ -26,6 +22,7 @@ from tests.graph.factory import (
     namespace,
     param,
     param_arn,
+    rbac_grant,
     role,
     role_arn,
     sa,
@@ -35,6 +32,7 @@ from tests.graph.factory import (
 )
 
 PERMITTED = "iam.amazonaws.com/permitted"
+RBAC_ALICE = rbac_grant("team-x", ("User", "alice"), ("create", "update"), "kubernetes-client.io", "externalsecrets")
 
 
 def es(ns: str, name: str, role_name: str | None, *keys: str, path: str | None = None) -> KESExternalSecret:
@@ -220,33 +218,13 @@ def test_intermediate_role_is_assumed_before_role_arn() -> None:
 
 
 def test_rbac_create_external_secret_gives_potential_access_through_the_controller() -> None:
-    creator = RBACRole(
-        cluster=CLUSTER,
-        name="es-author",
-        kind="Role",
-        namespace="team-x",
-        rules=(
-            PolicyRule(
-                verbs=("create", "update"), api_groups=("kubernetes-client.io",), resources=("externalsecrets",)
-            ),
-        ),
-    )
-    binding = RBACBinding(
-        cluster=CLUSTER,
-        name="alice-es",
-        kind="RoleBinding",
-        namespace="team-x",
-        role_kind="Role",
-        role_name="es-author",
-        subjects=(Subject(kind="User", name="alice"),),
-    )
-    snap = scenario(extra={"rbac_roles": [creator], "rbac_bindings": [binding]})
+    snap = scenario(extra=RBAC_ALICE)
     assert table(snap, kinds=("User",)) == {
         (None, "alice", "/billing/db", "potential", "allow"),
         (None, "alice", "/billing/other", "potential", "allow"),
         (None, "alice", "/payments/key", "potential", "allow"),
     }
-    enforced = scenario(enforce=True, extra={"rbac_roles": [creator], "rbac_bindings": [binding]})
+    enforced = scenario(enforce=True, extra=RBAC_ALICE)
     # team-x has no permitted annotation and enforcement is on: no roleArn is accepted, but an
     # ExternalSecret without roleArn still uses the controller's own role (which reads nothing itself)
     assert table(enforced, kinds=("User",)) == set()
@@ -299,34 +277,6 @@ def test_naming_regex_applies_to_data_paths_too() -> None:
     assert {r for r in table(only_keys) if r[0] == "payments"} == {
         ("payments", "api", "/payments/key", "via-controller", "allow")
     }
-
-
-RBAC_ALICE = {
-    "rbac_roles": [
-        RBACRole(
-            cluster=CLUSTER,
-            name="es-author",
-            kind="Role",
-            namespace="team-x",
-            rules=(
-                PolicyRule(
-                    verbs=("create", "update"), api_groups=("kubernetes-client.io",), resources=("externalsecrets",)
-                ),
-            ),
-        )
-    ],
-    "rbac_bindings": [
-        RBACBinding(
-            cluster=CLUSTER,
-            name="alice-es",
-            kind="RoleBinding",
-            namespace="team-x",
-            role_kind="Role",
-            role_name="es-author",
-            subjects=(Subject(kind="User", name="alice"),),
-        )
-    ],
-}
 
 
 def test_any_external_secret_someone_could_create_respects_the_naming_regex() -> None:

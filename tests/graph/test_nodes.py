@@ -6,7 +6,7 @@ import dataclasses
 
 from irsa_lib.graph import build_graph
 from irsa_lib.graph.schema import Mechanism
-from irsa_lib.model import MetadataOptions, PolicyRule, RBACBinding, RBACRole, SecretKeyRef, Subject, Workload
+from irsa_lib.model import MetadataOptions, SecretKeyRef, Workload
 from tests.graph.conftest import rows, table
 from tests.graph.factory import (
     CLUSTER,
@@ -14,6 +14,7 @@ from tests.graph.factory import (
     doc,
     namespace,
     param,
+    rbac_grant,
     role,
     sa,
     secure_nodes,
@@ -60,30 +61,13 @@ def test_no_pod_references_the_secret_so_no_kubelet_reads_it() -> None:
     assert not any(r[2] == "/billing/db" for r in table(unreferenced, kinds=("Node",)))
 
 
-def _pod_creator(verbs: tuple[str, ...], resource: str, group: str = "") -> tuple[RBACRole, RBACBinding]:
-    r = RBACRole(
-        cluster=CLUSTER,
-        name="maker",
-        kind="Role",
-        namespace="app",
-        rules=(PolicyRule(verbs=verbs, api_groups=(group,), resources=(resource,)),),
-    )
-    b = RBACBinding(
-        cluster=CLUSTER,
-        name="makers",
-        kind="RoleBinding",
-        namespace="app",
-        role_kind="Role",
-        role_name="maker",
-        subjects=(Subject(kind="User", name="mallory"),),
-    )
-    return r, b
+def _pod_creator(verbs: tuple[str, ...], resource: str, group: str = "") -> dict[str, list[object]]:
+    return rbac_grant("app", ("User", "mallory"), verbs, group, resource)
 
 
 def _host_snapshot(
-    options: MetadataOptions, *, psa: str | None = None, rule: tuple[RBACRole, RBACBinding] | None = None
+    options: MetadataOptions, *, psa: str | None = None, rule: dict[str, list[object]] | None = None
 ) -> object:
-    r, b = rule or _pod_creator(("create",), "pods")
     labels = {"pod-security.kubernetes.io/enforce": psa} if psa else {}
     return snapshot(
         roles=[NODE_READS],
@@ -91,8 +75,7 @@ def _host_snapshot(
         ssm_parameters=[param("/app/db")],
         namespaces=[namespace("app", labels=labels)],
         service_accounts=[sa("app", "web")],
-        rbac_roles=[r],
-        rbac_bindings=[b],
+        **(rule or _pod_creator(("create",), "pods")),
     )
 
 

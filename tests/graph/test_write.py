@@ -14,11 +14,7 @@ from irsa_lib.model import (
     ESOPushSecret,
     ESOSecretStore,
     JWTAuth,
-    PolicyRule,
-    RBACBinding,
-    RBACRole,
     StoreRef,
-    Subject,
 )
 from tests.graph.factory import (
     CLUSTER,
@@ -29,28 +25,14 @@ from tests.graph.factory import (
     namespace,
     param,
     param_arn,
+    rbac_grant,
     role,
     role_arn,
     sa,
     snapshot,
 )
 
-PUSHER = RBACRole(
-    cluster=CLUSTER,
-    name="pusher",
-    kind="Role",
-    namespace="pay",
-    rules=(PolicyRule(verbs=("create",), api_groups=("external-secrets.io",), resources=("pushsecrets",)),),
-)
-PUSHERS = RBACBinding(
-    cluster=CLUSTER,
-    name="pushers",
-    kind="RoleBinding",
-    namespace="pay",
-    role_kind="Role",
-    role_name="pusher",
-    subjects=(Subject(kind="Group", name="pay-team"),),
-)
+PUSHERS = rbac_grant("pay", ("Group", "pay-team"), ("create",), "external-secrets.io", "pushsecrets")
 
 
 def push_snapshot(*, key_policy: dict[str, Any] | None = None, **extra: list[object]) -> Any:
@@ -132,14 +114,14 @@ def test_push_secret_edges_follow_the_store_chain_and_name_only_existing_values(
 
 
 def test_writing_is_never_reading() -> None:
-    g = build_graph(push_snapshot(rbac_roles=[PUSHER], rbac_bindings=[PUSHERS]))
+    g = build_graph(push_snapshot(**PUSHERS))
     rows = {(r.service_account, r.secret_name) for r in effective_access(g)}
     assert rows == {("pay-sa", "/pay/db")}
     assert {g.label(p.subject) for p in who_can_read(g, "/other/db")} == set()
 
 
 def test_who_can_write_and_what_can_write() -> None:
-    g = build_graph(push_snapshot(rbac_roles=[PUSHER], rbac_bindings=[PUSHERS]))
+    g = build_graph(push_snapshot(**PUSHERS))
     writers = {(g.label(p.subject), p.access) for p in who_can_write(g, "/other/db")}
     # pay-sa holds pay-role itself; pay-team may create PushSecrets through pay-store
     assert writers == {("sa pay/pay-sa", "direct"), ("Group pay-team", "potential")}
