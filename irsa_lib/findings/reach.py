@@ -1,188 +1,225 @@
-"""A statement-level reading of "may this role read that secret value", for rules that need it.
+"""Whether a principal may read, decrypt or write a secret value: asked of the policy evaluator.
 
-Findings F04, F05, F15, F16 and F26 ask whether a principal's policies grant an action on a
-parameter or secret and whether the KMS key lets it decrypt. This module answers from the
-statements: an Allow whose Action and Resource cover the request, not cancelled by an
-unconditional Deny, within the permission boundary when one is attached; for KMS, the key policy
-naming the principal, delegating to its account (then an IAM Allow is also needed), a grant, or an
-AWS managed key. Conditions are not evaluated: an Allow under conditions counts as ``conditional``
-and says so in the evidence. SCPs, RCPs and session policies are not applied here.
+Findings F04, F05, F15, F16 and F26 ask "may this role read (or overwrite) that value". Each
+question is one or two evaluator requests built by :mod:`irsa_lib.resolve` (identity policies,
+boundary, SCPs/RCPs, resource policy, key policy and grants) with the context the service really
+sends: for the KMS leg of a SecureString read ``kms:ViaService = ssm.<region>.amazonaws.com``,
+``kms:CallerAccount`` and ``kms:EncryptionContext:PARAMETER_ARN``; for Secrets Manager
+``kms:EncryptionContext:SecretARN``. The context is never declared complete, so an answer that
+depends on anything else stays ``conditional`` and says which keys decide it.
+
+A :class:`Reach` is ``allow``, ``conditional`` (allowed under condition keys the snapshot cannot
+fix), ``unknown`` (only a policy that was not collected could allow it) or ``deny``.
 """
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
 from irsa_lib.findings.context import FindingContext
-from irsa_lib.findings.rules.common import root_account
-from irsa_lib.findings.statements import Statement, action_matches, resource_matches, statements
 from irsa_lib.model import KMSKey, SecretsManagerSecret, SSMParameter
+from irsa_lib.policy import Decision, PolicySet, Request, evaluate, parse_policy
+from irsa_lib.policy.decision import StatementRef
+from irsa_lib.resolve import UnknownPrincipalError, policy_set_for
 
-Outcome = Literal["allow", "conditional", "deny"]
+Outcome = Literal["allow", "conditional", "unknown", "deny"]
+Target = SSMParameter | SecretsManagerSecret
+ContextMap = Mapping[str, str | Sequence[str]]
 
 
 @dataclass(frozen=True)
 class Reach:
-    """The answer for one request, with the statements behind it."""
+    """The answer for one question (one or more requests that must all be allowed)."""
 
     outcome: Outcome
     evidence: tuple[str, ...] = ()
     unknown: tuple[str, ...] = ()
-    """Inputs that were missing (a managed policy, a key policy): the answer may be incomplete."""
+    """Policies that take part but were not collected: the answer may be incomplete."""
 
     @property
     def possible(self) -> bool:
-        return self.outcome != "deny"
+        """Allowed, or allowed under conditions the snapshot cannot fix."""
+        return self.outcome in ("allow", "conditional")
 
 
-DENY = Reach("deny")
+def _refs(refs: Sequence[StatementRef]) -> str:
+    shown = [f"{r.layer} {r.source} statement {r.index}" + (f" ({r.sid})" if r.sid else "") for r in refs]
+    return "; ".join(dict.fromkeys(shown))
 
 
-def _decide(sts: list[Statement], action: str, resource: str) -> Reach:
-    matching = [s for s in sts if action_matches(s, action) and resource_matches(s, resource)]
-    denies = [s for s in matching if s.effect == "Deny" and not s.conditions]
-    if denies:
-        return Reach("deny", (f"{denies[0].ref} denies {action}",))
-    allows = [s for s in matching if s.allow]
-    if not allows:
-        return DENY
-    plain = [s for s in allows if not s.conditions]
-    if plain:
-        return Reach("allow", (f"{plain[0].ref} allows {action}",))
-    return Reach("conditional", (f"{allows[0].ref} allows {action} under conditions",))
+def verdict(d: Decision, what: str) -> Reach:
+    """A decision as a finding reads it, with one evidence line naming what was asked."""
+    if d.outcome == "deny":
+        why = f"explicitly denied by {_refs(d.deciding)}" if d.explicit_deny else "not allowed"
+        return Reach("deny", (f"{what}: {why}",))
+    if d.outcome == "allow":
+        return Reach("allow", (f"{what}: allowed by {_refs(d.deciding)}",))
+    allows = [r for r in d.deciding if r.effect == "Allow"]
+    if not d.unresolved_keys and not allows:
+        return Reach("unknown", (f"{what}: cannot be judged",), d.missing)
+    keys = f" on {', '.join(d.unresolved_keys)}" if d.unresolved_keys else ""
+    return Reach("conditional", (f"{what}: conditional{keys} ({_refs(d.deciding)})",), d.missing)
 
 
-def _combine(*parts: Reach) -> Reach:
-    if any(p.outcome == "deny" for p in parts):
-        return Reach("deny", tuple(e for p in parts for e in p.evidence if "denies" in e))
-    outcome: Outcome = "conditional" if any(p.outcome == "conditional" for p in parts) else "allow"
-    return Reach(outcome, tuple(e for p in parts for e in p.evidence), tuple(u for p in parts for u in p.unknown))
-
-
-def identity_allows(ctx: FindingContext, principal: str, action: str, resource: str) -> Reach:
-    """Identity policies (within the boundary, if any) of a role or user for one request."""
-    docs, missing = ctx.identity_documents(principal)
-    sts = [st for src, doc in docs.items() for st in statements(doc, source=src)]
-    result = _decide(sts, action, resource)
-    role = ctx.roles.get(principal)
-    boundary = (
-        role.permissions_boundary_arn
-        if role
-        else (ctx.users[principal].permissions_boundary_arn if principal in ctx.users else None)
-    )
-    if result.possible and boundary:
-        bdoc = ctx.managed_policies.get(boundary)
-        if bdoc is None:
-            missing.append(f"permission boundary {boundary}")
-        else:
-            b = _decide(statements(bdoc, source=f"boundary {boundary}"), action, resource)
-            result = (
-                _combine(result, b) if b.possible else Reach("deny", (f"boundary {boundary} does not allow {action}",))
-            )
-    return Reach(result.outcome, result.evidence, tuple(f"{m} not collected" for m in missing))
-
-
-def key_for(ctx: FindingContext, key_id: str | None, default_alias: str) -> KMSKey | None:
-    return ctx.keys.get(key_id or default_alias)
-
-
-def can_decrypt(ctx: FindingContext, principal: str, key: KMSKey | None, key_ref: str, account: str) -> Reach:
-    """Whether the principal may kms:Decrypt with this key (through the consuming service)."""
-    if key is None:
-        if key_ref.startswith("alias/aws/"):
+def combine(*parts: Reach) -> Reach:
+    """Every part must be allowed: deny beats unknown beats conditional beats allow."""
+    for outcome in ("deny", "unknown", "conditional"):
+        hit = [p for p in parts if p.outcome == outcome]
+        if hit and outcome == "deny":
+            return Reach("deny", tuple(e for p in hit for e in p.evidence))
+        if hit:
             return Reach(
-                "allow",
-                (f"{key_ref} is an AWS managed key: any principal of the account may decrypt through the service",),
+                outcome,
+                tuple(e for p in parts for e in p.evidence),
+                tuple(dict.fromkeys(u for p in parts for u in p.unknown)),
             )
-        return Reach("conditional", (), (f"KMS key {key_ref} was not collected",))
-    if key.manager == "AWS":
-        return Reach(
-            "allow",
-            (
-                f"{key.aliases[0] if key.aliases else key.key_id} is an AWS managed key: open to the account through the service",
+    return Reach("allow", tuple(e for p in parts for e in p.evidence))
+
+
+def decide(
+    ctx: FindingContext,
+    principal_arn: str,
+    action: str,
+    resource: str,
+    context: ContextMap | None = None,
+    *,
+    policies: PolicySet | None = None,
+) -> Decision:
+    """One evaluator request by a role or user of the snapshot (cached per context)."""
+    key = (principal_arn, action.lower(), resource, tuple(sorted((k, str(v)) for k, v in (context or {}).items())))
+    found = ctx.decisions.get(key)
+    if found is None:
+        inv = ctx.inventory
+        try:
+            principal = inv.principal(principal_arn)
+        except UnknownPrincipalError as exc:
+            return Decision("conditional", False, (), (), (str(exc),), (str(exc),))
+        request = Request(principal, action, resource, dict(context or {}), context_complete=False)
+        found = evaluate(request, policies or policy_set_for(inv, principal_arn, resource))
+        ctx.decisions[key] = found
+    return found
+
+
+def ask(ctx: FindingContext, principal_arn: str, action: str, resource: str, what: str | None = None) -> Reach:
+    """One request with no service context, as a :class:`Reach`."""
+    return verdict(decide(ctx, principal_arn, action, resource), what or f"{action} on {resource}")
+
+
+# --- KMS -------------------------------------------------------------------------------------------
+
+AWS_MANAGED_ALIAS = {"ssm": "alias/aws/ssm", "secretsmanager": "alias/aws/secretsmanager"}
+
+
+def aws_managed_key_policy(service: str, account_id: str, region: str) -> dict[str, object]:
+    """The documented key policy of ``aws/ssm`` / ``aws/secretsmanager`` (fixed by AWS).
+
+    Every principal of the account may use the key through the service (SSM UG; Secrets Manager
+    security-encryption). Used when the key or its policy was not collected.
+    """
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": f"Allow access through {service} for all principals in the account",
+                "Effect": "Allow",
+                "Principal": {"AWS": "*"},
+                "Action": ["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:DescribeKey"],
+                "Resource": "*",
+                "Condition": {
+                    "StringEquals": {
+                        "kms:CallerAccount": account_id,
+                        "kms:ViaService": f"{service}.{region}.amazonaws.com",
+                    }
+                },
+            }
+        ],
+    }
+
+
+def _service(target: Target) -> str:
+    return "ssm" if isinstance(target, SSMParameter) else "secretsmanager"
+
+
+def key_of(ctx: FindingContext, target: Target) -> tuple[KMSKey | None, str, bool]:
+    """The key that encrypts ``target``: (record or None, ARN to evaluate against, AWS managed?)."""
+    service = _service(target)
+    ref = (target.key_id if isinstance(target, SSMParameter) else target.kms_key_id) or AWS_MANAGED_ALIAS[service]
+    partition = target.arn.split(":")[1]
+    if ref.startswith("arn:"):
+        arn = ref
+    elif ref.startswith("alias/"):
+        arn = f"arn:{partition}:kms:{target.region}:{target.account_id}:{ref}"
+    else:
+        arn = f"arn:{partition}:kms:{target.region}:{target.account_id}:key/{ref}"
+    key = ctx.inventory.find_key(arn) or ctx.inventory.find_key(ref)
+    managed = ref == AWS_MANAGED_ALIAS[service] or (key is not None and key.manager == "AWS")
+    return key, key.arn if key is not None else arn, managed
+
+
+def decrypt(ctx: FindingContext, principal_arn: str, target: Target) -> Reach:
+    """kms:Decrypt as the service performs it for ``target`` (ViaService, CallerAccount, context)."""
+    service = _service(target)
+    key, key_arn, managed = key_of(ctx, target)
+    try:
+        account = ctx.inventory.principal(principal_arn).account_id or ""
+    except UnknownPrincipalError:
+        account = ""
+    ec_key = "PARAMETER_ARN" if service == "ssm" else "SecretARN"
+    context = {
+        "kms:ViaService": f"{service}.{target.region}.amazonaws.com",
+        "kms:CallerAccount": account,
+        f"kms:EncryptionContext:{ec_key}": target.arn,
+    }
+    what = f"kms:Decrypt of {target.name} with {key.aliases[0] if key and key.aliases else key_arn}"
+    policies = None
+    if managed and (key is None or key.policy is None):
+        alias = AWS_MANAGED_ALIAS[service]
+        base = policy_set_for(ctx.inventory, principal_arn, key_arn)
+        policies = dataclasses.replace(
+            base,
+            resource=parse_policy(
+                aws_managed_key_policy(service, target.account_id, target.region),
+                source=f"documented key policy of {alias}",
+                kind="key",
             ),
+            resource_account=target.account_id,
+            resource_kind="kms-key",
+            grants=(),
+            rcps=None,  # RCPs do not apply to AWS managed keys
+            missing=tuple(m for m in base.missing if key_arn not in m),
         )
-    if key.policy is None:
-        return Reach("conditional", (), (f"key policy of {key.arn} was not collected",))
-    ksts = statements(key.policy, source=f"key policy of {key.aliases[0] if key.aliases else key.key_id}")
-    role = ctx.roles.get(principal)
-    names = {principal, role.role_id if role else ""}
-    pacct = principal.split(":")[4] if principal.count(":") >= 5 else account
-    for s in ksts:
-        if s.effect == "Deny" and not s.conditions and action_matches(s, "kms:Decrypt"):
-            vals = set(s.principal_values("AWS")) | set(s.principal_values("*"))
-            if "*" in vals or names & vals:
-                return Reach("deny", (f"{s.ref} denies kms:Decrypt",))
-    direct = [
-        s
-        for s in ksts
-        if s.allow and action_matches(s, "kms:Decrypt") and (names & set(s.principal_values("AWS")) or s.open_principal)
+        what += " (AWS managed: its documented key policy)"
+    return verdict(decide(ctx, principal_arn, "kms:Decrypt", key_arn, context, policies=policies), what)
+
+
+def parameter_paths(param: SSMParameter) -> list[tuple[str, str]]:
+    """(path, path ARN) of every ancestor path GetParametersByPath could return ``param`` from.
+
+    >>> p = SSMParameter(arn="arn:aws:ssm:us-east-1:1:parameter/a/b/c", name="/a/b/c", account_id="1",
+    ...                  region="us-east-1", type="SecureString")
+    >>> [path for path, _ in parameter_paths(p)]
+    ['/', '/a', '/a/b']
+    """
+    if not param.name.startswith("/"):
+        return []
+    prefix = param.arn[: len(param.arn) - len(param.name.lstrip("/"))]  # "...:parameter/"
+    segments = param.name.strip("/").split("/")[:-1]
+    return [("/", prefix)] + [
+        ("/" + "/".join(segments[:i]), prefix + "/".join(segments[:i])) for i in range(1, len(segments) + 1)
     ]
-    if direct:
-        s = direct[0]
-        outcome: Outcome = "conditional" if s.conditions else "allow"
-        ident = (
-            identity_allows(ctx, principal, "kms:Decrypt", key.arn)
-            if role and role.permissions_boundary_arn
-            else Reach("allow")
-        )
-        return _combine(Reach(outcome, (f"{s.ref} allows {principal.rsplit('/', 1)[-1]} kms:Decrypt",)), ident)
-    for g in key.grants:
-        if g.grantee_principal in names and "Decrypt" in g.operations:
-            return Reach("conditional" if g.constraints else "allow", (f"grant {g.grant_id} gives Decrypt",))
-    roots = [
-        s
-        for s in ksts
-        if s.allow
-        and action_matches(s, "kms:Decrypt")
-        and any(root_account(p) == pacct for p in s.principal_values("AWS"))
-    ]
-    if roots:
-        ident = identity_allows(ctx, principal, "kms:Decrypt", key.arn)
-        if ident.possible:
-            return _combine(
-                Reach(
-                    "conditional" if roots[0].conditions else "allow", (f"{roots[0].ref} delegates to account {pacct}",)
-                ),
-                ident,
-            )
-    return DENY
 
 
-def can_read_parameter(ctx: FindingContext, principal: str, p: SSMParameter, action: str = "ssm:GetParameter") -> Reach:
-    """``action`` on the parameter plus, for SecureString, decrypting its value."""
-    ident = identity_allows(ctx, principal, action, p.arn)
-    for i, doc in enumerate(p.resource_policies):
-        if not ident.possible:
-            break
-        rp = _decide(
-            [s for s in statements(doc, source=f"resource policy {i} of {p.name}") if s.effect == "Deny"], action, p.arn
-        )
-        if rp.outcome == "deny":
-            return rp
-    if not ident.possible or p.type != "SecureString":
-        return ident
-    key = key_for(ctx, p.key_id, "alias/aws/ssm")
-    return _combine(ident, can_decrypt(ctx, principal, key, p.key_id or "alias/aws/ssm", p.account_id))
+# --- read / write ----------------------------------------------------------------------------------
 
 
-def can_read_secret(ctx: FindingContext, principal: str, s: SecretsManagerSecret) -> Reach:
-    """secretsmanager:GetSecretValue on the secret plus decrypting it."""
-    ident = identity_allows(ctx, principal, "secretsmanager:GetSecretValue", s.arn)
-    if s.resource_policy is not None:
-        rp = _decide(
-            statements(s.resource_policy, source=f"resource policy of {s.name}"), "secretsmanager:GetSecretValue", s.arn
-        )
-        if rp.outcome == "deny" and rp.evidence:
-            return rp
-        if (
-            not ident.possible
-            and rp.possible
-            and principal in {v for st in statements(s.resource_policy) for v in st.principal_values("AWS")}
-        ):
-            ident = rp
-    if not ident.possible:
-        return ident
-    key = key_for(ctx, s.kms_key_id, "alias/aws/secretsmanager")
-    return _combine(ident, can_decrypt(ctx, principal, key, s.kms_key_id or "alias/aws/secretsmanager", s.account_id))
+def read(ctx: FindingContext, principal_arn: str, target: Target, action: str | None = None) -> Reach:
+    """``action`` on the value (GetParameter / GetSecretValue by default) and decrypting it."""
+    is_param = isinstance(target, SSMParameter)
+    action = action or ("ssm:GetParameter" if is_param else "secretsmanager:GetSecretValue")
+    got = ask(ctx, principal_arn, action, target.arn, f"{action} on {target.name}")
+    if got.outcome == "deny" or (isinstance(target, SSMParameter) and target.type != "SecureString"):
+        return got
+    return combine(got, decrypt(ctx, principal_arn, target))

@@ -8,10 +8,13 @@ from collections.abc import Iterator
 from irsa_lib.findings.context import FindingContext, k8s_id
 from irsa_lib.findings.model import Finding, Rule, RuleMeta, Severity
 from irsa_lib.findings.rbac import RBACIndex
+from irsa_lib.findings.reach import decide
 from irsa_lib.findings.rules.common import limit, unknown_from
 from irsa_lib.findings.rules.k8s import RBAC_KINDS
-from irsa_lib.findings.statements import action_matches, statements
+from irsa_lib.findings.shapes import allows, ref
 from irsa_lib.model import KESController, Namespace, Role, Subject
+from irsa_lib.policy import Principal, infer_principal
+from irsa_lib.resolve import UnknownPrincipalError
 
 KES_REPO = "https://github.com/external-secrets/kubernetes-external-secrets"
 KES_POLLER = f"{KES_REPO}/blob/master/lib/poller.js"
@@ -33,16 +36,32 @@ def kes_identity(ctx: FindingContext, c: KESController) -> tuple[str | None, str
     return None, "no IRSA annotation or Pod Identity association"
 
 
+def _principal(ctx: FindingContext, arn: str) -> Principal:
+    try:
+        return ctx.inventory.principal(arn)
+    except UnknownPrincipalError:
+        return infer_principal(arn)
+
+
 def trusting_roles(ctx: FindingContext, principal_arn: str) -> list[Role]:
-    """Roles whose trust policy names ``principal_arn`` (or its unique id) for sts:AssumeRole."""
-    pid = ctx.roles[principal_arn].role_id if principal_arn in ctx.roles else None
+    """Roles whose trust names ``principal_arn`` (its ARN, unique id or a session) and that it may assume.
+
+    The trust's Principal is matched as the evaluator matches it; the evaluator then decides the
+    sts:AssumeRole request (a trust naming only the account root is F08's question, not counted).
+    """
+    who = _principal(ctx, principal_arn)
     out = []
     for role in ctx.snapshot.roles:
-        for st in ctx.trust_statements(role):
-            names = st.principal_values("AWS")
-            if st.allow and action_matches(st, "sts:AssumeRole") and (principal_arn in names or (pid and pid in names)):
-                out.append(role)
-                break
+        trust = ctx.trust_policy(role)
+        named = any(
+            allows(st, "sts:AssumeRole")
+            and st.principal is not None
+            and not st.not_principal
+            and st.principal.match(who) in ("role", "direct")
+            for st in (trust.statements if trust else ())
+        )
+        if named and decide(ctx, principal_arn, "sts:AssumeRole", role.arn).possible:
+            out.append(role)
     return out
 
 
@@ -353,15 +372,16 @@ ESO_TAGS = ("esonamespace", "esostorename", "esostorekind")
 
 
 def _eso_tag_conditions(ctx: FindingContext, role: Role) -> list[str]:
-    sts = ctx.trust_statements(role)
-    for p in role.inline_policies:
-        sts += statements(p.document, source=f"inline policy {p.name} of {role.name}")
+    policies = [ctx.trust_policy(role)]
+    policies += [
+        ctx.parsed(p.document, source=f"{role.arn} inline {p.name}", kind="identity") for p in role.inline_policies
+    ]
     out = []
-    for st in sts:
-        for cond in st.conditions:
-            k = cond.key.lower()
-            if any(k.endswith(f"tag/{t}") for t in ESO_TAGS):
-                out.append(f"{st.ref}: {cond.describe()}")
+    for policy in policies:
+        for st in policy.statements if policy else ():
+            for cond in st.conditions:
+                if any(cond.key.endswith(f"tag/{t}") for t in ESO_TAGS):
+                    out.append(f"{ref(st)}: {cond.describe()}")
     return out
 
 
