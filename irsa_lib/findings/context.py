@@ -11,6 +11,7 @@ from collections.abc import Iterator, Mapping
 from functools import cached_property
 from typing import Any
 
+from irsa_lib.graph.aws import AwsView
 from irsa_lib.model import (
     Coverage,
     EKSCluster,
@@ -81,8 +82,8 @@ class FindingContext:
         self.snapshot = snapshot
         self.graph = graph
         self._inventory = inventory
-        self.decisions: dict[tuple[str, str, str, tuple[tuple[str, str], ...]], Decision] = {}
-        """Evaluator answers by (principal, action, resource, context), filled by ``findings.reach``."""
+        self.decisions: dict[tuple[str, str, str], Decision] = {}
+        """Evaluator answers by (principal, action, resource), filled by ``findings.reach``."""
 
     # --- coverage -------------------------------------------------------------------------------
     def gaps(self, source: str, *services: str) -> list[Coverage]:
@@ -108,6 +109,11 @@ class FindingContext:
     def inventory(self) -> Inventory:
         """The evaluator's index of this snapshot (built once per context, shared with the graph)."""
         return self._inventory if self._inventory is not None else findings_inventory(self.snapshot)
+
+    @cached_property
+    def aws(self) -> AwsView:
+        """The graph's door to the evaluator (read + decrypt, assume), over the same inventory."""
+        return AwsView(self.snapshot, self.inventory)
 
     @property
     def roles(self) -> dict[str, Role]:

@@ -172,7 +172,9 @@ class AwsView:
     def principal(self, identity: Identity) -> Principal:
         p = self._principals.get(identity)
         if p is None:
-            p = principal_for_role(self.roles[identity.role_arn])
+            role = self.roles.get(identity.role_arn)
+            # an IAM user (the findings ask about users too) is resolved by the inventory
+            p = principal_for_role(role) if role is not None else self.inventory.principal(identity.role_arn)
             if identity.tags:
                 p = dataclasses.replace(p, tags={**p.tags, **identity.tag_map})
             self._principals[identity] = p

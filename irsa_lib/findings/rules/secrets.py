@@ -7,11 +7,12 @@ from collections.abc import Iterator
 from irsa_lib.findings.context import FindingContext, k8s_id
 from irsa_lib.findings.model import Finding, Rule, RuleMeta, Severity
 from irsa_lib.findings.rbac import RBACIndex
-from irsa_lib.findings.reach import Reach, Target, ask, decide, decrypt, key_of, parameter_paths, read
+from irsa_lib.findings.reach import Reach, Target, ask, decide, decrypt, read
 from irsa_lib.findings.rules.common import limit, unknown_from
 from irsa_lib.findings.rules.controllers import kes_identity
 from irsa_lib.findings.rules.k8s import RBAC_KINDS
 from irsa_lib.findings.shapes import denies, named_accounts, pattern_matches, ref, wildcard_grant, written
+from irsa_lib.graph.aws import Identity, parameter_paths
 from irsa_lib.model import ESOSecretStore, OrgPolicy, Role, SSMParameter
 from irsa_lib.policy.document import PolicyKind
 from irsa_lib.policy.patterns import has_wildcard
@@ -223,9 +224,9 @@ def check_f06(ctx: FindingContext) -> Iterator[Finding]:
     ]
     targets += [("secret", s, s.kms_key_id, "alias/aws/secretsmanager") for s in ctx.snapshot.secrets]
     for kind, t, key_ref, default in targets:
-        key, _, managed = key_of(ctx, t)
+        key, _, managed = ctx.aws.key_for(t)
         shown = key_ref or f"{default} (default)"
-        if managed:
+        if managed is not None:
             yield F06.fail(t.arn, f"{kind} {t.name} is encrypted with {shown}")
         elif key is None and ctx.gaps("aws", "kms"):
             yield F06.unknown(t.arn, f"key {shown} of {t.name} was not collected (KMS coverage incomplete)")
@@ -260,7 +261,7 @@ def check_f07(ctx: FindingContext) -> Iterator[Finding]:
     used: dict[str, list[Target]] = {}
     secure: list[Target] = [p for p in ctx.snapshot.ssm_parameters if p.type == "SecureString"]
     for t in [*secure, *ctx.snapshot.secrets]:
-        k, _, _ = key_of(ctx, t)
+        k, _, _ = ctx.aws.key_for(t)
         if k is not None:
             used.setdefault(k.arn, []).append(t)
     for key in ctx.snapshot.kms_keys:
@@ -355,10 +356,13 @@ def _bypassed_denies(ctx: FindingContext, arn: str, secure: list[SSMParameter]) 
             for q in secure:
                 if not any(pattern_matches(r, q.arn) for r in written(p, st, "Resource")):
                     continue
-                for path, path_arn in parameter_paths(q):
-                    via = ask(ctx, arn, "ssm:GetParametersByPath", path_arn, f"GetParametersByPath {path}")
-                    if via.possible and decrypt(ctx, arn, q).possible:
-                        yield f"{ref(st)} denies {q.name}, but GetParametersByPath on {path} is {via.outcome} and returns it"
+                for path, _ in parameter_paths(q):
+                    via = ctx.aws.read(Identity(arn), q, ("ssm:GetParametersByPath",), path=path)
+                    if via is not None:
+                        yield (
+                            f"{ref(st)} denies {q.name}, but GetParametersByPath on {path} is {via.leg.decision} "
+                            "and returns it (decryptable)"
+                        )
                         break
 
 
@@ -392,7 +396,7 @@ def check_f16(ctx: FindingContext) -> Iterator[Finding]:
         for p in ctx.snapshot.ssm_parameters:
             if not decide(ctx, arn, "ssm:GetParameter", p.arn).explicit_deny:
                 continue
-            hist = read(ctx, arn, p, "ssm:GetParameterHistory")
+            hist = read(ctx, arn, p, ("ssm:GetParameterHistory",))
             if hist.possible:
                 hits.append(
                     f"{p.name}: GetParameter denied, GetParameterHistory {hist.outcome} ({'; '.join(hist.evidence)})"
