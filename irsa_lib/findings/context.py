@@ -11,12 +11,12 @@ from collections.abc import Iterator, Mapping
 from functools import cached_property
 from typing import Any
 
+from irsa_lib.graph import AccessGraph
 from irsa_lib.graph.aws import AwsView
 from irsa_lib.model import (
     Coverage,
     EKSCluster,
     KMSKey,
-    ManagedPolicy,
     Namespace,
     Role,
     ServiceAccount,
@@ -27,32 +27,6 @@ from irsa_lib.policy import Decision, Policy, PolicyError
 from irsa_lib.policy.document import PolicyKind
 from irsa_lib.resolve import Inventory, UnknownPrincipalError, identity_policies
 from irsa_lib.snapshot import Snapshot
-
-KNOWN_AWS_MANAGED: tuple[ManagedPolicy, ...] = (
-    # The secret-relevant statement of AmazonSSMManagedInstanceCore, often attached to node roles:
-    # ssm:GetParameter(s) on every parameter (AWS managed policy reference).
-    ManagedPolicy(
-        arn="arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore",
-        name="AmazonSSMManagedInstanceCore",
-        document={
-            "Version": "2012-10-17",
-            "Statement": [{"Effect": "Allow", "Action": ["ssm:GetParameter", "ssm:GetParameters"], "Resource": "*"}],
-        },
-        aws_managed=True,
-    ),
-)
-
-
-def findings_inventory(snapshot: Snapshot) -> Inventory:
-    """The evaluator's inventory of ``snapshot``, plus the documented AWS managed policies above.
-
-    Those are attached to node roles so often that leaving them "not collected" would hide the
-    commonest node-role read path; a collected copy always wins.
-    """
-    inv = Inventory.from_snapshot(snapshot)
-    for mp in KNOWN_AWS_MANAGED:
-        inv.managed_policies.setdefault(mp.arn, mp)
-    return inv
 
 
 def k8s_id(cluster: str, kind: str, name: str, namespace: str | None = None) -> str:
@@ -78,7 +52,9 @@ def describe_gap(c: Coverage) -> str:
 class FindingContext:
     """Read-only view of one snapshot for the rules, with indexes built on first use."""
 
-    def __init__(self, snapshot: Snapshot, *, graph: Any = None, inventory: Inventory | None = None) -> None:
+    def __init__(
+        self, snapshot: Snapshot, *, graph: AccessGraph | None = None, inventory: Inventory | None = None
+    ) -> None:
         self.snapshot = snapshot
         self.graph = graph
         self._inventory = inventory
@@ -108,7 +84,7 @@ class FindingContext:
     @cached_property
     def inventory(self) -> Inventory:
         """The evaluator's index of this snapshot (built once per context, shared with the graph)."""
-        return self._inventory if self._inventory is not None else findings_inventory(self.snapshot)
+        return self._inventory if self._inventory is not None else Inventory.from_snapshot(self.snapshot)
 
     @cached_property
     def aws(self) -> AwsView:

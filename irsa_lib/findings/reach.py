@@ -16,13 +16,14 @@ fix), ``unknown`` (only a policy that was not collected could allow it) or ``den
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from irsa_lib.findings.context import FindingContext
 from irsa_lib.graph.aws import Identity, consumer_actions
 from irsa_lib.graph.legs import Leg, from_decision
+from irsa_lib.graph.schema import DECISION, EVIDENCE, MISSING, UNRESOLVED_KEYS
 from irsa_lib.model import SecretsManagerSecret, SSMParameter
 from irsa_lib.policy import Decision, Request, evaluate
 from irsa_lib.resolve import UnknownPrincipalError, policy_set_for
@@ -84,6 +85,17 @@ def from_leg(leg: Leg | None, what: str) -> Reach:
     if not leg.unresolved and leg.missing:
         return Reach("unknown", leg.evidence, leg.missing)
     return Reach("conditional", leg.evidence, leg.missing)
+
+
+def edge_leg(attrs: Mapping[str, Any]) -> Leg:
+    """The leg stored on a graph edge (its decision, evidence, unresolved keys and missing policies)."""
+    decision = attrs[DECISION]
+    return Leg(
+        decision="allow" if decision == "allow" else "conditional",
+        evidence=tuple(attrs.get(EVIDENCE, ())),
+        unresolved=tuple(attrs.get(UNRESOLVED_KEYS, ())),
+        missing=tuple(attrs.get(MISSING, ())),
+    )
 
 
 def read(ctx: FindingContext, principal_arn: str, target: Target, actions: Sequence[str] | None = None) -> Reach:

@@ -7,11 +7,12 @@ from collections.abc import Iterator
 
 from irsa_lib.findings.context import FindingContext, k8s_id
 from irsa_lib.findings.model import Finding, Rule, RuleMeta, Severity
-from irsa_lib.findings.rbac import RBACIndex
+from irsa_lib.findings.rbac import RBACGrant, RBACIndex
 from irsa_lib.findings.reach import decide
 from irsa_lib.findings.rules.common import limit, unknown_from
 from irsa_lib.findings.rules.k8s import RBAC_KINDS
 from irsa_lib.findings.shapes import allows, ref
+from irsa_lib.graph.schema import NAME, Mechanism, kes_es_id
 from irsa_lib.model import KESController, Namespace, Role, Subject
 from irsa_lib.policy import Principal, infer_principal
 from irsa_lib.resolve import UnknownPrincipalError
@@ -65,9 +66,44 @@ def trusting_roles(ctx: FindingContext, principal_arn: str) -> list[Role]:
     return out
 
 
+SYSTEM_NAMESPACES = frozenset({"kube-system", "kube-public", "kube-node-lease"})
+
+
+def system_namespaces(ctx: FindingContext, cluster: str) -> frozenset[str]:
+    """Namespaces only administrators normally write to: Kubernetes' own and the controllers' own."""
+    ctrl = {c.namespace for c in ctx.snapshot.kes_controllers if c.cluster == cluster}
+    ctrl |= {c.namespace for c in ctx.snapshot.eso_controllers if c.cluster == cluster}
+    return SYSTEM_NAMESPACES | ctrl
+
+
 def watched(ctx: FindingContext, cluster: str, names: tuple[str, ...]) -> list[Namespace]:
     all_ns = [n for n in ctx.snapshot.namespaces if n.cluster == cluster]
     return [n for n in all_ns if not names or n.name in names]
+
+
+def kes_authors(rbac: RBACIndex, c: KESController, namespace: str) -> list[RBACGrant]:
+    """Tenant grants to write KES ExternalSecrets in ``namespace`` (the controller itself excluded)."""
+    ctrl = Subject(kind="ServiceAccount", name=c.service_account, namespace=c.namespace)
+    return rbac.tenant_grants(
+        c.cluster, namespace, WRITE_VERBS, "kubernetes-client.io", "externalsecrets", exclude=[ctrl]
+    )
+
+
+def tenant_namespaces(
+    ctx: FindingContext, rbac: RBACIndex, c: KESController
+) -> Iterator[tuple[Namespace, list[RBACGrant]]]:
+    """Namespaces KES serves that a user would act on, with the tenant grants to author ExternalSecrets there.
+
+    System namespaces (kube-system, kube-public, kube-node-lease, the controllers' own) count only
+    when a RoleBinding *in that namespace* lets a tenant write ExternalSecrets: a cluster-wide grant
+    is reported on the tenant namespaces and by F13 instead of once more per system namespace.
+    """
+    system = system_namespaces(ctx, c.cluster)
+    for ns in watched(ctx, c.cluster, c.watched_namespaces):
+        grants = kes_authors(rbac, c, ns.name)
+        if ns.name in system and not any(not g.cluster_wide for g in grants):
+            continue
+        yield ns, grants
 
 
 def gating_problem(ns: Namespace, c: KESController) -> tuple[str, str | None] | None:
@@ -117,13 +153,26 @@ F03 = RuleMeta(
         "Gating follows lib/poller.js: namespaces without annotations pass unless ENFORCE_NAMESPACE_ANNOTATIONS is set; "
         "a missing or empty permitted annotation allows all roles; the regex is unanchored RegExp.test (matched here "
         "with Python's re, close to JavaScript for ordinary patterns). Only roles whose trust names the controller "
-        "role ARN are counted (root trusts are F08's)."
+        "role ARN and that the evaluator lets it assume are counted (root trusts are F08's). System namespaces "
+        "(kube-system, kube-public, kube-node-lease and the namespaces the KES/ESO controllers run in) are excluded "
+        "unless a RoleBinding there lets a non-admin write ExternalSecrets. With the access graph, the evidence "
+        "names the values an ExternalSecret created in the namespace could materialise."
     ),
 )
 
 
+def deputy_reach(ctx: FindingContext, cluster: str, namespace: str) -> list[str]:
+    """With a graph: the values "an ExternalSecret someone could create in ``namespace``" fetches."""
+    g = ctx.graph
+    node = kes_es_id(cluster, namespace)
+    if g is None or node not in g:
+        return []
+    return sorted({str(g.node(v).get(NAME, g.label(v))) for _, v, _, _ in g.edges(node, mechanism=Mechanism.KES_READ)})
+
+
 def check_f03(ctx: FindingContext) -> Iterator[Finding]:
     yield from unknown_from(F03, ctx.k8s_gaps("namespaces"))
+    rbac = RBACIndex(ctx.snapshot)
     for c in ctx.snapshot.kes_controllers:
         ident, how = kes_identity(ctx, c)
         if ident is None:
@@ -138,7 +187,7 @@ def check_f03(ctx: FindingContext) -> Iterator[Finding]:
         if not services:
             continue
         trusting = [r.arn for r in services]
-        for ns in watched(ctx, c.cluster, c.watched_namespaces):
+        for ns, _ in tenant_namespaces(ctx, rbac, c):
             problem = gating_problem(ns, c)
             if problem is None:
                 continue
@@ -155,6 +204,9 @@ def check_f03(ctx: FindingContext) -> Iterator[Finding]:
                     sev = Severity.HIGH
             else:
                 evidence.append(f"roles trusting the controller: {limit(trusting)}")
+            reach = deputy_reach(ctx, c.cluster, ns.name)
+            if reach:
+                evidence.append(f"an ExternalSecret created here can materialise: {limit(reach)}")
             yield F03.fail(k8s_id(c.cluster, "Namespace", ns.name), *evidence, severity=sev)
 
 
@@ -175,7 +227,9 @@ F12 = RuleMeta(
     references=(f"{KES_REPO}/blob/master/lib/utils.js", KES_POLLER),
     scope=(
         "Authors are read from RBAC (Roles/ClusterRoles and bindings) of non-system, non-admin subjects; admission "
-        "policies (Gatekeeper, Kyverno) that may block templates are not collected."
+        "policies (Gatekeeper, Kyverno) that may block templates are not collected. System namespaces (kube-system, "
+        "kube-public, kube-node-lease, the controllers' own) are reported only for a RoleBinding in that namespace: "
+        "a cluster-wide grant is reported on the tenant namespaces (and by F13)."
     ),
 )
 
@@ -186,11 +240,7 @@ def check_f12(ctx: FindingContext) -> Iterator[Finding]:
         yield from unknown_from(F12, ctx.k8s_gaps(*RBAC_KINDS))
     rbac = RBACIndex(ctx.snapshot)
     for c in ctx.snapshot.kes_controllers:
-        ctrl = Subject(kind="ServiceAccount", name=c.service_account, namespace=c.namespace)
-        for ns in watched(ctx, c.cluster, c.watched_namespaces):
-            grants = rbac.tenant_grants(
-                c.cluster, ns.name, WRITE_VERBS, "kubernetes-client.io", "externalsecrets", exclude=[ctrl]
-            )
+        for ns, grants in tenant_namespaces(ctx, rbac, c):
             if not grants:
                 continue
             templated = [

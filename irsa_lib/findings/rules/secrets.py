@@ -7,13 +7,16 @@ from collections.abc import Iterator
 from irsa_lib.findings.context import FindingContext, k8s_id
 from irsa_lib.findings.model import Finding, Rule, RuleMeta, Severity
 from irsa_lib.findings.rbac import RBACIndex
-from irsa_lib.findings.reach import Reach, Target, ask, decide, decrypt, read
+from irsa_lib.findings.reach import Reach, Target, ask, decide, decrypt, edge_leg, from_leg, read
 from irsa_lib.findings.rules.common import limit, unknown_from
 from irsa_lib.findings.rules.controllers import kes_identity
 from irsa_lib.findings.rules.k8s import RBAC_KINDS
 from irsa_lib.findings.shapes import denies, named_accounts, pattern_matches, ref, wildcard_grant, written
 from irsa_lib.graph.aws import Identity, parameter_paths
-from irsa_lib.model import ESOSecretStore, OrgPolicy, Role, SSMParameter
+from irsa_lib.graph.imds import imds_leg
+from irsa_lib.graph.legs import Leg, best
+from irsa_lib.graph.schema import NAME, Mechanism, role_id
+from irsa_lib.model import ESOSecretStore, NodeGroup, OrgPolicy, Role, SSMParameter, Workload
 from irsa_lib.policy.document import PolicyKind
 from irsa_lib.policy.patterns import has_wildcard
 
@@ -40,16 +43,22 @@ def service_of(name: str) -> str:
 
 def readable(ctx: FindingContext, principal: str) -> tuple[list[tuple[str, str, Reach]], list[tuple[str, str, Reach]]]:
     """(service, name, reach) of every SecureString parameter and secret the principal may read, and of
-    those it can be judged on only with policies that were not collected."""
-    targets: list[Target] = [p for p in ctx.snapshot.ssm_parameters if p.type == "SecureString"]
-    targets += ctx.snapshot.secrets
-    found, undecided = [], []
-    for t in targets:
-        r = read(ctx, principal, t)
-        if r.possible:
-            found.append((service_of(t.name), t.name, r))
-        elif r.outcome == "unknown":
-            undecided.append((service_of(t.name), t.name, r))
+    those it can be judged on only with policies that were not collected.
+
+    With a graph, its CAN_READ edges answer (so findings and access rows agree by construction);
+    otherwise the same read + decrypt requests are asked for every value.
+    """
+    graph = ctx.graph
+    if graph is not None and role_id(principal) in graph:
+        answers = [
+            (str(graph.node(v)[NAME]), from_leg(edge_leg(d), f"read {graph.node(v)[NAME]}"))
+            for _, v, _, d in graph.edges(role_id(principal), mechanism=Mechanism.CAN_READ)
+        ]
+    else:
+        targets: list[Target] = [p for p in ctx.snapshot.ssm_parameters if p.type == "SecureString"]
+        answers = [(t.name, read(ctx, principal, t)) for t in [*targets, *ctx.snapshot.secrets]]
+    found = [(service_of(name), name, r) for name, r in answers if r.possible]
+    undecided = [(service_of(name), name, r) for name, r in answers if r.outcome == "unknown"]
     return found, undecided
 
 
@@ -144,24 +153,33 @@ F05 = RuleMeta(
         BPG_IAM,
         "https://docs.aws.amazon.com/aws-managed-policy/latest/reference/AmazonSSMManagedInstanceCore.html",
     ),
-    scope=EVAL_NOTE + " hostNetwork pods are not mapped to node groups: one in the cluster counts for every group.",
+    scope=EVAL_NOTE
+    + " IMDS reachability is the graph's rule (IMDSv1 allowed, hop limit >= 2, or hostNetwork); unknown settings "
+    "give an unknown finding. hostNetwork pods are not mapped to node groups: one in the cluster counts for every group.",
 )
 
 
-def imds_reachability(
-    ctx: FindingContext, cluster: str, opts_tokens: str | None, hop: int | None, endpoint: str | None
-) -> list[str]:
-    reasons = []
-    if endpoint == "disabled":
-        return []
-    if opts_tokens != "required":
-        reasons.append(f"HttpTokens={opts_tokens or 'unset'} (IMDSv1 allowed)")
-    if hop is None or hop >= 2:
-        reasons.append(f"hop limit {hop if hop is not None else 'unset'}")
-    host = [f"{w.namespace}/{w.name}" for w in ctx.snapshot.workloads if w.cluster == cluster and w.host_network]
-    if host:
-        reasons.append(f"hostNetwork pods: {limit(host, 5)}")
-    return reasons
+def imds_reach(ctx: FindingContext, ng: NodeGroup) -> Leg | None:
+    """Whether pods on the node group reach instance metadata (the graph's rule), with the evidence.
+
+    Any ordinary pod is probed, then every hostNetwork workload of the cluster; with a graph, the
+    workloads it links to the node role are named too.
+    """
+    probe = Workload(cluster=ng.cluster_name, namespace="-", name="any pod", kind="Pod")
+    host = [w for w in ctx.snapshot.workloads if w.cluster == ng.cluster_name and w.host_network]
+    leg = best(imds_leg(ng, w) for w in (probe, *host))
+    if leg is None or ctx.graph is None or ng.node_role_arn is None or role_id(ng.node_role_arn) not in ctx.graph:
+        return leg
+    pods = sorted(
+        ctx.graph.label(u)
+        for u, _, k in ctx.graph.graph.in_edges(role_id(ng.node_role_arn), keys=True)
+        if k == f"{Mechanism.NODE_IMDS}:{ng.name}"
+    )
+    return Leg(
+        decision=leg.decision,
+        evidence=(*leg.evidence, f"workloads reaching it: {limit(pods, 5)}") if pods else leg.evidence,
+        unresolved=leg.unresolved,
+    )
 
 
 def check_f05(ctx: FindingContext) -> Iterator[Finding]:
@@ -172,30 +190,27 @@ def check_f05(ctx: FindingContext) -> Iterator[Finding]:
         if ng.node_role_arn not in ctx.roles:
             yield F05.unknown(ng.node_role_arn, f"node role of {ng.cluster_name}/{ng.name} was not collected")
             continue
+        where = f"node group {ng.cluster_name}/{ng.name}"
         found, undecided = readable(ctx, ng.node_role_arn)
         if not found:
             if undecided:
                 yield F05.unknown(
                     ng.node_role_arn,
-                    f"whether node role of {ng.cluster_name}/{ng.name} reads secrets cannot be judged",
+                    f"whether the node role of {where} reads secrets cannot be judged",
                     *_missing(undecided),
                 )
             continue
-        mo = ng.metadata_options
-        if mo is None:
+        imds = imds_reach(ctx, ng)
+        if imds is None:
+            continue
+        if imds.decision == "conditional":
             yield F05.unknown(
                 ng.node_role_arn,
-                f"IMDS settings of node group {ng.cluster_name}/{ng.name} were not collected",
+                f"IMDS settings of {where} were not collected ({', '.join(imds.unresolved)})",
                 f"the role reads {len(found)} secret(s)",
             )
             continue
-        reasons = imds_reachability(ctx, ng.cluster_name, mo.http_tokens, mo.hop_limit, mo.http_endpoint)
-        if reasons:
-            yield F05.fail(
-                ng.node_role_arn,
-                f"node group {ng.cluster_name}/{ng.name}: {', '.join(reasons)} (from {ng.metadata_source or 'unknown source'})",
-                *_reading_evidence(found),
-            )
+        yield F05.fail(ng.node_role_arn, *imds.evidence, *_reading_evidence(found))
 
 
 # --- F06 -------------------------------------------------------------------------------------------
