@@ -40,6 +40,13 @@ class Reach:
     evidence: tuple[str, ...] = ()
     unknown: tuple[str, ...] = ()
     """Policies that take part but were not collected: the answer may be incomplete."""
+    keys: tuple[str, ...] = ()
+    """For ``conditional``: the condition keys that decide it."""
+
+    @property
+    def label(self) -> str:
+        """``allow``, ``conditional on k1, k2``, ``unknown`` or ``deny``."""
+        return f"{self.outcome} on {', '.join(self.keys)}" if self.keys else self.outcome
 
     @property
     def possible(self) -> bool:
@@ -84,7 +91,7 @@ def from_leg(leg: Leg | None, what: str) -> Reach:
         return Reach("allow", leg.evidence)
     if not leg.unresolved and leg.missing:
         return Reach("unknown", leg.evidence, leg.missing)
-    return Reach("conditional", leg.evidence, leg.missing)
+    return Reach("conditional", leg.evidence, leg.missing, leg.unresolved)
 
 
 def edge_leg(attrs: Mapping[str, Any]) -> Leg:

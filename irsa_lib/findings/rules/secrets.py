@@ -63,7 +63,7 @@ def readable(ctx: FindingContext, principal: str) -> tuple[list[tuple[str, str, 
 
 
 def _reading_evidence(found: list[tuple[str, str, Reach]]) -> list[str]:
-    ev = [f"{name} ({r.outcome}): {'; '.join(r.evidence)}" for _, name, r in found]
+    ev = [f"{name} ({r.label}): {'; '.join(r.evidence)}" for _, name, r in found]
     missing = sorted({u for _, _, r in found for u in r.unknown})
     return [*limit(ev, 8), *([f"inputs missing: {limit(missing, 5)}"] if missing else [])]
 
@@ -414,7 +414,7 @@ def check_f16(ctx: FindingContext) -> Iterator[Finding]:
             hist = read(ctx, arn, p, ("ssm:GetParameterHistory",))
             if hist.possible:
                 hits.append(
-                    f"{p.name}: GetParameter denied, GetParameterHistory {hist.outcome} ({'; '.join(hist.evidence)})"
+                    f"{p.name}: GetParameter denied, GetParameterHistory {hist.label} ({'; '.join(hist.evidence)})"
                 )
         if hits:
             yield F16.fail(arn, *limit(hits))

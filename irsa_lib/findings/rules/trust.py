@@ -314,7 +314,7 @@ def dead_edge(ctx: FindingContext, sa: ServiceAccount, role: Role, cluster: EKSC
     decision = evaluate(request, policy_set_for(ctx.inventory, provider, role.arn))
     if decision.possible:
         return None
-    why = "; ".join(decision.reasons[:2])
+    why = "; ".join(r for r in decision.reasons if not r.startswith("identity:"))
     return f"annotation names {role.arn}, whose trust does not admit {sa.subject} (aud {sa.audience}): {why}"
 
 
