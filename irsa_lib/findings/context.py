@@ -11,8 +11,12 @@ from collections.abc import Iterator, Mapping
 from functools import cached_property
 from typing import Any
 
+import networkx as nx
+
+from irsa_lib.access import AccessRow, effective_access
 from irsa_lib.graph import AccessGraph
 from irsa_lib.graph.aws import AwsView
+from irsa_lib.graph.schema import NAME, SECRET_TYPES, rbac_subject_id, sa_id
 from irsa_lib.model import (
     Coverage,
     EKSCluster,
@@ -20,6 +24,7 @@ from irsa_lib.model import (
     Namespace,
     Role,
     ServiceAccount,
+    Subject,
     User,
     Workload,
 )
@@ -90,6 +95,31 @@ class FindingContext:
     def aws(self) -> AwsView:
         """The graph's door to the evaluator (read + decrypt, assume), over the same inventory."""
         return AwsView(self.snapshot, self.inventory)
+
+    @cached_property
+    def access_rows(self) -> list[AccessRow]:
+        """Effective-access rows of the graph (empty without a graph)."""
+        return list(effective_access(self.graph)) if self.graph is not None else []
+
+    def subject_node(self, cluster: str, subject: Subject) -> str:
+        """The graph node of an RBAC subject (service accounts are their ``sa:`` node)."""
+        if subject.kind == "ServiceAccount":
+            return sa_id(cluster, subject.namespace or "default", subject.name)
+        return rbac_subject_id(cluster, subject.kind, subject.namespace, subject.name)
+
+    def reachable_values(self, cluster: str, subject: Subject) -> list[str]:
+        """Values the access rows let an RBAC subject reach (empty without a graph)."""
+        node = self.subject_node(cluster, subject)
+        return sorted({r.secret_name for r in self.access_rows if r.nodes and r.nodes[0] == node})
+
+    def values_from(self, node: str) -> list[str]:
+        """Names of the values reachable in the graph from ``node`` (any decision)."""
+        g = self.graph
+        if g is None or node not in g:
+            return []
+        return sorted(
+            str(g.node(v).get(NAME, v)) for v in nx.descendants(g.graph, node) if g.type_of(v) in SECRET_TYPES
+        )
 
     @property
     def roles(self) -> dict[str, Role]:

@@ -134,3 +134,20 @@ def test_node_role_finding_names_exactly_what_the_rows_show(
     named = {e.split(" (", 1)[0] for e in f05.evidence if e.startswith("/")}
     assert named == _last_hop_reads(list(effective_access(graph)), NODE_ROLE) == {"/reporting/db-password"}
     assert any("http_tokens=optional" in e for e in f05.evidence)
+
+
+def test_graph_evidence_names_what_the_mistakes_expose(
+    snapshot: Snapshot, analysed: tuple[Inventory, AccessGraph]
+) -> None:
+    inventory, graph = analysed
+    found = {(f.rule, f.resource): f for f in run_findings(snapshot, graph=graph, inventory=inventory)}
+    every_service_value = (
+        "['/billing/api-key', '/billing/db-password', '/payments/db-password', 'payments/stripe-api-key']"
+    )
+    # F03: payments is not gated, so an ExternalSecret there may name billing-service-role (or no
+    # roleArn: the controller's own identity reads billing, plant d) as well as payments-service-role.
+    f03 = found[("F03", "demo/Namespace/payments")]
+    assert f"an ExternalSecret created here can materialise: {every_service_value}" in f03.evidence
+    # F13: developers read every Kubernetes Secret, i.e. every value KES and ESO materialised.
+    f13 = found[("F13", "demo/ClusterRoleBinding/developers-secret-reader")]
+    assert f"access rows: its subjects can reach {every_service_value}" in f13.evidence

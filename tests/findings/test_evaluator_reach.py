@@ -28,6 +28,7 @@ from tests.findings.builders import (
     fails,
     irsa_trust,
     k8s_role,
+    node_group,
     ns,
     only,
     param,
@@ -112,8 +113,6 @@ def test_scp_deny_removes_the_controller_reads() -> None:
 
 
 def test_permission_boundary_limits_the_node_role() -> None:
-    from irsa_lib.model import MetadataOptions, NodeGroup
-
     boundary = ManagedPolicy(
         arn=f"arn:aws:iam::{ACCT}:policy/nothing", name="nothing", document=doc(allow("ec2:Describe*", "*"))
     )
@@ -129,16 +128,7 @@ def test_permission_boundary_limits_the_node_role() -> None:
             roles=(node,),
             managed_policies=(boundary,),
             ssm_parameters=(param("/a/db"),),  # aws/ssm: open to the account through SSM
-            node_groups=(
-                NodeGroup(
-                    cluster_name="demo",
-                    name="ng",
-                    account_id=ACCT,
-                    region=REGION,
-                    node_role_arn=arn("node-role"),
-                    metadata_options=MetadataOptions(http_tokens="optional", hop_limit=2),
-                ),
-            ),
+            node_groups=(node_group("optional", 2),),
         )
 
     assert fails(world(None), "F05") == {arn("node-role")}

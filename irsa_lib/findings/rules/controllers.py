@@ -304,8 +304,19 @@ F09 = RuleMeta(
         "resourceNames; keep SecretStore authoring to administrators; keep IRSA service accounts out of tenant namespaces."
     ),
     references=(ESO_SECURITY, ESO_AWS_ACCESS),
-    scope="Token rights and store authors are read from RBAC; admission policies are not collected.",
+    scope=(
+        "Token rights and store authors are read from RBAC; admission policies are not collected. With the access "
+        "graph, the evidence names the values a SecretStore written by those authors reaches."
+    ),
 )
+
+
+def borrowed_by_stores(ctx: FindingContext, subject_node: str) -> list[str]:
+    """With a graph: the identity nodes a SecretStore written by this subject borrows."""
+    g = ctx.graph
+    if g is None or subject_node not in g:
+        return []
+    return [v for _, v, _, _ in g.edges(subject_node, mechanism=Mechanism.RBAC_CREATE_STORE)]
 
 
 def check_f09(ctx: FindingContext) -> Iterator[Finding]:
@@ -332,11 +343,23 @@ def check_f09(ctx: FindingContext) -> Iterator[Finding]:
                 c.cluster, ns, WRITE_VERBS, "external-secrets.io", "secretstores", exclude=[ctrl]
             )
             if authors:
+                borrowed = sorted(
+                    {v for g in authors for v in borrowed_by_stores(ctx, ctx.subject_node(c.cluster, g.subject))}
+                )
+                reach = sorted({v for r in borrowed for v in ctx.values_from(r)})
                 yield F09.fail(
                     k8s_id(c.cluster, "Namespace", ns),
                     f"ESO controller {c.namespace}/{c.service_account} can create tokens for any service account: {token[0].describe()}",
                     f"IRSA service accounts here: {limit(sas)}",
                     *limit([f"SecretStore author: {g.describe()}" for g in authors]),
+                    *(
+                        [
+                            f"a SecretStore they write borrows {limit([ctx.graph.label(b) for b in borrowed])}, "
+                            f"reaching {limit(reach)}"
+                        ]
+                        if borrowed and ctx.graph is not None
+                        else []
+                    ),
                 )
 
 
