@@ -1,7 +1,10 @@
-"""What rules read: the snapshot, indexes over it, coverage gaps, and lazily the heavier analyses.
+"""What rules read: the snapshot, indexes over it, coverage gaps, and the heavier analyses.
 
-Rules are pure functions of a :class:`FindingContext`. The context builds each index once; the
-evaluator inventory, the graph and the effective-access rows are built only if a rule asks.
+Rules are pure functions of a :class:`FindingContext`. The context builds each index once: the
+evaluator's :class:`~irsa_lib.resolve.Inventory` (parsed policies shared by every rule, and with the
+graph when the caller passes the one it was built on), the graph's ``AwsView`` for read + decrypt
+questions, and, when an access graph is given, its effective-access rows. Rules whose question is
+"who can actually reach X" read the graph when there is one and ask the evaluator otherwise.
 """
 
 from __future__ import annotations

@@ -11,13 +11,22 @@ from __future__ import annotations
 from typing import Any
 
 from irsa_lib.findings import run_findings
-from irsa_lib.graph import build_graph
-from irsa_lib.model import Account, ESOController, KESController, ManagedPolicy, OrgPolicy
+from irsa_lib.graph import Mechanism, build_graph
+from irsa_lib.model import (
+    Account,
+    ESOController,
+    ESOSecretStore,
+    KESController,
+    ManagedPolicy,
+    OIDCProvider,
+    OrgPolicy,
+)
 from irsa_lib.resolve import Inventory
 from irsa_lib.snapshot import Snapshot
 from tests.findings.builders import (
     ACCT,
     HOST,
+    PROVIDER,
     REGION,
     allow,
     arn,
@@ -43,6 +52,7 @@ from tests.findings.builders import (
 )
 
 CTRL = "external-secrets-role"
+OIDC = OIDCProvider(arn=PROVIDER, url=HOST, account_id=ACCT, client_ids=("sts.amazonaws.com",))
 READ_ALL = doc(allow("ssm:GetParameter*", param_arn("/*")), allow("kms:Decrypt", "*"))
 
 
@@ -62,6 +72,7 @@ def kes_world(policy: dict[str, Any], *keys: Any, **extra: Any) -> dict[str, Any
         ),
         "kms_keys": keys,
         "ssm_parameters": (param("/billing/db", "alias/billing"), param("/payments/api", "alias/payments")),
+        "oidc_providers": (OIDC,),
         **extra,
     }
 
@@ -161,6 +172,7 @@ def test_graph_and_evaluator_agree() -> None:
     s = snap(**kes_world(READ_ALL, key_for_ctrl("billing"), key_for_ctrl("payments")))
     inventory = Inventory.from_snapshot(s)
     graph = build_graph(s, inventory=inventory)
+    assert any(True for _ in graph.edges(f"role:{arn(CTRL)}", mechanism=Mechanism.CAN_READ))  # the graph answers
     with_graph = run_findings(s, graph=graph, inventory=inventory)
     assert [(f.rule, f.resource, f.severity) for f in with_graph] == [
         (f.rule, f.resource, f.severity) for f in run_findings(s)
@@ -190,3 +202,33 @@ def test_system_namespaces_only_with_a_tenant_rolebinding_there() -> None:
     in_kube_system = snap(**base, rbac_bindings=(binding("ks", writer, user("dev"), namespace="kube-system"),))
     assert fails(in_kube_system, "F03") == {"demo/Namespace/team", "demo/Namespace/kube-system"}
     assert fails(in_kube_system, "F12") == {"demo/Namespace/kube-system"}
+
+
+def test_f10_names_what_an_open_cluster_store_reaches_with_a_graph() -> None:
+    store_role = role(
+        "store-role", trust_role(arn("eso-role")), doc(allow("ssm:GetParameter*", param_arn("/billing/*")))
+    )
+    eso_role = role("eso-role", scoped_irsa("eso", "eso"), doc(allow("sts:AssumeRole", arn("store-role"))))
+    s = snap(
+        roles=(store_role, eso_role),
+        service_accounts=(sa("eso", "eso", arn("eso-role")),),
+        eso_controllers=(ESOController(cluster="demo", namespace="eso", name="eso", service_account="eso"),),
+        eso_stores=(
+            ESOSecretStore(
+                cluster="demo",
+                name="open",
+                kind="ClusterSecretStore",
+                api_version="external-secrets.io/v1",
+                service="ParameterStore",
+                region=REGION,
+                role=arn("store-role"),
+            ),
+        ),
+        ssm_parameters=(param("/billing/db"), param("/payments/api")),  # aws/ssm: decryptable via SSM
+        oidc_providers=(OIDC,),
+    )
+    inventory = Inventory.from_snapshot(s)
+    (f10,) = run_findings(s, graph=build_graph(s, inventory=inventory), inventory=inventory, rules=["F10"])
+    assert "its credentials reach ['/billing/db']" in f10.evidence
+    (plain,) = run_findings(s, rules=["F10"])
+    assert not any(e.startswith("its credentials reach") for e in plain.evidence)

@@ -12,7 +12,7 @@ from irsa_lib.findings.reach import decide
 from irsa_lib.findings.rules.common import limit, unknown_from
 from irsa_lib.findings.rules.k8s import RBAC_KINDS
 from irsa_lib.findings.shapes import allows, ref
-from irsa_lib.graph.schema import NAME, Mechanism, kes_es_id
+from irsa_lib.graph.schema import NAME, Mechanism, kes_es_id, store_id
 from irsa_lib.model import KESController, Namespace, Role, Subject
 from irsa_lib.policy import Principal, infer_principal
 from irsa_lib.resolve import UnknownPrincipalError
@@ -378,8 +378,20 @@ F10 = RuleMeta(
         "prefer namespaced SecretStores with a role per namespace."
     ),
     references=("https://external-secrets.io/latest/api/clustersecretstore/", ESO_SECURITY),
-    scope="Who may label namespaces is not judged; any label other than kubernetes.io/metadata.name is treated as patchable.",
+    scope=(
+        "Who may label namespaces is not judged; any label other than kubernetes.io/metadata.name is treated as "
+        "patchable. With the access graph, the evidence names the values the store's credentials reach."
+    ),
 )
+
+
+def store_reach(ctx: FindingContext, store_node: str) -> list[str]:
+    """With a graph: the values the identities at the end of a store's credential chain reach."""
+    g = ctx.graph
+    if g is None or store_node not in g:
+        return []
+    ends = {v for _, v, _, _ in g.edges(store_node, mechanism=Mechanism.STORE_CREDENTIALS)}
+    return sorted({value for v in ends for value in ctx.values_from(v)})
 
 
 def check_f10(ctx: FindingContext) -> Iterator[Finding]:
@@ -418,11 +430,13 @@ def check_f10(ctx: FindingContext) -> Iterator[Finding]:
                     "namespaceSelector matchExpressions on namespace labels (tenant-patchable unless on kubernetes.io/metadata.name)"
                 )
         if ev:
+            reach = store_reach(ctx, store_id(s.cluster, s.kind, None, s.name))
             yield F10.fail(
                 k8s_id(s.cluster, "ClusterSecretStore", s.name),
                 f"provider {s.provider}, role {s.role or '-'}",
                 *ev,
                 used,
+                *([f"its credentials reach {limit(reach)}"] if reach else []),
             )
 
 
