@@ -19,7 +19,7 @@ import networkx as nx
 from irsa_lib.access import AccessRow, effective_access
 from irsa_lib.graph import AccessGraph
 from irsa_lib.graph.aws import AwsView
-from irsa_lib.graph.schema import NAME, SECRET_TYPES, rbac_subject_id, sa_id
+from irsa_lib.graph.schema import NAME, SECRET_TYPES, Mechanism, rbac_subject_id, sa_id
 from irsa_lib.model import (
     Coverage,
     EKSCluster,
@@ -115,14 +115,24 @@ class FindingContext:
         node = self.subject_node(cluster, subject)
         return sorted({r.secret_name for r in self.access_rows if r.nodes and r.nodes[0] == node})
 
+    def edge_targets(self, node: str, mechanism: Mechanism) -> list[str]:
+        """Graph nodes ``node`` has a ``mechanism`` edge to (empty without a graph or that node)."""
+        g = self.graph
+        if g is None or node not in g:
+            return []
+        return list(dict.fromkeys(v for _, v, _, _ in g.edges(node, mechanism=mechanism)))
+
+    def name_of(self, node: str) -> str:
+        """A graph node's name (a value's parameter or secret name), else its label."""
+        assert self.graph is not None
+        return str(self.graph.node(node).get(NAME) or self.graph.label(node))
+
     def values_from(self, node: str) -> list[str]:
         """Names of the values reachable in the graph from ``node`` (any decision)."""
         g = self.graph
         if g is None or node not in g:
             return []
-        return sorted(
-            str(g.node(v).get(NAME, v)) for v in nx.descendants(g.graph, node) if g.type_of(v) in SECRET_TYPES
-        )
+        return sorted(self.name_of(v) for v in nx.descendants(g.graph, node) if g.type_of(v) in SECRET_TYPES)
 
     @property
     def roles(self) -> dict[str, Role]:

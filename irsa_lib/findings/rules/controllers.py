@@ -12,7 +12,7 @@ from irsa_lib.findings.reach import decide
 from irsa_lib.findings.rules.common import limit, unknown_from
 from irsa_lib.findings.rules.k8s import RBAC_KINDS
 from irsa_lib.findings.shapes import allows, ref
-from irsa_lib.graph.schema import NAME, Mechanism, kes_es_id, store_id
+from irsa_lib.graph.schema import Mechanism, kes_es_id, store_id
 from irsa_lib.model import KESController, Namespace, Role, Subject
 from irsa_lib.policy import Principal, infer_principal
 from irsa_lib.resolve import UnknownPrincipalError
@@ -163,11 +163,7 @@ F03 = RuleMeta(
 
 def deputy_reach(ctx: FindingContext, cluster: str, namespace: str) -> list[str]:
     """With a graph: the values "an ExternalSecret someone could create in ``namespace``" fetches."""
-    g = ctx.graph
-    node = kes_es_id(cluster, namespace)
-    if g is None or node not in g:
-        return []
-    return sorted({str(g.node(v).get(NAME, g.label(v))) for _, v, _, _ in g.edges(node, mechanism=Mechanism.KES_READ)})
+    return sorted({ctx.name_of(v) for v in ctx.edge_targets(kes_es_id(cluster, namespace), Mechanism.KES_READ)})
 
 
 def check_f03(ctx: FindingContext) -> Iterator[Finding]:
@@ -311,14 +307,6 @@ F09 = RuleMeta(
 )
 
 
-def borrowed_by_stores(ctx: FindingContext, subject_node: str) -> list[str]:
-    """With a graph: the identity nodes a SecretStore written by this subject borrows."""
-    g = ctx.graph
-    if g is None or subject_node not in g:
-        return []
-    return [v for _, v, _, _ in g.edges(subject_node, mechanism=Mechanism.RBAC_CREATE_STORE)]
-
-
 def check_f09(ctx: FindingContext) -> Iterator[Finding]:
     if not ctx.snapshot.eso_controllers:
         return
@@ -344,7 +332,11 @@ def check_f09(ctx: FindingContext) -> Iterator[Finding]:
             )
             if authors:
                 borrowed = sorted(
-                    {v for g in authors for v in borrowed_by_stores(ctx, ctx.subject_node(c.cluster, g.subject))}
+                    {
+                        v
+                        for g in authors
+                        for v in ctx.edge_targets(ctx.subject_node(c.cluster, g.subject), Mechanism.RBAC_CREATE_STORE)
+                    }
                 )
                 reach = sorted({v for r in borrowed for v in ctx.values_from(r)})
                 yield F09.fail(
@@ -385,15 +377,6 @@ F10 = RuleMeta(
 )
 
 
-def store_reach(ctx: FindingContext, store_node: str) -> list[str]:
-    """With a graph: the values the identities at the end of a store's credential chain reach."""
-    g = ctx.graph
-    if g is None or store_node not in g:
-        return []
-    ends = {v for _, v, _, _ in g.edges(store_node, mechanism=Mechanism.STORE_CREDENTIALS)}
-    return sorted({value for v in ends for value in ctx.values_from(v)})
-
-
 def check_f10(ctx: FindingContext) -> Iterator[Finding]:
     yield from unknown_from(F10, ctx.k8s_gaps("clustersecretstores"))
     for s in ctx.snapshot.eso_stores:
@@ -430,7 +413,8 @@ def check_f10(ctx: FindingContext) -> Iterator[Finding]:
                     "namespaceSelector matchExpressions on namespace labels (tenant-patchable unless on kubernetes.io/metadata.name)"
                 )
         if ev:
-            reach = store_reach(ctx, store_id(s.cluster, s.kind, None, s.name))
+            ends = ctx.edge_targets(store_id(s.cluster, s.kind, None, s.name), Mechanism.STORE_CREDENTIALS)
+            reach = sorted({value for end in ends for value in ctx.values_from(end)})
             yield F10.fail(
                 k8s_id(s.cluster, "ClusterSecretStore", s.name),
                 f"provider {s.provider}, role {s.role or '-'}",
