@@ -399,7 +399,9 @@ F16 = RuleMeta(
     remediation="Deny (or do not grant) ssm:GetParameterHistory wherever GetParameter is denied; prefer ssm:GetParameter* in Denies.",
     references=(SSM_ACCESS,),
     scope=EVAL_NOTE
-    + " Only explicit GetParameter Denies are judged (an absent grant is not treated as an intended restriction).",
+    + " Only explicit GetParameter Denies are judged (an absent grant is not treated as an intended restriction): "
+    "principals whose identity policies deny ssm:GetParameter are examined, and a parameter counts when the "
+    "evaluator's GetParameter answer is an explicit deny (from any layer) while history read + decrypt is possible.",
 )
 
 
