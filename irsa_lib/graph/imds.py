@@ -19,7 +19,12 @@ from irsa_lib.graph.schema import EdgeData, Mechanism, workload_id
 from irsa_lib.model import NodeGroup, Workload
 
 
-def imds_leg(ng: NodeGroup, *, host_network: bool, who: str) -> Leg | None:
+def imds_leg(ng: NodeGroup, w: Workload) -> Leg | None:
+    """Whether this workload's pods reach IMDS on this node group's nodes."""
+    return metadata_leg(ng, host_network=w.host_network, who=f"{w.kind} {w.namespace}/{w.name}")
+
+
+def metadata_leg(ng: NodeGroup, *, host_network: bool, who: str) -> Leg | None:
     """Whether pods (``who``, for the evidence) reach IMDS on this node group's nodes."""
     where = f"node group {ng.name} ({ng.metadata_source or 'source unknown'})"
     mo = ng.metadata_options
@@ -70,7 +75,7 @@ def add_imds_edges(ctx: BuildContext) -> None:
             if not ctx.aws.has_role(ng.node_role_arn) and not ctx.aws.account_collected(ng.account_id):
                 ctx.graph.add_gap(Gap(what=f"node role {ng.node_role_arn} is not in the snapshot", cluster=cluster))
             for w in workloads:
-                leg = imds_leg(ng, host_network=w.host_network, who=f"{w.kind} {w.namespace}/{w.name}")
+                leg = imds_leg(ng, w)
                 if leg is None:
                     continue
                 wnode = workload_id(w.cluster, w.namespace, w.kind, w.name)
@@ -115,7 +120,7 @@ def new_pod_legs(ctx: BuildContext, cluster: str, namespace: str) -> list[tuple[
     for ng in ctx.node_groups.get(cluster, []):
         if ng.kind == "fargate" or not ng.node_role_arn:
             continue
-        leg = imds_leg(ng, host_network=host_ok, who=who)
+        leg = metadata_leg(ng, host_network=host_ok, who=who)
         if leg is not None:
             out.append((ctx.role_node(ng.node_role_arn), dataclasses.replace(leg, evidence=(note, *leg.evidence))))
     return out
