@@ -33,6 +33,7 @@ from irsa_lib.collect.eks import collect_eks
 from irsa_lib.collect.errors import CollectionError
 from irsa_lib.collect.iam import collect_iam
 from irsa_lib.collect.kms import collect_kms
+from irsa_lib.collect.nodes import resolve_node_roles
 from irsa_lib.collect.organizations import collect_organizations
 from irsa_lib.collect.progress import Progress
 from irsa_lib.collect.secretsmanager import collect_secretsmanager
@@ -225,11 +226,12 @@ def _guarded(job: Callable[[], Partial], scope: Scope, service: str) -> Partial:
 
 
 def _sort_key(record: Any) -> tuple[str, ...]:
-    for attr in ("arn", "association_arn", "account_id"):
+    """A stable order: by ARN, else by where the record lives and its name (self-managed node groups)."""
+    for attr in ("arn", "association_arn"):
         value = getattr(record, attr, None)
         if value:
             return (str(value),)
-    return (str(getattr(record, "name", "")),)
+    return tuple(str(getattr(record, a, None) or "") for a in ("account_id", "region", "cluster_name", "name"))
 
 
 def collect_aws(
@@ -288,7 +290,7 @@ def collect_aws(
                     "kms": partial(collect_kms, scope, page_size=page_size),
                     "ssm": partial(collect_ssm, scope, page_size=page_size),
                     "secretsmanager": partial(collect_secretsmanager, scope, page_size=page_size),
-                    "eks": partial(collect_eks, scope),
+                    "eks": partial(collect_eks, scope, page_size=page_size),
                 }
                 for service, job in families.items():
                     jobs.append((scope, service, pool.submit(_guarded, job, scope, service)))
@@ -311,6 +313,14 @@ def collect_aws(
         acct = accounts.get(r.account_id) or Account(account_id=r.account_id, partition=r.partition)
         regions = tuple(sorted({*acct.regions, *usable.get(r.account_id, [])}))
         accounts[r.account_id] = Account(**{**_fields(acct), "regions": regions})
+    iam_state = {
+        c.scope.split("/")[0]: c for c in result.coverage if c.service == "iam" and c.scope.endswith("/global")
+    }
+    node_groups, node_gaps = resolve_node_roles(
+        result.records.get("node_groups", []), result.records.get("instance_profiles", []), iam_state
+    )
+    result.records["node_groups"] = node_groups
+    result.coverage.extend(node_gaps)
     records: dict[str, Any] = {
         name: tuple(sorted(result.records.get(name, []), key=_sort_key))
         for name in RECORD_FIELDS
