@@ -1,8 +1,11 @@
 """Collect the AWS side of the inventory, read-only, into a partial snapshot.
 
-For each target (a profile and/or a role to assume) the account is resolved with sts:GetCallerIdentity,
-each region is checked once, then the API families run concurrently on a bounded thread pool: IAM and
-Organizations once per account (global), KMS, SSM, Secrets Manager and EKS per region. Every
+For each target (a profile and/or a role to assume) the account is resolved with sts:GetCallerIdentity
+in the first requested region the endpoint accepts (refused ones are recorded and skipped), each other
+region is checked once, then the API families run concurrently on a bounded thread pool: IAM and
+Organizations once per account (global), KMS, SSM, Secrets Manager and EKS (with the region's EC2 node
+instances) per region. An assumed role's credentials are refreshed before they expire, so a collection
+may outlast one role session. Every
 (scope, service) attempted gets a coverage entry: ``ok`` with a count, or the failure and its text. One
 failing call never stops the rest; only a target from which nothing at all can be read raises
 :class:`~irsa_lib.collect.errors.CollectionError`.
@@ -102,7 +105,6 @@ def _identify(
 
     The session's default region, used by the global services, is ``region``: one the endpoint accepts.
     """
-    session = base_session(target.profile, region)
     if target.role_arn:
         session = assume_role_session(
             base,
@@ -113,6 +115,10 @@ def _identify(
             profile=target.profile,
             duration_seconds=target.session_duration,
         )
+    elif base.region_name == region:
+        session = base
+    else:
+        session = base_session(target.profile, region)
     clients = Clients(session, endpoint_url, config)
     return clients, dict(clients.client("sts", region).get_caller_identity())
 
