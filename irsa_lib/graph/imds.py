@@ -58,6 +58,8 @@ def add_imds_edges(ctx: BuildContext) -> None:
                 )
             continue
         for ng in groups:
+            if ng.node_role_arn is None and ng.kind == "self-managed" and ng.instance_profile_arn is None:
+                continue  # instances without an instance profile: IMDS hands out no credentials
             if ng.node_role_arn is None:
                 ctx.graph.add_gap(Gap(what=f"node group {ng.name} of {cluster}: node role unknown", cluster=cluster))
                 continue

@@ -236,6 +236,8 @@ class NodeGroup:
     account_id: str
     region: str
     node_role_arn: str | None
+    """None: unknown, except for self-managed nodes without an instance profile (``instance_profile_arn``
+    None), which have no node role at all."""
     arn: str | None = None
     metadata_options: MetadataOptions | None = None
     """None when the settings could not be determined (then IMDS reachability is unknown)."""
