@@ -39,6 +39,7 @@ PARAMETER = "ssm_parameter"
 SM_SECRET = "sm_secret"
 K8S_SECRET = "k8s_secret"
 NAMESPACE = "namespace"
+KMS_KEY = "kms_key"
 
 SECRET_TYPES: frozenset[str] = frozenset({PARAMETER, SM_SECRET, K8S_SECRET})
 """Node types that hold a secret value: a path "reaches a secret" when it ends at one of these."""
@@ -226,6 +227,8 @@ def _select(g: nx.MultiDiGraph, focus: Focus, notices: list[str]) -> set[Any]:
         reaching = set(targets)
         for t in targets:
             reaching |= nx.ancestors(sub, t)
+        # the keys that decrypt along those paths are part of the evidence: keep them
+        reaching |= {k for n in reaching for k in sub.successors(n) if _type(sub, k) == KMS_KEY}
         dropped = len(keep) - len(reaching)
         keep = reaching
         if dropped:

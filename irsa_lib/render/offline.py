@@ -51,8 +51,8 @@ def offline_clean(html: str) -> str:
 
 
 def external_references(html: str) -> list[str]:
-    """The remote URLs ``html`` would make a browser fetch (attributes, CSS imports, ``url()``)."""
-    found: list[str] = []
+    """The distinct remote URLs ``html`` would make a browser fetch (attributes, CSS imports, ``url()``)."""
+    found: set[str] = set()
     for pattern in _FETCHING:
-        found.extend(m.group(1) for m in pattern.finditer(html))
-    return found
+        found.update(m.group(1) for m in pattern.finditer(html))
+    return sorted(found)

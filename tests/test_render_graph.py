@@ -1,0 +1,243 @@
+"""The trust graph view: what is shown for each focus, what is collapsed, and that the page is offline and escaped."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import networkx as nx
+import pytest
+
+from irsa_lib.render.graph_html import render_graph_iframe, render_trust_graph
+from irsa_lib.render.graph_view import Focus, build_view
+from irsa_lib.render.offline import external_references, offline_clean
+from tests.render_fixtures import (
+    BILLING_API,
+    BILLING_DB,
+    BILLING_K8S,
+    BILLING_KEY,
+    BILLING_ROLE,
+    BILLING_SA,
+    ES_ROLE,
+    ES_SA,
+    PAYMENTS_DB,
+    PAYMENTS_ROLE,
+    PAYMENTS_SA,
+    UNUSED_ROLE,
+    UNUSED_ROLE_2,
+    FakeFinding,
+    demo_like_graph,
+)
+
+ALL = {
+    ES_SA,
+    BILLING_SA,
+    PAYMENTS_SA,
+    ES_ROLE,
+    BILLING_ROLE,
+    PAYMENTS_ROLE,
+    UNUSED_ROLE,
+    UNUSED_ROLE_2,
+    BILLING_DB,
+    BILLING_API,
+    PAYMENTS_DB,
+    BILLING_KEY,
+    BILLING_K8S,
+}
+
+# URLs that occur only as inert text inside the inlined vis-network bundle: licence notices, the SVG
+# XML namespace passed to createElementNS, and an error message. None of them is ever fetched.
+INERT_URLS = {
+    "https://visjs.github.io/vis-network/",
+    "http://almende.com",
+    "https://github.com/visjs",
+    "http://www.apache.org/licenses/LICENSE-2.0",
+    "http://opensource.org/licenses/MIT",
+    "https://github.com/zloirock/core-js/blob/v3.21.1/LICENSE",
+    "https://github.com/zloirock/core-js",
+    "https://github.com/uuidjs/uuid#getrandomvalues-not-supported",
+    "http://www.w3.org/2000/svg",
+}
+
+
+def ids(view) -> set[str]:  # type: ignore[no-untyped-def]
+    return {n.id for n in view.nodes}
+
+
+def test_whole_graph_keeps_every_node_and_lays_out_left_to_right() -> None:
+    view = build_view(demo_like_graph(), aggregate=False)
+    assert ids(view) == ALL
+    level = {n.id: n.level for n in view.nodes}
+    # the chain SA -> IRSA role -> service role -> parameter -> Kubernetes Secret, one column per hop
+    assert [level[n] for n in (ES_SA, ES_ROLE, BILLING_ROLE, BILLING_DB, BILLING_K8S)] == [0, 1, 2, 3, 4]
+    assert view.notices == ()
+
+
+def test_focus_namespace_keeps_the_paths_through_that_namespace() -> None:
+    view = build_view(demo_like_graph(), focus=Focus(namespace="billing"), aggregate=False)
+    # billing's SA mounts the Secret the controller materialises from /billing/db via the chain
+    assert ids(view) == {BILLING_SA, BILLING_K8S, BILLING_DB, BILLING_ROLE, ES_ROLE, ES_SA}
+
+
+def test_focus_service_account() -> None:
+    view = build_view(demo_like_graph(), focus=Focus(service_account="payments/payments"), aggregate=False)
+    assert ids(view) == {PAYMENTS_SA, UNUSED_ROLE, UNUSED_ROLE_2}
+    also = build_view(demo_like_graph(), focus=Focus(service_account="demo/payments/payments"), aggregate=False)
+    assert ids(also) == ids(view)
+
+
+@pytest.mark.parametrize("wanted", ["/payments/db", PAYMENTS_DB])
+def test_focus_secret_by_name_or_arn_shows_who_reaches_it(wanted: str) -> None:
+    view = build_view(demo_like_graph(), focus=Focus(secret=wanted), aggregate=False)
+    assert ids(view) == {PAYMENTS_DB, PAYMENTS_ROLE, ES_ROLE, ES_SA}
+
+
+def test_unknown_focus_says_so() -> None:
+    view = build_view(demo_like_graph(), focus=Focus(secret="/nope"), aggregate=False)
+    assert view.nodes == ()
+    assert view.notices == ("No secret named /nope in the graph.",)
+
+
+def test_secrets_only_drops_dead_ends_but_keeps_the_decrypting_key() -> None:
+    view = build_view(demo_like_graph(), focus=Focus(secrets_only=True), aggregate=False)
+    assert ids(view) == ALL - {PAYMENTS_SA, UNUSED_ROLE, UNUSED_ROLE_2}
+    assert view.notices == ("Hidden 3 node(s) that lie on no path to a secret.",)
+
+
+def test_parallel_edges_merge_into_the_strongest_decision_with_all_evidence() -> None:
+    g = nx.MultiDiGraph()
+    g.add_node("a", type="iam_role")
+    g.add_node("b", type="iam_role")
+    g.add_edge("a", "b", mechanism="assume-role", decision="conditional", evidence=("needs ExternalId",))
+    g.add_edge("a", "b", mechanism="kes-role-arn", decision="allow", evidence=("spec.roleArn",))
+    (edge,) = build_view(g).edges
+    assert edge.decision == "allow"
+    assert edge.mechanisms == ("assume-role", "kes-role-arn")
+    assert "needs ExternalId" in edge.title and "spec.roleArn" in edge.title
+
+
+def test_many_parameters_collapse_by_prefix_but_flagged_ones_stay() -> None:
+    g = demo_like_graph()
+    for i in range(40):
+        arn = f"arn:aws:ssm:us-east-1:123456789012:parameter/big/p{i:02d}"
+        g.add_node(arn, type="ssm_parameter", label=f"/big/p{i:02d}", name=f"/big/p{i:02d}", arn=arn)
+        g.add_edge(PAYMENTS_ROLE, arn, mechanism="read", decision="allow", evidence=())
+    flagged = "arn:aws:ssm:us-east-1:123456789012:parameter/big/p07"
+    finding = FakeFinding(rule="F15", severity="medium", title="path wildcard", resource=flagged)
+    view = build_view(g, findings=[finding], max_parameters=30, max_nodes=1000)
+    group = next(n for n in view.nodes if n.id == "aggregate:parameters:/big/")
+    assert group.members == 39
+    assert group.label == "/big/* (39 parameters)"
+    assert flagged in ids(view)
+    # /billing/ has two parameters: collapsed too; /payments/ has one: shown as is
+    assert "aggregate:parameters:/billing/" in ids(view) and PAYMENTS_DB in ids(view)
+    assert view.notices == (
+        "Collapsed 41 SSM parameters into 2 group(s) by path prefix (parameters with findings are shown individually).",
+    )
+    into_group = [e for e in view.edges if e.target == group.id]
+    assert [(e.source, e.mechanisms) for e in into_group] == [(PAYMENTS_ROLE, ("read",))]
+
+
+def test_roles_without_a_path_to_a_secret_collapse_when_aggregating() -> None:
+    view = build_view(demo_like_graph(), aggregate=True)
+    group = next(n for n in view.nodes if n.id == "aggregate:roles-without-secret-path")
+    assert group.members == 2
+    assert UNUSED_ROLE not in ids(view) and UNUSED_ROLE_2 not in ids(view)
+    assert "Collapsed 2 IAM roles that have no path to any secret into one node." in view.notices
+    # the two potential IRSA edges into them become one
+    assert [(e.source, e.decision) for e in view.edges if e.target == group.id] == [(PAYMENTS_SA, "potential")]
+
+
+def test_auto_aggregation_only_for_large_graphs() -> None:
+    assert build_view(demo_like_graph()).notices == ()
+    small_budget = build_view(demo_like_graph(), max_nodes=5, max_parameters=1)
+    assert len(small_budget.notices) == 2
+
+
+def test_findings_mark_their_nodes() -> None:
+    f = FakeFinding(rule="F03", severity="critical", title="no namespace gating", resource=ES_ROLE)
+    view = build_view(demo_like_graph(), findings=[f])
+    node = next(n for n in view.nodes if n.id == ES_ROLE)
+    assert node.findings == ("critical",)
+    assert "F03" in node.title and "no namespace gating" in node.title
+
+
+# ---------------------------------------------------------------- the HTML document
+
+
+def urls_in(text: str) -> set[str]:
+    return set(re.findall(r"""https?://[^\s"'<>)\\]+""", text))
+
+
+def test_page_is_self_contained_and_fetches_nothing() -> None:
+    page = render_trust_graph(demo_like_graph())
+    assert external_references(page) == []
+    assert urls_in(page) <= INERT_URLS
+    assert "<script src" not in page and "<link" not in page
+    assert page.count("<h1>") == 1  # pyvis's duplicated heading is gone
+    assert "vis.Network(" in page  # vis-network is inlined
+
+
+def test_offline_clean_removes_every_kind_of_remote_reference() -> None:
+    dirty = (
+        '<link rel="stylesheet"\n href="https://cdn.example/x.css" />'
+        '<script src="//cdn.example/y.js"></script>'
+        "<style>@import url('http://fonts.example/f.css'); .a { background: url(https://x.example/i.png) }</style>"
+        '<img src="data:image/png;base64,AAAA">'
+    )
+    assert len(external_references(dirty)) == 4
+    clean = offline_clean(dirty)
+    assert external_references(clean) == []
+    assert 'src="data:image/png;base64,AAAA"' in clean
+
+
+def test_hover_text_and_labels_are_escaped() -> None:
+    g = nx.MultiDiGraph()
+    evil = '"><img src=x onerror=alert(1)>'
+    g.add_node("sa", type="service_account", label="<script>alert(1)</script>")
+    g.add_node("r", type="iam_role", label="role")
+    g.add_edge("sa", "r", mechanism="irsa", decision="allow", evidence=(evil, "see href"))
+    page = render_trust_graph(g, title="<b>title</b>")
+    assert "<script>alert(1)</script>" not in page
+    assert "<img src=x" not in page
+    assert "<b>title</b>" not in page and "&lt;b&gt;title&lt;/b&gt;" in page
+    nodes = json.loads(re.search(r"nodes = new vis.DataSet\((\[.*?\])\);", page).group(1))  # type: ignore[union-attr]
+    sa = next(n for n in nodes if n["label"] == "<script>alert(1)</script>")  # plain text label, drawn on canvas
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in sa["title"]
+    edges = json.loads(re.search(r"edges = new vis.DataSet\((\[.*?\])\);", page).group(1))  # type: ignore[union-attr]
+    assert "&quot;&gt;&lt;img src=x onerror=alert(1)&gt;" in edges[0]["title"]
+    assert "hre&#102;" in edges[0]["title"]  # keeps pyvis off its innerHTML tooltip template
+    assert "function showPopup" not in page
+
+
+def test_styles_by_type_and_decision_and_flagged_nodes() -> None:
+    f = FakeFinding(rule="F03", severity="critical", title="t", resource=ES_ROLE)
+    page = render_trust_graph(demo_like_graph(), findings=[f])
+    nodes = json.loads(re.search(r"nodes = new vis.DataSet\((\[.*?\])\);", page).group(1))  # type: ignore[union-attr]
+    edges = json.loads(re.search(r"edges = new vis.DataSet\((\[.*?\])\);", page).group(1))  # type: ignore[union-attr]
+    by_label = {n["label"]: n for n in nodes}
+    assert by_label["⚠ external-secrets-role"]["borderWidth"] == 5
+    assert by_label["billing-service-role"]["shape"] == "diamond"
+    assert by_label["/billing/db"]["shape"] == "database"
+    assert by_label["external-secrets/external-secrets-sa"]["shape"] == "ellipse"
+    dashes = {e["label"]: e["dashes"] for e in edges}
+    assert dashes["read"] is False  # allow: solid
+    assert dashes["irsa"] in (False, [2, 5])
+    styles = {json.dumps(e["dashes"]) for e in edges}
+    assert styles == {"false", "[10, 6]", "[2, 5]"}  # allow, conditional, potential all differ
+    summary = json.loads(re.search(r'<script type="application/json" id="irsa-view">(.*?)</script>', page).group(1))  # type: ignore[union-attr]
+    assert summary["nodes"] == 13 and summary["flagged"] == [ES_ROLE]
+
+
+def test_notices_are_shown_in_the_page() -> None:
+    page = render_trust_graph(demo_like_graph(), aggregate=True)
+    assert "Collapsed 2 IAM roles that have no path to any secret into one node." in page
+
+
+def test_iframe_embeds_the_document_escaped() -> None:
+    page = render_trust_graph(demo_like_graph())
+    frame = render_graph_iframe(page, height=500)
+    assert frame.startswith('<iframe sandbox="allow-scripts" srcdoc="')
+    srcdoc = frame.split('srcdoc="', 1)[1].rsplit('" style=', 1)[0]
+    assert "<" not in srcdoc and '"' not in srcdoc
+    assert "height: 500px" in frame
