@@ -14,10 +14,11 @@ from irsa_lib.render.offline import external_references, offline_clean
 from tests.render_fixtures import (
     BILLING_API,
     BILLING_DB,
+    BILLING_ES,
     BILLING_K8S,
-    BILLING_KEY,
     BILLING_ROLE,
     BILLING_SA,
+    BILLING_WORKLOAD,
     ES_ROLE,
     ES_SA,
     PAYMENTS_DB,
@@ -41,8 +42,9 @@ ALL = {
     BILLING_DB,
     BILLING_API,
     PAYMENTS_DB,
-    BILLING_KEY,
+    BILLING_WORKLOAD,
     BILLING_K8S,
+    BILLING_ES,
 }
 
 # URLs that occur only as inert text inside the inlined vis-network bundle: licence notices, the SVG
@@ -68,15 +70,17 @@ def test_whole_graph_keeps_every_node_and_lays_out_left_to_right() -> None:
     view = build_view(demo_like_graph(), aggregate=False)
     assert ids(view) == ALL
     level = {n.id: n.level for n in view.nodes}
-    # the chain SA -> IRSA role -> service role -> parameter -> Kubernetes Secret, one column per hop
-    assert [level[n] for n in (ES_SA, ES_ROLE, BILLING_ROLE, BILLING_DB, BILLING_K8S)] == [0, 1, 2, 3, 4]
+    # the chain SA -> IRSA role -> service role -> parameter, one column per hop
+    assert [level[n] for n in (ES_SA, ES_ROLE, BILLING_ROLE, BILLING_DB)] == [0, 1, 2, 3]
+    assert [level[n] for n in (BILLING_WORKLOAD, BILLING_K8S, BILLING_ES)] == [0, 1, 2]
     assert view.notices == ()
 
 
 def test_focus_namespace_keeps_the_paths_through_that_namespace() -> None:
     view = build_view(demo_like_graph(), focus=Focus(namespace="billing"), aggregate=False)
-    # billing's SA mounts the Secret the controller materialises from /billing/db via the chain
-    assert ids(view) == {BILLING_SA, BILLING_K8S, BILLING_DB, BILLING_ROLE, ES_ROLE, ES_SA}
+    # the namespace's workload, its SA, the Secret it mounts, the ExternalSecret filling it and
+    # what that fetches; not the controller's chain (reachable from elsewhere, shown in the edge's via)
+    assert ids(view) == {BILLING_WORKLOAD, BILLING_SA, BILLING_K8S, BILLING_ES, BILLING_DB}
 
 
 def test_focus_service_account() -> None:
@@ -92,22 +96,33 @@ def test_focus_secret_by_name_or_arn_shows_who_reaches_it(wanted: str) -> None:
     assert ids(view) == {PAYMENTS_DB, PAYMENTS_ROLE, ES_ROLE, ES_SA}
 
 
+def test_focus_on_a_kubernetes_secret() -> None:
+    view = build_view(demo_like_graph(), focus=Focus(secret="billing/db-creds"), aggregate=False)
+    assert ids(view) == {BILLING_K8S, BILLING_WORKLOAD, BILLING_ES, BILLING_DB}
+
+
 def test_unknown_focus_says_so() -> None:
     view = build_view(demo_like_graph(), focus=Focus(secret="/nope"), aggregate=False)
     assert view.nodes == ()
     assert view.notices == ("No secret named /nope in the graph.",)
 
 
-def test_secrets_only_drops_dead_ends_but_keeps_the_decrypting_key() -> None:
+def test_secrets_only_drops_dead_ends() -> None:
     view = build_view(demo_like_graph(), focus=Focus(secrets_only=True), aggregate=False)
-    assert ids(view) == ALL - {PAYMENTS_SA, UNUSED_ROLE, UNUSED_ROLE_2}
-    assert view.notices == ("Hidden 3 node(s) that lie on no path to a secret.",)
+    # billing's SA itself reaches nothing: its workload reaches the value through the mounted Secret
+    assert ids(view) == ALL - {PAYMENTS_SA, UNUSED_ROLE, UNUSED_ROLE_2, BILLING_SA}
+    assert view.notices == ("Hidden 4 node(s) that lie on no path to a secret.",)
+
+
+def test_focus_filters_combine() -> None:
+    view = build_view(demo_like_graph(), focus=Focus(namespace="billing", secrets_only=True), aggregate=False)
+    assert ids(view) == {BILLING_WORKLOAD, BILLING_K8S, BILLING_ES, BILLING_DB}
 
 
 def test_parallel_edges_merge_into_the_strongest_decision_with_all_evidence() -> None:
     g = nx.MultiDiGraph()
-    g.add_node("a", type="iam_role")
-    g.add_node("b", type="iam_role")
+    g.add_node("a", type="iam-role")
+    g.add_node("b", type="iam-role")
     g.add_edge("a", "b", mechanism="assume-role", decision="conditional", evidence=("needs ExternalId",))
     g.add_edge("a", "b", mechanism="kes-role-arn", decision="allow", evidence=("spec.roleArn",))
     (edge,) = build_view(g).edges
@@ -120,10 +135,11 @@ def test_many_parameters_collapse_by_prefix_but_flagged_ones_stay() -> None:
     g = demo_like_graph()
     for i in range(40):
         arn = f"arn:aws:ssm:us-east-1:123456789012:parameter/big/p{i:02d}"
-        g.add_node(arn, type="ssm_parameter", label=f"/big/p{i:02d}", name=f"/big/p{i:02d}", arn=arn)
-        g.add_edge(PAYMENTS_ROLE, arn, mechanism="read", decision="allow", evidence=())
-    flagged = "arn:aws:ssm:us-east-1:123456789012:parameter/big/p07"
-    finding = FakeFinding(rule="F15", severity="medium", title="path wildcard", resource=flagged)
+        g.add_node("param:" + arn, type="ssm-parameter", label=f"/big/p{i:02d}", name=f"/big/p{i:02d}", arn=arn)
+        g.add_edge(PAYMENTS_ROLE, "param:" + arn, mechanism="can-read", decision="allow", evidence=())
+    flagged = "param:arn:aws:ssm:us-east-1:123456789012:parameter/big/p07"
+    # a finding may name the resource by ARN rather than by graph node id
+    finding = FakeFinding(rule="F15", severity="medium", title="path wildcard", resource=flagged.removeprefix("param:"))
     view = build_view(g, findings=[finding], max_parameters=30, max_nodes=1000)
     group = next(n for n in view.nodes if n.id == "aggregate:parameters:/big/")
     assert group.members == 39
@@ -135,7 +151,9 @@ def test_many_parameters_collapse_by_prefix_but_flagged_ones_stay() -> None:
         "Collapsed 41 SSM parameters into 2 group(s) by path prefix (parameters with findings are shown individually).",
     )
     into_group = [e for e in view.edges if e.target == group.id]
-    assert [(e.source, e.mechanisms) for e in into_group] == [(PAYMENTS_ROLE, ("read",))]
+    assert [(e.source, e.mechanisms) for e in into_group] == [(PAYMENTS_ROLE, ("can-read",))]
+    billing = [(e.source, e.mechanisms) for e in view.edges if e.target == "aggregate:parameters:/billing/"]
+    assert sorted(billing) == [(BILLING_ES, ("kes-read",)), (BILLING_ROLE, ("can-read",))]
 
 
 def test_roles_without_a_path_to_a_secret_collapse_when_aggregating() -> None:
@@ -194,8 +212,8 @@ def test_offline_clean_removes_every_kind_of_remote_reference() -> None:
 def test_hover_text_and_labels_are_escaped() -> None:
     g = nx.MultiDiGraph()
     evil = '"><img src=x onerror=alert(1)>'
-    g.add_node("sa", type="service_account", label="<script>alert(1)</script>")
-    g.add_node("r", type="iam_role", label="role")
+    g.add_node("sa", type="service-account", label="<script>alert(1)</script>")
+    g.add_node("r", type="iam-role", label="role")
     g.add_edge("sa", "r", mechanism="irsa", decision="allow", evidence=(evil, "see href"))
     page = render_trust_graph(g, title="<b>title</b>")
     assert "<script>alert(1)</script>" not in page
@@ -221,12 +239,12 @@ def test_styles_by_type_and_decision_and_flagged_nodes() -> None:
     assert by_label["/billing/db"]["shape"] == "database"
     assert by_label["external-secrets/external-secrets-sa"]["shape"] == "ellipse"
     dashes = {e["label"]: e["dashes"] for e in edges}
-    assert dashes["read"] is False  # allow: solid
+    assert dashes["can-read"] is False  # allow: solid
     assert dashes["irsa"] in (False, [2, 5])
     styles = {json.dumps(e["dashes"]) for e in edges}
     assert styles == {"false", "[10, 6]", "[2, 5]"}  # allow, conditional, potential all differ
     summary = json.loads(re.search(r'<script type="application/json" id="irsa-view">(.*?)</script>', page).group(1))  # type: ignore[union-attr]
-    assert summary["nodes"] == 13 and summary["flagged"] == [ES_ROLE]
+    assert summary["nodes"] == 14 and summary["flagged"] == [ES_ROLE]
 
 
 def test_notices_are_shown_in_the_page() -> None:

@@ -12,8 +12,8 @@ Example
 -------
 >>> import networkx as nx
 >>> g = nx.MultiDiGraph()
->>> g.add_node("sa", type="service_account", label="app/web")
->>> g.add_node("role", type="iam_role", label="web-role")
+>>> g.add_node("sa", type="service-account", label="app/web")
+>>> g.add_node("role", type="iam-role", label="web-role")
 >>> g.add_edge("sa", "role", mechanism="irsa", decision="allow", evidence=("trust sub matches",))
 0
 >>> page = render_trust_graph(g)
@@ -44,21 +44,23 @@ class NodeStyle:
 
 
 NODE_STYLES: Mapping[str, NodeStyle] = {
-    "namespace": NodeStyle("box", "#d9d9d9", "namespace"),
-    "rbac_subject": NodeStyle("triangle", "#bcbd22", "RBAC subject"),
+    "rbac-subject": NodeStyle("triangle", "#bcbd22", "RBAC subject"),
     "workload": NodeStyle("square", "#9edae5", "workload"),
-    "service_account": NodeStyle("ellipse", "#6baed6", "service account"),
-    "controller": NodeStyle("hexagon", "#17becf", "secrets controller"),
-    "external_secret": NodeStyle("box", "#aec7e8", "ExternalSecret"),
-    "secret_store": NodeStyle("box", "#c5b0d5", "SecretStore"),
-    "oidc_provider": NodeStyle("triangleDown", "#7f7f7f", "OIDC provider"),
-    "iam_role": NodeStyle("diamond", "#ff7f0e", "IAM role"),
-    "iam_user": NodeStyle("diamond", "#e377c2", "IAM user"),
-    "node_role": NodeStyle("diamond", "#8c564b", "node instance role"),
-    "kms_key": NodeStyle("star", "#ffbb33", "KMS key"),
-    "ssm_parameter": NodeStyle("database", "#2ca02c", "SSM parameter"),
-    "sm_secret": NodeStyle("database", "#98df8a", "Secrets Manager secret"),
-    "k8s_secret": NodeStyle("database", "#9467bd", "Kubernetes Secret"),
+    "service-account": NodeStyle("ellipse", "#6baed6", "service account"),
+    "any-service-account": NodeStyle("ellipse", "#c6dbef", "any service account (could be created)"),
+    "k8s-secret": NodeStyle("database", "#9467bd", "Kubernetes Secret"),
+    "kes-external-secret": NodeStyle("box", "#aec7e8", "ExternalSecret (KES)"),
+    "eso-external-secret": NodeStyle("box", "#c7e9f1", "ExternalSecret (ESO)"),
+    "eso-store": NodeStyle("box", "#c5b0d5", "SecretStore"),
+    "secret-provider-class": NodeStyle("box", "#dbdb8d", "SecretProviderClass"),
+    "static-credentials": NodeStyle("box", "#f7b6d2", "static AWS keys"),
+    "oidc-provider": NodeStyle("triangleDown", "#7f7f7f", "OIDC provider"),
+    "iam-role": NodeStyle("diamond", "#ff7f0e", "IAM role"),
+    "node-role": NodeStyle("diamond", "#8c564b", "node instance role"),
+    "role-session": NodeStyle("diamond", "#ffbb78", "role session (Pod Identity)"),
+    "kms-key": NodeStyle("star", "#ffdd33", "KMS key"),
+    "ssm-parameter": NodeStyle("database", "#2ca02c", "SSM parameter"),
+    "secretsmanager-secret": NodeStyle("database", "#98df8a", "Secrets Manager secret"),
 }
 DEFAULT_NODE_STYLE = NodeStyle("dot", "#c7c7c7", "other")
 

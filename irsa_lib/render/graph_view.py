@@ -30,20 +30,14 @@ __all__ = [
     "nx_graph",
 ]
 
-# Node types as the graph names them (irsa_lib.graph.schema). Kept as plain strings so a view of an
-# unknown type still renders (with the default style) instead of failing.
-SA = "service_account"
-ROLE = "iam_role"
-NODE_ROLE = "node_role"
-PARAMETER = "ssm_parameter"
-SM_SECRET = "sm_secret"
-K8S_SECRET = "k8s_secret"
-NAMESPACE = "namespace"
-KMS_KEY = "kms_key"
-
-SECRET_TYPES: frozenset[str] = frozenset({PARAMETER, SM_SECRET, K8S_SECRET})
-"""Node types that hold a secret value: a path "reaches a secret" when it ends at one of these."""
-ROLE_TYPES: frozenset[str] = frozenset({ROLE, NODE_ROLE})
+# Node types as the graph names them (irsa_lib.graph.schema.NodeType values). Plain strings, so a
+# node of a type this module does not know still renders (with the default style).
+SA = "service-account"
+ROLE_TYPES: frozenset[str] = frozenset({"iam-role", "node-role", "role-session"})
+PARAMETER = "ssm-parameter"
+SECRET_TYPES: frozenset[str] = frozenset({PARAMETER, "secretsmanager-secret"})
+"""Node types holding a secret value: a path "reaches a secret" when it ends at one of these."""
+FOCUSABLE_SECRET_TYPES: frozenset[str] = SECRET_TYPES | {"k8s-secret"}
 
 DECISION_RANK: Mapping[str, int] = {"allow": 3, "conditional": 2, "potential": 1}
 """Stronger decisions first: a merged edge shows the strongest of its parts."""
@@ -56,7 +50,8 @@ class Focus:
     """Which part of the graph to show. Empty = everything.
 
     ``service_account`` is ``"namespace/name"`` (or ``"cluster/namespace/name"``); ``secret`` is a
-    parameter name, secret name or ARN. ``secrets_only`` keeps only nodes on a path that reaches a
+    parameter name, Secrets Manager secret name, ARN, graph node id, or a Kubernetes Secret's
+    ``namespace/name`` label. ``secrets_only`` keeps only nodes on a path that reaches a
     secret (SSM parameter, Secrets Manager secret, Kubernetes Secret).
     """
 
@@ -227,8 +222,6 @@ def _select(g: nx.MultiDiGraph, focus: Focus, notices: list[str]) -> set[Any]:
         reaching = set(targets)
         for t in targets:
             reaching |= nx.ancestors(sub, t)
-        # the keys that decrypt along those paths are part of the evidence: keep them
-        reaching |= {k for n in reaching for k in sub.successors(n) if _type(sub, k) == KMS_KEY}
         dropped = len(keep) - len(reaching)
         keep = reaching
         if dropped:
@@ -246,9 +239,7 @@ def _through(g: nx.MultiDiGraph, seeds: set[Any]) -> set[Any]:
 
 
 def _in_namespace(g: nx.MultiDiGraph, n: Any, namespace: str) -> bool:
-    if _attr(g, n, "namespace") == namespace:
-        return True
-    return _type(g, n) == NAMESPACE and namespace in (_attr(g, n, "name"), _attr(g, n, "label"))
+    return _attr(g, n, "namespace") == namespace
 
 
 def _is_service_account(g: nx.MultiDiGraph, n: Any, wanted: str) -> bool:
@@ -265,7 +256,7 @@ def _is_service_account(g: nx.MultiDiGraph, n: Any, wanted: str) -> bool:
 
 
 def _is_secret(g: nx.MultiDiGraph, n: Any, wanted: str) -> bool:
-    if _type(g, n) not in SECRET_TYPES:
+    if _type(g, n) not in FOCUSABLE_SECRET_TYPES:
         return False
     candidates = {str(n), _attr(g, n, "arn"), _attr(g, n, "name"), _attr(g, n, "label")}
     return wanted in candidates
@@ -348,7 +339,7 @@ def _collapse_dead_roles(
         return
     gid = "aggregate:roles-without-secret-path"
     names = sorted(_attr(g, n, "label") or str(n) for n in dead)
-    info[gid] = (ROLE, f"{len(dead)} roles with no path to a secret", names)
+    info[gid] = ("iam-role", f"{len(dead)} roles with no path to a secret", names)
     for n in dead:
         groups[n] = gid
     notices.append(f"Collapsed {len(dead)} IAM roles that have no path to any secret into one node.")
