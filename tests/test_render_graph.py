@@ -173,11 +173,19 @@ def test_auto_aggregation_only_for_large_graphs() -> None:
 
 
 def test_findings_mark_their_nodes() -> None:
-    f = FakeFinding(rule="F03", severity="critical", title="no namespace gating", resource=ES_ROLE)
-    view = build_view(demo_like_graph(), findings=[f])
-    node = next(n for n in view.nodes if n.id == ES_ROLE)
-    assert node.findings == ("critical",)
-    assert "F03" in node.title and "no namespace gating" in node.title
+    findings = [
+        FakeFinding(rule="F03", severity="critical", title="no namespace gating", resource=ES_ROLE),
+        # findings name resources by ARN or by Kubernetes id cluster/namespace/Kind/name
+        FakeFinding(rule="F18", severity="low", title="no aud", resource=ES_ROLE.removeprefix("role:")),
+        FakeFinding(rule="F14", severity="medium", title="env var", resource="demo/billing/Deployment/billing"),
+        FakeFinding(rule="F28", severity="low", title="automount", resource="demo/billing/ServiceAccount/billing"),
+        FakeFinding(rule="F99", severity="high", title="elsewhere", resource="arn:aws:iam::1:role/not-in-graph"),
+    ]
+    view = build_view(demo_like_graph(), findings=findings)
+    flagged = {n.id: n for n in view.nodes if n.findings}
+    assert set(flagged) == {ES_ROLE, BILLING_WORKLOAD, BILLING_SA}
+    assert flagged[ES_ROLE].findings == ("critical", "low")
+    assert "F03" in flagged[ES_ROLE].title and "no namespace gating" in flagged[ES_ROLE].title
 
 
 # ---------------------------------------------------------------- the HTML document

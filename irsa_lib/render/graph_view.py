@@ -267,9 +267,8 @@ def _findings_by_node(g: nx.MultiDiGraph, findings: Iterable[Any]) -> dict[Any, 
     index: dict[str, Any] = {}
     for n, data in g.nodes(data=True):
         index[str(n)] = n
-        for key in ("arn", "id"):
-            if data.get(key):
-                index.setdefault(str(data[key]), n)
+        for alias in _resource_aliases(n, data):
+            index.setdefault(alias, n)
     out: dict[Any, list[tuple[str, str, str]]] = defaultdict(list)
     for f in findings:
         node = index.get(str(getattr(f, "resource", "")))
@@ -278,6 +277,27 @@ def _findings_by_node(g: nx.MultiDiGraph, findings: Iterable[Any]) -> dict[Any, 
                 (str(getattr(f, "severity", "")).lower(), str(getattr(f, "rule", "")), str(getattr(f, "title", "")))
             )
     return out
+
+
+_KINDS: Mapping[str, str] = {
+    "service-account": "ServiceAccount",
+    "k8s-secret": "Secret",
+    "kes-external-secret": "ExternalSecret",
+    "eso-external-secret": "ExternalSecret",
+    "secret-provider-class": "SecretProviderClass",
+}
+
+
+def _resource_aliases(n: Any, data: Mapping[str, Any]) -> list[str]:
+    """The names a finding may use for a node: its ARN, its id without the type prefix
+    (``role:<arn>`` -> ``<arn>``), or the Kubernetes id ``cluster/namespace/Kind/name``."""
+    aliases = [str(data["arn"])] if data.get("arn") else []
+    if ":" in str(n):
+        aliases.append(str(n).split(":", 1)[1])
+    kind = _KINDS.get(str(data.get("type")))
+    if kind and data.get("cluster") and data.get("namespace") and data.get("name"):
+        aliases.append(f"{data['cluster']}/{data['namespace']}/{kind}/{data['name']}")
+    return aliases
 
 
 # ---------------------------------------------------------------- aggregation
