@@ -23,7 +23,13 @@ def register(sub: Any) -> None:
     src.add_argument(
         "--aws-role-arn", action="append", default=[], metavar="ARN", help="role to assume first (repeatable)"
     )
-    src.add_argument("--region", action="append", default=[], metavar="REGION", help="AWS region (repeatable)")
+    src.add_argument(
+        "--region",
+        action="append",
+        default=[],
+        metavar="REGION",
+        help="AWS region (repeatable); alone: collect with the default credential chain",
+    )
     src.add_argument("--endpoint-url", metavar="URL", help="a local AWS endpoint instead of AWS")
     src.add_argument(
         "--kube-context",
@@ -49,7 +55,9 @@ def parameters(args: argparse.Namespace) -> dict[str, Any]:
     """The papermill parameters of ``access_report.ipynb`` for these options."""
     contexts = parse_cluster_map(args.kube_context, what="--kube-context")
     manifests = parse_cluster_map(args.manifests, what="--manifests")
-    collecting = bool(args.aws_profile or args.aws_role_arn or args.endpoint_url or contexts or manifests)
+    collecting = bool(
+        args.aws_profile or args.aws_role_arn or args.region or args.endpoint_url or contexts or manifests
+    )
     if args.snapshot and collecting:
         raise UsageError("give either --snapshot or sources to collect, not both")
     if not (args.snapshot or collecting):

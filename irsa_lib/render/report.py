@@ -115,7 +115,7 @@ def gather_snapshot(
 ) -> Snapshot:
     """Load ``snapshot_path``, or collect a fresh snapshot from the given sources.
 
-    AWS is collected when profiles, role ARNs or an endpoint are given (or ``collect_aws=True``:
+    AWS is collected when profiles, role ARNs, regions or an endpoint are given (or ``collect_aws=True``:
     the default credential chain). ``kube_contexts`` and ``manifest_dirs`` map cluster names to a
     kubeconfig context / a directory of YAML manifests.
     """
@@ -124,7 +124,7 @@ def gather_snapshot(
     contexts = parse_cluster_map(kube_contexts, what="kube_contexts")
     manifests = parse_cluster_map(manifest_dirs, what="manifest_dirs")
     if collect_aws is None:
-        collect_aws = bool(aws_profiles or aws_role_arns or endpoint_url)
+        collect_aws = bool(aws_profiles or aws_role_arns or aws_regions or endpoint_url)
     if not (collect_aws or contexts or manifests):
         raise UsageError("nothing to analyse: give a snapshot, or AWS / Kubernetes / manifest sources to collect")
     parts: list[Snapshot] = []
