@@ -54,6 +54,9 @@ __all__ = [
 ]
 
 
+SNAPSHOT_ENV = "IRSA_SNAPSHOT"
+
+
 class Html(str):
     """A string Jupyter displays as HTML (no IPython import needed, and no IFrame warning)."""
 
@@ -117,7 +120,8 @@ def gather_snapshot(
 
     AWS is collected when profiles, role ARNs, regions or an endpoint are given (or ``collect_aws=True``:
     the default credential chain). ``kube_contexts`` and ``manifest_dirs`` map cluster names to a
-    kubeconfig context / a directory of YAML manifests.
+    kubeconfig context / a directory of YAML manifests. With no source at all, the snapshot named
+    by the ``IRSA_SNAPSHOT`` environment variable is used (``irsa lab`` sets it to the demo's).
     """
     if snapshot_path:
         return load_snapshot(snapshot_path)
@@ -126,7 +130,12 @@ def gather_snapshot(
     if collect_aws is None:
         collect_aws = bool(aws_profiles or aws_role_arns or aws_regions or endpoint_url)
     if not (collect_aws or contexts or manifests):
-        raise UsageError("nothing to analyse: give a snapshot, or AWS / Kubernetes / manifest sources to collect")
+        if os.environ.get(SNAPSHOT_ENV):
+            return load_snapshot(os.environ[SNAPSHOT_ENV])
+        raise UsageError(
+            "nothing to analyse: give a snapshot, or AWS / Kubernetes / manifest sources to collect "
+            f"(or set {SNAPSHOT_ENV} to a snapshot file)"
+        )
     parts: list[Snapshot] = []
     if collect_aws:
         from irsa_lib.collect.aws import AwsTarget
