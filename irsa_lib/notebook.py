@@ -17,6 +17,7 @@ import pandas as pd
 
 from irsa_lib.errors import UsageError
 from irsa_lib.render.graph_html import Focus
+from irsa_lib.render.graph_view import build_view, locate_findings
 from irsa_lib.render.report import Analysis, Html, rows_for, trust_graph
 from irsa_lib.render.tables import access_frame, findings_frame
 
@@ -59,10 +60,6 @@ class Selection:
     description: str
 
 
-def _get(obj: Any, name: str) -> Any:
-    return obj.get(name) if isinstance(obj, dict) else getattr(obj, name, None)
-
-
 def selection(
     analysis: Analysis,
     *,
@@ -71,7 +68,11 @@ def selection(
     service_account: str | None = None,
     secret: str | None = None,
 ) -> Selection:
-    """The access paths, the graph focus and the findings for the picked objects (``None`` = any)."""
+    """The access paths, the graph focus and the findings for the picked objects (``None`` = any).
+
+    The findings shown are those about the nodes the focused graph shows (all of them when
+    nothing is picked).
+    """
     rows = rows_for(analysis.rows, cluster=cluster, namespace=namespace, service_account=service_account, secret=secret)
     frame = access_frame(rows)
     if service_account:
@@ -83,8 +84,12 @@ def selection(
         focus = Focus(namespace=namespace)
     else:
         focus = Focus()
-    words = {w for w in (namespace, service_account, secret, *(frame["secret_arn"] if not frame.empty else ())) if w}
-    chosen = [f for f in analysis.findings if not words or any(w in str(_get(f, "resource")) for w in words)]
+    if focus == Focus():
+        chosen = list(analysis.findings)
+    else:
+        shown = {n.id for n in build_view(analysis.graph, focus=focus, aggregate=False).nodes}
+        located = locate_findings(analysis.graph, analysis.findings)
+        chosen = [f for node, found in located.items() if str(node) in shown for f in found]
     described = ", ".join(
         f"{k} {v}"
         for k, v in (

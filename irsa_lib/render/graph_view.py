@@ -27,6 +27,7 @@ __all__ = [
     "ViewEdge",
     "ViewNode",
     "build_view",
+    "locate_findings",
     "nx_graph",
 ]
 
@@ -262,21 +263,32 @@ def _is_secret(g: nx.MultiDiGraph, n: Any, wanted: str) -> bool:
     return wanted in candidates
 
 
-def _findings_by_node(g: nx.MultiDiGraph, findings: Iterable[Any]) -> dict[Any, list[tuple[str, str, str]]]:
-    """Findings keyed by the node they are about: (severity, rule, title)."""
+def locate_findings(graph: Any, findings: Iterable[Any]) -> dict[Any, list[Any]]:
+    """The findings about each node of ``graph`` (a finding's ``resource`` is an ARN, a node id or a
+    Kubernetes id ``cluster/namespace/Kind/name``); findings about nothing in the graph are left out."""
+    g = nx_graph(graph)
     index: dict[str, Any] = {}
     for n, data in g.nodes(data=True):
         index[str(n)] = n
         for alias in _resource_aliases(n, data):
             index.setdefault(alias, n)
-    out: dict[Any, list[tuple[str, str, str]]] = defaultdict(list)
+    out: dict[Any, list[Any]] = defaultdict(list)
     for f in findings:
         node = index.get(str(getattr(f, "resource", "")))
         if node is not None:
-            out[node].append(
-                (str(getattr(f, "severity", "")).lower(), str(getattr(f, "rule", "")), str(getattr(f, "title", "")))
-            )
+            out[node].append(f)
     return out
+
+
+def _findings_by_node(g: nx.MultiDiGraph, findings: Iterable[Any]) -> dict[Any, list[tuple[str, str, str]]]:
+    """Findings keyed by the node they are about: (severity, rule, title)."""
+    return {
+        node: [
+            (str(getattr(f, "severity", "")).lower(), str(getattr(f, "rule", "")), str(getattr(f, "title", "")))
+            for f in found
+        ]
+        for node, found in locate_findings(g, findings).items()
+    }
 
 
 _KINDS: Mapping[str, str] = {
