@@ -84,3 +84,38 @@ def demo_like_graph() -> nx.MultiDiGraph:
     edge(PAYMENTS_SA, UNUSED_ROLE, "irsa", "potential", configured=False)
     edge(PAYMENTS_SA, UNUSED_ROLE_2, "irsa", "potential", configured=False)
     return g
+
+
+def large_graph(
+    *,
+    accounts: int = 4,
+    roles: int = 5000,
+    service_accounts: int = 2000,
+    namespaces: int = 200,
+    parameters: int = 20000,
+) -> nx.MultiDiGraph:
+    """A large organisation's graph shape: every SA has a role, every role reads 4 parameters."""
+    g = nx.MultiDiGraph()
+    for i in range(parameters):
+        account = f"1000000000{i % accounts:02d}"
+        arn = f"arn:aws:ssm:us-east-1:{account}:parameter/svc{i // 4:05d}/p{i % 4}"
+        g.add_node("param:" + arn, type="ssm-parameter", label=arn.split(":parameter")[1], arn=arn)
+    for r in range(roles):
+        account = f"1000000000{r % accounts:02d}"
+        arn = f"arn:aws:iam::{account}:role/svc{r:05d}"
+        g.add_node("role:" + arn, type="iam-role", label=f"svc{r:05d}", arn=arn)
+        for k in range(4):
+            p = r * 4 + k
+            if p < parameters:
+                pacct = f"1000000000{p % accounts:02d}"
+                parn = f"param:arn:aws:ssm:us-east-1:{pacct}:parameter/svc{p // 4:05d}/p{p % 4}"
+                g.add_edge("role:" + arn, parn, mechanism="can-read", decision="allow", evidence=("stmt",))
+    for s in range(service_accounts):
+        ns = f"ns{s % namespaces:03d}"
+        sa = f"sa:c{s % 3}/{ns}/app{s:05d}"
+        g.add_node(
+            sa, type="service-account", label=f"{ns}/app{s:05d}", cluster=f"c{s % 3}", namespace=ns, name=f"app{s:05d}"
+        )
+        role = f"role:arn:aws:iam::1000000000{s % accounts:02d}:role/svc{s:05d}"
+        g.add_edge(sa, role, mechanism="irsa", decision="allow" if s % 7 else "conditional", evidence=("trust",))
+    return g

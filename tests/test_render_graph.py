@@ -28,6 +28,7 @@ from tests.render_fixtures import (
     UNUSED_ROLE_2,
     FakeFinding,
     demo_like_graph,
+    large_graph,
 )
 
 ALL = {
@@ -141,18 +142,18 @@ def test_many_parameters_collapse_by_prefix_but_flagged_ones_stay() -> None:
     # a finding may name the resource by ARN rather than by graph node id
     finding = FakeFinding(rule="F15", severity="medium", title="path wildcard", resource=flagged.removeprefix("param:"))
     view = build_view(g, findings=[finding], max_parameters=30, max_nodes=1000)
-    group = next(n for n in view.nodes if n.id == "aggregate:parameters:/big/")
+    group = next(n for n in view.nodes if n.id == "aggregate:ssm-parameter:/big/")
     assert group.members == 39
-    assert group.label == "/big/* (39 parameters)"
+    assert group.label == "/big/* (39 SSM parameters)"
     assert flagged in ids(view)
     # /billing/ has two parameters: collapsed too; /payments/ has one: shown as is
-    assert "aggregate:parameters:/billing/" in ids(view) and PAYMENTS_DB in ids(view)
+    assert "aggregate:ssm-parameter:/billing/" in ids(view) and PAYMENTS_DB in ids(view)
     assert view.notices == (
-        "Collapsed 41 SSM parameters into 2 group(s) by path prefix (parameters with findings are shown individually).",
+        "Collapsed 41 SSM parameters into 2 group(s) by path prefix (SSM parameters with findings are shown individually).",
     )
     into_group = [e for e in view.edges if e.target == group.id]
     assert [(e.source, e.mechanisms) for e in into_group] == [(PAYMENTS_ROLE, ("can-read",))]
-    billing = [(e.source, e.mechanisms) for e in view.edges if e.target == "aggregate:parameters:/billing/"]
+    billing = [(e.source, e.mechanisms) for e in view.edges if e.target == "aggregate:ssm-parameter:/billing/"]
     assert sorted(billing) == [(BILLING_ES, ("kes-read",)), (BILLING_ROLE, ("can-read",))]
 
 
@@ -169,7 +170,38 @@ def test_roles_without_a_path_to_a_secret_collapse_when_aggregating() -> None:
 def test_auto_aggregation_only_for_large_graphs() -> None:
     assert build_view(demo_like_graph()).notices == ()
     small_budget = build_view(demo_like_graph(), max_nodes=5, max_parameters=1)
-    assert len(small_budget.notices) == 2
+    # each step runs only while the view is still too large
+    assert small_budget.notices == (
+        "Collapsed 2 SSM parameters into 1 group(s) by path prefix (SSM parameters with findings are shown individually).",
+        "Collapsed 2 IAM roles that have no path to any secret into one node.",
+        "Collapsed the Kubernetes objects of 1 namespace(s) (4 objects) into one node each.",
+        "Collapsed 5 IAM roles into 1 node(s), one per account.",
+        "Collapsed 3 parameters and secrets into 1 node(s), one per account and region.",
+    )
+    assert ids(small_budget) == {
+        ES_SA,
+        PAYMENTS_SA,
+        "aggregate:namespace:demo/billing",
+        "aggregate:roles:123456789012",
+        "aggregate:secrets:123456789012/us-east-1",
+    }
+    roles = next(n for n in small_budget.nodes if n.id == "aggregate:roles:123456789012")
+    assert (roles.members, roles.label) == (5, "IAM roles of 123456789012 (5)")
+    # the edges between groups keep the strongest decision: ES -> roles allowed, roles -> secrets allowed
+    pairs = {(e.source, e.target): e.decision for e in small_budget.edges}
+    assert pairs == {
+        (ES_SA, "aggregate:roles:123456789012"): "allow",
+        (PAYMENTS_SA, "aggregate:roles:123456789012"): "potential",
+        ("aggregate:roles:123456789012", "aggregate:secrets:123456789012/us-east-1"): "allow",
+        ("aggregate:namespace:demo/billing", "aggregate:secrets:123456789012/us-east-1"): "allow",
+    }
+
+
+def test_flagged_nodes_inside_overview_groups_mark_the_group() -> None:
+    f = FakeFinding(rule="F03", severity="critical", title="t", resource=ES_ROLE)
+    view = build_view(demo_like_graph(), findings=[f], max_nodes=5, max_parameters=1)
+    roles = next(n for n in view.nodes if n.id == "aggregate:roles:123456789012")
+    assert roles.findings == ("critical",) and "findings inside" in roles.title
 
 
 def test_findings_mark_their_nodes() -> None:
@@ -244,7 +276,7 @@ def test_styles_by_type_and_decision_and_flagged_nodes() -> None:
     by_label = {n["label"]: n for n in nodes}
     assert by_label["⚠ external-secrets-role"]["borderWidth"] == 5
     assert by_label["billing-service-role"]["shape"] == "diamond"
-    assert by_label["/billing/db"]["shape"] == "database"
+    assert by_label["/billing/db"]["shape"] == "dot"
     assert by_label["external-secrets/external-secrets-sa"]["shape"] == "ellipse"
     dashes = {e["label"]: e["dashes"] for e in edges}
     assert dashes["can-read"] is False  # allow: solid
@@ -267,3 +299,18 @@ def test_iframe_embeds_the_document_escaped() -> None:
     srcdoc = frame.split('srcdoc="', 1)[1].rsplit('" style=', 1)[0]
     assert "<" not in srcdoc and '"' not in srcdoc
     assert "height: 500px" in frame
+
+
+def test_default_view_of_a_large_organisation_stays_small() -> None:
+    """5,000 roles, 2,000 service accounts, 20,000 parameters: the default view is an overview."""
+    g = large_graph()
+    view = build_view(g)
+    assert len(view.nodes) <= 150
+    # every node and edge of the graph is accounted for by some view node
+    assert sum(n.members for n in view.nodes) == g.number_of_nodes()
+    assert view.notices[0].startswith("Collapsed 20000 SSM parameters into 5000 group(s) by path prefix")
+    page = render_trust_graph(g)
+    assert len(page.encode()) < 5_000_000
+    focused = build_view(g, focus=Focus(service_account="c1/ns001/app00001"))
+    assert len(focused.nodes) == 6  # SA -> role -> 4 parameters, nothing collapsed
+    assert focused.notices == ()

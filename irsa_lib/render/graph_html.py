@@ -44,11 +44,12 @@ class NodeStyle:
 
 
 NODE_STYLES: Mapping[str, NodeStyle] = {
+    "namespace": NodeStyle("box", "#d9d9d9", "namespace (collapsed Kubernetes objects)"),
     "rbac-subject": NodeStyle("triangle", "#bcbd22", "RBAC subject"),
     "workload": NodeStyle("square", "#9edae5", "workload"),
     "service-account": NodeStyle("ellipse", "#6baed6", "service account"),
     "any-service-account": NodeStyle("ellipse", "#c6dbef", "any service account (could be created)"),
-    "k8s-secret": NodeStyle("database", "#9467bd", "Kubernetes Secret"),
+    "k8s-secret": NodeStyle("hexagon", "#9467bd", "Kubernetes Secret"),
     "kes-external-secret": NodeStyle("box", "#aec7e8", "ExternalSecret (KES)"),
     "eso-external-secret": NodeStyle("box", "#c7e9f1", "ExternalSecret (ESO)"),
     "eso-store": NodeStyle("box", "#c5b0d5", "SecretStore"),
@@ -59,8 +60,8 @@ NODE_STYLES: Mapping[str, NodeStyle] = {
     "node-role": NodeStyle("diamond", "#8c564b", "node instance role"),
     "role-session": NodeStyle("diamond", "#ffbb78", "role session (Pod Identity)"),
     "kms-key": NodeStyle("star", "#ffdd33", "KMS key"),
-    "ssm-parameter": NodeStyle("database", "#2ca02c", "SSM parameter"),
-    "secretsmanager-secret": NodeStyle("database", "#98df8a", "Secrets Manager secret"),
+    "ssm-parameter": NodeStyle("dot", "#2ca02c", "SSM parameter"),
+    "secretsmanager-secret": NodeStyle("dot", "#98df8a", "Secrets Manager secret"),
 }
 DEFAULT_NODE_STYLE = NodeStyle("dot", "#c7c7c7", "other")
 

@@ -36,7 +36,8 @@ __all__ = [
 SA = "service-account"
 ROLE_TYPES: frozenset[str] = frozenset({"iam-role", "node-role", "role-session"})
 PARAMETER = "ssm-parameter"
-SECRET_TYPES: frozenset[str] = frozenset({PARAMETER, "secretsmanager-secret"})
+SM_SECRET = "secretsmanager-secret"
+SECRET_TYPES: frozenset[str] = frozenset({PARAMETER, SM_SECRET})
 """Node types holding a secret value: a path "reaches a secret" when it ends at one of these."""
 FOCUSABLE_SECRET_TYPES: frozenset[str] = SECRET_TYPES | {"k8s-secret"}
 
@@ -131,9 +132,13 @@ def build_view(
 ) -> GraphView:
     """Select, aggregate and describe the part of ``graph`` to draw.
 
-    ``aggregate=None`` collapses only when needed: parameters sharing a path prefix when more than
-    ``max_parameters`` parameters are shown, and roles with no path to a secret when more than
-    ``max_nodes`` nodes are shown. ``True`` always collapses, ``False`` never does.
+    ``aggregate=None`` collapses only as far as needed, in this order, each step only while the
+    view is still too large: SSM parameters and Secrets Manager secrets sharing a path prefix
+    (more than ``max_parameters`` of a kind), roles with no path to a secret, then (more than
+    ``max_nodes`` nodes) the Kubernetes objects of each namespace, the roles of each account, the
+    secrets of each account and region, and the Kubernetes objects of each cluster. Nodes with findings stay individual in the first steps,
+    and a group containing them is marked. ``True`` applies the first three steps always,
+    ``False`` none. Every step taken is stated in :attr:`GraphView.notices`.
     """
     g = nx_graph(graph)
     focus = focus or Focus()
@@ -141,51 +146,42 @@ def build_view(
     keep = _select(g, focus, notices)
     sub = g.subgraph(keep)
     by_node = _findings_by_node(g, findings)
-
-    groups: dict[str, str] = {}  # node -> aggregate id
-    group_info: dict[str, tuple[str, str, list[str]]] = {}  # aggregate id -> (type, label, members)
-    params = sorted(n for n in sub if _type(sub, n) == PARAMETER)
-    if aggregate is True or (aggregate is None and len(params) > max_parameters):
-        _collapse_parameters(sub, params, by_node, groups, group_info, notices)
-    if aggregate is True or (aggregate is None and sub.number_of_nodes() > max_nodes):
-        _collapse_dead_roles(sub, by_node, groups, group_info, notices)
+    grouping = _Grouping(sub, by_node)
+    if aggregate is not False:
+        _aggregate(grouping, force=aggregate is True, max_nodes=max_nodes, max_parameters=max_parameters)
+    notices.extend(grouping.notices)
 
     levels = _levels(sub)
-    nodes: dict[str, ViewNode] = {}
-    for n in sorted(sub, key=str):
-        if n in groups:
+    nodes: list[ViewNode] = []
+    for vid, members in sorted(grouping.members.items(), key=lambda kv: str(kv[0])):
+        if vid in grouping.info:
+            nodes.append(grouping.view_node(vid, members, levels))
             continue
-        data = sub.nodes[n]
-        severities = tuple(sorted((f[0] for f in by_node.get(n, ())), key=lambda s: -SEVERITY_RANK.get(s, 0)))
-        nodes[str(n)] = ViewNode(
-            id=str(n),
-            type=_type(sub, n),
-            label=str(data.get("label") or n),
-            title=_node_title(n, data, by_node.get(n, ())),
-            level=levels.get(n, 0),
-            findings=severities,
-        )
-    for gid, (gtype, glabel, members) in sorted(group_info.items()):
-        shown = ", ".join(members[:15]) + (f" and {len(members) - 15} more" if len(members) > 15 else "")
-        nodes[gid] = ViewNode(
-            id=gid,
-            type=gtype,
-            label=glabel,
-            title=f"<b>{_e(glabel)}</b><br>collapsed group of {len(members)}: {_e(shown)}",
-            level=max((levels.get(m, 0) for m in members), default=0),
-            members=len(members),
+        data = sub.nodes[vid]
+        nodes.append(
+            ViewNode(
+                id=str(vid),
+                type=_type(sub, vid),
+                label=str(data.get("label") or vid),
+                title=_node_title(vid, data, by_node.get(vid, ())),
+                level=levels.get(vid, 0),
+                findings=_severities(f[0] for f in by_node.get(vid, ())),
+            )
         )
 
     merged: dict[tuple[str, str], list[Mapping[str, Any]]] = defaultdict(list)
+    of = grouping.of
     for u, v, data in sub.edges(data=True):
-        a, b = groups.get(u, str(u)), groups.get(v, str(v))
+        a, b = str(of.get(u, u)), str(of.get(v, v))
         if a != b:
             merged[(a, b)].append(data)
     edges = tuple(_merge_edges(a, b, parts) for (a, b), parts in sorted(merged.items()))
-    types = tuple(sorted({n.type for n in nodes.values()}))
-    return GraphView(
-        nodes=tuple(nodes.values()), edges=edges, focus=focus.describe(), notices=tuple(notices), node_types=types
-    )
+    types = tuple(sorted({n.type for n in nodes}))
+    return GraphView(nodes=tuple(nodes), edges=edges, focus=focus.describe(), notices=tuple(notices), node_types=types)
+
+
+def _severities(severities: Iterable[str]) -> tuple[str, ...]:
+    return tuple(sorted(severities, key=lambda s: -SEVERITY_RANK.get(s, 0)))
 
 
 # ---------------------------------------------------------------- selection
@@ -219,10 +215,7 @@ def _select(g: nx.MultiDiGraph, focus: Focus, notices: list[str]) -> set[Any]:
             notices.append(f"No secret named {focus.secret} in the graph.")
     if focus.secrets_only:
         sub = g.subgraph(keep)
-        targets = {n for n in sub if _type(sub, n) in SECRET_TYPES}
-        reaching = set(targets)
-        for t in targets:
-            reaching |= nx.ancestors(sub, t)
+        reaching = _reach(sub, {n for n in sub if _type(sub, n) in SECRET_TYPES}, backwards=True)
         dropped = len(keep) - len(reaching)
         keep = reaching
         if dropped:
@@ -230,13 +223,22 @@ def _select(g: nx.MultiDiGraph, focus: Focus, notices: list[str]) -> set[Any]:
     return keep
 
 
+def _reach(g: nx.MultiDiGraph, seeds: set[Any], *, backwards: bool = False) -> set[Any]:
+    """The seeds and every node reachable from them (or reaching them), in one linear traversal."""
+    step = g.predecessors if backwards else g.successors
+    seen = set(seeds)
+    stack = list(seeds)
+    while stack:
+        for nxt in step(stack.pop()):
+            if nxt not in seen:
+                seen.add(nxt)
+                stack.append(nxt)
+    return seen
+
+
 def _through(g: nx.MultiDiGraph, seeds: set[Any]) -> set[Any]:
     """The seeds with everything that reaches them and everything they reach."""
-    out = set(seeds)
-    for s in seeds:
-        out |= nx.ancestors(g, s)
-        out |= nx.descendants(g, s)
-    return out
+    return _reach(g, seeds) | _reach(g, seeds, backwards=True)
 
 
 def _in_namespace(g: nx.MultiDiGraph, n: Any, namespace: str) -> bool:
@@ -314,67 +316,167 @@ def _resource_aliases(n: Any, data: Mapping[str, Any]) -> list[str]:
 
 # ---------------------------------------------------------------- aggregation
 
+K8S_TYPES: frozenset[str] = frozenset(
+    {
+        "workload",
+        "service-account",
+        "any-service-account",
+        "k8s-secret",
+        "kes-external-secret",
+        "eso-external-secret",
+        "eso-store",
+        "secret-provider-class",
+        "static-credentials",
+    }
+)
 
-def _collapse_parameters(
-    g: nx.MultiDiGraph,
-    params: Sequence[Any],
-    by_node: Mapping[Any, Any],
-    groups: dict[str, str],
-    info: dict[str, tuple[str, str, list[str]]],
-    notices: list[str],
-) -> None:
-    """Replace parameters sharing a first path segment (``/billing/...``) by one node per prefix.
 
-    Parameters with findings stay visible: collapsing must not hide a problem.
-    """
-    by_prefix: dict[str, list[Any]] = defaultdict(list)
-    for p in params:
-        if p in by_node:
-            continue
-        name = _attr(g, p, "name") or _attr(g, p, "label") or str(p)
-        segments = [s for s in name.split("/") if s]
-        prefix = f"/{segments[0]}/" if name.startswith("/") and len(segments) > 1 else "(top level)"
-        by_prefix[prefix].append(p)
-    collapsed = made = 0
-    for prefix, members in sorted(by_prefix.items()):
-        if len(members) < 2:
-            continue
-        made += 1
-        gid = f"aggregate:parameters:{prefix}"
-        names = sorted(_attr(g, m, "name") or _attr(g, m, "label") or str(m) for m in members)
-        info[gid] = (PARAMETER, f"{prefix}* ({len(members)} parameters)", names)
-        for m in members:
-            groups[m] = gid
-        collapsed += len(members)
-    if collapsed:
-        notices.append(
-            f"Collapsed {collapsed} SSM parameters into {made} group(s) "
-            "by path prefix (parameters with findings are shown individually)."
+class _Grouping:
+    """Which visible node each graph node is drawn as: itself, or a collapsed group."""
+
+    def __init__(self, g: nx.MultiDiGraph, by_node: Mapping[Any, Sequence[tuple[str, str, str]]]) -> None:
+        self.g = g
+        self.by_node = by_node
+        self.members: dict[Any, list[Any]] = {n: [n] for n in g}
+        self.of: dict[Any, str] = {}
+        self.info: dict[str, str] = {}  # group id -> node type
+        self.labels: dict[str, str] = {}
+        self.notices: list[str] = []
+
+    def type_of(self, vid: Any) -> str:
+        return self.info[vid] if vid in self.info else _type(self.g, vid)
+
+    def visible(self, types: frozenset[str], *, keep_flagged: bool) -> list[Any]:
+        return [
+            v
+            for v in self.members
+            if self.type_of(v) in types and not (keep_flagged and v not in self.info and v in self.by_node)
+        ]
+
+    def merge(self, gid: str, node_type: str, label: str, vids: Sequence[Any]) -> int:
+        """Collapse the visible nodes ``vids`` into group ``gid``; returns how many graph nodes it holds."""
+        nodes: list[Any] = []
+        for v in vids:
+            nodes.extend(self.members.pop(v))
+            self.info.pop(v, None)
+            self.labels.pop(v, None)
+        nodes.extend(self.members.get(gid, []))
+        self.members[gid] = nodes
+        for n in nodes:
+            self.of[n] = gid
+        self.info[gid] = node_type
+        self.labels[gid] = label.format(n=len(nodes))
+        return len(nodes)
+
+    def view_node(self, gid: str, members: Sequence[Any], levels: Mapping[Any, int]) -> ViewNode:
+        names = sorted(str(self.g.nodes[m].get("label") or m) for m in members)
+        shown = ", ".join(names[:15]) + (f" and {len(names) - 15} more" if len(names) > 15 else "")
+        severities = {f[0] for m in members for f in self.by_node.get(m, ())}
+        label = self.labels[gid]
+        title = f"<b>{_e(label)}</b><br>collapsed group of {len(members)}: {_e(shown)}"
+        if severities:
+            title += "<br><b>findings inside</b>: " + _e(", ".join(_severities(severities)))
+        return ViewNode(
+            id=gid,
+            type=self.info[gid],
+            label=label,
+            title=title,
+            level=max((levels.get(m, 0) for m in members), default=0),
+            findings=_severities(severities),
+            members=len(members),
         )
 
 
-def _collapse_dead_roles(
-    g: nx.MultiDiGraph,
-    by_node: Mapping[Any, Any],
-    groups: dict[str, str],
-    info: dict[str, tuple[str, str, list[str]]],
-    notices: list[str],
-) -> None:
-    """Replace every role with no path to a secret (and no finding) by one node."""
-    dead = []
-    for n in g:
-        if _type(g, n) not in ROLE_TYPES or n in by_node or n in groups:
+def _aggregate(grouping: _Grouping, *, force: bool, max_nodes: int, max_parameters: int) -> None:
+    g = grouping.g
+    for kind, what in ((PARAMETER, "SSM parameters"), (SM_SECRET, "Secrets Manager secrets")):
+        if force or len(grouping.visible(frozenset({kind}), keep_flagged=False)) > max_parameters:
+            _collapse_by_prefix(grouping, kind, what)
+    if force or len(grouping.members) > max_nodes:
+        _collapse_dead_roles(grouping)
+    if force or len(grouping.members) <= max_nodes:
+        return
+    # overview steps for large graphs: findings no longer keep nodes apart; groups are marked
+    by_ns: dict[str, list[Any]] = defaultdict(list)
+    for v in grouping.visible(K8S_TYPES, keep_flagged=False):
+        cluster, ns = _attr(g, v, "cluster"), _attr(g, v, "namespace")
+        if ns:
+            by_ns[f"{cluster}/{ns}" if cluster else ns].append(v)
+    merged = [grouping.merge(f"aggregate:namespace:{k}", "namespace", f"namespace {k} ({{n}} objects)", vs)
+              for k, vs in sorted(by_ns.items()) if len(vs) > 1]  # fmt: skip
+    if merged:
+        grouping.notices.append(
+            f"Collapsed the Kubernetes objects of {len(merged)} namespace(s) ({sum(merged)} objects) into one node each."
+        )
+    if len(grouping.members) > max_nodes:
+        _collapse_by_account(grouping, ROLE_TYPES, "iam-role", "roles", "IAM roles")
+    if len(grouping.members) > max_nodes:
+        _collapse_by_account(grouping, SECRET_TYPES, PARAMETER, "secrets", "parameters and secrets", region=True)
+    if len(grouping.members) > max_nodes:
+        by_cluster: dict[str, list[Any]] = defaultdict(list)
+        for v in grouping.visible(K8S_TYPES | {"namespace"}, keep_flagged=False):
+            by_cluster[_attr(g, grouping.members[v][0], "cluster") or "?"].append(v)
+        merged = [grouping.merge(f"aggregate:cluster:{c}", "namespace", f"cluster {c} ({{n}} objects)", vs)
+                  for c, vs in sorted(by_cluster.items()) if len(vs) > 1]  # fmt: skip
+        if merged:
+            grouping.notices.append(
+                f"Collapsed the Kubernetes objects of {len(merged)} cluster(s) ({sum(merged)} objects) into one node each."
+            )
+
+
+def _collapse_by_prefix(grouping: _Grouping, kind: str, what: str) -> None:
+    """One node per first path segment (``/billing/...``, ``billing/...``); flagged ones stay apart."""
+    by_prefix: dict[str, list[Any]] = defaultdict(list)
+    for v in grouping.visible(frozenset({kind}), keep_flagged=True):
+        if v in grouping.info:
             continue
-        if not any(_type(g, d) in SECRET_TYPES for d in nx.descendants(g, n)):
-            dead.append(n)
+        name = _attr(grouping.g, v, "name") or _attr(grouping.g, v, "label") or str(v)
+        segments = [s for s in name.split("/") if s]
+        prefix = (
+            (f"/{segments[0]}/" if name.startswith("/") else f"{segments[0]}/") if len(segments) > 1 else "(top level)"
+        )
+        by_prefix[prefix].append(v)
+    merged = [grouping.merge(f"aggregate:{kind}:{prefix}", kind, f"{prefix}* ({{n}} {what})", vs)
+              for prefix, vs in sorted(by_prefix.items()) if len(vs) > 1]  # fmt: skip
+    if merged:
+        grouping.notices.append(
+            f"Collapsed {sum(merged)} {what} into {len(merged)} group(s) by path prefix "
+            f"({what} with findings are shown individually)."
+        )
+
+
+def _collapse_dead_roles(grouping: _Grouping) -> None:
+    """Replace every role with no path to a secret (and no finding) by one node."""
+    g = grouping.g
+    reaching = _reach(g, {n for n in g if _type(g, n) in SECRET_TYPES}, backwards=True)
+    dead = [v for v in grouping.visible(ROLE_TYPES, keep_flagged=True) if v not in grouping.info and v not in reaching]
     if len(dead) < 2:
         return
-    gid = "aggregate:roles-without-secret-path"
-    names = sorted(_attr(g, n, "label") or str(n) for n in dead)
-    info[gid] = ("iam-role", f"{len(dead)} roles with no path to a secret", names)
-    for n in dead:
-        groups[n] = gid
-    notices.append(f"Collapsed {len(dead)} IAM roles that have no path to any secret into one node.")
+    grouping.merge("aggregate:roles-without-secret-path", "iam-role", "{n} roles with no path to a secret", dead)
+    grouping.notices.append(f"Collapsed {len(dead)} IAM roles that have no path to any secret into one node.")
+
+
+def _account_region(g: nx.MultiDiGraph, n: Any) -> tuple[str, str]:
+    arn = _attr(g, n, "arn") or str(n).split(":", 1)[-1]
+    parts = arn.split(":")
+    account = _attr(g, n, "account_id") or (parts[4] if len(parts) > 4 else "?")
+    region = _attr(g, n, "region") or (parts[3] if len(parts) > 3 else "?")
+    return account or "?", region or "global"
+
+
+def _collapse_by_account(
+    grouping: _Grouping, types: frozenset[str], node_type: str, key: str, what: str, *, region: bool = False
+) -> None:
+    by_scope: dict[str, list[Any]] = defaultdict(list)
+    for v in grouping.visible(types, keep_flagged=False):
+        first = grouping.members[v][0]
+        account, reg = _account_region(grouping.g, first)
+        by_scope[f"{account}/{reg}" if region else account].append(v)
+    merged = [grouping.merge(f"aggregate:{key}:{scope}", node_type, f"{what} of {scope} ({{n}})", vs)
+              for scope, vs in sorted(by_scope.items()) if len(vs) > 1]  # fmt: skip
+    if merged:
+        scope = "account and region" if region else "account"
+        grouping.notices.append(f"Collapsed {sum(merged)} {what} into {len(merged)} node(s), one per {scope}.")
 
 
 # ---------------------------------------------------------------- layout and text
