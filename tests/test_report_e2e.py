@@ -220,7 +220,7 @@ def test_irsa_graph_command(demo_env: DemoEnv, tmp_path: Path) -> None:
             str(page),
             "--focus-namespace",
             "billing",
-        ],  # fmt: skip
+        ],
         cwd=ROOT,
         capture_output=True,
         text=True,
