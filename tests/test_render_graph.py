@@ -77,6 +77,16 @@ def test_whole_graph_keeps_every_node_and_lays_out_left_to_right() -> None:
     assert view.notices == ()
 
 
+def test_nodes_without_edges_are_left_out_of_unfocused_views() -> None:
+    g = demo_like_graph()
+    g.add_node("key:arn:aws:kms:us-east-1:123456789012:key/k", type="kms-key", label="alias/billing")
+    view = build_view(g, aggregate=False)
+    assert ids(view) == ALL
+    assert view.notices == ("Not shown: 1 node(s) with no edge at all (kms-key).",)
+    lonely = build_view(g, focus=Focus(secret="/orphan"), aggregate=False)
+    assert lonely.notices == ("No secret named /orphan in the graph.",)
+
+
 def test_focus_namespace_keeps_the_paths_through_that_namespace() -> None:
     view = build_view(demo_like_graph(), focus=Focus(namespace="billing"), aggregate=False)
     # the namespace's workload, its SA, the Secret it mounts, the ExternalSecret filling it and

@@ -6,7 +6,7 @@ import argparse
 from typing import Any
 
 from irsa_lib.render.graph_html import Focus, render_trust_graph
-from irsa_lib.snapshot import load_snapshot, write_atomic
+from irsa_lib.snapshot import load_snapshot
 
 
 def register(sub: Any) -> None:
@@ -53,6 +53,6 @@ def run(args: argparse.Namespace) -> int:
     aggregate = {"auto": None, "always": True, "never": False}[args.aggregate]
     title = args.title or f"Trust graph: {args.snapshot} ({snapshot.created_at})"
     page = render_trust_graph(graph, focus=focus, findings=findings, title=title, aggregate=aggregate)
-    path = write_atomic(args.output, page)
+    path = write_output(args.output, page)
     print(f"wrote {path} ({focus.describe()})")
     return 0

@@ -144,6 +144,12 @@ def build_view(
     focus = focus or Focus()
     notices: list[str] = []
     keep = _select(g, focus, notices)
+    if not (focus.namespace or focus.service_account or focus.secret):
+        isolated = {n for n in keep if g.degree(n) == 0}
+        if isolated:
+            keep -= isolated
+            kinds = ", ".join(sorted({_type(g, n) for n in isolated}))
+            notices.append(f"Not shown: {len(isolated)} node(s) with no edge at all ({kinds}).")
     sub = g.subgraph(keep)
     by_node = _findings_by_node(g, findings)
     grouping = _Grouping(sub, by_node)

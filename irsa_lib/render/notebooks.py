@@ -20,8 +20,8 @@ from typing import Any
 import irsa_lib
 from irsa_lib.errors import IrsaError
 from irsa_lib.notebook import notebook_path
+from irsa_lib.render.files import write_output
 from irsa_lib.render.offline import offline_clean
-from irsa_lib.snapshot import write_atomic
 
 __all__ = ["NotebookError", "ReportResult", "execute_notebook", "notebook_to_html", "run_report"]
 
@@ -112,7 +112,7 @@ def notebook_to_html(notebook: str | os.PathLike[str], html_path: str | os.PathL
     exporter.exclude_input_prompt = True
     exporter.exclude_output_prompt = True
     body, _ = exporter.from_notebook_node(node)
-    return write_atomic(html_path, offline_clean(body))
+    return write_output(html_path, offline_clean(body))
 
 
 def run_report(

@@ -19,6 +19,7 @@ import pandas as pd
 from pandas.io.formats.style import Styler
 
 from irsa_lib.errors import UsageError
+from irsa_lib.render.files import write_output
 from irsa_lib.render.graph_html import Focus, render_graph_iframe, render_trust_graph
 from irsa_lib.render.tables import (
     access_frame,
@@ -31,8 +32,9 @@ from irsa_lib.render.tables import (
     style_access_rows,
     style_coverage,
     style_findings,
+    style_findings_summary,
 )
-from irsa_lib.snapshot import Snapshot, load_snapshot, merge_snapshots, save_snapshot, write_atomic
+from irsa_lib.snapshot import Snapshot, load_snapshot, merge_snapshots, save_snapshot
 
 __all__ = [
     "Analysis",
@@ -205,11 +207,17 @@ def summary_frame(analysis: Analysis) -> pd.DataFrame:
 
 
 def summary_table(analysis: Analysis) -> Styler:
-    return summary_frame(analysis).style.set_uuid("summary").hide(axis="index").set_caption("Summary")
+    return (
+        summary_frame(analysis)
+        .style.set_uuid("summary")
+        .hide(axis="index")
+        .hide(axis="columns")
+        .set_table_styles([{"selector": "td", "props": "text-align: left; padding: 1px 12px 1px 0;"}])
+    )
 
 
-def severity_table(analysis: Analysis) -> pd.DataFrame:
-    return findings_summary(analysis.findings)
+def severity_table(analysis: Analysis) -> Styler:
+    return style_findings_summary(findings_summary(analysis.findings))
 
 
 def findings_table(analysis: Analysis) -> Styler:
@@ -316,7 +324,7 @@ def write_report_files(
     frames = report_frames(analysis) | dict(extra_frames or {})
     written += export_frames(frames, out)
     page = render_trust_graph(analysis.graph, focus=focus, findings=analysis.findings)
-    written.append(write_atomic(out / "trust-graph.html", page))
+    written.append(write_output(out / "trust-graph.html", page))
     return written
 
 

@@ -29,7 +29,7 @@ from typing import Any
 import pandas as pd
 from pandas.io.formats.style import Styler
 
-from irsa_lib.snapshot import write_atomic
+from irsa_lib.render.files import write_output
 
 __all__ = [
     "ACCESS_COLUMNS",
@@ -46,6 +46,7 @@ __all__ = [
     "style_access_rows",
     "style_coverage",
     "style_findings",
+    "style_findings_summary",
 ]
 
 ACCESS_COLUMNS: tuple[str, ...] = (
@@ -190,6 +191,7 @@ def style_access_rows(frame: pd.DataFrame, *, uuid: str = "access-rows") -> Styl
         .hide(axis="index")
         .map(lambda d: f"background-color: {DECISION_COLORS.get(str(d), 'transparent')};", subset=["decision"])
         .set_caption("Effective access paths")
+        .set_table_styles([{"selector": "td, th", "props": "text-align: left; padding: 1px 6px; font-size: 90%;"}])
     )
 
 
@@ -235,7 +237,18 @@ def style_findings(frame: pd.DataFrame, *, uuid: str = "findings") -> Styler:
     styler = frame.style.set_uuid(uuid).hide(axis="index").set_caption("Findings")
     if "severity" in frame.columns:
         styler = styler.map(_severity_css, subset=["severity"])
-    return styler.set_table_styles([{"selector": "td", "props": "vertical-align: top; padding: 2px 6px;"}])
+    return styler.set_table_styles(
+        [
+            {"selector": "td", "props": "vertical-align: top; text-align: left; padding: 2px 6px; font-size: 90%;"},
+            {"selector": "th", "props": "text-align: left;"},
+            {"selector": "td.col6, td.col7", "props": "min-width: 24em; max-width: 40em;"},
+        ]
+    )
+
+
+def style_findings_summary(summary: pd.DataFrame, *, uuid: str = "severities") -> Styler:
+    """Counts per severity, the severity cells coloured."""
+    return summary.style.set_uuid(uuid).hide(axis="index").map(_severity_css, subset=["severity"])
 
 
 # ---------------------------------------------------------------- coverage
@@ -265,7 +278,7 @@ def style_coverage(frame: pd.DataFrame, *, uuid: str = "coverage") -> Styler:
     styler = frame.style.set_uuid(uuid).hide(axis="index").set_caption("Collection coverage")
     if "status" in frame.columns:
         styler = styler.map(_status_css, subset=["status"])
-    return styler
+    return styler.set_table_styles([{"selector": "td, th", "props": "text-align: left; padding: 1px 6px;"}])
 
 
 # ---------------------------------------------------------------- export
@@ -280,8 +293,8 @@ def export_frames(frames: Mapping[str, pd.DataFrame], out_dir: str | os.PathLike
     written: list[Path] = []
     for name, frame in frames.items():
         keep_index = frame.index.name is not None
-        written.append(write_atomic(out / f"{name}.csv", frame.to_csv(index=keep_index)))
+        written.append(write_output(out / f"{name}.csv", frame.to_csv(index=keep_index)))
         data = frame.reset_index() if keep_index else frame
         records = json.loads(data.to_json(orient="records", force_ascii=False))
-        written.append(write_atomic(out / f"{name}.json", json.dumps(records, indent=1, ensure_ascii=False) + "\n"))
+        written.append(write_output(out / f"{name}.json", json.dumps(records, indent=1, ensure_ascii=False) + "\n"))
     return written
