@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from irsa_lib.render.files import write_output
 from irsa_lib.render.graph_html import Focus, render_trust_graph
 from irsa_lib.snapshot import load_snapshot
 
