@@ -29,6 +29,7 @@ __all__ = [
     "notebook_path",
     "notebooks_dir",
     "onboarding_request",
+    "onboarding_table",
     "selection",
 ]
 
@@ -192,3 +193,8 @@ def onboarding_request(
         ("mode", "apply" if apply else "plan only"),
     ]
     return pd.DataFrame(facts, columns=["", "value"])
+
+
+def onboarding_table(**request: Any) -> Any:
+    """:func:`onboarding_request` as a table for the notebook (no column truncation, no index)."""
+    return onboarding_request(**request).style.set_uuid("onboarding").hide(axis="index").hide(axis="columns")

@@ -150,7 +150,7 @@ def test_onboarding_notebook_runs(tmp_path: Path) -> None:
     )
     text = outputs(out)
     assert "arn:aws:iam::123456789012:role/orders-service-role" in text
-    assert "plan only" in text
+    assert "plan only" in text and 'id="T_onboarding"' in text
 
 
 def test_a_failing_cell_names_the_cell_and_keeps_the_notebook(tmp_path: Path) -> None:
