@@ -18,7 +18,7 @@ import pandas as pd
 from irsa_lib.errors import UsageError
 from irsa_lib.render.graph_html import Focus
 from irsa_lib.render.graph_view import build_view, locate_findings
-from irsa_lib.render.report import Analysis, Html, rows_for, trust_graph
+from irsa_lib.render.report import Analysis, rows_for, trust_graph
 from irsa_lib.render.tables import access_frame, findings_frame
 
 __all__ = [
@@ -31,6 +31,7 @@ __all__ = [
     "onboarding_request",
     "onboarding_table",
     "selection",
+    "selection_html",
 ]
 
 NOTEBOOKS: tuple[str, ...] = ("access_report.ipynb", "explore.ipynb", "onboard_service.ipynb")
@@ -117,33 +118,46 @@ def choices(analysis: Analysis) -> dict[str, list[str]]:
     }
 
 
+def selection_html(analysis: Analysis, sel: Selection) -> str:
+    """What the explorer shows for a selection, as one HTML fragment (escaped by pandas and the renderer)."""
+    from html import escape
+
+    from irsa_lib.render.tables import style_access_rows, style_findings
+
+    return "\n".join(
+        [
+            f"<h4>Access paths: {len(sel.rows)} ({escape(sel.description)})</h4>",
+            style_access_rows(sel.rows, uuid="explore-rows").to_html(),
+            str(trust_graph(analysis, focus=sel.focus, height=600)),
+            f"<h4>Findings: {len(sel.findings)}</h4>",
+            style_findings(sel.findings, uuid="explore-findings").to_html(),
+        ]
+    )
+
+
 def explorer(analysis: Analysis) -> Any:
-    """An ipywidgets panel: four pickers, and below them the paths, the graph and the findings."""
+    """An ipywidgets panel: four pickers, and below them the paths, the graph and the findings.
+
+    The result area is an ``HTML`` widget whose value is replaced on every pick (an ``Output``
+    widget would make headless papermill runs wait for a front end that never comes).
+    """
     import ipywidgets as widgets
-    from IPython.display import display
 
     options = choices(analysis)
     pickers = {
         key: widgets.Dropdown(options=[("(any)", None), *[(v, v) for v in values]], description=key.replace("_", " "))
         for key, values in options.items()
     }
-    out = widgets.Output()
+    result = widgets.HTML()
 
     def refresh(_: Any = None) -> None:
         picked = {k: w.value for k, w in pickers.items()}
-        sel = selection(analysis, **picked)
-        out.clear_output()
-        with out:
-            display(Html(f"<h4>Access paths: {len(sel.rows)} ({sel.description})</h4>"))
-            display(sel.rows)
-            display(trust_graph(analysis, focus=sel.focus, height=600))
-            display(Html(f"<h4>Findings: {len(sel.findings)}</h4>"))
-            display(sel.findings)
+        result.value = selection_html(analysis, selection(analysis, **picked))
 
     for w in pickers.values():
         w.observe(refresh, names="value")
     refresh()
-    return widgets.VBox([widgets.HBox(list(pickers.values())), out])
+    return widgets.VBox([widgets.HBox(list(pickers.values())), result])
 
 
 _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")

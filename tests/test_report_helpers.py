@@ -275,3 +275,15 @@ def test_onboarding_request_checks_its_parameters() -> None:
         "'/billing/db' is not under /Shipping/",
     ):
         assert part in message
+
+
+def test_explorer_panel_updates_on_picks() -> None:
+    from irsa_lib.notebook import explorer
+
+    panel = explorer(analysis())
+    pickers, result = panel.children[0].children, panel.children[1]
+    assert "Access paths: 2 (everything)" in result.value
+    namespace = next(p for p in pickers if p.description == "namespace")
+    namespace.value = "billing"
+    assert "Access paths: 1 (namespace billing)" in result.value
+    assert "srcdoc=" in result.value
