@@ -129,14 +129,14 @@ def test_explore_notebook_runs_headless(demo_env: DemoEnv, tmp_path: Path) -> No
     out = execute_notebook(
         "explore",
         tmp_path / "explore.ipynb",
-        {"snapshot_path": str(demo_env.snapshot_path), "namespace": "billing", "service_account": "billing"},
+        {"snapshot_path": str(demo_env.snapshot_path), "namespace": "billing", "service_account": "billing-api"},
         cwd=tmp_path,
     )
     text = outputs(out)
     assert "application/vnd.jupyter.widget-view+json" in json.dumps(
         [c.get("outputs") for c in nbformat.read(out, as_version=4).cells]
     )
-    assert "access paths for namespace billing, service account billing" in text
+    assert "access paths for namespace billing, service account billing-api" in text
     assert "/billing/db-password" in text
     assert '<iframe sandbox="allow-scripts" srcdoc=' in text
 

@@ -143,7 +143,7 @@ def access_matrix(frame: pd.DataFrame) -> pd.DataFrame:
         return pd.DataFrame()
     best: dict[tuple[str, str], tuple[tuple[int, int], str]] = {}
     for rec in frame.itertuples(index=False):
-        sa = f"{rec.cluster}/{rec.namespace}/{rec.service_account}"
+        sa = f"{rec.cluster}/{rec.namespace or '*'}/{rec.service_account}"
         key = (sa, str(rec.secret_name))
         strength = _strength(str(rec.access), str(rec.decision))
         if key not in best or strength > best[key][0]:
