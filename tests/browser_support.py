@@ -44,7 +44,6 @@ def load_page(
     width: int = 1280,
     height: int = 900,
     budget_ms: int = 8000,
-    fragment: str = "",
 ) -> PageLoad:
     """Open ``page`` from file:// in headless Chromium, screenshot it and record its requests."""
     assert CHROMIUM, SKIP_REASON
@@ -68,7 +67,7 @@ def load_page(
         f"--window-size={width},{height}",
         f"--screenshot={shot}",
     ]
-    args.append(page.resolve().as_uri() + (f"#{fragment}" if fragment else ""))
+    args.append(page.resolve().as_uri())
     # the timeout only stops a hung browser; nothing is asserted about time
     proc = subprocess.run(args, capture_output=True, text=True, timeout=300, check=False)
     if proc.returncode != 0 or not shot.exists():

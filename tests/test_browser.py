@@ -41,7 +41,7 @@ def assert_graph_drew(page: Path, work: Path) -> None:
     shot_on, shot_off = decode_png(on.screenshot.read_bytes()), decode_png(off.screenshot.read_bytes())
     for colour in (ROLE_ORANGE, PARAM_GREEN):
         drawn = shot_on.count(near(colour)) - shot_off.count(near(colour))
-        assert drawn > 400, f"{colour}: only {drawn} more pixels with scripts on"
+        assert drawn > 400, f"{page.name}: {colour}: only {drawn} more pixels when drawn"
     assert shot_on.count(saturated) > shot_off.count(saturated) + 2000
 
 

@@ -13,7 +13,9 @@ and F05 (node role reads SSM parameters with IMDS reachable), and the service pa
 from __future__ import annotations
 
 import dataclasses
+import html
 import json
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -27,7 +29,7 @@ from irsa_lib.render.notebooks import NotebookError, ReportResult, execute_noteb
 from irsa_lib.render.offline import external_references
 from irsa_lib.snapshot import RECORD_FIELDS, Snapshot, save_snapshot
 from tests.browser_support import CHROMIUM, SKIP_REASON, decode_png, leaving_requests, load_page, near
-from tests.test_browser import PARAM_GREEN, ROLE_ORANGE, without_drawing
+from tests.test_browser import assert_graph_drew
 
 pytestmark = [pytest.mark.notebook, pytest.mark.integration]
 
@@ -235,15 +237,27 @@ def test_irsa_graph_command(demo_env: DemoEnv, tmp_path: Path) -> None:
 
 @pytest.mark.browser
 @pytest.mark.skipif(CHROMIUM is None, reason=SKIP_REASON)
-def test_report_and_graph_draw_in_chromium_offline(report: ReportResult, tmp_path: Path) -> None:
-    for page in (report.html, report.out_dir / "trust-graph.html"):
-        copy = tmp_path / page.name
-        copy.write_text(page.read_text(encoding="utf-8"), encoding="utf-8")
-        fragment = "Trust-graph" if page == report.html else ""  # the report scrolls to its graph section
-        on = load_page(copy, tmp_path, name=copy.stem, fragment=fragment)
-        off = load_page(without_drawing(copy), tmp_path, name=copy.stem + "-undrawn", fragment=fragment)
-        assert leaving_requests(on.requests) == [], page.name
-        shot_on, shot_off = decode_png(on.screenshot.read_bytes()), decode_png(off.screenshot.read_bytes())
-        for colour in (ROLE_ORANGE, PARAM_GREEN):
-            drawn = shot_on.count(near(colour)) - shot_off.count(near(colour))
-            assert drawn > 200, f"{page.name}: {colour}: only {drawn} more pixels when drawn"
+def test_report_loads_offline_and_its_graphs_draw(report: ReportResult, tmp_path: Path) -> None:
+    """The report page loads with no request leaving 127.0.0.1 and shows its tables; the graph document
+    it embeds (the iframe's srcdoc, byte for byte) and the standalone graph page both draw.
+
+    The embedded graph is checked as its own page: inside the long report, when headless Chromium
+    paints the iframe depends on its virtual-time scheduling, which made a screenshot of the report
+    itself an unreliable witness.
+    """
+    page = tmp_path / "report.html"
+    page.write_text(report.html.read_text(encoding="utf-8"), encoding="utf-8")
+    load = load_page(page, tmp_path, name="report", height=1600)
+    assert leaving_requests(load.requests) == []
+    shot = decode_png(load.screenshot.read_bytes())
+    assert shot.count(near("#b10026")) > 500  # the critical findings' severity cells are painted
+
+    match = re.search(r'<iframe sandbox="allow-scripts" srcdoc="([^"]*)"', page.read_text(encoding="utf-8"))
+    assert match, "the report embeds the trust graph"
+    embedded = tmp_path / "embedded-graph.html"
+    embedded.write_text(html.unescape(match.group(1)), encoding="utf-8")
+    assert_graph_drew(embedded, tmp_path)
+
+    standalone = tmp_path / "trust-graph.html"
+    standalone.write_text((report.out_dir / "trust-graph.html").read_text(encoding="utf-8"), encoding="utf-8")
+    assert_graph_drew(standalone, tmp_path)
