@@ -15,6 +15,7 @@ from __future__ import annotations
 import dataclasses
 import html
 import json
+import os
 import re
 import subprocess
 import sys
@@ -261,3 +262,39 @@ def test_report_loads_offline_and_its_graphs_draw(report: ReportResult, tmp_path
     standalone = tmp_path / "trust-graph.html"
     standalone.write_text((report.out_dir / "trust-graph.html").read_text(encoding="utf-8"), encoding="utf-8")
     assert_graph_drew(standalone, tmp_path)
+
+
+def test_irsa_demo_writes_the_report_and_the_graph(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    proc = subprocess.run(
+        [sys.executable, "-m", "irsa_lib.cli", "demo", "-o", "out"],
+        cwd=tmp_path,
+        env={**env, "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    out = (tmp_path / "out").resolve()
+    assert f"report: {out / 'access_report.html'}" in proc.stdout
+    assert f"trust graph: {out / 'trust-graph.html'}" in proc.stdout
+    assert external_references((out / "access_report.html").read_text(encoding="utf-8")) == []
+
+
+def test_irsa_lab_check_prepares_the_demo_environment(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    proc = subprocess.run(
+        [sys.executable, "-m", "irsa_lib.cli", "lab", "--check", "--out", "lab"],
+        cwd=tmp_path,
+        env={**env, "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    exports = dict(
+        line.removeprefix("export ").split("=", 1) for line in proc.stdout.splitlines() if line.startswith("export ")
+    )
+    assert exports["AWS_ENDPOINT_URL"].startswith("http://127.0.0.1:")
+    assert exports["IRSA_SNAPSHOT"] == str((tmp_path / "lab" / "snapshot.json").resolve())
+    assert Path(exports["IRSA_SNAPSHOT"]).is_file()
