@@ -20,6 +20,7 @@ import tempfile
 from pathlib import Path
 
 DOCS = Path(__file__).resolve().parent
+sys.path.insert(0, str(DOCS.parent))  # this checkout's irsa_lib, whatever is installed
 
 
 def screenshot(page: Path, png: Path, *, width: int, height: int, scale: float, fragment: str = "") -> None:
