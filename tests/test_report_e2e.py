@@ -51,6 +51,8 @@ def demo_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoEnv]:
 
     work = tmp_path_factory.mktemp("demo")
     with local_aws() as aws:
+        # moto's backends are process-wide: start clean, and leave nothing for later tests
+        aws.reset()
         facts = seed_aws(aws.endpoint_url)
         patch = pytest.MonkeyPatch()
         for name, value in aws.env().items():  # inherited by the papermill kernels
@@ -62,6 +64,7 @@ def demo_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoEnv]:
             yield DemoEnv(aws.endpoint_url, str(manifests_dir()), path, snapshot)
         finally:
             patch.undo()
+            aws.reset()
 
 
 @pytest.fixture(scope="module")
