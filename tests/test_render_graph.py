@@ -324,3 +324,15 @@ def test_default_view_of_a_large_organisation_stays_small() -> None:
     focused = build_view(g, focus=Focus(service_account="c1/ns001/app00001"))
     assert len(focused.nodes) == 6  # SA -> role -> 4 parameters, nothing collapsed
     assert focused.notices == ()
+
+
+def test_merged_edge_hover_text_is_bounded() -> None:
+    g = nx.MultiDiGraph()
+    g.add_node("a", type="iam-role")
+    g.add_node("b", type="iam-role")
+    for i in range(50):
+        g.add_edge("a", "b", mechanism="assume-role", decision="allow", evidence=(f"statement {i}",))
+    (edge,) = build_view(g).edges
+    assert "<b>50 edges</b> between the collapsed groups" in edge.title
+    assert "50 × assume-role: allow" in edge.title
+    assert "statement 7" in edge.title and "statement 8" not in edge.title

@@ -12,7 +12,7 @@ hover text is built (``GraphView`` titles are safe HTML fragments).
 from __future__ import annotations
 
 import html
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -43,6 +43,9 @@ FOCUSABLE_SECRET_TYPES: frozenset[str] = SECRET_TYPES | {"k8s-secret"}
 
 DECISION_RANK: Mapping[str, int] = {"allow": 3, "conditional": 2, "potential": 1}
 """Stronger decisions first: a merged edge shows the strongest of its parts."""
+
+MAX_EDGE_PARTS = 8
+"""Hover text of a merged edge lists the evidence of at most this many of its parts (and counts the rest)."""
 
 SEVERITY_RANK: Mapping[str, int] = {"critical": 5, "high": 4, "medium": 3, "low": 2, "info": 1}
 
@@ -135,8 +138,9 @@ def build_view(
     ``aggregate=None`` collapses only as far as needed, in this order, each step only while the
     view is still too large: SSM parameters and Secrets Manager secrets sharing a path prefix
     (more than ``max_parameters`` of a kind), roles with no path to a secret, then (more than
-    ``max_nodes`` nodes) the Kubernetes objects of each namespace, the roles of each account, the
-    secrets of each account and region, and the Kubernetes objects of each cluster. Nodes with findings stay individual in the first steps,
+    ``max_nodes`` nodes) the Kubernetes objects of each namespace, the RBAC users and groups of
+    each cluster, the roles of each account, the secrets of each account and region, and the
+    Kubernetes objects of each cluster. Nodes with findings stay individual in the first steps,
     and a group containing them is marked. ``True`` applies the first three steps always,
     ``False`` none. Every step taken is stated in :attr:`GraphView.notices`.
     """
@@ -415,11 +419,19 @@ def _aggregate(grouping: _Grouping, *, force: bool, max_nodes: int, max_paramete
             f"Collapsed the Kubernetes objects of {len(merged)} namespace(s) ({sum(merged)} objects) into one node each."
         )
     if len(grouping.members) > max_nodes:
+        by_cluster: dict[str, list[Any]] = defaultdict(list)
+        for v in grouping.visible(frozenset({"rbac-subject"}), keep_flagged=False):
+            by_cluster[_attr(g, grouping.members[v][0], "cluster") or "?"].append(v)
+        merged = [grouping.merge(f"aggregate:rbac:{c}", "rbac-subject", f"RBAC subjects of {c} ({{n}})", vs)
+                  for c, vs in sorted(by_cluster.items()) if len(vs) > 1]  # fmt: skip
+        if merged:
+            grouping.notices.append(f"Collapsed {sum(merged)} RBAC users and groups into one node per cluster.")
+    if len(grouping.members) > max_nodes:
         _collapse_by_account(grouping, ROLE_TYPES, "iam-role", "roles", "IAM roles")
     if len(grouping.members) > max_nodes:
         _collapse_by_account(grouping, SECRET_TYPES, PARAMETER, "secrets", "parameters and secrets", region=True)
     if len(grouping.members) > max_nodes:
-        by_cluster: dict[str, list[Any]] = defaultdict(list)
+        by_cluster = defaultdict(list)
         for v in grouping.visible(K8S_TYPES | {"namespace"}, keep_flagged=False):
             by_cluster[_attr(g, grouping.members[v][0], "cluster") or "?"].append(v)
         merged = [grouping.merge(f"aggregate:cluster:{c}", "namespace", f"cluster {c} ({{n}} objects)", vs)
@@ -517,7 +529,12 @@ def _merge_edges(a: str, b: str, parts: Sequence[Mapping[str, Any]]) -> ViewEdge
     decision = max((str(p.get("decision", "allow")) for p in parts), key=lambda d: DECISION_RANK.get(d, 0))
     mechanisms = tuple(sorted({str(p.get("mechanism", "?")) for p in parts}))
     lines: list[str] = []
-    for p in parts:
+    if len(parts) > MAX_EDGE_PARTS:
+        counts = Counter((str(p.get("mechanism", "?")), str(p.get("decision", "?"))) for p in parts)
+        lines.append(f"<b>{len(parts)} edges</b> between the collapsed groups:")
+        lines += [f"&nbsp;&nbsp;{n} × {_e(m)}: {_e(d)}" for (m, d), n in sorted(counts.items())]
+        lines.append(f"first {MAX_EDGE_PARTS} of them:")
+    for p in parts[:MAX_EDGE_PARTS]:
         head = f"<b>{_e(p.get('mechanism', '?'))}</b>: {_e(p.get('decision', '?'))}"
         if p.get("configured") is False:
             head += " (not configured: trust allows it, nothing uses it)"
