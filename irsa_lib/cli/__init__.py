@@ -12,10 +12,10 @@ import sys
 from collections.abc import Sequence
 
 from irsa_lib import __version__
-from irsa_lib.cli import access, collect, demo, diff, findings, simulate, snapshot_info
+from irsa_lib.cli import access, collect, demo, diff, findings, graph, lab, report, simulate, snapshot_info
 from irsa_lib.errors import IrsaError
 
-COMMANDS = (collect, demo, snapshot_info, access, findings, diff, simulate)
+COMMANDS = (snapshot_info, findings, diff, graph, report, lab, collect, demo, access, simulate)
 
 
 def build_parser() -> argparse.ArgumentParser:
