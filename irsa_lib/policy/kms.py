@@ -3,9 +3,9 @@
 A grant names a grantee principal and operations (``Decrypt``...). Its constraints compare the
 request's encryption context, given as ``kms:EncryptionContext:<key>`` context keys:
 ``EncryptionContextEquals`` needs exactly those pairs, ``EncryptionContextSubset`` needs at least
-them (KMS dev guide, grants: "Using grant constraints"). The encryption-context keys given are
-taken as the request's whole encryption context; a constrained key not given is unresolved when
-the context is incomplete.
+them (KMS dev guide, grants: "Using grant constraints"). The request's encryption context is the
+keys of ``kms:EncryptionContextKeys`` when given, plus the ``kms:EncryptionContext:<key>`` pairs
+given; a constrained key whose value is not given is unresolved when the context is incomplete.
 """
 
 from __future__ import annotations
@@ -22,6 +22,8 @@ if TYPE_CHECKING:
     from irsa_lib.policy.context import RequestContext
 
 EC_PREFIX = "kms:encryptioncontext:"
+EC_KEYS = "kms:encryptioncontextkeys"
+"""The keys of the request's encryption context (values may be given separately, or not at all)."""
 
 
 def grant_ref(grant: Grant) -> StatementRef:
@@ -46,11 +48,15 @@ def _constraints(grant: Grant, ctx: RequestContext) -> Tri:
     if c is None or (c.encryption_context_equals is None and c.encryption_context_subset is None):
         return (2, (), (grant_ref(grant),))
     given = {k[len(EC_PREFIX) :]: v[0] for k, v in ctx.given_with_prefix(EC_PREFIX).items() if v}
+    keys_status, keys_given = ctx.lookup(EC_KEYS)
+    present = set(given) | set(keys_given)
     equals = c.encryption_context_equals is not None
     wanted: Mapping[str, str] = c.encryption_context_equals or c.encryption_context_subset or {}
-    if equals and any(k not in wanted for k in given):
+    if equals and any(k not in wanted for k in present):
         return FALSE
     if any(k in given and given[k] != v for k, v in wanted.items()):
+        return FALSE
+    if keys_status == "present" and any(k not in present for k in wanted):
         return FALSE
     unknown = [k for k in wanted if k not in given]
     if not unknown:
