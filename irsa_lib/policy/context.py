@@ -3,7 +3,8 @@
 Condition key names are case-insensitive, so every key is looked up in lower case. Keys about
 the principal (``aws:PrincipalArn``, ``aws:PrincipalTag/*``...) are known from the principal
 itself: when the principal has no such value the key is absent, even in an incomplete context.
-``kms:CallerAccount`` is the principal's account on a KMS request. Any other key not given is
+``kms:CallerAccount`` is the principal's account on a KMS request; a web identity request carries
+no claim keys of other identity providers. Any other key not given is
 ``unknown`` when the context is incomplete and ``absent`` otherwise.
 """
 
@@ -90,6 +91,20 @@ def derived_keys(principal: Principal) -> dict[str, tuple[str, ...]]:
     return out
 
 
+def _foreign_claim(key: str, provider: str) -> bool:
+    """Whether ``key`` is a claim key of an identity provider other than ``provider``.
+
+    Web identity keys are ``<provider-url>:<claim>`` (``oidc.eks.<r>.amazonaws.com/id/X:sub``,
+    ``accounts.google.com:aud``); service keys (``aws:``, ``sts:``...) have no dot in their prefix.
+    A token from one provider carries none of another provider's claims.
+    """
+    prefix = key.split(":", 1)[0]
+    if "." not in prefix:
+        return False
+    own = provider.split(":oidc-provider/", 1)[1] if ":oidc-provider/" in provider else provider
+    return prefix != own.lower()
+
+
 class RequestContext:
     """Lookups of condition keys for one request (three-valued: present / absent / unknown)."""
 
@@ -123,6 +138,8 @@ class RequestContext:
                 return ("present", vals)
             if key == "aws:userid" and self.principal.kind == "role" and not self.complete:
                 return _UNKNOWN
+            return _ABSENT
+        if self.principal.kind == "federated" and _foreign_claim(key, self.principal.arn):
             return _ABSENT
         if key == _CALLER_ACCOUNT and self._kms and self.principal.kind in _IAM_KINDS and self.principal.account_id:
             return ("present", (self.principal.account_id,))
