@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 from irsa_lib.policy.context import session_role_arn
 from irsa_lib.policy.decision import StatementRef
 from irsa_lib.policy.layers import FALSE, Tri, t_or
+from irsa_lib.policy.principals import entity_key
 
 if TYPE_CHECKING:
     from irsa_lib.model import Grant
@@ -32,12 +33,17 @@ def grant_ref(grant: Grant) -> StatementRef:
 
 
 def _grantee_kind(grant: Grant, ctx: RequestContext) -> str | None:
+    """How the grant names the caller: like a Principal element (the role ARN limits like one)."""
     p = ctx.principal
     g = grant.grantee_principal
-    if g == p.arn or (p.kind == "service" and g.lower() == p.arn.lower()):
+    if p.kind in ("role", "session"):
+        role = p.role_arn or (p.arn if p.kind == "role" else session_role_arn(p.arn))
+        if role and entity_key(g) is not None and entity_key(g) == entity_key(role):
+            return "role"
+    if g == p.arn or (
+        p.kind in ("service", "user") and (g.lower() == p.arn.lower() or entity_key(g) == entity_key(p.arn))
+    ):
         return "direct"
-    if p.kind == "session" and g == (p.role_arn or session_role_arn(p.arn)):
-        return "role"
     if p.account_id and g in (p.account_id, f"arn:aws:iam::{p.account_id}:root"):
         return "account"
     return None
