@@ -45,7 +45,11 @@ def _calls(url: str, action: str = "calls") -> dict[str, int]:
 def run(size: str, seed: int) -> dict[str, Any]:
     env = {**os.environ, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
     server = subprocess.Popen(
-        [sys.executable, "-m", "benchmarks.endpoint"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env
+        [sys.executable, "-m", "benchmarks.endpoint"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        env=env,
     )
     try:
         assert server.stdout is not None

@@ -65,7 +65,7 @@ def resolve(module: str, name: str) -> Callable[..., Any]:
     fn = getattr(mod, name, None)
     if fn is None:
         raise NotAvailable(f"{module}.{name} is not present")
-    return fn  # type: ignore[no-any-return]
+    return fn
 
 
 def _size(value: Any) -> int | None:
@@ -91,7 +91,10 @@ def who_targets(snapshot: Any, n: int = WHO_SAMPLES) -> list[str]:
     """A fixed spread of SecureString parameters and secrets to ask ``who can read`` about."""
     params = [p.arn for p in snapshot.ssm_parameters if p.type == "SecureString"]
     secrets = [s.arn for s in snapshot.secrets]
-    pool = [*params[:: max(1, len(params) // (n - n // 3))][: n - n // 3], *secrets[:: max(1, len(secrets) // 3)][: n // 3]]
+    pool = [
+        *params[:: max(1, len(params) // (n - n // 3))][: n - n // 3],
+        *secrets[:: max(1, len(secrets) // 3)][: n // 3],
+    ]
     return pool[:n]
 
 
