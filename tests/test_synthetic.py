@@ -116,3 +116,27 @@ def test_mix_of_patterns_and_mistakes() -> None:
     assert snap.kes_external_secrets and snap.eso_external_secrets and snap.secret_provider_classes
     assert snap.pod_identity_associations
     assert any(n.metadata_options and n.metadata_options.http_tokens == "optional" for n in snap.node_groups)
+
+
+def test_references_point_at_records_except_the_planted_dangling_ones() -> None:
+    snap = generate("small")
+    roles = {r.arn for r in snap.roles}
+    annotated = [sa.role_arn for sa in snap.service_accounts if sa.role_arn]
+    dangling = [a for a in annotated if a not in roles]
+    assert dangling and all("/deleted-job-" in a for a in dangling)  # F19, planted on purpose
+    assert all(es.role_arn in roles for es in snap.kes_external_secrets)
+    assert all(st.role in roles for st in snap.eso_stores)
+    assert all(a.role_arn in roles and (a.target_role_arn is None or a.target_role_arn in roles)
+               for a in snap.pod_identity_associations)  # fmt: skip
+    assert all(ng.node_role_arn in roles for ng in snap.node_groups)
+    policies = {p.arn for p in snap.managed_policies}
+    assert all(arn in policies for r in snap.roles for arn in r.attached_policy_arns)
+    assert all(r.permissions_boundary_arn in policies for r in snap.roles if r.permissions_boundary_arn)
+    providers = {p.arn for p in snap.oidc_providers}
+    federated = [st["Principal"]["Federated"] for r in snap.roles for st in r.trust_policy["Statement"]
+                 if "Federated" in st["Principal"]]  # fmt: skip
+    assert federated and all(f in providers for f in federated)
+    namespaces = {(n.cluster, n.name) for n in snap.namespaces}
+    assert all((sa.cluster, sa.namespace) in namespaces for sa in snap.service_accounts)
+    sas = {(sa.cluster, sa.namespace, sa.name) for sa in snap.service_accounts}
+    assert all((w.cluster, w.namespace, w.service_account) in sas for w in snap.workloads)
