@@ -79,11 +79,16 @@ def _size(value: Any) -> int | None:
 
 
 def _graph_size(graph: Any) -> dict[str, int]:
+    """Node and edge counts of a networkx graph or of a wrapper holding one as ``.graph``."""
+    inner = graph if callable(getattr(graph, "number_of_nodes", None)) else getattr(graph, "graph", None)
     out = {}
     for key, attr in (("nodes", "number_of_nodes"), ("edges", "number_of_edges")):
-        fn = getattr(graph, attr, None)
+        fn = getattr(inner, attr, None)
         if callable(fn):
             out[key] = int(fn())
+    evaluations = getattr(graph, "evaluations", None)
+    if isinstance(evaluations, int):
+        out["evaluations"] = evaluations
     return out
 
 
