@@ -34,6 +34,41 @@ VALUE_READS = frozenset(
 )
 
 
+def minimum_calls(seeded: dict[str, int], *, advanced_parameters: int = 0) -> int:
+    """A floor for collecting ``seeded`` under the documented page sizes, reading no values.
+
+    IAM in bulk (GetAccountAuthorizationDetails, up to 1,000 entities a page) plus one
+    GetOpenIDConnectProvider each; KMS ListKeys/ListAliases pages plus GetKeyPolicy and ListGrants per
+    key (no bulk form exists); SSM DescribeParameters (50 a page) plus GetResourcePolicies for
+    Advanced-tier parameters only (Standard ones cannot carry policies); Secrets Manager ListSecrets
+    (100 a page) plus GetResourcePolicy per secret; EKS ListClusters, then DescribeCluster,
+    ListNodegroups and ListPodIdentityAssociations per cluster and DescribeNodegroup per node group;
+    one GetCallerIdentity.
+    """
+
+    def pages(n: int, size: int) -> int:
+        return max(1, -(-n // size))
+
+    iam_entities = seeded.get("roles", 0) + seeded.get("managed_policies", 0)
+    keys, clusters = seeded.get("kms_keys", 0), seeded.get("clusters", 0)
+    return (
+        1
+        + pages(iam_entities, 1000)
+        + 1
+        + seeded.get("oidc_providers", 0)
+        + pages(keys, 1000)
+        + pages(keys, 100)
+        + 2 * keys
+        + pages(seeded.get("ssm_parameters", 0), 50)
+        + advanced_parameters
+        + pages(seeded.get("secrets", 0), 100)
+        + seeded.get("secrets", 0)
+        + 1
+        + 3 * clusters
+        + seeded.get("node_groups", 0)
+    )
+
+
 def _calls(url: str, action: str = "calls") -> dict[str, int]:
     method = "POST" if action == "reset" else "GET"
     req = urllib.request.Request(f"{url}/__bench/{action}", method=method, data=b"" if method == "POST" else None)
@@ -66,6 +101,7 @@ def run(size: str, seed: int) -> dict[str, Any]:
             "seeded": dict(seeded.counts),
             "seed_seconds": seed_seconds,
             "seed_calls": seed_calls,
+            "minimum_calls": minimum_calls(dict(seeded.counts), advanced_parameters=seeded.advanced_parameters),
         }
         try:
             collect_aws = resolve("irsa_lib.collect.aws", "collect_aws")

@@ -273,7 +273,8 @@ def collection_lines(results: dict[str, Any]) -> list[str]:
         return out
     out.append(f"Size `{c['size']}`: {c['resources']:,} resources seeded ({seeded}); collection took "
                f"{c['seconds']:.1f} s = **{c['seconds_per_1000']:.2f} s per 1,000 resources**, "
-               f"{c['total_calls']:,} API calls = **{c['calls_per_resource']:.2f} calls per resource**, "
+               f"{c['total_calls']:,} API calls = **{c['calls_per_resource']:.2f} calls per resource** "
+               f"(floor under the documented page sizes: {c.get('minimum_calls', '?')} calls), "
                f"peak {c['peak_rss_mib']:.0f} MiB.")  # fmt: skip
     if c.get("value_reads"):
         out.append(f"**Calls that read secret values: {', '.join(c['value_reads'])}.**")

@@ -1246,10 +1246,12 @@ class SeedReport:
 
     account: str
     counts: Mapping[str, int]
+    advanced_parameters: int = 0
 
     @property
     def resources(self) -> int:
-        return sum(self.counts.values())
+        """Records a collector should return (grants and instance profiles are parts of other records)."""
+        return sum(n for kind, n in self.counts.items() if kind not in ("kms_grants", "instance_profiles"))
 
 
 def _json(doc: Mapping[str, Any]) -> str:
@@ -1353,4 +1355,5 @@ def seed_endpoint(endpoint_url: str, size: str | OrgSize = "collect", *, seed: i
                 eks.create_nodegroup(clusterName=cluster.name, nodegroupName=ng.name, nodeRole=ng.node_role_arn,
                                      subnets=["subnet-0001"])  # fmt: skip
                 bump("node_groups")
-    return SeedReport(account=acct, counts=counts)
+    advanced = sum(p.account_id == acct and p.tier == "Advanced" for p in snap.ssm_parameters)
+    return SeedReport(account=acct, counts=counts, advanced_parameters=advanced)
