@@ -1,0 +1,1 @@
+"""Collectors: read AWS, Kubernetes and manifest sources into partial snapshots (read-only)."""

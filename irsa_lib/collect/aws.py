@@ -1,0 +1,284 @@
+"""Collect the AWS side of the inventory, read-only, into a partial snapshot.
+
+For each target (a profile and/or a role to assume) the account is resolved with sts:GetCallerIdentity,
+each region is checked once, then the API families run concurrently on a bounded thread pool: IAM and
+Organizations once per account (global), KMS, SSM, Secrets Manager and EKS per region. Every
+(scope, service) attempted gets a coverage entry: ``ok`` with a count, or the failure and its text. One
+failing call never stops the rest; only a target from which nothing at all can be read raises
+:class:`~irsa_lib.collect.errors.CollectionError`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from functools import partial
+from typing import Any
+
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    NoCredentialsError,
+    NoRegionError,
+    PartialCredentialsError,
+    ProfileNotFound,
+)
+
+from irsa_lib.collect.context import CALL_ERRORS, Partial, Scope, classify
+from irsa_lib.collect.eks import collect_eks
+from irsa_lib.collect.errors import CollectionError
+from irsa_lib.collect.iam import collect_iam
+from irsa_lib.collect.kms import collect_kms
+from irsa_lib.collect.organizations import collect_organizations
+from irsa_lib.collect.progress import Progress
+from irsa_lib.collect.secretsmanager import collect_secretsmanager
+from irsa_lib.collect.session import (
+    Clients,
+    RetryMode,
+    assume_role_session,
+    base_session,
+    client_config,
+    effective_endpoint,
+)
+from irsa_lib.collect.ssm import collect_ssm
+from irsa_lib.model import Account, Coverage
+from irsa_lib.snapshot import RECORD_FIELDS, Snapshot, now_utc
+
+REGIONAL_SERVICES: tuple[str, ...] = ("kms", "ssm", "secretsmanager", "eks")
+GLOBAL_SERVICES: tuple[str, ...] = ("iam", "organizations")
+_REGION_RE = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d+$")
+
+
+@dataclass(frozen=True)
+class AwsTarget:
+    """One account to collect: a named profile (None = default chain), optionally a role to assume first."""
+
+    profile: str | None = None
+    role_arn: str | None = None
+    regions: tuple[str, ...] = ()
+    """Empty = the session's default region."""
+
+    def describe(self) -> str:
+        """How the target reads in messages: ``profile 'prod' -> role arn:...``."""
+        base = f"profile {self.profile!r}" if self.profile else "the default AWS credentials"
+        return f"{base} -> role {self.role_arn}" if self.role_arn else base
+
+
+@dataclass(frozen=True)
+class ResolvedTarget:
+    """A target whose identity is known: its account, partition, regions and clients."""
+
+    target: AwsTarget
+    clients: Clients
+    account_id: str
+    partition: str
+    regions: tuple[str, ...]
+    home_region: str | None = None
+    """The region the identity was resolved in: it needs no second check."""
+
+    def scope(self, region: str | None) -> Scope:
+        return Scope(account_id=self.account_id, partition=self.partition, region=region, clients=self.clients)
+
+
+def _where(endpoint_url: str | None) -> str:
+    endpoint = effective_endpoint(endpoint_url)
+    return f"the AWS endpoint {endpoint}" if endpoint else "AWS"
+
+
+def resolve_target(target: AwsTarget, *, endpoint_url: str | None, config: Any) -> ResolvedTarget:
+    """Open a session for the target and learn its account; raise CollectionError if that is impossible."""
+    who = f"AWS target {target.describe()}"
+    try:
+        session = base_session(target.profile)
+    except ProfileNotFound:
+        raise CollectionError(
+            f"{who}: profile {target.profile!r} not found in the AWS config or credentials files"
+        ) from None
+    regions = tuple(dict.fromkeys(target.regions)) or ((session.region_name,) if session.region_name else ())
+    if not regions:
+        raise CollectionError(
+            f"{who}: no region given and none configured (pass regions, or set AWS_REGION / the profile's region)"
+        )
+    home = next((r for r in regions if _REGION_RE.match(r)), regions[0])
+    clients = Clients(session, endpoint_url, config)
+    try:
+        if session.get_credentials() is None:
+            raise NoCredentialsError()
+        if target.role_arn:
+            session = assume_role_session(clients, target.role_arn, region=home)
+            clients = Clients(session, endpoint_url, config)
+        identity = clients.client("sts", home).get_caller_identity()
+    except (NoCredentialsError, PartialCredentialsError):
+        raise CollectionError(
+            f"{who}: no AWS credentials found (environment, shared credentials/config files, "
+            "SSO, container or instance metadata)"
+        ) from None
+    except NoRegionError:
+        raise CollectionError(f"{who}: no region configured") from None
+    except ClientError as exc:
+        status, message = classify(exc, "sts:AssumeRole" if target.role_arn else "sts:GetCallerIdentity")
+        raise CollectionError(f"{who}: {_where(endpoint_url)} refused the credentials ({status}): {message}") from exc
+    except BotoCoreError as exc:
+        raise CollectionError(f"{who}: cannot reach {_where(endpoint_url)}: {exc}") from exc
+    arn = str(identity["Arn"])
+    return ResolvedTarget(
+        target=target,
+        clients=clients,
+        account_id=str(identity["Account"]),
+        partition=arn.split(":")[1] if arn.count(":") >= 5 else "aws",
+        regions=regions,
+        home_region=home,
+    )
+
+
+def check_region(resolved: ResolvedTarget, region: str) -> Partial:
+    """Is the region usable for this account? (sts:GetCallerIdentity against it; syntax checked first).
+
+    A region the endpoint rejects (not enabled for the account, unknown, unreachable) gets an ``sts``
+    coverage entry plus one per regional service saying it was skipped, so no service reads as empty.
+    """
+    out = Partial()
+    scope = resolved.scope(region)
+    error: tuple[str, str] | None = None
+    if region == resolved.home_region:
+        return out
+    if not _REGION_RE.match(region):
+        error = ("failed", f"{region!r} is not an AWS region name")
+    else:
+        try:
+            scope.client("sts").get_caller_identity()
+        except CALL_ERRORS as exc:
+            error = classify(exc, f"sts:GetCallerIdentity in {region}")
+    if error is None:
+        return out
+    status, message = error
+    out.status(scope, "sts", status, f"region rejected: {message}")  # type: ignore[arg-type]
+    for service in REGIONAL_SERVICES:
+        out.status(scope, service, status, f"skipped: region {region} rejected ({message})")  # type: ignore[arg-type]
+    return out
+
+
+def _guarded(job: Callable[[], Partial], scope: Scope, service: str) -> Partial:
+    """Run one family; a malformed response is recorded as ``failed``, never stops the other families."""
+    try:
+        return job()
+    except (KeyError, ValueError, TypeError) as exc:
+        out = Partial()
+        out.status(
+            scope, service, "failed", f"{service}: unexpected response from the endpoint: {type(exc).__name__}: {exc}"
+        )
+        return out
+
+
+def _sort_key(record: Any) -> tuple[str, ...]:
+    for attr in ("arn", "association_arn", "account_id"):
+        value = getattr(record, attr, None)
+        if value:
+            return (str(value),)
+    return (str(getattr(record, "name", "")),)
+
+
+def collect_aws(
+    targets: Sequence[AwsTarget],
+    *,
+    endpoint_url: str | None = None,
+    max_workers: int = 8,
+    progress: bool | None = None,
+    retry_mode: RetryMode = "standard",
+    max_attempts: int = 3,
+    page_size: int | None = None,
+) -> Snapshot:
+    """Collect every target's AWS inventory into one partial snapshot (records + coverage).
+
+    ``endpoint_url`` (else ``AWS_ENDPOINT_URL``) sends every call to one endpoint, e.g. a local one.
+    ``progress``: None shows progress on stderr when it is a terminal; False never. ``max_attempts`` counts the first try. ``page_size`` asks
+    paginated listings for smaller pages (tests). Raises CollectionError when a target yields nothing.
+    """
+    created = now_utc()
+    config = client_config(retry_mode=retry_mode, max_attempts=max_attempts)
+    resolved: list[ResolvedTarget] = []
+    seen: set[tuple[str, str]] = set()
+    for target in targets or (AwsTarget(),):
+        r = resolve_target(target, endpoint_url=endpoint_url, config=config)
+        regions = tuple(reg for reg in r.regions if (r.account_id, reg) not in seen)
+        seen.update((r.account_id, reg) for reg in regions)
+        resolved.append(ResolvedTarget(r.target, r.clients, r.account_id, r.partition, regions, r.home_region))
+
+    bar = Progress(enabled=False if progress is False else None)
+    result = Partial()
+    accounts: dict[str, Account] = {}
+    workers = max(1, max_workers)
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="irsa-collect") as pool:
+        checks = {(r.account_id, reg): pool.submit(check_region, r, reg) for r in resolved for reg in r.regions}
+        usable: dict[str, list[str]] = {}
+        for (account_id, region), check in checks.items():
+            checked = check.result()
+            result.extend(checked)
+            if not checked.coverage:
+                usable.setdefault(account_id, []).append(region)
+
+        jobs: list[tuple[Scope, str, Future[Partial]]] = []
+        org_jobs: list[tuple[Scope, Future[tuple[Account, Partial]]]] = []
+        global_done: set[str] = set()
+        for r in resolved:
+            if r.account_id not in global_done:
+                global_done.add(r.account_id)
+                gscope = r.scope(None)
+                jobs.append((gscope, "iam", pool.submit(_guarded, partial(collect_iam, gscope), gscope, "iam")))
+                org_jobs.append((gscope, pool.submit(collect_organizations, gscope)))
+            for region in r.regions:
+                if region not in usable.get(r.account_id, []):
+                    continue
+                scope = r.scope(region)
+                families: dict[str, Callable[[], Partial]] = {
+                    "kms": partial(collect_kms, scope, page_size=page_size),
+                    "ssm": partial(collect_ssm, scope, page_size=page_size),
+                    "secretsmanager": partial(collect_secretsmanager, scope, page_size=page_size),
+                    "eks": partial(collect_eks, scope),
+                }
+                for service, job in families.items():
+                    jobs.append((scope, service, pool.submit(_guarded, job, scope, service)))
+        bar.add(len(jobs) + len(org_jobs))
+        for scope, org_fut in org_jobs:
+            try:
+                accounts[scope.account_id], part = org_fut.result()
+            except (KeyError, ValueError, TypeError) as exc:
+                part = Partial()
+                part.status(scope, "organizations", "failed", f"organizations: unexpected response: {exc!r}")
+            result.extend(part)
+            bar.step(scope.account_id, "global", "organizations", _worst(part))
+        for scope, service, fut in jobs:
+            part = fut.result()
+            result.extend(part)
+            bar.step(scope.account_id, scope.region or "global", service, _worst(part))
+    bar.close()
+
+    for r in resolved:
+        acct = accounts.get(r.account_id) or Account(account_id=r.account_id, partition=r.partition)
+        regions = tuple(sorted({*acct.regions, *usable.get(r.account_id, [])}))
+        accounts[r.account_id] = Account(**{**_fields(acct), "regions": regions})
+    records: dict[str, Any] = {
+        name: tuple(sorted(result.records.get(name, []), key=_sort_key))
+        for name in RECORD_FIELDS
+        if name not in ("accounts", "coverage")
+    }
+    coverage = tuple(sorted(result.coverage, key=lambda c: (c.scope, c.service, c.resource or "")))
+    return Snapshot(
+        created_at=created,
+        accounts=tuple(sorted(accounts.values(), key=lambda a: a.account_id)),
+        coverage=coverage,
+        **records,
+    )
+
+
+def _worst(part: Partial) -> str:
+    return next((c.status for c in part.coverage if c.status != "ok"), "ok")
+
+
+def _fields(account: Account) -> dict[str, Any]:
+    return {name: getattr(account, name) for name in Account.__dataclass_fields__}
+
+
+__all__ = ["AwsTarget", "Coverage", "ResolvedTarget", "collect_aws", "resolve_target"]

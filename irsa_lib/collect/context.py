@@ -1,0 +1,204 @@
+"""What every AWS family collector shares: where it runs, and how it records records and gaps.
+
+A family collector receives a :class:`Scope` and returns a :class:`Partial`: the records it built plus a
+coverage entry for what it attempted. Failures are classified by botocore error code into the snapshot's
+coverage statuses so "could not look" never reads as "nothing there".
+"""
+
+from __future__ import annotations
+
+import json
+import urllib.parse
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    ConnectTimeoutError,
+    EndpointConnectionError,
+    ReadTimeoutError,
+)
+
+from irsa_lib.collect.session import Clients
+from irsa_lib.model import Coverage, CoverageStatus
+
+DENIED_CODES = frozenset(
+    {
+        "AccessDenied",
+        "AccessDeniedException",
+        "UnauthorizedOperation",
+        "AuthorizationError",
+        "AuthFailure",
+        "UnrecognizedClientException",
+        "InvalidClientTokenId",
+        "ExpiredToken",
+        "ExpiredTokenException",
+        "OptInRequired",
+        "SignatureDoesNotMatch",
+        "403",
+    }
+)
+THROTTLED_CODES = frozenset(
+    {
+        "Throttling",
+        "ThrottlingException",
+        "ThrottledException",
+        "RequestLimitExceeded",
+        "TooManyRequestsException",
+        "RequestThrottled",
+        "SlowDown",
+        "429",
+    }
+)
+NOT_FOUND_CODES = frozenset(
+    {
+        "NoSuchEntity",
+        "NotFoundException",
+        "ResourceNotFoundException",
+        "ParameterNotFound",
+        "InvalidLaunchTemplateId.NotFound",
+        "InvalidLaunchTemplateName.NotFoundException",
+        "InvalidLaunchTemplateId.VersionNotFound",
+        "PolicyNotFoundException",
+        "TargetNotFoundException",
+        "ChildNotFoundException",
+    }
+)
+UNIMPLEMENTED_CODES = frozenset(
+    {"404", "UnknownOperationException", "InvalidAction", "NotImplemented", "UnsupportedOperation", "500"}
+)
+
+
+def error_code(exc: BaseException) -> str | None:
+    """The AWS error code of a botocore ClientError, else None."""
+    if isinstance(exc, ClientError):
+        return str(
+            exc.response.get("Error", {}).get("Code") or exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+        )
+    return None
+
+
+def classify(exc: BaseException, operation: str) -> tuple[CoverageStatus, str]:
+    """Map a botocore error to a coverage status and a readable one-line message."""
+    if isinstance(exc, EndpointConnectionError | ConnectTimeoutError | ReadTimeoutError):
+        return "unreachable", f"{operation}: endpoint unreachable: {exc}"
+    if isinstance(exc, ClientError):
+        code = error_code(exc) or "?"
+        message = str(exc.response.get("Error", {}).get("Message") or "").strip()
+        if code in DENIED_CODES:
+            return "denied", f"{operation}: {code}: {message}"
+        if code in THROTTLED_CODES:
+            return "throttled", f"{operation}: {code} (still throttled after retries): {message}"
+        if code in NOT_FOUND_CODES:
+            return "not_found", f"{operation}: {code}: {message}"
+        if code in UNIMPLEMENTED_CODES and (
+            code in {"404", "UnknownOperationException", "InvalidAction"}
+            or "not been implemented" in message
+            or "not implemented" in message.lower()
+        ):
+            return "failed", f"{operation}: the endpoint does not implement this operation ({code})"
+        return "failed", f"{operation}: {code}: {_first_line(message)}"
+    if isinstance(exc, BotoCoreError):
+        return "failed", f"{operation}: {exc}"
+    return "failed", f"{operation}: {type(exc).__name__}: {exc}"
+
+
+def _first_line(text: str) -> str:
+    return text.splitlines()[0][:300] if text else ""
+
+
+def decode_policy(document: Any) -> Mapping[str, Any]:
+    """A policy document as a JSON object, whatever form the API returned it in.
+
+    botocore already decodes IAM documents to dicts (as moto's are); raw AWS responses carry them
+    URL-encoded, and KMS, SSM, Secrets Manager and Organizations return plain JSON strings.
+
+    >>> decode_policy('%7B%22Version%22%3A%222012-10-17%22%7D')
+    {'Version': '2012-10-17'}
+    >>> decode_policy({"Statement": []})
+    {'Statement': []}
+    """
+    if isinstance(document, Mapping):
+        return document
+    if not isinstance(document, str):
+        raise ValueError(f"policy document is neither a JSON object nor a string: {type(document).__name__}")
+    text = document.strip()
+    if not text.startswith("{"):
+        text = urllib.parse.unquote(text)
+    value = json.loads(text)
+    if not isinstance(value, dict):
+        raise ValueError("policy document is not a JSON object")
+    return value
+
+
+def tags_dict(tags: Any) -> dict[str, str]:
+    """``[{"Key": k, "Value": v}]`` (either case) as a dict."""
+    out: dict[str, str] = {}
+    for tag in tags or ():
+        key = tag.get("Key", tag.get("key"))
+        if key is not None:
+            out[str(key)] = str(tag.get("Value", tag.get("value", "")))
+    return out
+
+
+def arn_account(arn: str) -> str:
+    """The account field of an ARN (empty for AWS-owned resources such as AWS managed policies)."""
+    parts = arn.split(":", 5)
+    return parts[4] if len(parts) > 4 else ""
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Where a family collector runs: one account, one region (or ``None`` for global services)."""
+
+    account_id: str
+    partition: str
+    region: str | None
+    clients: Clients
+
+    @property
+    def name(self) -> str:
+        """Coverage scope: ``<account>/<region>``, or ``<account>/global``."""
+        return f"{self.account_id}/{self.region or 'global'}"
+
+    def client(self, service: str) -> Any:
+        return self.clients.client(service, self.region)
+
+
+@dataclass
+class Partial:
+    """Records (by snapshot field name) and coverage produced by one family collector."""
+
+    records: dict[str, list[Any]] = field(default_factory=dict)
+    coverage: list[Coverage] = field(default_factory=list)
+
+    def add(self, name: str, items: Any) -> None:
+        self.records.setdefault(name, []).extend(items)
+
+    def ok(self, scope: Scope, service: str, count: int) -> None:
+        self.coverage.append(Coverage(source="aws", scope=scope.name, service=service, status="ok", count=count))
+
+    def status(
+        self, scope: Scope, service: str, status: CoverageStatus, error: str, resource: str | None = None
+    ) -> None:
+        self.coverage.append(
+            Coverage(source="aws", scope=scope.name, service=service, status=status, error=error, resource=resource)
+        )
+
+    def failed(
+        self, scope: Scope, service: str, exc: BaseException, operation: str, resource: str | None = None
+    ) -> None:
+        """Record a failed call: ``service`` is the coverage service, ``operation`` names the API call."""
+        status, message = classify(exc, operation)
+        self.status(scope, service, status, message, resource)
+
+    def extend(self, other: Partial) -> None:
+        for name, items in other.records.items():
+            self.add(name, items)
+        self.coverage.extend(other.coverage)
+
+
+CALL_ERRORS = (ClientError, BotoCoreError)
+"""What a ``get_*`` function may raise for a failed AWS call; anything else is a bug and propagates."""

@@ -1,0 +1,97 @@
+"""SSM Parameter Store: parameter metadata (DescribeParameters) and resource policies; never values.
+
+Only advanced-tier parameters can carry resource policies (parameter sharing), so GetResourcePolicies is
+called for those alone; a failure is recorded per parameter.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from irsa_lib.collect.context import CALL_ERRORS, Partial, Scope, decode_policy
+from irsa_lib.model import PolicyDocument, SSMParameter
+
+SERVICE = "ssm"
+
+
+def get_parameters(ssm: Any, page_size: int | None = None) -> list[dict[str, Any]]:
+    """DescribeParameters over all pages (metadata only: DescribeParameters never returns values)."""
+    config = {"PageSize": page_size} if page_size else {}
+    paginator = ssm.get_paginator("describe_parameters")
+    return [p for page in paginator.paginate(PaginationConfig=config) for p in page.get("Parameters", [])]
+
+
+def get_resource_policies(ssm: Any, arn: str) -> list[dict[str, Any]]:
+    return [
+        p
+        for page in ssm.get_paginator("get_resource_policies").paginate(ResourceArn=arn)
+        for p in page.get("Policies", [])
+    ]
+
+
+def parameter_arn(name: str, *, partition: str, region: str, account_id: str) -> str:
+    """The ARN of a parameter by name (``/a/b`` and ``a`` both become ``parameter/a...``).
+
+    >>> parameter_arn("/billing/db", partition="aws", region="us-east-1", account_id="123456789012")
+    'arn:aws:ssm:us-east-1:123456789012:parameter/billing/db'
+    """
+    return f"arn:{partition}:ssm:{region}:{account_id}:parameter/{name.lstrip('/')}"
+
+
+def transform_parameter(
+    item: Mapping[str, Any],
+    *,
+    partition: str,
+    region: str,
+    account_id: str,
+    policies: Sequence[Mapping[str, Any]] = (),
+) -> SSMParameter:
+    """A DescribeParameters entry (+ GetResourcePolicies' ``Policies``) as an SSMParameter record."""
+    name = item["Name"]
+    ptype = item.get("Type", "String")
+    if ptype not in ("String", "StringList", "SecureString"):
+        raise ValueError(f"parameter {name}: unknown Type {ptype!r}")
+    documents: tuple[PolicyDocument, ...] = tuple(decode_policy(p["Policy"]) for p in policies)
+    return SSMParameter(
+        arn=item.get("ARN") or parameter_arn(name, partition=partition, region=region, account_id=account_id),
+        name=name,
+        account_id=account_id,
+        region=region,
+        type=ptype,
+        tier=item.get("Tier", "Standard"),
+        key_id=item.get("KeyId") if ptype == "SecureString" else None,
+        resource_policies=documents,
+        version=item.get("Version"),
+        last_modified_user=item.get("LastModifiedUser"),
+    )
+
+
+def collect_ssm(scope: Scope, *, page_size: int | None = None) -> Partial:
+    out = Partial()
+    assert scope.region is not None
+    ssm = scope.client("ssm")
+    try:
+        items = get_parameters(ssm, page_size)
+    except CALL_ERRORS as exc:
+        out.failed(scope, SERVICE, exc, "ssm:DescribeParameters")
+        return out
+    params = []
+    for item in items:
+        arn = item.get("ARN") or parameter_arn(
+            item["Name"], partition=scope.partition, region=scope.region, account_id=scope.account_id
+        )
+        policies: list[dict[str, Any]] = []
+        if item.get("Tier") == "Advanced":
+            try:
+                policies = get_resource_policies(ssm, arn)
+            except CALL_ERRORS as exc:
+                out.failed(scope, "ssm:GetResourcePolicies", exc, "ssm:GetResourcePolicies", resource=arn)
+        params.append(
+            transform_parameter(
+                item, partition=scope.partition, region=scope.region, account_id=scope.account_id, policies=policies
+            )
+        )
+    out.add("ssm_parameters", params)
+    out.ok(scope, SERVICE, len(params))
+    return out
