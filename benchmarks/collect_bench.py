@@ -38,8 +38,8 @@ def minimum_calls(seeded: dict[str, int], *, advanced_parameters: int = 0) -> in
     """A floor for collecting ``seeded`` under the documented page sizes, reading no values.
 
     IAM in bulk (GetAccountAuthorizationDetails, up to 1,000 entities a page) plus one
-    GetOpenIDConnectProvider each; KMS ListKeys/ListAliases pages plus GetKeyPolicy and ListGrants per
-    key (no bulk form exists); SSM DescribeParameters (50 a page) plus GetResourcePolicies for
+    GetOpenIDConnectProvider each; KMS ListKeys/ListAliases pages plus DescribeKey (state, manager),
+    GetKeyPolicy and ListGrants per key (no bulk form exists; rotation status is extra); SSM DescribeParameters (50 a page) plus GetResourcePolicies for
     Advanced-tier parameters only (Standard ones cannot carry policies); Secrets Manager ListSecrets
     (100 a page) plus GetResourcePolicy per secret; EKS ListClusters, then DescribeCluster,
     ListNodegroups and ListPodIdentityAssociations per cluster and DescribeNodegroup per node group;
@@ -58,7 +58,7 @@ def minimum_calls(seeded: dict[str, int], *, advanced_parameters: int = 0) -> in
         + seeded.get("oidc_providers", 0)
         + pages(keys, 1000)
         + pages(keys, 100)
-        + 2 * keys
+        + 3 * keys
         + pages(seeded.get("ssm_parameters", 0), 50)
         + advanced_parameters
         + pages(seeded.get("secrets", 0), 100)

@@ -23,6 +23,7 @@ from collections.abc import Callable, Sized
 from pathlib import Path
 from typing import Any
 
+ROOT = Path(__file__).resolve().parent.parent
 STAGES = ("generate", "load", "build", "table", "findings", "who", "render", "pipeline")
 
 # stage -> (module, function) pairs it needs; a missing module makes the stage "not available"
@@ -61,6 +62,9 @@ def resolve(module: str, name: str) -> Callable[..., Any]:
         spec = None
     if spec is None:
         raise NotAvailable(f"{module} is not present")
+    if spec.origin and not Path(spec.origin).resolve().is_relative_to(ROOT):
+        # an editable install elsewhere can supply submodules this checkout lacks: do not measure those
+        raise NotAvailable(f"{module} is not in this checkout (found only at {spec.origin})")
     mod = importlib.import_module(module)
     fn = getattr(mod, name, None)
     if fn is None:
