@@ -19,7 +19,8 @@ import statistics
 import sys
 import time
 import traceback
-from collections.abc import Callable, Sized
+from collections import Counter
+from collections.abc import Callable, Iterator, Sized
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +33,7 @@ NEEDS: dict[str, tuple[tuple[str, str], ...]] = {
     "load": (),
     "build": (("irsa_lib.graph", "build_graph"),),
     "table": (("irsa_lib.graph", "build_graph"), ("irsa_lib.access", "effective_access")),
-    "findings": (("irsa_lib.graph", "build_graph"), ("irsa_lib.findings", "run_findings")),
+    "findings": (("irsa_lib.findings", "run_findings"),),  # with the graph when irsa_lib.graph is present
     "who": (("irsa_lib.graph", "build_graph"), ("irsa_lib.access", "who_can_read")),
     "render": (("irsa_lib.graph", "build_graph"), ("irsa_lib.render.graph_html", "render_trust_graph")),
     "pipeline": (
@@ -70,6 +71,13 @@ def resolve(module: str, name: str) -> Callable[..., Any]:
     if fn is None:
         raise NotAvailable(f"{module}.{name} is not present")
     return fn
+
+
+def _materialize(value: Any) -> Any:
+    """Consume a lazy result (generator, iterator) so its work is inside the timed part."""
+    if isinstance(value, Iterator):
+        return list(value)
+    return value
 
 
 def _size(value: Any) -> int | None:
@@ -142,15 +150,26 @@ def run_stage(stage: str, snapshot_path: Path, html_out: Path | None, size: str,
         graph = fns["build_graph"](snap)
         parts["build"] = time.perf_counter() - t
         t = time.perf_counter()
-        rows = fns["effective_access"](graph)
+        rows = _materialize(fns["effective_access"](graph))
         parts["table"] = time.perf_counter() - t
         t = time.perf_counter()
-        found = fns["run_findings"](snap, graph=graph)
+        found = _materialize(fns["run_findings"](snap, graph=graph))
         parts["findings"] = time.perf_counter() - t
         out.update(seconds=time.perf_counter() - t0, base_rss_mib=base, parts=parts)
         out.update(rows=_size(rows), findings=_size(found), **_graph_size(graph))
         return out
     snap = load_snapshot(snapshot_path)
+    if stage == "findings":
+        try:
+            graph = resolve("irsa_lib.graph", "build_graph")(snap)
+        except NotAvailable:
+            graph, out["note"] = None, "without a graph (irsa_lib.graph not present)"
+        base = rss_mib()
+        t0 = time.perf_counter()
+        found = _materialize(fns["run_findings"](snap, graph=graph))
+        out.update(seconds=time.perf_counter() - t0, findings=_size(found), base_rss_mib=base)
+        out["by_rule"] = dict(sorted(Counter(getattr(f, "rule", "?") for f in found).items()))
+        return out
     build = fns["build_graph"]
     if stage == "build":
         base = rss_mib()
@@ -162,17 +181,13 @@ def run_stage(stage: str, snapshot_path: Path, html_out: Path | None, size: str,
     base = rss_mib()
     if stage == "table":
         t0 = time.perf_counter()
-        rows = fns["effective_access"](graph)
+        rows = _materialize(fns["effective_access"](graph))
         out.update(seconds=time.perf_counter() - t0, rows=_size(rows))
-    elif stage == "findings":
-        t0 = time.perf_counter()
-        found = fns["run_findings"](snap, graph=graph)
-        out.update(seconds=time.perf_counter() - t0, findings=_size(found))
     elif stage == "who":
         times, answers = [], []
         for target in who_targets(snap):
             t0 = time.perf_counter()
-            answer = fns["who_can_read"](graph, target)
+            answer = _materialize(fns["who_can_read"](graph, target))
             times.append(time.perf_counter() - t0)
             answers.append(_size(answer))
         out.update(seconds=statistics.median(times), max_seconds=max(times), samples=len(times), answers=answers)
