@@ -77,14 +77,19 @@ def run(sizes: Sequence[str], *, seed: int, workdir: Path, timeout: float, brows
             args = [stage, "--snapshot", str(snap), "--size", size, "--seed", str(seed)]
             if stage == "render":
                 args += ["--html", str(workdir / f"{size}-graph.html")]
-            if profile and stage == "pipeline":
-                args += ["--profile", str(workdir / f"{size}-pipeline.prof")]
             res[stage] = run_child("benchmarks.stage", args, timeout=timeout)
             r = res[stage]
             _log(f"{size:>7} {stage:<9} {r.get('status'):<13} {r.get('seconds', float('nan')):8.2f} s "
                  f"{r.get('peak_rss_mib', float('nan')):8.0f} MiB  {r.get('reason', '')}")  # fmt: skip
             if stage == "generate" and r.get("status") != "ok":
                 break
+        if profile and res.get("pipeline", {}).get("status") == "ok":
+            # a separate run: profiling slows the code several-fold, so it never times the measured one
+            prof = workdir / f"{size}-pipeline.prof"
+            run_child(
+                "benchmarks.stage", ["pipeline", "--snapshot", str(snap), "--profile", str(prof)], timeout=timeout
+            )
+            _log(f"{size:>7} profile of the pipeline written to {prof}")
         results["sizes"][size] = res
     if browser:
         rendered = [s for s in sizes if results["sizes"][s].get("render", {}).get("status") == "ok"]
@@ -142,6 +147,7 @@ def render_markdown(results: dict[str, Any]) -> str:
         "",
         f"`python -m benchmarks.run --sizes {','.join(sizes)}` (seed {results['seed']}), {results['started']}.",
         "",
+        *([results["note"], ""] if results.get("note") else []),
         f"**Machine:** {m['nproc']} cores (nproc), {m['cpu']}, {m['memory_gib']:.1f} GiB RAM, {m['python']}, "
         f"{m['os']}; load average at start {load}.",
         "",
@@ -293,8 +299,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--timeout", type=float, default=1800.0, help="seconds per stage process")
     parser.add_argument("--no-browser", action="store_true", help="skip the headless Chromium draw")
     parser.add_argument("--collect-size", default="collect", help="size for the collection benchmark ('' to skip)")
-    parser.add_argument("--profile", action="store_true", help="also write cProfile stats of each pipeline run")
+    parser.add_argument(
+        "--profile", action="store_true", help="also profile each size's pipeline (cProfile) in a separate, untimed run"
+    )
     parser.add_argument("--from-json", type=Path, help="only re-render the markdown from a results.json")
+    parser.add_argument("--note", default="", help="a line printed under the title (what was measured, patches)")
     args = parser.parse_args(argv)
     if args.from_json:
         results = json.loads(args.from_json.read_text())
@@ -304,6 +313,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             size_of(s)
         results = run(sizes, seed=args.seed, workdir=args.workdir, timeout=args.timeout, browser=not args.no_browser,
                       collect=args.collect_size or None, profile=args.profile)  # fmt: skip
+    if args.note:
+        results["note"] = args.note
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(render_markdown(results))
     _log(f"wrote {args.out}")
