@@ -45,7 +45,10 @@ def counting_endpoint() -> Iterator[tuple[str, CountingApp]]:
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    yield f"http://127.0.0.1:{server.server_port}", app
+    url = f"http://127.0.0.1:{server.server_port}"
+    yield url, app
+    # moto's backends are process-wide: leave nothing behind for other tests' endpoints in this process
+    urllib.request.urlopen(urllib.request.Request(f"{url}/moto-api/reset", method="POST", data=b""), timeout=30)
     server.shutdown()
 
 
