@@ -369,6 +369,7 @@ class _Cluster:
     oidc_id: str
     node_role: str
     ssm_core_on_nodes: bool
+    index: int = 0
     kes_role: str | None = None
     eso_role: str | None = None
 
@@ -658,6 +659,7 @@ class _Builder:
                 oidc_id=self.token(32, string.hexdigits[:16].upper()),
                 node_role=role_arn(acct, f"eks-node-{name}"),
                 ssm_core_on_nodes=c % 3 == 1,
+                index=c,
             )
             self.c.append(cl)
             self.clusters.append(
@@ -699,7 +701,9 @@ class _Builder:
 
     def kes_controller(self, cl: _Cluster) -> None:
         ns, sa = "external-secrets", "external-secrets-sa"
-        wide = self.chance(0.5)  # F04: the controller role itself can read parameters of every service
+        # F04: the controller role itself can read parameters of every service. Both switches follow the
+        # cluster index, not the dice, so row counts rise steadily with size and growth ratios measure code.
+        wide = cl.index % 2 == 0
         inline: list[tuple[str, dict[str, Any]]] = [
             ("assume-service-roles", _doc(_allow("sts:AssumeRole", "arn:aws:iam::*:role/svc/*-service-role")))
         ]
@@ -715,7 +719,7 @@ class _Builder:
                            annotations={ROLE_ARN_ANNOTATION: cl.kes_role, STS_REGIONAL_ANNOTATION: "true"})
         )  # fmt: skip
         env = {"AWS_REGION": REGION, "POLLER_INTERVAL_MILLISECONDS": "10000"}
-        enforce = self.chance(0.5)
+        enforce = cl.index % 2 == 1
         if enforce:
             env["ENFORCE_NAMESPACE_ANNOTATIONS"] = "true"
         self.workloads.append(
