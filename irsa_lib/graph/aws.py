@@ -189,6 +189,11 @@ class AwsView:
         self._federated_index: dict[str, list[Role]] | None = None
         self._principals: dict[Identity, Principal] = {}
         self._cache: dict[tuple[Any, ...], Decision] = {}
+        # Controllers ask the same read question once per namespace (synthetic ExternalSecrets) and
+        # once per chain: answer each (identity, value, actions, path) once. Values are keyed by id():
+        # they are the snapshot's records, alive as long as this view.
+        self._reads: dict[tuple[Any, ...], ReadLeg | None] = {}
+        self._candidates: dict[tuple[Identity, tuple[str, ...]], list[SecretRecord]] = {}
         self.evaluations = 0
 
     # --- principals ---------------------------------------------------------------------------
@@ -352,7 +357,14 @@ class AwsView:
     # --- read + decrypt -----------------------------------------------------------------------
     def candidate_targets(self, identity: Identity, actions: tuple[str, ...] = ALL_READ_ACTIONS) -> list[SecretRecord]:
         """Parameters and secrets this identity might read (or call ``actions`` on): identity Allow
-        patterns + resource policies."""
+        patterns + resource policies. Memoised per (identity, actions); callers get a fresh list."""
+        key = (identity, tuple(actions))
+        hit = self._candidates.get(key)
+        if hit is None:
+            hit = self._candidates[key] = self._candidate_targets(identity, key[1])
+        return list(hit)
+
+    def _candidate_targets(self, identity: Identity, actions: tuple[str, ...]) -> list[SecretRecord]:
         role = self.roles[identity.role_arn]
         patterns = allowed_resource_patterns(self.identity_documents(role), actions)
         found = self._targets.matching(patterns) if patterns else []
@@ -381,7 +393,16 @@ class AwsView:
         """Can ``identity`` read the plaintext of ``target`` with one of ``actions``? Read AND decrypt.
 
         ``path``: for GetParametersByPath, the one path the consumer asks for (default: any ancestor).
+        Memoised per (identity, value, actions, path).
         """
+        actions = tuple(actions)
+        key = (identity, id(target), actions, path)
+        if key in self._reads:
+            return self._reads[key]
+        result = self._reads[key] = self._read(identity, target, actions, path)
+        return result
+
+    def _read(self, identity: Identity, target: SecretRecord, actions: tuple[str, ...], path: str | None) -> ReadLeg | None:
         read_legs: list[tuple[str, Leg]] = []
         for action in actions:
             leg = self._read_leg(identity, target, action, path)
