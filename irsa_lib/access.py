@@ -347,7 +347,13 @@ def _simple_view(graph: AccessGraph, *, write: bool = False) -> nx.DiGraph:
     """One edge per (u, v): the strongest (allow over conditional over potential).
 
     Reading views leave write edges out; writing views leave out every other edge into a value.
+    Built once per graph (and direction); queries overlay their own source and sink on it
+    (:func:`_overlay`) and never change it.
     """
+    return graph.memo(f"simple-view:{write}", lambda: _build_simple_view(graph, write=write))
+
+
+def _build_simple_view(graph: AccessGraph, *, write: bool) -> nx.DiGraph:
     rank = {"allow": 0, "conditional": 1, "potential": 2}
     values = set(graph.nodes_of(*SECRET_TYPES))
     h = nx.DiGraph()
@@ -358,6 +364,28 @@ def _simple_view(graph: AccessGraph, *, write: bool = False) -> nx.DiGraph:
             continue
         if not h.has_edge(u, v) or rank[data[DECISION]] < rank[h.edges[u, v]["data"][DECISION]]:
             h.add_edge(u, v, data=data)
+    return h
+
+
+def _overlay(base: nx.DiGraph, sources: list[str], sinks: list[str]) -> nx.DiGraph:
+    """``base`` plus edges ``_SOURCE -> sources`` and ``sinks -> _SINK``, without copying ``base``.
+
+    The new graph shares the adjacency dicts of every node it does not touch; the touched ones are
+    copied before the edge is added, so ``base`` stays as it was. Nodes and neighbours keep the
+    order a copy of ``base`` with the same edges added would have, so path enumeration (and its
+    choice among equally short paths) is exactly that of a copy.
+    """
+    h = nx.DiGraph()
+    h._node = dict(base._node)
+    h._succ = h._adj = dict(base._succ)
+    h._pred = dict(base._pred)
+    for s in sources:
+        if s in h._pred:
+            h._pred[s] = dict(h._pred[s])
+    for t in sinks:
+        h._succ[t] = dict(h._succ[t])
+    h.add_edges_from((_SOURCE, s) for s in sources)
+    h.add_edges_from((t, _SINK) for t in sinks)
     return h
 
 
@@ -374,8 +402,19 @@ def _paths(graph: AccessGraph, h: nx.DiGraph, max_paths: int, cutoff: int) -> It
         return
 
 
+def _secret_index(graph: AccessGraph) -> dict[str, list[str]]:
+    """Value nodes by every name :func:`_matches_secret` accepts (node id, ARN, name, name without "/")."""
+    index: dict[str, list[str]] = {}
+    for n in graph.nodes_of(*SECRET_TYPES):
+        attrs = graph.node(n)
+        for key in dict.fromkeys((n, attrs.get(ARN), attrs.get(NAME), str(attrs.get(NAME, "")).lstrip("/"))):
+            if isinstance(key, str):
+                index.setdefault(key, []).append(n)
+    return index
+
+
 def _secret_node(graph: AccessGraph, secret: str) -> str:
-    hits = [n for n in graph.nodes_of(*SECRET_TYPES) if _matches_secret(graph, n, secret)]
+    hits = graph.memo("secret-index", lambda: _secret_index(graph)).get(secret, [])
     if not hits:
         raise UsageError(f"no SSM SecureString parameter or Secrets Manager secret named {secret!r} in the graph")
     if len(hits) > 1:
@@ -412,9 +451,7 @@ def who_can_write(graph: AccessGraph, secret: str, *, max_paths: int = 50, cutof
 
 def _paths_to(graph: AccessGraph, secret: str, max_paths: int, cutoff: int, *, write: bool) -> Iterator[AccessPath]:
     target = _secret_node(graph, secret)
-    h = _simple_view(graph, write=write)
-    h.add_edges_from((_SOURCE, s) for s in graph.nodes_of(*SUBJECT_TYPES))
-    h.add_edge(target, _SINK)
+    h = _overlay(_simple_view(graph, write=write), graph.nodes_of(*SUBJECT_TYPES), [target])
     return _paths(graph, h, max_paths, cutoff)
 
 
@@ -444,7 +481,5 @@ def what_can_write(graph: AccessGraph, subject: str, *, max_paths: int = 50, cut
 
 def _paths_from(graph: AccessGraph, subject: str, max_paths: int, cutoff: int, *, write: bool) -> Iterator[AccessPath]:
     starts = _subject_nodes(graph, subject)
-    h = _simple_view(graph, write=write)
-    h.add_edges_from((_SOURCE, s) for s in starts)
-    h.add_edges_from((t, _SINK) for t in graph.nodes_of(*SECRET_TYPES))
+    h = _overlay(_simple_view(graph, write=write), starts, graph.nodes_of(*SECRET_TYPES))
     return _paths(graph, h, max_paths, cutoff)

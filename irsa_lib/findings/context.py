@@ -112,8 +112,16 @@ class FindingContext:
 
     def reachable_values(self, cluster: str, subject: Subject) -> list[str]:
         """Values the access rows let an RBAC subject reach (empty without a graph)."""
-        node = self.subject_node(cluster, subject)
-        return sorted({r.secret_name for r in self.access_rows if r.nodes and r.nodes[0] == node})
+        return sorted(self._values_by_subject.get(self.subject_node(cluster, subject), ()))
+
+    @cached_property
+    def _values_by_subject(self) -> dict[str, set[str]]:
+        """Value names of the access rows, by the row's first node (one pass, not one per subject)."""
+        out: dict[str, set[str]] = {}
+        for r in self.access_rows:
+            if r.nodes:
+                out.setdefault(r.nodes[0], set()).add(r.secret_name)
+        return out
 
     def edge_targets(self, node: str, mechanism: Mechanism) -> list[str]:
         """Graph nodes ``node`` has a ``mechanism`` edge to (empty without a graph or that node)."""

@@ -7,9 +7,9 @@ listed in :mod:`irsa_lib.graph.schema`.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar, cast
 
 import networkx as nx
 
@@ -23,6 +23,7 @@ from irsa_lib.graph.schema import (
     NodeType,
 )
 
+T = TypeVar("T")
 GapReach = Literal["k8s-secret", "rbac"]
 
 
@@ -82,10 +83,13 @@ class AccessGraph:
         self._gaps: list[Gap] = []
         self.evaluations = 0
         """Policy evaluations made while building (for benchmarks)."""
+        self._version = 0
+        self._memo: dict[str, tuple[tuple[int, int, int], Any]] = {}
 
     # --- building -----------------------------------------------------------------------------
     def add_node(self, node: str, type_: NodeType, label: str, **attrs: Any) -> str:
         """Add (or enrich) a node; the first type given wins, later attributes are merged."""
+        self._version += 1
         if node in self.graph:
             current = self.graph.nodes[node]
             for k, v in attrs.items():
@@ -99,6 +103,7 @@ class AccessGraph:
         if u not in self.graph or v not in self.graph:
             missing = u if u not in self.graph else v
             raise KeyError(f"edge {u} -> {v}: node {missing} was not added first")
+        self._version += 1
         self.graph.add_edge(u, v, key=key or str(data.mechanism), **data.attrs())
 
     def add_gap(self, gap: Gap) -> None:
@@ -106,6 +111,16 @@ class AccessGraph:
             self._gaps.append(gap)
 
     # --- reading ------------------------------------------------------------------------------
+    def memo(self, name: str, build: Callable[[], T]) -> T:
+        """A derived structure (a query view, an index), built once and rebuilt after the graph changes."""
+        sig = (self._version, self.graph.number_of_nodes(), self.graph.number_of_edges())
+        hit = self._memo.get(name)
+        if hit is not None and hit[0] == sig:
+            return cast(T, hit[1])
+        value = build()
+        self._memo[name] = (sig, value)
+        return value
+
     @property
     def gaps(self) -> tuple[Gap, ...]:
         """What could not be decided: rows touching a gap are marked incomplete."""
