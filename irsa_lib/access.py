@@ -275,7 +275,17 @@ def effective_access(
         ``NS/NAME``: only this service account.
     secret
         Only this value (name, ARN, or node id).
+
+    The unfiltered table is built once per graph (the findings read it too); each call gets its own list.
     """
+    if namespace is None and service_account is None and secret is None:
+        return list(graph.memo("effective-access", lambda: _rows(graph, None, None, None)))
+    return _rows(graph, namespace, service_account, secret)
+
+
+def _rows(
+    graph: AccessGraph, namespace: str | None, service_account: str | None, secret: str | None
+) -> list[AccessRow]:
     subjects = _subjects(graph)
     if service_account is not None:
         want_ns, sep, want_name = service_account.partition("/")

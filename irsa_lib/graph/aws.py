@@ -402,7 +402,9 @@ class AwsView:
         result = self._reads[key] = self._read(identity, target, actions, path)
         return result
 
-    def _read(self, identity: Identity, target: SecretRecord, actions: tuple[str, ...], path: str | None) -> ReadLeg | None:
+    def _read(
+        self, identity: Identity, target: SecretRecord, actions: tuple[str, ...], path: str | None
+    ) -> ReadLeg | None:
         read_legs: list[tuple[str, Leg]] = []
         for action in actions:
             leg = self._read_leg(identity, target, action, path)

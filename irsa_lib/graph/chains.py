@@ -128,6 +128,22 @@ def add_synthetic_reads(
     ``admit``: the ways the object may name a value (default: any way the consumer has); a value
     with no admission is not fetched.
     """
+    for target, found in _synthetic_found(ctx, chain, consumer, admit):
+        add_controller_read(ctx, source, chain, target, found, mechanism, evidence=(why,))
+
+
+def _synthetic_found(
+    ctx: BuildContext,
+    chain: Reach,
+    consumer: ReadConsumer,
+    admit: Callable[[SecretRecord], list[Admission]] | None,
+) -> list[tuple[SecretRecord, ReadLeg]]:
+    """(value, best read) for every value the chain's identity fetches; without a naming gate the
+    answer does not depend on the namespace, so it is computed once per (identity, consumer)."""
+    key = (chain.identity, consumer)
+    if admit is None and key in ctx.synthetic_reads:
+        return ctx.synthetic_reads[key]
+    out: list[tuple[SecretRecord, ReadLeg]] = []
     for target in ctx.aws.candidate_targets(chain.identity):
         options = admit(target) if admit is not None else [(_any_way(consumer, target), None, ALLOW)]
         found: ReadLeg | None = None
@@ -139,7 +155,10 @@ def add_synthetic_reads(
             if found is None or (found.leg.decision == "conditional" and leg.decision == "allow"):
                 found = ReadLeg(leg=leg, actions=read.actions, read=read.read, decrypt=read.decrypt)
         if found is not None:
-            add_controller_read(ctx, source, chain, target, found, mechanism, evidence=(why,))
+            out.append((target, found))
+    if admit is None:
+        ctx.synthetic_reads[key] = out
+    return out
 
 
 def _any_way(consumer: ReadConsumer, target: SecretRecord) -> tuple[str, ...]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from irsa_lib.graph.aws import AwsView, Identity
+from irsa_lib.graph.aws import AwsView, Identity, ReadLeg, SecretRecord
 from irsa_lib.graph.core import AccessGraph
 from irsa_lib.graph.legs import Leg
 from irsa_lib.graph.schema import (
@@ -65,6 +65,9 @@ class BuildContext:
     imds_reach: dict[str, list[Reach]] = field(default_factory=lambda: defaultdict(list))
     """workload node id -> node roles reachable through instance metadata."""
     targets: TargetIndex = field(init=False)
+    synthetic_reads: dict[tuple[Identity, str], list[tuple[SecretRecord, ReadLeg]]] = field(default_factory=dict)
+    """(identity, consumer) -> [(value, read)]: what an object anyone could create fetches with no
+    naming gate; the same in every namespace, so computed once (see chains.add_synthetic_reads)."""
 
     @classmethod
     def create(cls, snapshot: Snapshot, graph: AccessGraph, aws: AwsView) -> BuildContext:

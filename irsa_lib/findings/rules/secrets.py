@@ -19,6 +19,7 @@ from irsa_lib.graph.schema import NAME, Mechanism, role_id
 from irsa_lib.model import ESOSecretStore, NodeGroup, OrgPolicy, Role, SSMParameter, Workload
 from irsa_lib.policy.document import PolicyKind
 from irsa_lib.policy.patterns import has_wildcard
+from irsa_lib.resolve import UnknownPrincipalError
 
 BPG_IAM = "https://docs.aws.amazon.com/eks/latest/best-practices/identity-and-access-management.html"
 SSM_ACCESS = "https://docs.aws.amazon.com/systems-manager/latest/userguide/sysman-paramstore-access.html"
@@ -339,8 +340,15 @@ def _principals(ctx: FindingContext) -> list[str]:
     return [*ctx.roles, *ctx.users]
 
 
-def _path_grants(ctx: FindingContext, arn: str, secure: list[SSMParameter]) -> Iterator[str]:
-    """Wildcard parameter patterns of ``arn``'s Allows that reach parameters of several services."""
+def _path_grants(
+    ctx: FindingContext, arn: str, by_service: dict[str, list[SSMParameter]], matched: dict[str, set[int]]
+) -> Iterator[str]:
+    """Wildcard parameter patterns of ``arn``'s Allows that reach parameters of several services.
+
+    ``by_service``: SecureString parameters grouped by service; a service counts as soon as one of
+    its parameters is both matched and readable (the rest need not be asked). ``matched``: pattern ->
+    ids of the parameters it matches, shared across principals.
+    """
     for p in ctx.identity_policies(arn):
         for st in p.statements:
             action = next((a for a in SSM_READS if st.effect == "Allow" and st.matches_action(a.lower())), None)
@@ -349,12 +357,15 @@ def _path_grants(ctx: FindingContext, arn: str, secure: list[SSMParameter]) -> I
             for pat in written(p, st, "Resource"):
                 if ":parameter" not in pat or not has_wildcard(pat):
                     continue
-                svcs = sorted(
-                    {
-                        service_of(q.name)
-                        for q in secure
-                        if pattern_matches(pat, q.arn) and ask(ctx, arn, action, q.arn).possible
+                hits = matched.get(pat)
+                if hits is None:
+                    hits = matched[pat] = {
+                        id(q) for qs in by_service.values() for q in qs if pattern_matches(pat, q.arn)
                     }
+                svcs = sorted(
+                    svc
+                    for svc, qs in by_service.items()
+                    if any(id(q) in hits and ask(ctx, arn, action, q.arn).possible for q in qs)
                 )
                 if len(svcs) >= 2:
                     yield f"{ref(st)}: {pat} matches parameters of {len(svcs)} services {limit(svcs, 8)}"
@@ -383,8 +394,12 @@ def _bypassed_denies(ctx: FindingContext, arn: str, secure: list[SSMParameter]) 
 
 def check_f15(ctx: FindingContext) -> Iterator[Finding]:
     secure = [p for p in ctx.snapshot.ssm_parameters if p.type == "SecureString"]
+    by_service: dict[str, list[SSMParameter]] = {}
+    for q in secure:
+        by_service.setdefault(service_of(q.name), []).append(q)
+    matched: dict[str, set[int]] = {}
     for arn in _principals(ctx):
-        ev = list(_path_grants(ctx, arn, secure))
+        ev = list(_path_grants(ctx, arn, by_service, matched))
         bypass = list(_bypassed_denies(ctx, arn, secure))
         if ev or bypass:
             yield F15.fail(arn, *limit(ev + bypass), severity=Severity.HIGH if bypass else None)
@@ -405,12 +420,28 @@ F16 = RuleMeta(
 )
 
 
+def _may_allow(ctx: FindingContext, arn: str, action: str) -> bool:
+    """Could ``arn``'s identity policies allow ``action`` on anything? False only when all of them
+    were read and no Allow statement names a matching action (then only a resource policy could)."""
+    try:
+        policies, _, missing = ctx.inventory.identity(arn)
+    except UnknownPrincipalError:
+        return True
+    if missing:
+        return True
+    act = action.lower()
+    return any(st.effect == "Allow" and st.matches_action(act) for p in policies for st in p.statements)
+
+
 def check_f16(ctx: FindingContext) -> Iterator[Finding]:
     for arn in _principals(ctx):
         if not any(denies(st, "ssm:GetParameter") for p in ctx.identity_policies(arn) for st in p.statements):
             continue
         hits = []
+        history = _may_allow(ctx, arn, "ssm:GetParameterHistory")
         for p in ctx.snapshot.ssm_parameters:
+            if not history and not p.resource_policies and p.resource_policy_readable:
+                continue  # nothing grants history: neither an identity policy nor this parameter's own
             if not decide(ctx, arn, "ssm:GetParameter", p.arn).explicit_deny:
                 continue
             hist = read(ctx, arn, p, ("ssm:GetParameterHistory",))
