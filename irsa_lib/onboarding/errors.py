@@ -27,9 +27,7 @@ class PreflightError(OnboardingError):
 
     def __init__(self, problems: Sequence[str]) -> None:
         self.problems = tuple(problems)
-        super().__init__(
-            "onboarding stopped before any change:\n  - " + "\n  - ".join(self.problems)
-        )
+        super().__init__("onboarding stopped before any change:\n  - " + "\n  - ".join(self.problems))
 
 
 class ValueUnavailable(OnboardingError):

@@ -39,7 +39,9 @@ _CLUSTER = re.compile(r"^[0-9A-Za-z][A-Za-z0-9_-]{0,99}$")
 _ACCOUNT = re.compile(r"^\d{12}$")
 _REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d+$")
 _PARTITIONS = "aws|aws-cn|aws-us-gov"
-_ROLE_ARN = re.compile(rf"^arn:(?P<partition>{_PARTITIONS}):iam::(?P<account>\d{{12}}):role/(?:[\w+=,.@-]+/)*(?P<name>[\w+=,.@-]{{1,64}})$")
+_ROLE_ARN = re.compile(
+    rf"^arn:(?P<partition>{_PARTITIONS}):iam::(?P<account>\d{{12}}):role/(?:[\w+=,.@-]+/)*(?P<name>[\w+=,.@-]{{1,64}})$"
+)
 _PRINCIPAL_ARN = re.compile(
     rf"^arn:(?:{_PARTITIONS}):iam::\d{{12}}:(?:root|(?:role|user)/(?:[\w+=,.@-]+/)*[\w+=,.@-]{{1,64}})$"
 )

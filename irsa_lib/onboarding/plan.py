@@ -118,7 +118,13 @@ def make_plan(params: OnboardingParams, existing: Observed | None = None) -> Pla
             documents={"key-policy": policies.key_policy(p)},
         ),
         Step(id="kms-alias", kind="aws", action="KMS alias", resource=p.key_alias, detail="points at the service key"),
-        Step(id="kms-rotation", kind="aws", action="key rotation", resource=p.key_alias, detail="automatic yearly rotation on"),
+        Step(
+            id="kms-rotation",
+            kind="aws",
+            action="key rotation",
+            resource=p.key_alias,
+            detail="automatic yearly rotation on",
+        ),
         Step(
             id="service-role-policy",
             kind="aws",
@@ -171,9 +177,7 @@ def make_plan(params: OnboardingParams, existing: Observed | None = None) -> Pla
             )
         )
     if existing is not None:
-        steps = [
-            _with_status(s, existing.statuses.get(s.id), existing.reasons.get(s.id, "")) for s in steps
-        ]
+        steps = [_with_status(s, existing.statuses.get(s.id), existing.reasons.get(s.id, "")) for s in steps]
     return Plan(params=p, steps=tuple(steps), key_arn=key_arn)
 
 

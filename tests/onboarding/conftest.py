@@ -1,0 +1,115 @@
+"""Fixtures for onboarding: moto in server mode over HTTP (fresh per test), a seeded controller role."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+import pytest
+
+from irsa_lib.onboarding import OnboardingParams, make_params
+from irsa_lib.onboarding.guard import OnboardingClients
+from tests.collect.conftest import isolated_env, moto, moto_server  # noqa: F401  (shared fixtures)
+from tests.collect.proxy import AwsProxy
+
+ACCOUNT = "123456789012"
+REGION = "us-east-1"
+CONTROLLER_ROLE = f"arn:aws:iam::{ACCOUNT}:role/external-secrets-role"
+OIDC_HOST = "oidc.eks.us-east-1.amazonaws.com/id/ONBOARDTEST"
+DB_VALUE = "orders-db-S3cr3t-value-7f3a9c"
+API_VALUE = "orders-api-T0ken-value-41be20"
+STRIPE_VALUE = "orders-stripe-K3y-value-9d77e1"
+VALUES = {"/orders/db-password": DB_VALUE, "/orders/api-key": API_VALUE, "orders/stripe-api-key": STRIPE_VALUE}
+ENV_NAMES = {
+    "/orders/db-password": "ORDERS_DB",
+    "/orders/api-key": "ORDERS_API",
+    "orders/stripe-api-key": "ORDERS_STRIPE",
+}
+
+
+def client(service: str, endpoint: str) -> Any:
+    return boto3.client(
+        service,
+        endpoint_url=endpoint,
+        region_name=REGION,
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+
+
+def seed_controller(endpoint: str) -> str:
+    """The KES controller's IRSA role, as the reference pattern has it before onboarding."""
+    iam = client("iam", endpoint)
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"Federated": f"arn:aws:iam::{ACCOUNT}:oidc-provider/{OIDC_HOST}"},
+                "Action": "sts:AssumeRoleWithWebIdentity",
+                "Condition": {
+                    "StringEquals": {
+                        f"{OIDC_HOST}:sub": "system:serviceaccount:external-secrets:external-secrets-sa",
+                        f"{OIDC_HOST}:aud": "sts.amazonaws.com",
+                    }
+                },
+            }
+        ],
+    }
+    return str(
+        iam.create_role(RoleName="external-secrets-role", AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
+    )
+
+
+def orders_params(**overrides: Any) -> OnboardingParams:
+    args: dict[str, Any] = {
+        "service": "orders",
+        "namespace": "orders",
+        "cluster": "demo",
+        "account_id": ACCOUNT,
+        "region": REGION,
+        "parameters": ["/orders/db-password", "/orders/api-key"],
+        "secrets": ["orders/stripe-api-key"],
+        "controller_role_arn": CONTROLLER_ROLE,
+        "value_env": ENV_NAMES,
+    }
+    args.update(overrides)
+    return make_params(**args)
+
+
+@dataclass
+class Aws:
+    """A reset moto endpoint with the controller role, and guarded onboarding clients for it."""
+
+    endpoint: str
+    clients: OnboardingClients
+
+    def client(self, service: str) -> Any:
+        return client(service, self.endpoint)
+
+
+@pytest.fixture
+def aws(moto: str) -> Aws:  # noqa: F811
+    seed_controller(moto)
+    return Aws(endpoint=moto, clients=OnboardingClients(region=REGION, endpoint_url=moto))
+
+
+@pytest.fixture
+def recorded(aws: Aws, moto_server: tuple[str, int]) -> Iterator[tuple[Aws, AwsProxy]]:  # noqa: F811
+    """The same endpoint behind a recording proxy: every operation sent is visible."""
+    proxy = AwsProxy(moto_server).start()
+    try:
+        yield Aws(endpoint=proxy.url, clients=OnboardingClients(region=REGION, endpoint_url=proxy.url)), proxy
+    finally:
+        proxy.stop()
+
+
+@pytest.fixture
+def value_env(monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    env = {ENV_NAMES[name]: value for name, value in VALUES.items()}
+    for k, v in env.items():
+        monkeypatch.setenv(k, v)
+    return env
