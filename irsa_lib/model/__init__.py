@@ -24,6 +24,8 @@ from irsa_lib.model.aws import (
 from irsa_lib.model.coverage import COMPLETE_STATUSES, Coverage, CoverageStatus
 from irsa_lib.model.k8s import (
     AUDIENCE_ANNOTATION,
+    CONFIG_ENV_NAMES,
+    KES_NAMING_PERMITTED_ANNOTATION,
     KES_PERMITTED_ANNOTATION,
     ROLE_ARN_ANNOTATION,
     STS_REGIONAL_ANNOTATION,
@@ -60,6 +62,8 @@ from irsa_lib.model.k8s import (
 __all__ = [
     "AUDIENCE_ANNOTATION",
     "COMPLETE_STATUSES",
+    "CONFIG_ENV_NAMES",
+    "KES_NAMING_PERMITTED_ANNOTATION",
     "KES_PERMITTED_ANNOTATION",
     "ROLE_ARN_ANNOTATION",
     "STS_REGIONAL_ANNOTATION",

@@ -16,6 +16,25 @@ AUDIENCE_ANNOTATION = "eks.amazonaws.com/audience"
 STS_REGIONAL_ANNOTATION = "eks.amazonaws.com/sts-regional-endpoints"
 TOKEN_EXPIRATION_ANNOTATION = "eks.amazonaws.com/token-expiration"
 KES_PERMITTED_ANNOTATION = "iam.amazonaws.com/permitted"
+KES_NAMING_PERMITTED_ANNOTATION = "externalsecrets.kubernetes-client.io/permitted-key-name"
+
+CONFIG_ENV_NAMES: frozenset[str] = frozenset(
+    {
+        "AWS_REGION",
+        "AWS_DEFAULT_REGION",
+        "AWS_INTERMEDIATE_ROLE_ARN",
+        "AWS_STS_ENDPOINT_TYPE",
+        "AWS_STS_REGIONAL_ENDPOINTS",
+        "AWS_ROLE_ARN",
+        "ENFORCE_NAMESPACE_ANNOTATIONS",
+        "ROLE_PERMITTED_ANNOTATION",
+        "NAMING_PERMITTED_ANNOTATION",
+        "WATCHED_NAMESPACES",
+        "INSTANCE_ID",
+    }
+)
+"""Container environment variables whose *values* are kept: controller and credential configuration.
+Every other variable is recorded by name only, because values can be secrets."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -101,7 +120,11 @@ class Workload:
     owner: str | None = None
     """``Kind/name`` of the controlling owner, if any."""
     labels: Mapping[str, str] = field(default_factory=dict)
+    """For a Pod its own labels; for a controller the pod template's (what its pods get)."""
     annotations: Mapping[str, str] = field(default_factory=dict)
+    """As ``labels``: the pod template's for a controller (e.g. ``eks.amazonaws.com/skip-containers``)."""
+    token_audiences: tuple[str, ...] = ()
+    """Audiences of projected ``serviceAccountToken`` volume sources declared in the pod spec itself."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -111,12 +134,17 @@ class K8sSecret:
     cluster: str
     namespace: str
     name: str
-    type: str = "Opaque"
+    type: str | None = "Opaque"
+    """None when unknown: a metadata-only listing does not carry the type (the live collector
+    fills it for the types it asks for by field selector)."""
     keys: tuple[str, ...] = ()
     """Names of the data keys when known (manifests); empty from metadata-only listings."""
     owner_references: tuple[str, ...] = ()
     """``Kind/name`` of each owner (e.g. ``ExternalSecret/db``)."""
     labels: Mapping[str, str] = field(default_factory=dict)
+    service_account: str | None = None
+    """For a service-account token Secret, the ServiceAccount it holds a token of
+    (``kubernetes.io/service-account.name``). No other annotation is kept: they can hold the data."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -209,6 +237,11 @@ class KESController:
     watched_namespaces: tuple[str, ...] = ()
     """Empty means every namespace."""
     instance_id: str | None = None
+    naming_permitted_annotation: str = KES_NAMING_PERMITTED_ANNOTATION
+    sts_endpoint_type: str | None = None
+    """``AWS_STS_ENDPOINT_TYPE`` (the controller defaults to ``regional``)."""
+    static_credentials: bool = False
+    """True when the controller has ``AWS_ACCESS_KEY_ID`` in its environment (static keys, not IRSA)."""
 
 
 # --- External Secrets Operator (external-secrets.io) ------------------------------------------------
@@ -312,6 +345,9 @@ class ESOClusterExternalSecret:
     api_version: str
     namespaces: tuple[str, ...] = ()
     namespace_selectors: tuple[Mapping[str, str], ...] = ()
+    """matchLabels of each selector; an empty mapping selects every namespace."""
+    selector_match_expressions: bool = False
+    """True when a selector also has matchExpressions (not reduced to labels)."""
     template: ESOExternalSecret | None = None
     """The ExternalSecret spec fanned out (namespace left empty)."""
 
@@ -323,6 +359,8 @@ class ESOPushSecret:
     name: str
     api_version: str
     store_refs: tuple[StoreRef, ...] = ()
+    store_selectors: tuple[Mapping[str, str], ...] = ()
+    """matchLabels of ``secretStoreRefs[].labelSelector`` entries (stores picked by label)."""
     source_secret: str | None = None
     remote_keys: tuple[str, ...] = ()
 
@@ -358,6 +396,7 @@ class SecretProviderClass:
     name: str
     provider: str
     region: str | None = None
+    failover_region: str | None = None
     use_pod_identity: bool = False
     objects: tuple[CSIObject, ...] = ()
     synced_secrets: tuple[str, ...] = ()

@@ -1,0 +1,73 @@
+"""The one explicit list of rules, and running them over a snapshot."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from irsa_lib.errors import UsageError
+from irsa_lib.findings.context import FindingContext
+from irsa_lib.findings.model import Finding, Rule, Severity
+from irsa_lib.findings.rules import controllers, k8s, secrets, trust
+from irsa_lib.snapshot import Snapshot
+
+RULES: dict[str, Rule] = {
+    rule.id: rule for rule in sorted((*trust.RULES, *k8s.RULES, *controllers.RULES, *secrets.RULES), key=lambda r: r.id)
+}
+"""Every rule by id (F01..F28), in id order."""
+
+
+def select_rules(ids: Iterable[str] | None) -> list[Rule]:
+    """The rules named by ``ids`` (all when None or empty); UsageError on an unknown id."""
+    wanted = [i.strip().upper() for i in ids or () if i.strip()]
+    unknown = [i for i in wanted if i not in RULES]
+    if unknown:
+        raise UsageError(f"unknown rule id(s): {', '.join(unknown)} (known: {', '.join(RULES)})")
+    return [RULES[i] for i in wanted] if wanted else list(RULES.values())
+
+
+def sort_key(f: Finding) -> tuple[int, int, str, str]:
+    return (-f.severity.rank, 0 if f.status == "fail" else 1, f.rule, f.resource)
+
+
+def _merge(findings: Iterable[Finding]) -> list[Finding]:
+    """One finding per (rule, resource, status): evidence joined, the highest severity kept."""
+    merged: dict[tuple[str, str, str], Finding] = {}
+    for f in findings:
+        key = (f.rule, f.resource, f.status)
+        prev = merged.get(key)
+        if prev is None:
+            merged[key] = f
+            continue
+        evidence = prev.evidence + tuple(e for e in f.evidence if e not in prev.evidence)
+        top = prev if prev.severity >= f.severity else f
+        merged[key] = Finding(
+            rule=f.rule,
+            slug=f.slug,
+            severity=top.severity,
+            title=top.title,
+            resource=f.resource,
+            evidence=evidence,
+            remediation=f.remediation,
+            status=f.status,
+        )
+    return list(merged.values())
+
+
+def run_findings(snapshot: Snapshot, *, graph: Any = None, rules: Iterable[str] | None = None) -> list[Finding]:
+    """Run the rules (all, or those named) over a snapshot; findings sorted by severity, rule, resource.
+
+    A resource judged ``fail`` by a rule is not also reported ``unknown`` by it.
+    """
+    ctx = FindingContext(snapshot, graph=graph)
+    out: list[Finding] = []
+    for rule in select_rules(rules):
+        found = _merge(rule.check(ctx))
+        failed = {f.resource for f in found if f.status == "fail"}
+        out.extend(f for f in found if f.status == "fail" or f.resource not in failed)
+    return sorted(out, key=sort_key)
+
+
+def at_or_above(findings: Iterable[Finding], threshold: Severity) -> list[Finding]:
+    """Failing findings at or above ``threshold`` (unknown findings never count)."""
+    return [f for f in findings if f.status == "fail" and f.severity >= threshold]

@@ -1,0 +1,642 @@
+"""Rules about who can read, decrypt or overwrite the secret values themselves."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from irsa_lib.findings.context import FindingContext, k8s_id
+from irsa_lib.findings.model import Finding, Rule, RuleMeta, Severity
+from irsa_lib.findings.rbac import RBACIndex
+from irsa_lib.findings.reach import Reach, can_read_parameter, can_read_secret, identity_allows, key_for
+from irsa_lib.findings.rules.common import limit, root_account, unknown_from
+from irsa_lib.findings.rules.controllers import kes_identity
+from irsa_lib.findings.rules.k8s import RBAC_KINDS
+from irsa_lib.findings.statements import action_matches, glob_match, statements
+from irsa_lib.model import ESOSecretStore, Role
+
+BPG_IAM = "https://docs.aws.amazon.com/eks/latest/best-practices/identity-and-access-management.html"
+SSM_ACCESS = "https://docs.aws.amazon.com/systems-manager/latest/userguide/sysman-paramstore-access.html"
+KMS_DEFAULT = "https://docs.aws.amazon.com/kms/latest/developerguide/key-policy-default.html"
+SM_EXAMPLES = "https://docs.aws.amazon.com/secretsmanager/latest/userguide/auth-and-access_examples.html"
+EVAL_NOTE = (
+    "Reads identity, boundary, key and resource policy statements (irsa_lib.findings.reach): conditions are not "
+    "evaluated (such access counts as conditional), SCPs/RCPs and session policies are not applied."
+)
+
+
+def service_of(name: str) -> str:
+    """The service a parameter or secret belongs to: its first path component.
+
+    >>> service_of("/billing/db/password"), service_of("payments/api-key"), service_of("legacy")
+    ('billing', 'payments', 'legacy')
+    """
+    return name.strip("/").split("/", 1)[0]
+
+
+def readable(ctx: FindingContext, principal: str) -> list[tuple[str, str, Reach]]:
+    """(service, name, reach) of every SecureString parameter and secret the principal may read."""
+    out = []
+    for p in ctx.snapshot.ssm_parameters:
+        if p.type == "SecureString":
+            r = can_read_parameter(ctx, principal, p)
+            if r.possible:
+                out.append((service_of(p.name), p.name, r))
+    for s in ctx.snapshot.secrets:
+        r = can_read_secret(ctx, principal, s)
+        if r.possible:
+            out.append((service_of(s.name), s.name, r))
+    return out
+
+
+def _reading_evidence(found: list[tuple[str, str, Reach]]) -> list[str]:
+    ev = [f"{name} ({r.outcome}): {'; '.join(r.evidence)}" for _, name, r in found]
+    missing = sorted({u for _, _, r in found for u in r.unknown})
+    return [*limit(ev, 8), *([f"inputs missing: {limit(missing, 5)}"] if missing else [])]
+
+
+# --- F04 -------------------------------------------------------------------------------------------
+
+F04 = RuleMeta(
+    id="F04",
+    slug="controller-role-reads-many-services",
+    severity=Severity.CRITICAL,
+    title="External-secrets controller identity itself reads several services' secrets",
+    why=(
+        "When the controller's own role (the KES/ESO controller IRSA role, or the role a store without auth falls "
+        "back to) can read and decrypt secrets of many services, every namespace the controller serves can "
+        "materialise all of them: there is no per-service boundary."
+    ),
+    remediation=(
+        "Give the controller role only sts:AssumeRole on per-service roles (KES spec.roleArn, ESO SecretStore role) "
+        "and put read + decrypt on those roles, one per service."
+    ),
+    references=("https://external-secrets.io/latest/provider/aws-access/", BPG_IAM),
+    scope=EVAL_NOTE + " Services are the first path component of parameter/secret names.",
+)
+
+
+def controller_roles(ctx: FindingContext) -> dict[str, list[str]]:
+    """Role ARN -> why it is a controller identity."""
+    out: dict[str, list[str]] = {}
+    for c in ctx.snapshot.kes_controllers:
+        arn, how = kes_identity(ctx, c)
+        if arn:
+            out.setdefault(arn, []).append(f"KES controller {c.namespace}/{c.name} ({how})")
+    eso_roles: dict[str, str] = {}
+    for ec in ctx.snapshot.eso_controllers:
+        sa = ctx.service_accounts.get((ec.cluster, ec.namespace, ec.service_account))
+        if sa is not None and sa.role_arn:
+            eso_roles[ec.cluster] = sa.role_arn
+            out.setdefault(sa.role_arn, []).append(f"ESO controller {ec.namespace}/{ec.name} (IRSA)")
+    for s in ctx.snapshot.eso_stores:
+        if s.provider == "aws" and not s.jwt and not s.secret_ref and not s.role and not s.additional_roles:
+            arn = eso_roles.get(s.cluster)
+            if arn:
+                out[arn].append(f"{s.kind} {s.name} has no auth and no role: reads with the controller identity")
+    return out
+
+
+def check_f04(ctx: FindingContext) -> Iterator[Finding]:
+    for arn, why in sorted(controller_roles(ctx).items()):
+        if arn not in ctx.roles:
+            continue
+        found = readable(ctx, arn)
+        services = sorted({svc for svc, _, _ in found})
+        if len(services) >= 2:
+            sev = Severity.CRITICAL if any(r.outcome == "allow" for _, _, r in found) else Severity.HIGH
+            yield F04.fail(
+                arn,
+                *why,
+                f"reads secrets of {len(services)} services: {services}",
+                *_reading_evidence(found),
+                severity=sev,
+            )
+
+
+# --- F05 -------------------------------------------------------------------------------------------
+
+F05 = RuleMeta(
+    id="F05",
+    slug="node-role-reads-secrets-imds-reachable",
+    severity=Severity.CRITICAL,
+    title="Node instance role can read secrets and pods can reach IMDS",
+    why=(
+        "With IMDSv1 allowed, a hop limit of 2 or more, or hostNetwork pods, every pod on the node can take the "
+        "instance role's credentials; secret read permissions on that role are then shared by all pods "
+        "(AmazonSSMManagedInstanceCore alone grants ssm:GetParameter(s) on *, enough for aws/ssm-encrypted values)."
+    ),
+    remediation=(
+        "Require IMDSv2 with hop limit 1 (http_tokens=required, http_put_response_hop_limit=1) and avoid hostNetwork; "
+        "remove secret read permissions from node roles and give workloads their own IRSA/Pod Identity roles."
+    ),
+    references=(
+        BPG_IAM,
+        "https://docs.aws.amazon.com/aws-managed-policy/latest/reference/AmazonSSMManagedInstanceCore.html",
+    ),
+    scope=EVAL_NOTE + " hostNetwork pods are not mapped to node groups: one in the cluster counts for every group.",
+)
+
+
+def imds_reachability(
+    ctx: FindingContext, cluster: str, opts_tokens: str | None, hop: int | None, endpoint: str | None
+) -> list[str]:
+    reasons = []
+    if endpoint == "disabled":
+        return []
+    if opts_tokens != "required":
+        reasons.append(f"HttpTokens={opts_tokens or 'unset'} (IMDSv1 allowed)")
+    if hop is None or hop >= 2:
+        reasons.append(f"hop limit {hop if hop is not None else 'unset'}")
+    host = [f"{w.namespace}/{w.name}" for w in ctx.snapshot.workloads if w.cluster == cluster and w.host_network]
+    if host:
+        reasons.append(f"hostNetwork pods: {limit(host, 5)}")
+    return reasons
+
+
+def check_f05(ctx: FindingContext) -> Iterator[Finding]:
+    yield from unknown_from(F05, ctx.gaps("aws", "eks", "ec2"))
+    for ng in ctx.snapshot.node_groups:
+        if ng.kind == "fargate" or not ng.node_role_arn:
+            continue
+        found = readable(ctx, ng.node_role_arn) if ng.node_role_arn in ctx.roles else None
+        if found is None:
+            yield F05.unknown(ng.node_role_arn, f"node role of {ng.cluster_name}/{ng.name} was not collected")
+            continue
+        if not found:
+            continue
+        mo = ng.metadata_options
+        if mo is None:
+            yield F05.unknown(
+                ng.node_role_arn,
+                f"IMDS settings of node group {ng.cluster_name}/{ng.name} were not collected",
+                f"the role reads {len(found)} secret(s)",
+            )
+            continue
+        reasons = imds_reachability(ctx, ng.cluster_name, mo.http_tokens, mo.hop_limit, mo.http_endpoint)
+        if reasons:
+            yield F05.fail(
+                ng.node_role_arn,
+                f"node group {ng.cluster_name}/{ng.name}: {', '.join(reasons)} (from {ng.metadata_source or 'unknown source'})",
+                *_reading_evidence(found),
+            )
+
+
+# --- F06 -------------------------------------------------------------------------------------------
+
+F06 = RuleMeta(
+    id="F06",
+    slug="default-aws-managed-key",
+    severity=Severity.HIGH,
+    title="Secret encrypted with the AWS managed key (aws/ssm or aws/secretsmanager)",
+    why=(
+        "The AWS managed keys let every principal of the account decrypt through the service, so reading the value "
+        "depends on ssm:GetParameter*/secretsmanager:GetSecretValue alone: no key-level isolation between services."
+    ),
+    remediation="Re-encrypt with a customer managed key per service whose key policy names only that service's role (and admins).",
+    references=(
+        "https://docs.aws.amazon.com/kms/latest/developerguide/services-parameter-store.html",
+        "https://docs.aws.amazon.com/secretsmanager/latest/userguide/security-encryption.html",
+    ),
+    scope="Cannot know whether the design expects per-service isolation: every SecureString/secret on an AWS managed key is reported.",
+)
+
+
+def check_f06(ctx: FindingContext) -> Iterator[Finding]:
+    for p in ctx.snapshot.ssm_parameters:
+        if p.type != "SecureString":
+            continue
+        key = key_for(ctx, p.key_id, "alias/aws/ssm")
+        ref = p.key_id or "alias/aws/ssm (default)"
+        if (key is None and (p.key_id or "alias/aws/ssm") == "alias/aws/ssm") or (
+            key is not None and key.manager == "AWS"
+        ):
+            yield F06.fail(p.arn, f"SecureString {p.name} is encrypted with {ref}")
+        elif key is None and ctx.gaps("aws", "kms"):
+            yield F06.unknown(p.arn, f"key {ref} of {p.name} was not collected (KMS coverage incomplete)")
+    for s in ctx.snapshot.secrets:
+        key = key_for(ctx, s.kms_key_id, "alias/aws/secretsmanager")
+        ref = s.kms_key_id or "alias/aws/secretsmanager (default)"
+        if s.kms_key_id in (None, "alias/aws/secretsmanager") or (key is not None and key.manager == "AWS"):
+            yield F06.fail(s.arn, f"secret {s.name} is encrypted with {ref}")
+        elif key is None and ctx.gaps("aws", "kms"):
+            yield F06.unknown(s.arn, f"key {ref} of {s.name} was not collected (KMS coverage incomplete)")
+
+
+# --- F07 -------------------------------------------------------------------------------------------
+
+F07 = RuleMeta(
+    id="F07",
+    slug="cmk-root-delegation-broad-decrypt",
+    severity=Severity.HIGH,
+    title="Customer managed key delegates to IAM while principals hold kms:Decrypt on wildcards",
+    why=(
+        "A key policy allowing the account root (the 'Enable IAM policies' statement) makes every IAM Allow for "
+        "kms:Decrypt effective; principals with kms:Decrypt on * (administrators, PowerUser-style NotAction "
+        "policies, custom wildcards) can then decrypt the service's secrets: isolation rests on IAM, not the key."
+    ),
+    remediation=(
+        "Name the service role (and key administrators) in the key policy instead of the account root, or narrow "
+        "IAM kms:Decrypt grants to specific key ARNs, with kms:ViaService / encryption-context conditions."
+    ),
+    references=(KMS_DEFAULT, "https://docs.aws.amazon.com/kms/latest/developerguide/determining-access.html"),
+    scope="Only keys that encrypt collected parameters or secrets are judged; wildcard grants are read from identity policies of collected roles and users.",
+)
+
+
+def check_f07(ctx: FindingContext) -> Iterator[Finding]:
+    used: dict[str, list[str]] = {}
+    for p in ctx.snapshot.ssm_parameters:
+        k = key_for(ctx, p.key_id, "alias/aws/ssm") if p.type == "SecureString" else None
+        if k is not None:
+            used.setdefault(k.arn, []).append(p.name)
+    for s in ctx.snapshot.secrets:
+        k = key_for(ctx, s.kms_key_id, "alias/aws/secretsmanager")
+        if k is not None:
+            used.setdefault(k.arn, []).append(s.name)
+    for key in ctx.snapshot.kms_keys:
+        if key.manager != "CUSTOMER" or key.arn not in used:
+            continue
+        if key.policy is None:
+            yield F07.unknown(key.arn, "key policy was not collected")
+            continue
+        roots = [
+            st
+            for st in statements(key.policy, source=f"key policy of {key.aliases[0] if key.aliases else key.key_id}")
+            if st.allow
+            and action_matches(st, "kms:Decrypt")
+            and any(root_account(p) == key.account_id for p in st.principal_values("AWS"))
+        ]
+        if not roots:
+            continue
+        broad = []
+        for arn in [*ctx.roles, *ctx.users]:
+            if f":{key.account_id}:" not in arn:
+                continue
+            for st in ctx.identity_statements(arn):
+                if not (st.allow and action_matches(st, "kms:Decrypt")):
+                    continue
+                pats = [r for r in st.resources if r != key.arn and glob_match(r, key.arn)]
+                over = bool(pats) or (
+                    bool(st.not_resources) and not any(glob_match(r, key.arn) for r in st.not_resources)
+                )
+                if over and identity_allows(ctx, arn, "kms:Decrypt", key.arn).possible:
+                    shown = pats or [f"NotResource {list(st.not_resources)}"]
+                    broad.append(f"{arn}: {st.ref} allows kms:Decrypt on {shown}")
+                    break
+        if broad:
+            yield F07.fail(
+                key.arn,
+                f"{roots[0].ref} allows account {key.account_id} (root): IAM policies decide",
+                f"encrypts {len(used[key.arn])} secret(s): {limit(sorted(used[key.arn]), 5)}",
+                *limit(broad),
+            )
+
+
+# --- F15 / F16 / F17 ------------------------------------------------------------------------------
+
+F15 = RuleMeta(
+    id="F15",
+    slug="ssm-path-wildcard-crosses-services",
+    severity=Severity.MEDIUM,
+    title="Parameter path wildcard or by-path grant reaches other services' subtrees",
+    why=(
+        "parameter/* or parameter/app* (no trailing slash) matches other services' parameters; GetParametersByPath "
+        "is authorised on the path, so a Deny on /a/b does not stop GetParametersByPath /a from returning it."
+    ),
+    remediation="Grant parameter/<service>/* per service (with the trailing slash) and do not rely on sub-path Denies under a by-path grant.",
+    references=(SSM_ACCESS,),
+    scope=EVAL_NOTE
+    + " Only Resource patterns naming parameters (':parameter') are judged; Resource '*' is left to F04/F05.",
+)
+
+SSM_READS = ("ssm:GetParameter", "ssm:GetParameters", "ssm:GetParametersByPath")
+
+
+def _principals(ctx: FindingContext) -> list[str]:
+    return [*ctx.roles, *ctx.users]
+
+
+def check_f15(ctx: FindingContext) -> Iterator[Finding]:
+    secure = [p for p in ctx.snapshot.ssm_parameters if p.type == "SecureString"]
+    for arn in _principals(ctx):
+        ev: list[str] = []
+        sev = None
+        sts = ctx.identity_statements(arn)
+        for st in sts:
+            if not (st.allow and any(action_matches(st, a) for a in SSM_READS)):
+                continue
+            for pat in st.resources:
+                if ":parameter" not in pat or not ("*" in pat or "?" in pat):
+                    continue
+                svcs = sorted({service_of(p.name) for p in secure if glob_match(pat, p.arn)})
+                if len(svcs) >= 2:
+                    ev.append(f"{st.ref}: {pat} matches parameters of {len(svcs)} services {limit(svcs, 8)}")
+        for st in sts:
+            if st.effect != "Deny" or not any(action_matches(st, a) for a in ("ssm:GetParameter", "ssm:GetParameters")):
+                continue
+            if action_matches(st, "ssm:GetParametersByPath"):
+                continue
+            for p in secure:
+                if not any(glob_match(r, p.arn) for r in st.resources):
+                    continue
+                parts = p.name.strip("/").split("/")
+                for depth in range(1, len(parts)):
+                    path_arn = p.arn.rsplit(":parameter/", 1)[0] + ":parameter/" + "/".join(parts[:depth])
+                    if identity_allows(ctx, arn, "ssm:GetParametersByPath", path_arn).possible:
+                        ev.append(
+                            f"{st.ref} denies {p.name}, but GetParametersByPath on /{'/'.join(parts[:depth])} is allowed and returns it"
+                        )
+                        sev = Severity.HIGH
+                        break
+        if ev:
+            yield F15.fail(arn, *limit(ev), severity=sev)
+
+
+F16 = RuleMeta(
+    id="F16",
+    slug="parameter-history-bypasses-deny",
+    severity=Severity.MEDIUM,
+    title="ssm:GetParameterHistory granted where ssm:GetParameter is denied",
+    why="GetParameterHistory returns current and past values, SecureString included: a GetParameter Deny does not protect the value.",
+    remediation="Deny (or do not grant) ssm:GetParameterHistory wherever GetParameter is denied; prefer ssm:GetParameter* in Denies.",
+    references=(SSM_ACCESS,),
+    scope=EVAL_NOTE
+    + " Only explicit GetParameter Denies are judged (an absent grant is not treated as an intended restriction).",
+)
+
+
+def check_f16(ctx: FindingContext) -> Iterator[Finding]:
+    for arn in _principals(ctx):
+        denies = [
+            st for st in ctx.identity_statements(arn) if st.effect == "Deny" and action_matches(st, "ssm:GetParameter")
+        ]
+        if not denies:
+            continue
+        hits = []
+        for p in ctx.snapshot.ssm_parameters:
+            if not any(any(glob_match(r, p.arn) for r in st.resources) for st in denies):
+                continue
+            hist = can_read_parameter(ctx, arn, p, "ssm:GetParameterHistory")
+            if hist.possible and not identity_allows(ctx, arn, "ssm:GetParameter", p.arn).possible:
+                hits.append(
+                    f"{p.name}: GetParameter denied, GetParameterHistory {hist.outcome} ({'; '.join(hist.evidence)})"
+                )
+        if hits:
+            yield F16.fail(arn, *limit(hits))
+
+
+F17 = RuleMeta(
+    id="F17",
+    slug="secretsmanager-arn-wildcard",
+    severity=Severity.LOW,
+    title="Secrets Manager ARN written as name-* or granted to a secret that does not exist",
+    why=(
+        "Secret ARNs end in '-' plus six random characters: name-?????? is exact, name-* also matches name-admin-AbCdEf; "
+        "a grant on a name that does not exist applies to whoever creates that secret later."
+    ),
+    remediation="Write secret ARNs as arn:...:secret:<name>-?????? and remove grants to secrets that no longer exist.",
+    references=(SM_EXAMPLES,),
+    scope="Judges identity policies of collected roles/users and customer managed policies; grants to missing names are judged only in collected regions/accounts.",
+)
+
+
+def _sm_patterns(ctx: FindingContext) -> Iterator[tuple[str, str, str]]:
+    for role in ctx.snapshot.roles:
+        for p in role.inline_policies:
+            for st in statements(p.document, source=f"inline policy {p.name} of {role.name}"):
+                for r in st.resources if st.allow else ():
+                    yield role.arn, st.ref, r
+    for user in ctx.snapshot.users:
+        for p in user.inline_policies:
+            for st in statements(p.document, source=f"inline policy {p.name} of {user.name}"):
+                for r in st.resources if st.allow else ():
+                    yield user.arn, st.ref, r
+    for mp in ctx.snapshot.managed_policies:
+        if not mp.aws_managed:
+            for st in statements(mp.document, source=f"managed policy {mp.name}"):
+                for r in st.resources if st.allow else ():
+                    yield mp.arn, st.ref, r
+
+
+def check_f17(ctx: FindingContext) -> Iterator[Finding]:
+    secrets = ctx.snapshot.secrets
+    regions = {(s.account_id, s.region) for s in secrets} | {
+        tuple(c.scope.split("/", 1))
+        for c in ctx.snapshot.coverage
+        if c.source == "aws" and c.service.startswith("secretsmanager") and c.complete
+    }
+    by_owner: dict[str, list[str]] = {}
+    for owner, ref, pat in _sm_patterns(ctx):
+        if ":secretsmanager:" not in pat or ":secret:" not in pat:
+            continue
+        name = pat.split(":secret:", 1)[1]
+        if name in ("*", ""):
+            continue
+        parts = pat.split(":")
+        if name.endswith("*") and not name.endswith("??????"):
+            over = [
+                s.name
+                for s in secrets
+                if glob_match(pat, s.arn) and not glob_match(pat.rstrip("*").rstrip("-") + "-??????", s.arn)
+            ]
+            extra = f"; it also matches {limit(over, 5)}" if over else ""
+            by_owner.setdefault(owner, []).append(f"{ref}: {pat} over-matches (use -??????){extra}")
+        elif name.endswith("-??????") and "*" not in name:
+            region_known = (parts[4], parts[3]) in regions if len(parts) > 5 else False
+            if region_known and not any(glob_match(pat, s.arn) for s in secrets):
+                by_owner.setdefault(owner, []).append(f"{ref}: {pat} names a secret that does not exist")
+    for owner, ev in sorted(by_owner.items()):
+        yield F17.fail(owner, *limit(ev))
+
+
+# --- F22 / F26 / F27 --------------------------------------------------------------------------------
+
+F22 = RuleMeta(
+    id="F22",
+    slug="chained-role-long-session",
+    severity=Severity.INFO,
+    title="Role reached only through role chaining has a maximum session above one hour",
+    why=(
+        "Role chaining (KES roleArn, intermediate roles, ESO additionalRoles/role, Pod Identity targetRoleArn) caps "
+        "sessions at one hour; a MaxSessionDuration above 3600 suggests longer sessions are expected, and "
+        "DurationSeconds > 3600 fails."
+    ),
+    remediation="Request sessions of at most 3600 seconds on chained hops (or reduce MaxSessionDuration to make the limit explicit).",
+    references=(
+        "https://docs.aws.amazon.com/IAM/latest/UserGuide/id_roles_use.html#id_roles_use_view-role-max-session",
+    ),
+    scope="The DurationSeconds callers request is not visible; MaxSessionDuration is the proxy.",
+)
+
+
+def chained_roles(ctx: FindingContext) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for e in ctx.snapshot.kes_external_secrets:
+        if e.role_arn:
+            out.setdefault(e.role_arn, []).append(f"KES ExternalSecret {e.namespace}/{e.name} spec.roleArn")
+    for c in ctx.snapshot.kes_controllers:
+        if c.intermediate_role_arn:
+            out.setdefault(c.intermediate_role_arn, []).append(f"KES {c.namespace}/{c.name} AWS_INTERMEDIATE_ROLE_ARN")
+    for s in ctx.snapshot.eso_stores:
+        for a in (*s.additional_roles, *([s.role] if s.role else [])):
+            out.setdefault(a, []).append(f"{s.kind} {s.name} role chain")
+    for pia in ctx.snapshot.pod_identity_associations:
+        if pia.target_role_arn:
+            out.setdefault(pia.target_role_arn, []).append(
+                f"Pod Identity {pia.namespace}/{pia.service_account} targetRoleArn"
+            )
+    return out
+
+
+def check_f22(ctx: FindingContext) -> Iterator[Finding]:
+    for arn, why in sorted(chained_roles(ctx).items()):
+        role = ctx.roles.get(arn)
+        if role is not None and role.max_session_duration > 3600:
+            yield F22.fail(
+                arn,
+                f"MaxSessionDuration {role.max_session_duration}s, but chained sessions last at most 3600s",
+                *limit(sorted(set(why)), 5),
+            )
+
+
+F26 = RuleMeta(
+    id="F26",
+    slug="eso-push-to-other-services",
+    severity=Severity.HIGH,
+    title="Tenants can PushSecret through a store whose role writes other services' secrets",
+    why=(
+        "PushSecret writes a Kubernetes Secret to the provider with the store's credentials: a tenant allowed to "
+        "create PushSecrets through a store whose role may ssm:PutParameter / secretsmanager:PutSecretValue on "
+        "another service's keys can overwrite (poison) that service's secrets."
+    ),
+    remediation="Give store roles read-only permissions; use a separate, namespace-scoped store and role for PushSecret with write access to that namespace's own path only.",
+    references=(
+        "https://external-secrets.io/latest/api/pushsecret/",
+        "https://external-secrets.io/latest/guides/security-best-practices/",
+    ),
+    scope=EVAL_NOTE
+    + " Generators are not collected. 'Other services' are services (first path component) other than the store's namespace.",
+)
+
+
+def store_role(ctx: FindingContext, s: ESOSecretStore) -> str | None:
+    if s.role:
+        return s.role
+    if s.jwt and s.namespace:
+        sa = ctx.service_accounts.get((s.cluster, s.jwt.namespace or s.namespace, s.jwt.service_account))
+        return sa.role_arn if sa else None
+    for c in ctx.snapshot.eso_controllers:
+        sa = ctx.service_accounts.get((c.cluster, c.namespace, c.service_account))
+        if c.cluster == s.cluster and sa is not None and sa.role_arn and not s.secret_ref:
+            return sa.role_arn
+    return None
+
+
+def check_f26(ctx: FindingContext) -> Iterator[Finding]:
+    if not ctx.snapshot.eso_stores:
+        return
+    yield from unknown_from(F26, ctx.k8s_gaps(*RBAC_KINDS))
+    rbac = RBACIndex(ctx.snapshot)
+    for s in ctx.snapshot.eso_stores:
+        arn = store_role(ctx, s)
+        if s.provider != "aws" or not arn or arn not in ctx.roles:
+            continue
+        spaces = (
+            [s.namespace]
+            if s.namespace
+            else sorted({n.name for n in ctx.snapshot.namespaces if n.cluster == s.cluster})
+        )
+        pushers = []
+        for ns in spaces:
+            pushers += [
+                g.describe()
+                for g in rbac.tenant_grants(
+                    s.cluster, ns, ("create", "update", "patch"), "external-secrets.io", "pushsecrets"
+                )
+            ]
+        if not pushers:
+            continue
+        own = set(spaces) if s.namespace else set()
+        writable = []
+        for p in ctx.snapshot.ssm_parameters:
+            if service_of(p.name) not in own and identity_allows(ctx, arn, "ssm:PutParameter", p.arn).possible:
+                writable.append(p.name)
+        for sec in ctx.snapshot.secrets:
+            if (
+                service_of(sec.name) not in own
+                and identity_allows(ctx, arn, "secretsmanager:PutSecretValue", sec.arn).possible
+            ):
+                writable.append(sec.name)
+        if writable:
+            yield F26.fail(
+                k8s_id(s.cluster, s.kind, s.name, s.namespace),
+                f"store role {arn} may write {len(writable)} secret(s) of other services: {limit(sorted(writable), 6)}",
+                *limit(pushers, 6),
+            )
+
+
+F27 = RuleMeta(
+    id="F27",
+    slug="guardrails-present-verify",
+    severity=Severity.INFO,
+    title="SCPs, RCPs or permission boundaries shape access: verify the expected denies hold",
+    why=(
+        "Organisation policies and boundaries are evaluation inputs that can silently widen or narrow access; "
+        "listing them lets a reviewer check that the intended denies (e.g. an RCP blocking non-organisation "
+        "principals on KMS) are really in place."
+    ),
+    remediation="Review the listed guardrails against the intended design; add tests for the denies you rely on.",
+    references=(
+        "https://docs.aws.amazon.com/organizations/latest/userguide/orgs_manage_policies_rcps.html",
+        "https://docs.aws.amazon.com/IAM/latest/UserGuide/access_policies_boundaries.html",
+    ),
+    scope="Informational: it lists guardrails, it does not judge whether they are right (the access rows apply them).",
+)
+
+
+def _deny_count(levels: tuple[tuple[object, ...], ...] | None) -> list[str]:
+    out = []
+    for level in levels or ():
+        for pol in level:
+            doc = getattr(pol, "document", None)
+            n = sum(1 for st in statements(doc) if st.effect == "Deny")
+            if n:
+                out.append(
+                    f"{getattr(pol, 'name', '?')} ({n} Deny statement(s), attached to {getattr(pol, 'target_id', '?')})"
+                )
+    return out
+
+
+def check_f27(ctx: FindingContext) -> Iterator[Finding]:
+    bounded: dict[str, list[Role]] = {}
+    for r in ctx.snapshot.roles:
+        if r.permissions_boundary_arn:
+            bounded.setdefault(r.account_id, []).append(r)
+    for acct in ctx.snapshot.accounts:
+        rid = f"arn:aws:iam::{acct.account_id}:root"
+        if acct.management_account:
+            continue
+        if acct.organization_id and (acct.scps is None or acct.rcps is None):
+            missing = [n for n, v in (("SCPs", acct.scps), ("RCPs", acct.rcps)) if v is None]
+            yield F27.unknown(rid, f"{' and '.join(missing)} of account {acct.account_id} were not readable")
+            continue
+        ev = [f"SCP {d}" for d in _deny_count(acct.scps)] + [f"RCP {d}" for d in _deny_count(acct.rcps)]
+        roles = bounded.get(acct.account_id, [])
+        if roles:
+            ev.append(f"{len(roles)} role(s) with permission boundaries: {limit(sorted(r.name for r in roles), 5)}")
+        if ev:
+            yield F27.fail(rid, *ev)
+
+
+RULES = (
+    Rule(F04, check_f04),
+    Rule(F05, check_f05),
+    Rule(F06, check_f06),
+    Rule(F07, check_f07),
+    Rule(F15, check_f15),
+    Rule(F16, check_f16),
+    Rule(F17, check_f17),
+    Rule(F22, check_f22),
+    Rule(F26, check_f26),
+    Rule(F27, check_f27),
+)
