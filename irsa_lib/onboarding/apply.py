@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import logging
+import urllib.parse
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -244,6 +245,11 @@ def _check_controller(p: OnboardingParams, iam: Any, f: _Findings) -> None:
     if found["Arn"] != p.controller_role_arn:
         f.problems.append(f"controller role {p.controller_role_name} is {found['Arn']}, not {p.controller_role_arn}")
         return
+    if p.eso_uses_jwt and p.controller_subject not in json.dumps(found.get("AssumeRolePolicyDocument")):
+        f.problems.append(
+            f"the SecretStores authenticate as {p.controller_service_account}, but the trust policy of "
+            f"{p.controller_role_arn} does not name {p.controller_subject}: add it there first"
+        )
     current = _role_policy(iam, p.controller_role_name, p.controller_policy_name)
     wanted = policies.controller_assume_policy(p)
     if current is None:
@@ -413,7 +419,7 @@ def apply_plan(
 @contextmanager
 def scrubbed_logs(values: Mapping[str, SecretValue]) -> Iterator[None]:
     """While active, every log record created in this process has the values replaced by ``<redacted>``."""
-    secrets = [v.reveal() for v in values.values() if v]
+    secrets = sorted({form for v in values.values() if v for form in _wire_forms(v.reveal())}, key=len, reverse=True)
     previous = logging.getLogRecordFactory()
 
     def factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
@@ -433,6 +439,11 @@ def scrubbed_logs(values: Mapping[str, SecretValue]) -> Iterator[None]:
         yield
     finally:
         logging.setLogRecordFactory(previous)
+
+
+def _wire_forms(value: str) -> set[str]:
+    """The value as it may appear in a logged request: raw, JSON-escaped, URL-encoded."""
+    return {value, json.dumps(value)[1:-1], urllib.parse.quote_plus(value), urllib.parse.quote(value, safe="")}
 
 
 class _Runner:
@@ -461,9 +472,9 @@ class _Runner:
         return StepResult(step=step.id, status=status, applied=True, detail=detail or step.reason)
 
     def _redact(self, text: str) -> str:
-        for v in self.values.values():
-            if v:
-                text = text.replace(v.reveal(), REDACTED)
+        forms = {form for v in self.values.values() if v for form in _wire_forms(v.reveal())}
+        for form in sorted(forms, key=len, reverse=True):
+            text = text.replace(form, REDACTED)
         return text
 
     def _do(self, step: Step, status: Status) -> str:

@@ -147,6 +147,15 @@ class OnboardingParams:
         return self.controller_service_account.split("/", 1)[-1]
 
     @property
+    def eso_uses_jwt(self) -> bool:
+        """ESO stores authenticate as ``controller_service_account`` when it is in the service's namespace."""
+        return self.controller == "eso" and self.controller_sa_namespace == self.namespace
+
+    @property
+    def controller_subject(self) -> str:
+        return f"system:serviceaccount:{self.controller_sa_namespace}:{self.controller_sa_name}"
+
+    @property
     def workload(self) -> str:
         return self.workload_name or self.service
 
@@ -266,6 +275,8 @@ def _problems(p: OnboardingParams) -> Iterable[str]:
         )
     if p.eso_session_tags and p.controller != "eso":
         yield "eso_session_tags applies to the External Secrets Operator only (controller='eso')"
+    if p.controller == "eso" and p.controller_sa_namespace == p.namespace and p.controller_sa_name == p.workload:
+        yield "controller_service_account must not be the workload's own service account: give the store its own"
     if p.workload_name is not None and not _DNS_SUBDOMAIN.match(p.workload_name):
         yield f"workload_name {p.workload_name!r} is not a valid Kubernetes object name"
     yield from _secret_problems(p)

@@ -198,6 +198,8 @@ def _k8s_detail(p: OnboardingParams, obj: Mapping[str, Any]) -> str:
         ann = obj["metadata"].get("annotations", {})
         gate = ann.get("iam.amazonaws.com/permitted")
         return f"permits only {gate}" if gate else "the service's own namespace"
+    if kind == "ServiceAccount" and obj["metadata"]["name"] != p.workload:
+        return f"the SecretStores' identity: IRSA to {p.controller_role_arn} (whose trust must name it)"
     if kind == "ServiceAccount":
         return "the workload's identity; no AWS role, no token automount"
     if kind == "SecretStore":

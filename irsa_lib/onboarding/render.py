@@ -13,7 +13,7 @@ from typing import Any
 
 import yaml
 
-from irsa_lib.model import KES_PERMITTED_ANNOTATION
+from irsa_lib.model import KES_PERMITTED_ANNOTATION, ROLE_ARN_ANNOTATION, STS_REGIONAL_ANNOTATION
 from irsa_lib.onboarding import policies
 from irsa_lib.onboarding.params import OnboardingParams, SecretSpec
 
@@ -58,6 +58,20 @@ def manifests(p: OnboardingParams) -> list[dict[str, Any]]:
             "automountServiceAccountToken": False,
         }
     )
+    if p.eso_uses_jwt:
+        # The SecretStore authenticates as this service account (IRSA to the controller role), then
+        # assumes the service role. The controller role's trust must list its subject (checked in preflight).
+        objs.append(
+            {
+                "apiVersion": "v1",
+                "kind": "ServiceAccount",
+                "metadata": {
+                    **_meta(p, p.controller_sa_name),
+                    "annotations": {ROLE_ARN_ANNOTATION: p.controller_role_arn, STS_REGIONAL_ANNOTATION: "true"},
+                },
+                "automountServiceAccountToken": False,
+            }
+        )
     groups = [(kind, specs) for kind, specs in (("ssm", p.parameters), ("secretsmanager", p.sm_secrets)) if specs]
     for kind, specs in groups:
         objs.extend(_kes_objects(p, kind, specs) if p.controller == "kes" else _eso_objects(p, kind, specs))
@@ -92,7 +106,7 @@ def _eso_objects(p: OnboardingParams, kind: str, specs: tuple[SecretSpec, ...]) 
         "region": p.region,
         "role": p.service_role_arn,
     }
-    if p.controller_sa_namespace == p.namespace:
+    if p.eso_uses_jwt:
         # Referent auth: the store authenticates as this namespace's service account (IRSA).
         aws["auth"] = {"jwt": {"serviceAccountRef": {"name": p.controller_sa_name}}}
     if p.eso_session_tags:
