@@ -131,7 +131,7 @@ def test_key_admins_and_role_paths() -> None:
     )
     assert p.controller_role_name == "external-secrets-role"
     assert p.partition == "aws"
-    assert CONTROLLER_ROLE != p.controller_role_arn
+    assert p.controller_role_arn != CONTROLLER_ROLE
 
 
 def test_secret_spec_leaf() -> None:
