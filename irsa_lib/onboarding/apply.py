@@ -47,6 +47,23 @@ class ApplyError(OnboardingError):
     """An AWS call failed while applying; the state reached is consistent and re-running resumes."""
 
 
+class Interrupted(OnboardingError):
+    """Raised by :func:`stop_after`: a rehearsed interruption (recovery drills, tests)."""
+
+
+def stop_after(step_id: str) -> AfterStep:
+    """An ``after_step`` hook that stops the run right after ``step_id``, as a crash would.
+
+    For rehearsing recovery: run with it, then run again without it and watch it complete.
+    """
+
+    def hook(result: StepResult) -> None:
+        if result.step == step_id:
+            raise Interrupted(f"stopped after step {step_id} as asked (stop_after); run again to complete")
+
+    return hook
+
+
 @dataclass(frozen=True, kw_only=True)
 class StepResult:
     step: str

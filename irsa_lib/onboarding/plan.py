@@ -88,6 +88,23 @@ class Plan:
         return head + "\n" + format_table(self.to_frame())
 
 
+def params_frame(p: OnboardingParams) -> pd.DataFrame:
+    """The parameters as understood, one fact per row (the notebook's "request" table)."""
+    facts = [
+        ("service", p.service),
+        ("cluster / namespace", f"{p.cluster} / {p.namespace}"),
+        ("account / region", f"{p.account_id} / {p.region}"),
+        ("service role", p.service_role_arn),
+        ("KMS key alias", p.key_alias),
+        ("SSM parameters", ", ".join(s.name for s in p.parameters) or "(none)"),
+        ("Secrets Manager secrets", ", ".join(s.name for s in p.sm_secrets) or "(none)"),
+        ("values from", ", ".join(f"{s.name}: {_source(s)}" for s in p.secrets)),
+        ("controller", f"{p.controller.upper()} as {p.controller_service_account} -> {p.controller_role_arn}"),
+        ("key administrators", ", ".join([*(["account IAM"] if p.root_administers_key else []), *p.key_admin_arns])),
+    ]
+    return pd.DataFrame(facts, columns=["parameter", "value"])
+
+
 def pending_key_arn(p: OnboardingParams) -> str:
     """Stand-in for the key ARN before the key exists (shown in plans; apply uses the real one)."""
     return f"arn:{p.partition}:kms:{p.region}:{p.account_id}:key/pending-{p.service}-key"

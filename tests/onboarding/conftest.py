@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -113,3 +114,109 @@ def value_env(monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
     for k, v in env.items():
         monkeypatch.setenv(k, v)
     return env
+
+
+CLUSTER_MANIFESTS = Path(__file__).parent / "data" / "cluster"
+KES_SUBJECT = "system:serviceaccount:external-secrets:external-secrets-sa"
+
+
+def irsa_trust(provider_arn: str, issuer_host: str, subject: str) -> dict[str, Any]:
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"Federated": provider_arn},
+                "Action": "sts:AssumeRoleWithWebIdentity",
+                "Condition": {
+                    "StringEquals": {f"{issuer_host}:sub": subject, f"{issuer_host}:aud": "sts.amazonaws.com"}
+                },
+            }
+        ],
+    }
+
+
+def seed_cluster(endpoint: str) -> tuple[str, str]:
+    """A clean account: EKS cluster ``demo`` with its OIDC provider, the KES controller role (IRSA), and
+    one service, ``shop``, set up by hand the reference way. Returns (provider ARN, issuer host)."""
+    ec2, eks, iam, kms, ssm = (client(s, endpoint) for s in ("ec2", "eks", "iam", "kms", "ssm"))
+    vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
+    subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.0.1.0/24")["Subnet"]["SubnetId"]
+    eks_trust = {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Principal": {"Service": "eks.amazonaws.com"}, "Action": "sts:AssumeRole"}],
+    }
+    cluster_role = iam.create_role(RoleName="demo-cluster-role", AssumeRolePolicyDocument=json.dumps(eks_trust))
+    issuer = eks.create_cluster(
+        name="demo", roleArn=cluster_role["Role"]["Arn"], resourcesVpcConfig={"subnetIds": [subnet]}
+    )["cluster"]["identity"]["oidc"]["issuer"]
+    host = issuer.removeprefix("https://")
+    provider = iam.create_open_id_connect_provider(
+        Url=issuer, ClientIDList=["sts.amazonaws.com"], ThumbprintList=["9e99a48a9960b14926bb7f3b02e22da2b0ab7280"]
+    )["OpenIDConnectProviderArn"]
+    iam.create_role(
+        RoleName="external-secrets-role", AssumeRolePolicyDocument=json.dumps(irsa_trust(provider, host, KES_SUBJECT))
+    )
+    shop_role = f"arn:aws:iam::{ACCOUNT}:role/shop-service-role"
+    iam.create_role(
+        RoleName="shop-service-role",
+        AssumeRolePolicyDocument=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [{"Effect": "Allow", "Principal": {"AWS": CONTROLLER_ROLE}, "Action": "sts:AssumeRole"}],
+            }
+        ),
+    )
+    key = kms.create_key(
+        Policy=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Effect": "Allow",
+                        "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"},
+                        "Action": ["kms:DescribeKey", "kms:PutKeyPolicy", "kms:GetKeyPolicy"],
+                        "Resource": "*",
+                    },
+                    {"Effect": "Allow", "Principal": {"AWS": shop_role}, "Action": "kms:Decrypt", "Resource": "*"},
+                ],
+            }
+        )
+    )["KeyMetadata"]
+    kms.create_alias(AliasName="alias/shop", TargetKeyId=key["KeyId"])
+    ssm.put_parameter(Name="/shop/db-password", Type="SecureString", KeyId=key["Arn"], Value="shop-value-1")
+    iam.put_role_policy(
+        RoleName="shop-service-role",
+        PolicyName="read-shop",
+        PolicyDocument=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Effect": "Allow",
+                        "Action": "ssm:GetParameter",
+                        "Resource": f"arn:aws:ssm:{REGION}:{ACCOUNT}:parameter/shop/*",
+                    },
+                    {"Effect": "Allow", "Action": "kms:Decrypt", "Resource": key["Arn"]},
+                ],
+            }
+        ),
+    )
+    iam.put_role_policy(
+        RoleName="external-secrets-role",
+        PolicyName="assume-shop",
+        PolicyDocument=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": shop_role}],
+            }
+        ),
+    )
+    return str(provider), host
+
+
+@pytest.fixture
+def cluster_aws(moto: str) -> Aws:  # noqa: F811
+    """A reset endpoint holding the clean cluster account of :func:`seed_cluster`."""
+    seed_cluster(moto)
+    return Aws(endpoint=moto, clients=OnboardingClients(region=REGION, endpoint_url=moto))
