@@ -22,7 +22,14 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check irsa_lib tests benchmarks
 	$(BIN)/mypy
 
-unit: $(STAMP)
+# The differential test compares our evaluator with the npm package iam-simulate (skipped without npm).
+DIFF_DIR := tests/policy/differential
+DIFF_STAMP := $(DIFF_DIR)/node_modules/.package-lock.json
+$(DIFF_STAMP): $(DIFF_DIR)/package-lock.json
+	if command -v npm >/dev/null; then npm ci --prefix $(DIFF_DIR) --no-audit --no-fund --loglevel=error; \
+	else echo "npm not found: the differential policy test will be skipped"; fi
+
+unit: $(STAMP) $(DIFF_STAMP)
 	$(BIN)/python -m pytest
 
 bench: $(STAMP)

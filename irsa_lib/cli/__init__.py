@@ -12,10 +12,10 @@ import sys
 from collections.abc import Sequence
 
 from irsa_lib import __version__
-from irsa_lib.cli import diff, findings, snapshot_info
+from irsa_lib.cli import access, collect, demo, diff, findings, simulate, snapshot_info
 from irsa_lib.errors import IrsaError
 
-COMMANDS = (snapshot_info, findings, diff)
+COMMANDS = (collect, demo, snapshot_info, access, findings, diff, simulate)
 
 
 def build_parser() -> argparse.ArgumentParser:

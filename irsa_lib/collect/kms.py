@@ -7,7 +7,7 @@ and the key is kept with ``policy=None``: access through that key is then unknow
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, Literal
 
 from irsa_lib.collect.context import CALL_ERRORS, Partial, Scope, decode_policy
 from irsa_lib.model import Grant, GrantConstraints, KMSKey
@@ -88,9 +88,12 @@ def transform_key(
     grants: Sequence[Mapping[str, Any]] = (),
 ) -> KMSKey:
     """DescribeKey's KeyMetadata plus what was read about the key, as a KMSKey record."""
-    manager = metadata.get("KeyManager")
-    if manager not in ("AWS", "CUSTOMER"):
-        raise ValueError(f"key {metadata['Arn']}: unknown KeyManager {manager!r}")
+    reported = metadata.get("KeyManager")
+    if reported not in ("AWS", "CUSTOMER"):
+        raise ValueError(f"key {metadata['Arn']}: unknown KeyManager {reported!r}")
+    # KMS reserves the alias/aws/ prefix for AWS managed keys (CreateAlias refuses it to customers);
+    # an endpoint that reports such a key as CUSTOMER (moto does) is corrected here.
+    manager: Literal["AWS", "CUSTOMER"] = "AWS" if any(a.startswith("alias/aws/") for a in aliases) else reported
     return KMSKey(
         arn=metadata["Arn"],
         key_id=metadata["KeyId"],

@@ -1,0 +1,405 @@
+"""Effective access: which subject can read which secret value, how, and how sure we are.
+
+Queries over an :class:`~irsa_lib.graph.AccessGraph`:
+
+* :func:`effective_access` -- one :class:`AccessRow` per (subject, value), the best path first;
+* :func:`who_can_read` / :func:`what_can_read` -- every path up to a bound, shortest first, lazily.
+
+A path is classified by its edges: ``potential`` if any edge needs an RBAC capability or a
+not-yet-existing object; else ``via-controller`` if it passes through a Kubernetes Secret a
+controller materialised; else ``direct`` (the subject's own AWS identity). Its decision is
+``conditional`` if any edge is conditional (the union of the unresolved keys is kept), else
+``allow``. A row whose path touches a coverage gap (an account, cluster or key that could not be
+read) is marked ``complete=False`` and lists the gaps in ``unknown``.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Iterator
+from dataclasses import dataclass
+from itertools import islice, pairwise
+from typing import Any, Literal
+
+import networkx as nx
+
+from irsa_lib.errors import UsageError
+from irsa_lib.graph import build_graph
+from irsa_lib.graph.core import AccessGraph, Gap
+from irsa_lib.graph.schema import (
+    ACCOUNT,
+    ARN,
+    CLUSTER,
+    DECISION,
+    MECHANISM,
+    MISSING,
+    NAME,
+    NAMESPACE,
+    REGION,
+    SECRET_TYPES,
+    SUBJECT_TYPES,
+    UNRESOLVED_KEYS,
+    VIA,
+    Mechanism,
+    NodeType,
+)
+
+__all__ = [
+    "AccessPath",
+    "AccessRow",
+    "build_graph",
+    "effective_access",
+    "relevant_gaps",
+    "what_can_read",
+    "who_can_read",
+]
+
+Access = Literal["direct", "via-controller", "potential"]
+RowDecision = Literal["allow", "conditional"]
+_ACCESS: tuple[Access, ...] = ("direct", "via-controller", "potential")
+_DECISION: tuple[RowDecision, ...] = ("allow", "conditional")
+_SECRET_KIND = {NodeType.SSM_PARAMETER: "ssm-parameter", NodeType.SECRETSMANAGER_SECRET: "secretsmanager-secret"}
+_SUBJECT_KIND = {
+    NodeType.SERVICE_ACCOUNT: "ServiceAccount",
+    NodeType.ANY_SERVICE_ACCOUNT: "AnyServiceAccount",
+    NodeType.WORKLOAD: "Workload",
+}
+
+
+@dataclass(frozen=True, kw_only=True)
+class AccessRow:
+    """One subject that can read one secret value (the best path; see the module docstring)."""
+
+    cluster: str
+    namespace: str | None
+    service_account: str
+    """The service account name; ``*`` for "any service account someone could create"; the user or
+    group name for other RBAC subjects (see ``subject_kind``)."""
+    secret_arn: str
+    secret_name: str
+    secret_kind: Literal["ssm-parameter", "secretsmanager-secret"]
+    access: Access
+    decision: RowDecision
+    path: tuple[str, ...]
+    """Readable hops, controller chains included."""
+    mechanisms: tuple[str, ...]
+    unresolved_keys: tuple[str, ...] = ()
+    complete: bool = True
+    unknown: tuple[str, ...] = ()
+    """The coverage gaps this row's path touches (then ``complete`` is False)."""
+    subject_kind: str = "ServiceAccount"
+    nodes: tuple[str, ...] = ()
+    """Node ids of the path, for views that link back into the graph."""
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "cluster": self.cluster,
+            "namespace": self.namespace,
+            "service_account": self.service_account,
+            "subject_kind": self.subject_kind,
+            "secret_arn": self.secret_arn,
+            "secret_name": self.secret_name,
+            "secret_kind": self.secret_kind,
+            "access": self.access,
+            "decision": self.decision,
+            "path": list(self.path),
+            "mechanisms": list(self.mechanisms),
+            "unresolved_keys": list(self.unresolved_keys),
+            "complete": self.complete,
+            "unknown": list(self.unknown),
+        }
+
+
+@dataclass(frozen=True, kw_only=True)
+class AccessPath:
+    """One path from a subject to a secret value."""
+
+    nodes: tuple[str, ...]
+    edges: tuple[dict[str, Any], ...]
+    access: Access
+    decision: RowDecision
+    hops: tuple[str, ...]
+    mechanisms: tuple[str, ...]
+    unresolved_keys: tuple[str, ...]
+
+    @property
+    def subject(self) -> str:
+        return self.nodes[0]
+
+    @property
+    def target(self) -> str:
+        return self.nodes[-1]
+
+
+# --- classification --------------------------------------------------------------------------
+def _edge_class(data: dict[str, Any]) -> tuple[int, int]:
+    if data[DECISION] == "potential":
+        return 2, 0
+    cls = 1 if data[MECHANISM] == Mechanism.MATERIALISED_FROM else 0
+    return cls, 1 if data[DECISION] == "conditional" else 0
+
+
+def _path(graph: AccessGraph, nodes: list[str], edges: list[dict[str, Any]]) -> AccessPath:
+    cls = dec = 0
+    hops = [graph.label(nodes[0])]
+    mechanisms: list[str] = []
+    unresolved: list[str] = []
+    for v, data in zip(nodes[1:], edges, strict=True):
+        c, d = _edge_class(data)
+        cls, dec = max(cls, c), max(dec, d)
+        hops.extend(graph.label(x) for x in data.get(VIA, ()))
+        hops.append(graph.label(v))
+        mechanisms.append(str(data[MECHANISM]))
+        unresolved.extend(k for k in data[UNRESOLVED_KEYS] if k not in unresolved)
+    dedup = [h for i, h in enumerate(hops) if i == 0 or h != hops[i - 1]]
+    return AccessPath(
+        nodes=tuple(nodes),
+        edges=tuple(edges),
+        access=_ACCESS[cls],
+        decision=_DECISION[dec],
+        hops=tuple(dedup),
+        mechanisms=tuple(mechanisms),
+        unresolved_keys=tuple(unresolved),
+    )
+
+
+# --- rows ------------------------------------------------------------------------------------
+def _start_nodes(graph: AccessGraph, subject: str) -> list[str]:
+    """A service account acts through itself and through the workloads that run as it."""
+    starts = [subject]
+    if graph.type_of(subject) == NodeType.SERVICE_ACCOUNT:
+        for u, _, d in graph.graph.in_edges(subject, data=True):
+            if d[MECHANISM] == Mechanism.RUNS_AS:
+                starts.append(u)
+    return starts
+
+
+def _best_paths(graph: AccessGraph, starts: list[str]) -> dict[str, AccessPath]:
+    """For each value reachable from ``starts``: the best path (allow first, then most direct, then shortest)."""
+    g = graph.graph
+    State = tuple[str, int, int]
+    parent: dict[State, tuple[State, dict[str, Any]] | None] = {}
+    queue: deque[State] = deque()
+    for s in starts:
+        st = (s, 0, 0)
+        if st not in parent:
+            parent[st] = None
+            queue.append(st)
+    found: dict[str, list[State]] = {}
+    while queue:
+        state = queue.popleft()
+        node, cls, dec = state
+        if graph.type_of(node) in SECRET_TYPES:
+            found.setdefault(node, []).append(state)
+            continue
+        for _, v, data in g.out_edges(node, data=True):
+            c, d = _edge_class(data)
+            nxt = (v, max(cls, c), max(dec, d))
+            if nxt not in parent:
+                parent[nxt] = (state, data)
+                queue.append(nxt)
+    out: dict[str, AccessPath] = {}
+    for target, states in found.items():
+        best = min(states, key=lambda s: (s[2], s[1]))  # BFS order already gives the shortest per state
+        nodes, edges = [best[0]], []
+        cur: State = best
+        while (link := parent[cur]) is not None:
+            prev, data = link
+            edges.append(data)
+            nodes.append(prev[0])
+            cur = prev
+        out[target] = _path(graph, nodes[::-1], edges[::-1])
+    return out
+
+
+def _row_scope(graph: AccessGraph, path: AccessPath) -> tuple[set[str], set[tuple[str, str]], set[str]]:
+    clusters: set[str] = set()
+    accounts: set[tuple[str, str]] = set()
+    nodes = set(path.nodes)
+    for data in path.edges:
+        nodes.update(data.get(VIA, ()))
+    for n in nodes:
+        attrs = graph.node(n)
+        if attrs.get(CLUSTER):
+            clusters.add(attrs[CLUSTER])
+        if attrs.get(ACCOUNT):
+            accounts.add((attrs[ACCOUNT], attrs.get(REGION) or "global"))
+    return clusters, accounts, nodes
+
+
+def _subjects(graph: AccessGraph) -> list[str]:
+    types = (NodeType.SERVICE_ACCOUNT, NodeType.ANY_SERVICE_ACCOUNT, NodeType.RBAC_SUBJECT)
+    return sorted(graph.nodes_of(*types))
+
+
+def _matches_secret(graph: AccessGraph, node: str, secret: str) -> bool:
+    attrs = graph.node(node)
+    return secret in (node, attrs.get(ARN), attrs.get(NAME), str(attrs.get(NAME, "")).lstrip("/"))
+
+
+def _subject_fields(graph: AccessGraph, node: str) -> tuple[str, str | None, str, str]:
+    attrs = graph.node(node)
+    t = graph.type_of(node)
+    if t == NodeType.SERVICE_ACCOUNT:
+        return attrs[CLUSTER], attrs[NAMESPACE], attrs[NAME], "ServiceAccount"
+    if t == NodeType.ANY_SERVICE_ACCOUNT:
+        return attrs[CLUSTER], attrs.get(NAMESPACE), "*", "AnyServiceAccount"
+    return attrs[CLUSTER], attrs.get(NAMESPACE), attrs[NAME], str(attrs.get("kind", "User"))
+
+
+def effective_access(
+    graph: AccessGraph,
+    *,
+    namespace: str | None = None,
+    service_account: str | None = None,
+    secret: str | None = None,
+) -> list[AccessRow]:
+    """One row per (subject, secret value) the subject can read, sorted.
+
+    Parameters
+    ----------
+    namespace
+        Only subjects in this namespace.
+    service_account
+        ``NS/NAME``: only this service account.
+    secret
+        Only this value (name, ARN, or node id).
+    """
+    subjects = _subjects(graph)
+    if service_account is not None:
+        want_ns, sep, want_name = service_account.partition("/")
+        if not sep or not want_ns or not want_name:
+            raise UsageError(f"--service-account must be NS/NAME, got {service_account!r}")
+        subjects = [
+            s
+            for s in subjects
+            if graph.type_of(s) == NodeType.SERVICE_ACCOUNT
+            and graph.node(s)[NAMESPACE] == want_ns
+            and graph.node(s)[NAME] == want_name
+        ]
+    if namespace is not None:
+        subjects = [s for s in subjects if graph.node(s).get(NAMESPACE) == namespace]
+    rows: list[AccessRow] = []
+    gaps = graph.gaps
+    for subject in subjects:
+        cluster, ns, name, kind = _subject_fields(graph, subject)
+        for target, path in _best_paths(graph, _start_nodes(graph, subject)).items():
+            if secret is not None and not _matches_secret(graph, target, secret):
+                continue
+            attrs = graph.node(target)
+            clusters, accounts, nodes = _row_scope(graph, path)
+            unknown = tuple(g.what for g in gaps if g.touches(clusters=clusters, accounts=accounts, nodes=nodes))
+            unknown += tuple(dict.fromkeys(m for e in path.edges for m in e.get(MISSING, ()) if m not in unknown))
+            rows.append(
+                AccessRow(
+                    cluster=cluster,
+                    namespace=ns,
+                    service_account=name,
+                    subject_kind=kind,
+                    secret_arn=attrs[ARN],
+                    secret_name=attrs[NAME],
+                    secret_kind=_SECRET_KIND[graph.type_of(target)],  # type: ignore[arg-type]
+                    access=path.access,
+                    decision=path.decision,
+                    path=path.hops,
+                    mechanisms=path.mechanisms,
+                    unresolved_keys=path.unresolved_keys,
+                    complete=not unknown,
+                    unknown=unknown,
+                    nodes=path.nodes,
+                )
+            )
+    rows.sort(key=lambda r: (r.cluster, r.namespace or "", r.subject_kind, r.service_account, r.secret_name))
+    return rows
+
+
+def relevant_gaps(graph: AccessGraph) -> tuple[Gap, ...]:
+    """Gaps to report with any query: all of them, since an empty answer next to a gap means
+    "unknown", not "no access" (rows over a gap also say so in ``unknown``)."""
+    return graph.gaps
+
+
+# --- path queries ----------------------------------------------------------------------------
+_SOURCE = "\x00subjects"
+_SINK = "\x00values"
+
+
+def _simple_view(graph: AccessGraph) -> nx.DiGraph:
+    """One edge per (u, v): the strongest (allow over conditional over potential)."""
+    rank = {"allow": 0, "conditional": 1, "potential": 2}
+    h = nx.DiGraph()
+    h.add_nodes_from(graph.graph.nodes)
+    for u, v, data in graph.graph.edges(data=True):
+        if not h.has_edge(u, v) or rank[data[DECISION]] < rank[h.edges[u, v]["data"][DECISION]]:
+            h.add_edge(u, v, data=data)
+    return h
+
+
+def _paths(graph: AccessGraph, h: nx.DiGraph, max_paths: int, cutoff: int) -> Iterator[AccessPath]:
+    try:
+        raw = nx.shortest_simple_paths(h, _SOURCE, _SINK)
+        for nodes in islice(raw, max_paths):
+            inner = [n for n in nodes if n not in (_SOURCE, _SINK)]
+            if len(inner) - 1 > cutoff:
+                return
+            edges = [h.edges[a, b]["data"] for a, b in pairwise(inner)]
+            yield _path(graph, inner, edges)
+    except nx.NetworkXNoPath:
+        return
+
+
+def _secret_node(graph: AccessGraph, secret: str) -> str:
+    hits = [n for n in graph.nodes_of(*SECRET_TYPES) if _matches_secret(graph, n, secret)]
+    if not hits:
+        raise UsageError(f"no SSM SecureString parameter or Secrets Manager secret named {secret!r} in the graph")
+    if len(hits) > 1:
+        raise UsageError(f"{secret!r} names several values ({', '.join(hits)}); give the ARN")
+    return hits[0]
+
+
+def who_can_read(graph: AccessGraph, secret: str, *, max_paths: int = 50, cutoff: int = 12) -> Iterator[AccessPath]:
+    """Paths from any subject (service account, workload, RBAC subject) to ``secret``, shortest first.
+
+    Lazy and bounded: at most ``max_paths`` paths of at most ``cutoff`` edges.
+
+    Examples
+    --------
+    >>> from irsa_lib.graph.core import AccessGraph
+    >>> from irsa_lib.graph.schema import EdgeData, Mechanism, NodeType
+    >>> g = AccessGraph()
+    >>> _ = g.add_node("sa:c/ns/a", NodeType.SERVICE_ACCOUNT, "sa ns/a", cluster="c", namespace="ns", name="a")
+    >>> _ = g.add_node("role:r", NodeType.IAM_ROLE, "role r")
+    >>> _ = g.add_node("param:p", NodeType.SSM_PARAMETER, "parameter /p", arn="p", name="/p")
+    >>> g.add_edge("sa:c/ns/a", "role:r", EdgeData(mechanism=Mechanism.IRSA, decision="allow"))
+    >>> g.add_edge("role:r", "param:p", EdgeData(mechanism=Mechanism.CAN_READ, decision="allow"))
+    >>> [p.hops for p in who_can_read(g, "/p")]
+    [('sa ns/a', 'role r', 'parameter /p')]
+    """
+    target = _secret_node(graph, secret)
+    h = _simple_view(graph)
+    h.add_edges_from((_SOURCE, s) for s in graph.nodes_of(*SUBJECT_TYPES))
+    h.add_edge(target, _SINK)
+    return _paths(graph, h, max_paths, cutoff)
+
+
+def _subject_nodes(graph: AccessGraph, subject: str) -> list[str]:
+    if subject in graph:
+        return _start_nodes(graph, subject)
+    ns, sep, name = subject.partition("/")
+    hits = [
+        s
+        for s in graph.nodes_of(NodeType.SERVICE_ACCOUNT)
+        if sep and graph.node(s)[NAMESPACE] == ns and graph.node(s)[NAME] == name
+    ]
+    if not hits:
+        raise UsageError(f"no subject {subject!r} in the graph (give a node id or NS/NAME of a service account)")
+    return [n for h in hits for n in _start_nodes(graph, h)]
+
+
+def what_can_read(graph: AccessGraph, subject: str, *, max_paths: int = 50, cutoff: int = 12) -> Iterator[AccessPath]:
+    """Paths from ``subject`` (node id or ``NS/NAME`` of a service account) to any value, shortest first."""
+    starts = _subject_nodes(graph, subject)
+    h = _simple_view(graph)
+    h.add_edges_from((_SOURCE, s) for s in starts)
+    h.add_edges_from((t, _SINK) for t in graph.nodes_of(*SECRET_TYPES))
+    return _paths(graph, h, max_paths, cutoff)

@@ -1,0 +1,61 @@
+"""``irsa demo``: the reference scenario on a local AWS endpoint, collected into a snapshot.
+
+Starts moto (plus the EKS Pod Identity stand-in) on 127.0.0.1, seeds the demo account, collects it
+together with the shipped Kubernetes manifests of cluster ``demo`` and writes
+``<DIR>/snapshot.json``. Nothing leaves the machine; real AWS profiles are never read.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import threading
+from typing import Any
+
+from irsa_lib.cli._coverage import coverage_lines
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser(
+        "demo",
+        help="run the embedded demo: seed a local AWS endpoint, collect it and the demo manifests",
+        description=__doc__.split("\n\n", 1)[1] if __doc__ else None,
+    )
+    p.add_argument("-o", "--out-dir", default="reports/demo", metavar="DIR", help="output directory (reports/demo)")
+    p.add_argument(
+        "--keep-running",
+        action="store_true",
+        help="keep the local AWS endpoint up afterwards and print the environment to use it (Ctrl-C stops it)",
+    )
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from irsa_lib.demo.run import run_demo
+    from irsa_lib.demo.server import export_lines, start_local_aws
+
+    aws = start_local_aws()
+    try:
+        print(f"local AWS endpoint: {aws.endpoint_url} (moto; EKS Pod Identity answered by the local stand-in)")
+        result = run_demo(args.out_dir, endpoint_url=aws.endpoint_url)
+        facts = result.facts
+        print(
+            f"seeded account {facts.account_id} ({facts.region}): cluster {facts.cluster_name}, "
+            f"{len(facts.roles)} roles, {len(facts.parameters)} SecureString parameters, 1 secret"
+        )
+        print(f"snapshot written: {result.snapshot_path}")
+        print("\n".join(coverage_lines(result.snapshot)))
+        print(f"next: irsa snapshot-info {result.snapshot_path}")
+        if result.gaps:
+            print("irsa demo: some sources were not collected completely (see above)", file=sys.stderr)
+        if args.keep_running:
+            print("\nThe endpoint stays up. In another shell:\n")
+            print(export_lines(aws.env()))
+            print("\nPress Ctrl-C to stop it.", flush=True)
+            try:
+                threading.Event().wait()
+            except KeyboardInterrupt:
+                print("stopping the local AWS endpoint")
+        return 1 if result.gaps else 0
+    finally:
+        aws.stop()

@@ -1,0 +1,478 @@
+"""AWS-side questions the edge builders ask, answered with the policy evaluator and cached.
+
+``AwsView`` is the graph's one door to ``irsa_lib.policy`` / ``irsa_lib.resolve``: can this
+principal assume that role, does this role's trust accept that web-identity token, can this
+principal read (and decrypt) that parameter with these actions. Each answer is a
+:class:`~irsa_lib.graph.legs.Leg` (allow / conditional with evidence) or None (denied).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from irsa_lib.graph.legs import Leg, combine, from_decision
+from irsa_lib.graph.patterns import (
+    EVERYTHING,
+    PrefixIndex,
+    allowed_resource_patterns,
+    principal_values,
+    wildcard_match,
+)
+from irsa_lib.model import KMSKey, OIDCProvider, Role, SecretsManagerSecret, SSMParameter
+from irsa_lib.policy import Decision, PolicySet, Principal, Request, evaluate, parse_policy
+from irsa_lib.resolve import Inventory, policy_set_for, principal_for_role
+from irsa_lib.snapshot import Snapshot
+
+SSM_READ_ACTIONS = ("ssm:GetParameter", "ssm:GetParameters", "ssm:GetParametersByPath", "ssm:GetParameterHistory")
+"""Every SSM action that returns a SecureString value (what a workload's own code could call)."""
+SM_READ_ACTIONS = ("secretsmanager:GetSecretValue",)
+ALL_READ_ACTIONS = SSM_READ_ACTIONS + SM_READ_ACTIONS
+
+SecretRecord = SSMParameter | SecretsManagerSecret
+
+
+@dataclass(frozen=True)
+class Identity:
+    """An AWS identity as the graph uses it: a role, optionally with session tags."""
+
+    role_arn: str
+    tags: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def tag_map(self) -> dict[str, str]:
+        return dict(self.tags)
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReadLeg:
+    """Read + decrypt of one value: both decisions are kept, the combination decides."""
+
+    leg: Leg
+    actions: tuple[str, ...]
+    read: Leg
+    decrypt: Leg
+
+
+def partition_of(arn: str) -> str:
+    parts = arn.split(":")
+    return parts[1] if len(parts) > 1 and parts[1] else "aws"
+
+
+def account_of(arn: str) -> str | None:
+    parts = arn.split(":")
+    return parts[4] if len(parts) > 4 and parts[4] else None
+
+
+def parameter_paths(param: SSMParameter) -> list[tuple[str, str]]:
+    """(path, path ARN) of every ancestor path GetParametersByPath could return this parameter from.
+
+    The direct parent works with or without ``Recursive``; higher ancestors need ``Recursive``
+    (which KES and ESO both can set). Names without a leading slash are not hierarchical.
+    """
+    if not param.name.startswith("/"):
+        return []
+    prefix = param.arn[: len(param.arn) - len(param.name.lstrip("/"))]  # "...:parameter/"
+    segments = param.name.strip("/").split("/")[:-1]
+    out = [("/", prefix)]
+    for i in range(1, len(segments) + 1):
+        path = "/" + "/".join(segments[:i])
+        out.append((path, prefix + path.lstrip("/")))
+    return out
+
+
+def _unique(roles: list[Role]) -> list[Role]:
+    seen: dict[str, Role] = {}
+    for r in roles:
+        seen.setdefault(r.arn, r)
+    return list(seen.values())
+
+
+_AWS_MANAGED_ALIASES = {"ssm": "alias/aws/ssm", "secretsmanager": "alias/aws/secretsmanager"}
+
+
+def aws_managed_key_policy(service: str, account_id: str, region: str) -> dict[str, Any]:
+    """The documented key policy of ``aws/ssm`` / ``aws/secretsmanager`` (fixed by AWS).
+
+    Used when the key is not in the snapshot or its policy could not be read: every principal of
+    the account may use it through the service.
+    """
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": f"Allow access through {service} for all principals in the account",
+                "Effect": "Allow",
+                "Principal": {"AWS": "*"},
+                "Action": ["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:DescribeKey"],
+                "Resource": "*",
+                "Condition": {
+                    "StringEquals": {
+                        "kms:CallerAccount": account_id,
+                        "kms:ViaService": f"{service}.{region}.amazonaws.com",
+                    }
+                },
+            }
+        ],
+    }
+
+
+class AwsView:
+    """Indexes over the AWS records plus cached evaluations."""
+
+    def __init__(self, snapshot: Snapshot, inventory: Inventory) -> None:
+        self.snapshot = snapshot
+        self.inventory = inventory
+        self.roles: dict[str, Role] = {r.arn: r for r in snapshot.roles}
+        self.roles_by_id: dict[str, Role] = {r.role_id: r for r in snapshot.roles}
+        self.managed: dict[str, Mapping[str, Any]] = {p.arn: p.document for p in snapshot.managed_policies}
+        self.collected_accounts: set[str] = {a.account_id for a in snapshot.accounts} | {
+            r.account_id for r in snapshot.roles
+        }
+        self.oidc_by_url: dict[str, OIDCProvider] = {p.url.removeprefix("https://"): p for p in snapshot.oidc_providers}
+        self.parameters = [p for p in snapshot.ssm_parameters if p.type == "SecureString"]
+        self.secrets = list(snapshot.secrets)
+        self._keys_by_ref: dict[str, KMSKey] = {}
+        for k in snapshot.kms_keys:
+            self._keys_by_ref[k.arn] = k
+            self._keys_by_ref[k.key_id] = k
+            for alias in k.aliases:
+                self._keys_by_ref[f"{k.account_id}/{k.region}/{alias}"] = k
+                self._keys_by_ref[f"arn:{partition_of(k.arn)}:kms:{k.region}:{k.account_id}:{alias}"] = k
+        self._targets: PrefixIndex[SecretRecord] = PrefixIndex(
+            [(p.arn, p, tuple(a for _, a in parameter_paths(p))) for p in self.parameters]
+            + [(s.arn, s, ()) for s in self.secrets]
+        )
+        self._resource_policy_principals: list[tuple[SecretRecord, set[str]]] = []
+        for p in self.parameters:
+            if p.resource_policies:
+                names: set[str] = set()
+                for doc in p.resource_policies:
+                    names |= principal_values(doc)
+                self._resource_policy_principals.append((p, names))
+        for s in self.secrets:
+            if s.resource_policy:
+                self._resource_policy_principals.append((s, principal_values(s.resource_policy)))
+        self._trust_index: dict[str, list[Role]] | None = None
+        self._federated_index: dict[str, list[Role]] | None = None
+        self._principals: dict[Identity, Principal] = {}
+        self._cache: dict[tuple[Any, ...], Decision] = {}
+        self.evaluations = 0
+
+    # --- principals ---------------------------------------------------------------------------
+    def has_role(self, arn: str) -> bool:
+        return arn in self.roles
+
+    def account_collected(self, account_id: str | None) -> bool:
+        return account_id is not None and account_id in self.collected_accounts
+
+    def principal(self, identity: Identity) -> Principal:
+        p = self._principals.get(identity)
+        if p is None:
+            p = principal_for_role(self.roles[identity.role_arn])
+            if identity.tags:
+                p = dataclasses.replace(p, tags={**p.tags, **identity.tag_map})
+            self._principals[identity] = p
+        return p
+
+    def identity_documents(self, role: Role) -> list[Mapping[str, Any]]:
+        docs: list[Mapping[str, Any]] = [ip.document for ip in role.inline_policies]
+        docs.extend(self.managed[a] for a in role.attached_policy_arns if a in self.managed)
+        return docs
+
+    def _evaluate(self, request: Request, policies: PolicySet, cache_key: tuple[Any, ...]) -> Decision:
+        hit = self._cache.get(cache_key)
+        if hit is None:
+            self.evaluations += 1
+            hit = evaluate(request, policies)
+            self._cache[cache_key] = hit
+        return hit
+
+    # --- trust --------------------------------------------------------------------------------
+    def roles_trusting_federated(self, provider_arn: str) -> list[Role]:
+        """Candidate roles for web identity from this provider (index of Federated principals)."""
+        if self._federated_index is None:
+            index: dict[str, list[Role]] = defaultdict(list)
+            for r in self.snapshot.roles:
+                for value in principal_values(r.trust_policy, kinds=("Federated", "AWS")):
+                    if value == EVERYTHING or (value.startswith("arn:") and ":oidc-provider/" in value):
+                        index[value].append(r)
+            self._federated_index = dict(index)
+        return _unique(self._federated_index.get(provider_arn, []) + self._federated_index.get("*", []))
+
+    def web_identity(self, provider: OIDCProvider, role: Role, *, sub: str, aud: str) -> Decision:
+        """sts:AssumeRoleWithWebIdentity with a service-account token (context complete for sub/aud)."""
+        host = provider.url.removeprefix("https://")
+        principal = Principal(arn=provider.arn, kind="federated", account_id=provider.account_id)
+        request = Request(
+            principal=principal,
+            action="sts:AssumeRoleWithWebIdentity",
+            resource=role.arn,
+            context={f"{host}:sub": sub, f"{host}:aud": aud},
+            context_complete=True,
+        )
+        policies = policy_set_for(self.inventory, provider.arn, role.arn)
+        return self._evaluate(request, policies, ("web", provider.arn, role.arn, sub, aud))
+
+    def service_assume(
+        self, service: str, role_arn: str, actions: Sequence[str], context: Mapping[str, str | Sequence[str]]
+    ) -> Leg | None:
+        """A service principal (``pods.eks.amazonaws.com``) assuming a role: every action must be allowed."""
+        if role_arn not in self.roles:
+            return None
+        principal = Principal(arn=service, kind="service")
+        policies = policy_set_for(self.inventory, service, role_arn)
+        ctx_key = tuple(sorted((k, str(v)) for k, v in context.items()))
+        legs: list[Leg | None] = []
+        for action in actions:
+            request = Request(
+                principal=principal, action=action, resource=role_arn, context=dict(context), context_complete=False
+            )
+            decision = self._evaluate(request, policies, ("svc", service, role_arn, action, ctx_key))
+            legs.append(from_decision(decision, f"trust of {role_arn}: {action} by {service}"))
+        return combine(legs)
+
+    def roles_trusting(self, source: Role) -> list[Role]:
+        """Candidate destination roles for sts:AssumeRole from ``source`` (index of trust principals).
+
+        A destination is a candidate when its trust names the source's ARN, its unique id, a session
+        of it, ``*``, or its account (root or bare id). An account trust also needs an identity Allow,
+        so those candidates are kept only if the source has some Allow that may cover
+        sts:AssumeRole on them (the only pre-filter; the evaluator decides every candidate).
+        """
+        if self._trust_index is None:
+            index: dict[str, list[Role]] = defaultdict(list)
+            for r in self.snapshot.roles:
+                for value in principal_values(r.trust_policy):
+                    key = value
+                    if value.startswith("arn:") and ":assumed-role/" in value:
+                        key = "session:" + value.split(":assumed-role/", 1)[1].split("/", 1)[0]
+                    elif value.endswith(":root") and value.startswith("arn:"):
+                        key = "account:" + (account_of(value) or "")
+                    elif value.isdigit() and len(value) == 12:
+                        key = "account:" + value
+                    index[key].append(r)
+            self._trust_index = dict(index)
+        ti = self._trust_index
+        named = ti.get(source.arn, []) + ti.get(source.role_id, []) + ti.get("session:" + source.name, [])
+        # "AWS": "*" needs no identity allow for same-account callers: always a candidate
+        named += ti.get("*", [])
+        broad = ti.get("account:" + source.account_id, [])
+        if broad:
+            patterns = allowed_resource_patterns(self.identity_documents(source), ["sts:AssumeRole"])
+            if EVERYTHING not in patterns:
+                broad = [r for r in broad if any(wildcard_match(p, r.arn) for p in patterns)]
+        # Cross-account named trusts also need an identity allow; the evaluator decides that.
+        named_arns = {r.arn for r in named}
+        return [r for r in _unique(named + broad) if r.arn != source.arn or r.arn in named_arns]
+
+    def assume(
+        self,
+        source: Identity,
+        target_arn: str,
+        *,
+        context: Mapping[str, str | Sequence[str]] | None = None,
+        what: str | None = None,
+        action: str = "sts:AssumeRole",
+    ) -> Leg | None:
+        """sts:AssumeRole (or ``action``, e.g. sts:TagSession) from ``source`` to ``target_arn``.
+
+        None when denied or the target is unknown.
+        """
+        if target_arn not in self.roles:
+            return None
+        ctx = dict(context or {})
+        request = Request(
+            principal=self.principal(source),
+            action=action,
+            resource=target_arn,
+            context=ctx,
+            context_complete=False,
+        )
+        policies = policy_set_for(self.inventory, source.role_arn, target_arn)
+        key = ("assume", action, source, target_arn, tuple(sorted((k, str(v)) for k, v in ctx.items())))
+        decision = self._evaluate(request, policies, key)
+        label = what or f"{action} {source.role_arn} -> {target_arn}"
+        return from_decision(decision, label)
+
+    # --- read + decrypt -----------------------------------------------------------------------
+    def candidate_targets(self, identity: Identity) -> list[SecretRecord]:
+        """Parameters and secrets this identity might read: identity Allow patterns + resource policies."""
+        role = self.roles[identity.role_arn]
+        patterns = allowed_resource_patterns(self.identity_documents(role), ALL_READ_ACTIONS)
+        found = self._targets.matching(patterns) if patterns else []
+        names = {
+            "*",
+            role.arn,
+            role.role_id,
+            role.account_id,
+            f"arn:{partition_of(role.arn)}:iam::{role.account_id}:root",
+        }
+        seen = {id(t) for t in found}
+        for target, principals in self._resource_policy_principals:
+            if id(target) in seen:
+                continue
+            if principals & names or any("*" in p or "?" in p for p in principals):
+                found.append(target)
+                seen.add(id(target))
+        return found
+
+    def all_targets(self) -> list[SecretRecord]:
+        return list(self._targets.all())
+
+    def read(
+        self, identity: Identity, target: SecretRecord, actions: Iterable[str], *, path: str | None = None
+    ) -> ReadLeg | None:
+        """Can ``identity`` read the plaintext of ``target`` with one of ``actions``? Read AND decrypt.
+
+        ``path``: for GetParametersByPath, the one path the consumer asks for (default: any ancestor).
+        """
+        read_legs: list[tuple[str, Leg]] = []
+        for action in actions:
+            leg = self._read_leg(identity, target, action, path)
+            if leg is not None:
+                read_legs.append((action, leg))
+        if not read_legs:
+            return None
+        decrypt = self.decrypt(identity, target)
+        if decrypt is None:
+            return None
+        allowed = [(a, leg) for a, leg in read_legs if leg.decision == "allow"]
+        chosen = allowed or read_legs
+        read = combine([chosen[0][1]])
+        assert read is not None
+        leg = combine([read, decrypt])
+        assert leg is not None
+        return ReadLeg(leg=leg, actions=tuple(a for a, _ in read_legs), read=read, decrypt=decrypt)
+
+    def _read_leg(self, identity: Identity, target: SecretRecord, action: str, only_path: str | None) -> Leg | None:
+        is_param = isinstance(target, SSMParameter)
+        if is_param != action.startswith("ssm:"):
+            return None
+        if action == "ssm:GetParametersByPath":
+            assert isinstance(target, SSMParameter)
+            best: Leg | None = None
+            paths = parameter_paths(target)
+            if only_path is not None:
+                wanted = "/" + only_path.strip("/") if only_path.strip("/") else "/"
+                paths = [(p, a) for p, a in paths if p == wanted]
+            for path, path_arn in reversed(paths):
+                d = self._request(identity, action, path_arn, {}, ("path", path_arn))
+                leg = from_decision(d, f"{action} Path={path} (returns {target.name})")
+                if leg is not None and (best is None or (best.decision == "conditional" and leg.decision == "allow")):
+                    best = leg
+                if best is not None and best.decision == "allow":
+                    break
+            return best
+        d = self._request(identity, action, target.arn, {}, ())
+        return from_decision(d, f"{action} on {target.arn}")
+
+    def _request(
+        self, identity: Identity, action: str, resource: str, context: Mapping[str, Any], extra: tuple[Any, ...]
+    ) -> Decision:
+        request = Request(
+            principal=self.principal(identity),
+            action=action,
+            resource=resource,
+            context=context,
+            context_complete=False,
+        )
+        key = ("req", identity, action, resource, *extra)
+        if key in self._cache:
+            return self._cache[key]
+        policies = policy_set_for(self.inventory, identity.role_arn, resource)
+        return self._evaluate(request, policies, key)
+
+    def key_for(self, target: SecretRecord) -> tuple[KMSKey | None, str, str | None]:
+        """The KMS key of a value: (record or None, key ARN used for evaluation, AWS-managed service or None)."""
+        if isinstance(target, SSMParameter):
+            ref, service = target.key_id, "ssm"
+        else:
+            ref, service = target.kms_key_id, "secretsmanager"
+        if ref is None or ref in (_AWS_MANAGED_ALIASES[service], f"alias/aws/{service}"):
+            ref = _AWS_MANAGED_ALIASES[service]
+        key = self._keys_by_ref.get(ref) or self._keys_by_ref.get(f"{target.account_id}/{target.region}/{ref}")
+        if key is not None:
+            return key, key.arn, service if key.manager == "AWS" else None
+        if ref == _AWS_MANAGED_ALIASES[service]:
+            arn = f"arn:{partition_of(target.arn)}:kms:{target.region}:{target.account_id}:{ref}"
+            return None, arn, service
+        if ref.startswith("arn:"):
+            return None, ref, None
+        if ref.startswith("alias/"):
+            return None, f"arn:{partition_of(target.arn)}:kms:{target.region}:{target.account_id}:{ref}", None
+        return None, f"arn:{partition_of(target.arn)}:kms:{target.region}:{target.account_id}:key/{ref}", None
+
+    def decrypt(self, identity: Identity, target: SecretRecord) -> Leg | None:
+        """kms:Decrypt as the service does it for this value (ViaService, CallerAccount, encryption context)."""
+        key, key_arn, managed_service = self.key_for(target)
+        principal = self.principal(identity)
+        if isinstance(target, SSMParameter):
+            service = "ssm"
+            ec = {"kms:EncryptionContext:PARAMETER_ARN": target.arn, "kms:EncryptionContextKeys": ["PARAMETER_ARN"]}
+        else:
+            service = "secretsmanager"
+            ec = {
+                "kms:EncryptionContext:SecretARN": target.arn,
+                "kms:EncryptionContextKeys": ["SecretARN", "SecretVersionId"],
+            }
+        context: dict[str, str | Sequence[str]] = {
+            "kms:ViaService": f"{service}.{target.region}.amazonaws.com",
+            "kms:CallerAccount": principal.account_id or "",
+            **ec,
+        }
+        what = f"kms:Decrypt on {key_arn} via {service} for {target.name}"
+        request = Request(
+            principal=principal, action="kms:Decrypt", resource=key_arn, context=context, context_complete=False
+        )
+        cache_key = ("decrypt", identity, key_arn, target.arn)
+        if managed_service is not None and (key is None or key.policy is None):
+            policies = policy_set_for(self.inventory, identity.role_arn, key_arn)
+            doc = aws_managed_key_policy(managed_service, target.account_id, target.region)
+            policies = dataclasses.replace(
+                policies,
+                resource=parse_policy(doc, source=f"documented key policy of alias/aws/{managed_service}", kind="key"),
+                resource_account=target.account_id,
+                resource_kind="kms-key",
+                grants=(),
+                rcps=None,
+                missing=tuple(m for m in policies.missing if key_arn not in m),
+            )
+            leg = from_decision(self._evaluate(request, policies, cache_key), what)
+            note = f"{what}: AWS managed key alias/aws/{managed_service}; its documented key policy was used"
+            return None if leg is None else dataclasses.replace(leg, evidence=(note, *leg.evidence))
+        if key is None:
+            return Leg(
+                decision="conditional",
+                evidence=(f"{what}: key {key_arn} is not in the snapshot; decryption cannot be judged",),
+                unresolved=("kms:key-policy",),
+            )
+        policies = policy_set_for(self.inventory, identity.role_arn, key_arn)
+        decision = self._evaluate(request, policies, cache_key)
+        if key.policy is None:
+            # Unreadable key policy: an allow cannot be established, but neither can a deny.
+            if decision.outcome == "deny" and decision.explicit_deny:
+                return None
+            return Leg(
+                decision="conditional",
+                evidence=(f"{what}: key policy of {key_arn} could not be read",),
+                unresolved=("kms:key-policy",),
+            )
+        return from_decision(decision, what)
+
+
+ReadConsumer = Literal["direct", "kes", "eso", "csi"]
+
+
+def consumer_actions(consumer: ReadConsumer, target: SecretRecord, *, by_path: bool = False) -> tuple[str, ...]:
+    """The exact API actions a consumer calls to fetch ``target`` (see domain-spec §1.3, §2.4, §3.1)."""
+    if isinstance(target, SecretsManagerSecret):
+        return SM_READ_ACTIONS
+    if consumer == "direct":
+        return SSM_READ_ACTIONS
+    if consumer == "csi":
+        return ("ssm:GetParameters",)
+    return ("ssm:GetParametersByPath",) if by_path else ("ssm:GetParameter",)

@@ -1,0 +1,122 @@
+"""Credential chains of controllers: start from an identity, assume roles one after another.
+
+A chain is a :class:`~irsa_lib.graph.context.Reach` whose ``via`` lists the nodes passed through;
+each extension evaluates one ``sts:AssumeRole`` hop and combines its leg with the chain's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from irsa_lib.graph.aws import Identity, ReadConsumer, ReadLeg, SecretRecord, consumer_actions
+from irsa_lib.graph.context import BuildContext, Reach
+from irsa_lib.graph.core import Gap
+from irsa_lib.graph.legs import Leg, combine
+from irsa_lib.graph.read import read_edge, target_node
+from irsa_lib.graph.schema import Mechanism
+
+
+def rebase(start: str, reach: Reach) -> Reach:
+    """The same reach, with ``start`` (e.g. the controller's service account) as its first hop."""
+    return Reach(
+        node=reach.node,
+        identity=reach.identity,
+        leg=reach.leg,
+        mechanism=reach.mechanism,
+        configured=reach.configured,
+        via=(start, *reach.via),
+    )
+
+
+def extend(
+    ctx: BuildContext,
+    chain: Reach,
+    role_arn: str,
+    *,
+    context: Mapping[str, str | Sequence[str]] | None = None,
+    what: str,
+    extra_legs: Sequence[Leg] = (),
+    tags: Mapping[str, str] | None = None,
+    origin: tuple[str, str, str] | None = None,
+) -> Reach | None:
+    """``chain`` then sts:AssumeRole into ``role_arn``.
+
+    ``tags``: session tags passed on this hop (then sts:TagSession must be allowed too); the
+    chain's own tags are treated as transitive. ``origin`` names the session node when tagged.
+    """
+    if not ctx.aws.has_role(role_arn):
+        return None
+    ctx_map: dict[str, str | Sequence[str]] = dict(context or {})
+    if tags:
+        ctx_map.update({f"aws:RequestTag/{k}": v for k, v in tags.items()})
+        ctx_map["aws:TagKeys"] = sorted(tags)
+    hop = ctx.aws.assume(chain.identity, role_arn, context=ctx_map, what=what)
+    legs: list[Leg | None] = [chain.leg, hop, *extra_legs]
+    if tags:
+        legs.append(
+            ctx.aws.assume(
+                chain.identity, role_arn, context=ctx_map, what=f"{what} (sts:TagSession)", action="sts:TagSession"
+            )
+        )
+    leg = combine(legs)
+    if leg is None:
+        return None
+    merged = {**chain.identity.tag_map, **(tags or {})}
+    identity = Identity(role_arn, tuple(sorted(merged.items())))
+    where = origin or _origin(ctx, chain.node)
+    node = ctx.identity_node(identity, where) if identity.tags and where else ctx.role_node(role_arn)
+    if identity.tags and not where:
+        identity = Identity(role_arn)
+    return Reach(node=node, identity=identity, leg=leg, mechanism=Mechanism.ASSUME_ROLE, via=chain.hops)
+
+
+def _origin(ctx: BuildContext, node: str) -> tuple[str, str, str] | None:
+    origin = ctx.graph.node(node).get("origin")
+    if not origin:
+        return None
+    cluster, namespace, sa = origin
+    return (str(cluster), str(namespace), str(sa))
+
+
+def note_missing_role(ctx: BuildContext, role_arn: str, cluster: str, who: str) -> None:
+    """A chain names a role the snapshot does not have: unknown if its account was not collected."""
+    account = role_arn.split(":")[4] if role_arn.count(":") >= 5 else None
+    if not ctx.aws.has_role(role_arn) and not ctx.aws.account_collected(account):
+        ctx.graph.add_gap(Gap(what=f"{who} uses role {role_arn}, whose account was not collected", cluster=cluster))
+
+
+def add_controller_read(
+    ctx: BuildContext,
+    source: str,
+    chain: Reach,
+    target: SecretRecord,
+    read: ReadLeg,
+    mechanism: Mechanism,
+    *,
+    evidence: tuple[str, ...] = (),
+) -> None:
+    """``source`` (an ExternalSecret or workload) -> value, through ``chain`` then read + decrypt."""
+    leg = combine([chain.leg, read.leg])
+    if leg is None:
+        return
+    combined = ReadLeg(leg=leg, actions=read.actions, read=read.read, decrypt=read.decrypt)
+    ctx.graph.add_edge(
+        source,
+        target_node(target),
+        read_edge(combined, mechanism, via=chain.hops, extra_evidence=evidence),
+        key=f"{mechanism}:{chain.node}",
+    )
+
+
+def add_synthetic_reads(
+    ctx: BuildContext, source: str, chain: Reach, consumer: ReadConsumer, mechanism: Mechanism, why: str
+) -> None:
+    """What an object someone could create (``source``) could fetch through ``chain``: every value
+    the chain's final identity can read with the consumer's actions (by-path on any ancestor)."""
+    for target in ctx.aws.candidate_targets(chain.identity):
+        actions = consumer_actions(consumer, target)
+        if actions == ("ssm:GetParameter",):
+            actions = ("ssm:GetParameter", "ssm:GetParametersByPath")
+        read = ctx.aws.read(chain.identity, target, actions)
+        if read is not None:
+            add_controller_read(ctx, source, chain, target, read, mechanism, evidence=(why,))

@@ -1,0 +1,130 @@
+"""The AccessGraph container: a typed ``networkx.MultiDiGraph`` plus what the inputs could not show.
+
+Builders add nodes and edges only through :meth:`AccessGraph.add_node` and
+:meth:`AccessGraph.add_edge`, so every node has a type and a label and every edge the attributes
+listed in :mod:`irsa_lib.graph.schema`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import networkx as nx
+
+from irsa_lib.graph.schema import (
+    DECISION,
+    LABEL,
+    MECHANISM,
+    TYPE,
+    EdgeData,
+    Mechanism,
+    NodeType,
+)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Gap:
+    """Something the graph could not decide because an input was not collected or is unknown.
+
+    A gap names its scope so queries can mark exactly the rows it touches: an AWS account (and
+    region), a cluster, or one node (a key whose policy could not be read).
+    """
+
+    what: str
+    account_id: str | None = None
+    region: str | None = None
+    cluster: str | None = None
+    node: str | None = None
+
+    def touches(self, *, clusters: set[str], accounts: set[tuple[str, str]], nodes: set[str]) -> bool:
+        """True when this gap concerns a row over these clusters, (account, region) pairs and nodes."""
+        if self.node is not None:
+            return self.node in nodes
+        if self.cluster is not None:
+            return self.cluster in clusters
+        if self.account_id is not None:
+            return any(
+                acct == self.account_id and (self.region in (None, "global") or self.region == region)
+                for acct, region in accounts
+            )
+        return True
+
+
+class AccessGraph:
+    """Typed nodes and evidence-carrying edges; ``graph`` is the underlying MultiDiGraph."""
+
+    def __init__(self) -> None:
+        self.graph: nx.MultiDiGraph = nx.MultiDiGraph()
+        self._gaps: list[Gap] = []
+        self.evaluations = 0
+        """Policy evaluations made while building (for benchmarks)."""
+
+    # --- building -----------------------------------------------------------------------------
+    def add_node(self, node: str, type_: NodeType, label: str, **attrs: Any) -> str:
+        """Add (or enrich) a node; the first type given wins, later attributes are merged."""
+        if node in self.graph:
+            current = self.graph.nodes[node]
+            for k, v in attrs.items():
+                current.setdefault(k, v)
+            return node
+        self.graph.add_node(node, **{TYPE: type_, LABEL: label, **attrs})
+        return node
+
+    def add_edge(self, u: str, v: str, data: EdgeData, *, key: str | None = None) -> None:
+        """Add an edge; ``key`` (default: the mechanism) keeps one edge per mechanism and qualifier."""
+        if u not in self.graph or v not in self.graph:
+            missing = u if u not in self.graph else v
+            raise KeyError(f"edge {u} -> {v}: node {missing} was not added first")
+        self.graph.add_edge(u, v, key=key or str(data.mechanism), **data.attrs())
+
+    def add_gap(self, gap: Gap) -> None:
+        if gap not in self._gaps:
+            self._gaps.append(gap)
+
+    # --- reading ------------------------------------------------------------------------------
+    @property
+    def gaps(self) -> tuple[Gap, ...]:
+        """What could not be decided: rows touching a gap are marked incomplete."""
+        return tuple(self._gaps)
+
+    def node(self, node: str) -> dict[str, Any]:
+        attrs: dict[str, Any] = self.graph.nodes[node]
+        return attrs
+
+    def type_of(self, node: str) -> NodeType:
+        return NodeType(self.graph.nodes[node][TYPE])
+
+    def nodes_of(self, *types: NodeType) -> list[str]:
+        wanted = set(types)
+        return [n for n, t in self.graph.nodes(data=TYPE) if t in wanted]
+
+    def edges(
+        self, u: str | None = None, *, mechanism: Mechanism | None = None
+    ) -> Iterator[tuple[str, str, str, dict[str, Any]]]:
+        """``(u, v, key, attrs)`` for every edge (out of ``u`` when given), optionally of one mechanism."""
+        it = self.graph.out_edges(u, keys=True, data=True) if u is not None else self.graph.edges(keys=True, data=True)
+        for a, b, k, d in it:
+            if mechanism is None or d[MECHANISM] == mechanism:
+                yield a, b, k, d
+
+    def label(self, node: str) -> str:
+        return str(self.graph.nodes[node].get(LABEL, node))
+
+    def __contains__(self, node: object) -> bool:
+        return node in self.graph
+
+    def __repr__(self) -> str:
+        return (
+            f"AccessGraph({self.graph.number_of_nodes()} nodes, {self.graph.number_of_edges()} edges, "
+            f"{len(self._gaps)} gaps)"
+        )
+
+    def summary(self) -> dict[str, int]:
+        """Edge counts per mechanism and decision, for logs and benchmarks."""
+        out: dict[str, int] = {}
+        for _, _, d in self.graph.edges(data=True):
+            k = f"{d[MECHANISM]}/{d[DECISION]}"
+            out[k] = out.get(k, 0) + 1
+        return dict(sorted(out.items()))

@@ -1,0 +1,86 @@
+"""Node IMDS edges: workload -> node role, when the pod can reach the instance metadata service.
+
+Reachable when IMDSv1 is allowed (``http_tokens`` not ``required``), or the PUT response hop limit
+is 2 or more (the extra hop is the pod's network namespace), or the pod uses the host network
+(no extra hop at all). Unknown settings give a ``conditional`` edge saying which are unknown.
+Fargate has no instance metadata. The snapshot does not say which node group runs a pod, so a pod
+may reach the role of every node group of its cluster.
+"""
+
+from __future__ import annotations
+
+from irsa_lib.graph.aws import Identity
+from irsa_lib.graph.context import BuildContext, Reach
+from irsa_lib.graph.core import Gap
+from irsa_lib.graph.legs import Leg
+from irsa_lib.graph.schema import EdgeData, Mechanism, workload_id
+from irsa_lib.model import NodeGroup, Workload
+
+
+def imds_leg(ng: NodeGroup, w: Workload) -> Leg | None:
+    """Whether this workload's pods reach IMDS on this node group's nodes."""
+    where = f"node group {ng.name} ({ng.metadata_source or 'source unknown'})"
+    mo = ng.metadata_options
+    if mo is not None and mo.http_endpoint == "disabled":
+        return None
+    tokens = mo.http_tokens if mo else None
+    hops = mo.hop_limit if mo else None
+    if w.host_network:
+        return Leg(decision="allow", evidence=(f"{w.kind} {w.namespace}/{w.name} uses hostNetwork; {where}",))
+    if tokens is not None and tokens != "required":
+        return Leg(decision="allow", evidence=(f"{where}: http_tokens={tokens} (IMDSv1 allowed)",))
+    if hops is not None and hops >= 2:
+        return Leg(decision="allow", evidence=(f"{where}: http_put_response_hop_limit={hops} (>= 2)",))
+    if tokens == "required" and hops is not None:
+        return None
+    unknown = [k for k, v in (("imds:http-tokens", tokens), ("imds:hop-limit", hops)) if v is None]
+    return Leg(
+        decision="conditional",
+        evidence=(f"{where}: instance metadata settings unknown ({', '.join(unknown)}); pods may reach the node role",),
+        unresolved=tuple(unknown),
+    )
+
+
+def add_imds_edges(ctx: BuildContext) -> None:
+    by_cluster: dict[str, list[Workload]] = {}
+    for w in ctx.snapshot.workloads:
+        by_cluster.setdefault(w.cluster, []).append(w)
+    for cluster, workloads in by_cluster.items():
+        groups = [ng for ng in ctx.node_groups.get(cluster, []) if ng.kind != "fargate"]
+        if not groups:
+            if not any(ng.kind == "fargate" for ng in ctx.node_groups.get(cluster, [])):
+                ctx.graph.add_gap(
+                    Gap(
+                        what=f"cluster {cluster}: no node groups in the snapshot, so node-role access "
+                        "through instance metadata is unknown",
+                        cluster=cluster,
+                    )
+                )
+            continue
+        for ng in groups:
+            if ng.node_role_arn is None:
+                ctx.graph.add_gap(Gap(what=f"node group {ng.name} of {cluster}: node role unknown", cluster=cluster))
+                continue
+            if not ctx.aws.has_role(ng.node_role_arn) and not ctx.aws.account_collected(ng.account_id):
+                ctx.graph.add_gap(Gap(what=f"node role {ng.node_role_arn} is not in the snapshot", cluster=cluster))
+            for w in workloads:
+                leg = imds_leg(ng, w)
+                if leg is None:
+                    continue
+                wnode = workload_id(w.cluster, w.namespace, w.kind, w.name)
+                rnode = ctx.role_node(ng.node_role_arn)
+                ctx.graph.add_edge(
+                    wnode,
+                    rnode,
+                    EdgeData(
+                        mechanism=Mechanism.NODE_IMDS,
+                        decision=leg.decision,
+                        evidence=leg.evidence,
+                        unresolved_keys=leg.unresolved,
+                        missing=leg.missing,
+                    ),
+                    key=f"{Mechanism.NODE_IMDS}:{ng.name}",
+                )
+                ctx.imds_reach[wnode].append(
+                    Reach(node=rnode, identity=Identity(ng.node_role_arn), leg=leg, mechanism=Mechanism.NODE_IMDS)
+                )

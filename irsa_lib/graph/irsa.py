@@ -1,0 +1,244 @@
+"""IRSA edges: service account -> role, from each role's trust policy (the annotation is only a claim).
+
+For every cluster, the roles whose trust names the cluster's OIDC provider (found through an index
+of Federated principals) are evaluated for ``sts:AssumeRoleWithWebIdentity`` with the token of each
+candidate service account (``sub`` = ``system:serviceaccount:<ns>:<name>``, ``aud`` = the audience
+annotation or ``sts.amazonaws.com``). Candidates come from the trust's own ``sub`` values, so the
+work grows with the number of trusts, not roles x service accounts; only a wildcard (or missing)
+``sub`` makes a role meet every service account of the cluster.
+
+A wildcard ``sub`` also yields ONE potential edge from a synthetic "any service account someone
+could create in <cluster>[/<ns>]" node, found by probing the trust with made-up names.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from irsa_lib.graph.aws import Identity
+from irsa_lib.graph.context import BuildContext, Reach
+from irsa_lib.graph.core import Gap
+from irsa_lib.graph.legs import Leg, from_decision
+from irsa_lib.graph.patterns import statements, wildcard_match
+from irsa_lib.graph.schema import (
+    ARN,
+    CLUSTER,
+    NAMESPACE,
+    SYNTHETIC,
+    EdgeData,
+    Mechanism,
+    NodeType,
+    any_sa_id,
+    oidc_id,
+)
+from irsa_lib.model import OIDCProvider, Role, ServiceAccount
+
+PROBE = "irsa-probe-made-up"
+_POSITIVE_OPERATORS = {"stringequals", "stringlike", "stringequalsifexists", "stringlikeifexists"}
+
+
+def sub_patterns(trust: Mapping[str, Any]) -> list[str] | None:
+    """The ``sub`` values an Allow of this trust can accept, or None when it may accept any.
+
+    Only positive string operators narrow the candidates; anything else (no sub condition, a
+    negated or case-insensitive operator, a ForAllValues set) counts as "any service account".
+    """
+    out: list[str] = []
+    for st in statements(trust):
+        if st.get("Effect") != "Allow":
+            continue
+        principal = st.get("Principal")
+        if isinstance(principal, Mapping) and not ({"Federated", "AWS"} & set(principal)):
+            continue  # a Service principal (ec2, pods.eks...) never accepts a web-identity token
+        cond = st.get("Condition")
+        found = False
+        if isinstance(cond, Mapping):
+            for op, block in cond.items():
+                if not isinstance(block, Mapping):
+                    continue
+                for key, values in block.items():
+                    if not (isinstance(key, str) and key.lower().endswith(":sub")):
+                        continue
+                    op_name = str(op).lower().removeprefix("foranyvalue:")
+                    if op_name not in _POSITIVE_OPERATORS:
+                        return None
+                    vals = [values] if isinstance(values, str) else [v for v in values if isinstance(v, str)]
+                    out.extend(vals if "like" in op_name else [_literal(v) for v in vals])
+                    found = True
+        if not found:
+            return None
+    return out
+
+
+def _literal(value: str) -> str:
+    """A StringEquals value as a pattern that matches only itself (``*``/``?`` are literal there)."""
+    return value.replace("*", "\x00").replace("?", "\x01")
+
+
+def _matches(pattern: str, subject: str) -> bool:
+    if "\x00" in pattern or "\x01" in pattern:
+        return pattern.replace("\x00", "*").replace("\x01", "?") == subject
+    return wildcard_match(pattern, subject) if ("*" in pattern or "?" in pattern) else pattern == subject
+
+
+def _probe_subjects(patterns: list[str] | None) -> list[tuple[str, str | None]]:
+    """(made-up subject, namespace scope or None for cluster-wide) to test the trust with."""
+    probes: list[tuple[str, str | None]] = [(f"system:serviceaccount:{PROBE}:{PROBE}", None)]
+    for p in patterns or []:
+        if "\x00" in p or "\x01" in p or ("*" not in p and "?" not in p):
+            continue
+        parts = p.split(":")
+        if len(parts) == 4 and parts[0] == "system" and parts[1] == "serviceaccount":
+            ns_wild = "*" in parts[2] or "?" in parts[2]
+            subject = p.replace("*", PROBE).replace("?", "x")
+            ns = subject.split(":")[2]
+            probes.append((subject, None if ns_wild else ns))
+        else:
+            probes.append((p.replace("*", PROBE).replace("?", "x"), None))
+    return probes
+
+
+def add_irsa_edges(ctx: BuildContext) -> None:
+    clusters = sorted({sa.cluster for sa in ctx.snapshot.service_accounts} | set(ctx.clusters))
+    for cluster in clusters:
+        _cluster_edges(ctx, cluster)
+
+
+def _provider_for(ctx: BuildContext, cluster: str) -> OIDCProvider | None:
+    eks = ctx.clusters.get(cluster)
+    sas = [sa for (c, _, _), sa in ctx.service_accounts.items() if c == cluster]
+    if eks is None or not eks.oidc_issuer:
+        if any(sa.role_arn for sa in sas):
+            ctx.graph.add_gap(
+                Gap(
+                    what=f"cluster {cluster}: its EKS record / OIDC issuer is not in the snapshot, "
+                    "so IRSA trust cannot be judged",
+                    cluster=cluster,
+                )
+            )
+        return None
+    host = eks.oidc_issuer.removeprefix("https://")
+    provider = ctx.aws.oidc_by_url.get(host)
+    if provider is None and not ctx.aws.account_collected(eks.account_id):
+        ctx.graph.add_gap(
+            Gap(
+                what=f"cluster {cluster}: IAM of account {eks.account_id} was not collected, "
+                "so IRSA roles cannot be found",
+                cluster=cluster,
+            )
+        )
+    return provider
+
+
+def _cluster_edges(ctx: BuildContext, cluster: str) -> None:
+    provider = _provider_for(ctx, cluster)
+    if provider is None:
+        return
+    g = ctx.graph
+    oidc_node = g.add_node(
+        oidc_id(provider.arn), NodeType.OIDC_PROVIDER, f"OIDC {provider.url}", **{ARN: provider.arn, CLUSTER: cluster}
+    )
+    sas = [sa for (c, _, _), sa in ctx.service_accounts.items() if c == cluster]
+    by_subject = {sa.subject: sa for sa in sas}
+    for role in ctx.aws.roles_trusting_federated(provider.arn):
+        patterns = sub_patterns(role.trust_policy)
+        if patterns is None:
+            candidates = sas
+        else:
+            candidates = []
+            for p in patterns:
+                if "\x00" in p or "\x01" in p or ("*" not in p and "?" not in p):
+                    hit = by_subject.get(p.replace("\x00", "*").replace("\x01", "?"))
+                    if hit is not None:
+                        candidates.append(hit)
+                else:
+                    candidates.extend(sa for sa in sas if _matches(p, sa.subject))
+        seen: set[str] = set()
+        for sa in candidates:
+            if sa.subject in seen:
+                continue
+            seen.add(sa.subject)
+            _sa_edge(ctx, provider, oidc_node, role, sa)
+        if patterns is None or any(("*" in p or "?" in p) and "\x00" not in p for p in patterns):
+            _potential_edges(ctx, provider, oidc_node, role, cluster, patterns, set(by_subject))
+
+
+def _sa_edge(ctx: BuildContext, provider: OIDCProvider, oidc_node: str, role: Role, sa: ServiceAccount) -> None:
+    decision = ctx.aws.web_identity(provider, role, sub=sa.subject, aud=sa.audience)
+    leg = from_decision(decision, f"trust of {role.arn} for token sub={sa.subject} aud={sa.audience}")
+    if leg is None:
+        return
+    configured = sa.role_arn == role.arn
+    evidence = leg.evidence
+    if configured:
+        evidence = (f"annotation eks.amazonaws.com/role-arn={role.arn} on sa {sa.namespace}/{sa.name}", *evidence)
+    sa_node = ctx.sa_node(sa.cluster, sa.namespace, sa.name)
+    role_node = ctx.role_node(role.arn)
+    ctx.graph.add_edge(
+        sa_node,
+        role_node,
+        EdgeData(
+            mechanism=Mechanism.IRSA,
+            decision=leg.decision,
+            evidence=evidence,
+            unresolved_keys=leg.unresolved,
+            missing=leg.missing,
+            configured=configured,
+            via=(oidc_node,),
+        ),
+    )
+    ctx.sa_reach[sa_node].append(
+        Reach(
+            node=role_node,
+            identity=Identity(role.arn),
+            leg=Leg(decision=leg.decision, evidence=evidence, unresolved=leg.unresolved, missing=leg.missing),
+            mechanism=Mechanism.IRSA,
+            configured=configured,
+        )
+    )
+
+
+def _potential_edges(
+    ctx: BuildContext,
+    provider: OIDCProvider,
+    oidc_node: str,
+    role: Role,
+    cluster: str,
+    patterns: list[str] | None,
+    existing: set[str],
+) -> None:
+    done: set[str | None] = set()
+    for subject, ns in _probe_subjects(patterns):
+        if subject in existing:
+            continue
+        scope: str | None = None if ns is None else ns
+        if None in done or scope in done:
+            continue
+        leg = from_decision(
+            ctx.aws.web_identity(provider, role, sub=subject, aud="sts.amazonaws.com"),
+            f"trust of {role.arn} for a made-up token sub={subject}",
+        )
+        if leg is None:
+            continue
+        done.add(scope)
+        where = cluster if scope is None else f"{cluster}/{scope}"
+        node = ctx.graph.add_node(
+            any_sa_id(cluster, scope),
+            NodeType.ANY_SERVICE_ACCOUNT,
+            f"any service account someone could create in {where}",
+            **{CLUSTER: cluster, NAMESPACE: scope, SYNTHETIC: True},
+        )
+        ctx.graph.add_edge(
+            node,
+            ctx.role_node(role.arn),
+            EdgeData(
+                mechanism=Mechanism.IRSA,
+                decision="potential",
+                evidence=(f"the trust accepts a service account that does not exist yet ({subject})", *leg.evidence),
+                unresolved_keys=leg.unresolved,
+                missing=leg.missing,
+                configured=False,
+                via=(oidc_node,),
+            ),
+        )

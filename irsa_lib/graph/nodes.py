@@ -1,0 +1,91 @@
+"""Nodes from snapshot records: service accounts, workloads, Kubernetes Secrets, secret values, keys.
+
+Roles, sessions and synthetic nodes are added by the edge builders when an edge needs them, so
+the graph holds only the AWS identities some Kubernetes object can reach.
+"""
+
+from __future__ import annotations
+
+from irsa_lib.graph.context import BuildContext
+from irsa_lib.graph.schema import (
+    ACCOUNT,
+    ARN,
+    CLUSTER,
+    NAME,
+    NAMESPACE,
+    REGION,
+    NodeType,
+    k8s_secret_id,
+    key_id,
+    param_id,
+    secret_id,
+    workload_id,
+)
+
+
+def add_nodes(ctx: BuildContext) -> None:
+    g = ctx.graph
+    for sa in ctx.snapshot.service_accounts:
+        ctx.sa_node(sa.cluster, sa.namespace, sa.name)
+        g.node(ctx.sa_node(sa.cluster, sa.namespace, sa.name))["role_annotation"] = sa.role_arn
+    for w in ctx.snapshot.workloads:
+        g.add_node(
+            workload_id(w.cluster, w.namespace, w.kind, w.name),
+            NodeType.WORKLOAD,
+            f"{w.kind} {w.namespace}/{w.name}",
+            **{CLUSTER: w.cluster, NAMESPACE: w.namespace, NAME: w.name},
+            kind=w.kind,
+            service_account=w.service_account,
+            host_network=w.host_network,
+        )
+    for k8s in ctx.snapshot.k8s_secrets:
+        g.add_node(
+            k8s_secret_id(k8s.cluster, k8s.namespace, k8s.name),
+            NodeType.K8S_SECRET,
+            f"Secret {k8s.namespace}/{k8s.name}",
+            **{CLUSTER: k8s.cluster, NAMESPACE: k8s.namespace, NAME: k8s.name},
+            observed=True,
+        )
+    for k in ctx.snapshot.kms_keys:
+        label = k.aliases[0] if k.aliases else k.key_id
+        g.add_node(
+            key_id(k.arn),
+            NodeType.KMS_KEY,
+            f"key {label}",
+            **{ARN: k.arn, ACCOUNT: k.account_id, REGION: k.region},
+            manager=k.manager,
+        )
+    for p in ctx.aws.parameters:
+        key, key_arn, _ = ctx.aws.key_for(p)
+        g.add_node(
+            param_id(p.arn),
+            NodeType.SSM_PARAMETER,
+            f"parameter {p.name}",
+            **{ARN: p.arn, NAME: p.name, ACCOUNT: p.account_id, REGION: p.region},
+            kms_key=key_arn,
+            kms_key_known=key is not None,
+        )
+    for s in ctx.aws.secrets:
+        key, key_arn, _ = ctx.aws.key_for(s)
+        g.add_node(
+            secret_id(s.arn),
+            NodeType.SECRETSMANAGER_SECRET,
+            f"secret {s.name}",
+            **{ARN: s.arn, NAME: s.name, ACCOUNT: s.account_id, REGION: s.region},
+            kms_key=key_arn,
+            kms_key_known=key is not None,
+        )
+
+
+def k8s_secret_node(ctx: BuildContext, cluster: str, namespace: str, name: str) -> str:
+    """A Kubernetes Secret node; created (observed=False) when only referenced or to be materialised."""
+    node = k8s_secret_id(cluster, namespace, name)
+    if node not in ctx.graph:
+        ctx.graph.add_node(
+            node,
+            NodeType.K8S_SECRET,
+            f"Secret {namespace}/{name}",
+            **{CLUSTER: cluster, NAMESPACE: namespace, NAME: name},
+            observed=False,
+        )
+    return node

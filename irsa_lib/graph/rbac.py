@@ -1,0 +1,195 @@
+"""RBAC capabilities that reach secret values, as ``potential`` edges from the subjects that hold them.
+
+Roles and bindings are reduced to four capabilities, each scoped to a namespace (RoleBinding) or
+the cluster (ClusterRoleBinding):
+
+* read Secrets (get / list / watch ``secrets``) -> every materialised Kubernetes Secret in scope;
+* run as a service account (create pods or pod-owning workloads, update those workloads,
+  ``pods/exec`` / ``pods/attach``, ``serviceaccounts/token`` create, ``impersonate``
+  serviceaccounts) -> the service accounts in scope;
+* create / update ExternalSecrets (KES ``kubernetes-client.io`` or ESO ``external-secrets.io``) ->
+  the synthetic "any ExternalSecret in <ns>" node;
+* create / update SecretStores -> the IRSA role of every annotated service account of the
+  namespace (a store with ``auth.jwt`` makes ESO mint that service account's token) and the ESO
+  controller's own identity (a store without ``auth``); the store's ``role`` can chain further.
+
+ServiceAccount subjects are the ``sa:`` nodes themselves; users and groups get ``rbac-subject``
+nodes. ClusterRole aggregation is resolved by label selectors.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+
+from irsa_lib.graph.context import BuildContext
+from irsa_lib.graph.schema import (
+    CLUSTER,
+    NAME,
+    NAMESPACE,
+    EdgeData,
+    Mechanism,
+    NodeType,
+    eso_es_id,
+    kes_es_id,
+    rbac_subject_id,
+    sa_id,
+)
+from irsa_lib.model import PolicyRule, RBACBinding, RBACRole, Subject
+
+WORKLOAD_RESOURCES = {
+    ("", "pods"),
+    ("", "replicationcontrollers"),
+    ("apps", "deployments"),
+    ("apps", "statefulsets"),
+    ("apps", "daemonsets"),
+    ("apps", "replicasets"),
+    ("batch", "jobs"),
+    ("batch", "cronjobs"),
+}
+
+
+def _allows(rule: PolicyRule, verbs: set[str], group: str, resource: str) -> bool:
+    return (
+        ("*" in rule.verbs or bool(verbs & set(rule.verbs)))
+        and ("*" in rule.api_groups or group in rule.api_groups)
+        and ("*" in rule.resources or resource in rule.resources)
+    )
+
+
+@dataclass(frozen=True)
+class Capability:
+    kind: str
+    """read-secrets | run-as | create-kes-es | create-eso-es | create-store"""
+    names: tuple[str, ...] = ()
+    """resourceNames restriction (empty = any)."""
+
+
+def capabilities(rules: tuple[PolicyRule, ...]) -> list[Capability]:
+    out: list[Capability] = []
+    for r in rules:
+        names = r.resource_names
+        if _allows(r, {"get", "list", "watch"}, "", "secrets"):
+            out.append(Capability("read-secrets", names))
+        if any(_allows(r, {"create", "update", "patch"}, g, res) for g, res in WORKLOAD_RESOURCES):
+            out.append(Capability("run-as"))
+        if _allows(r, {"create", "get"}, "", "pods/exec") or _allows(r, {"create", "get"}, "", "pods/attach"):
+            out.append(Capability("run-as"))
+        if _allows(r, {"create"}, "", "serviceaccounts/token") or _allows(r, {"impersonate"}, "", "serviceaccounts"):
+            out.append(Capability("run-as", names))
+        if _allows(r, {"create", "update", "patch"}, "kubernetes-client.io", "externalsecrets"):
+            out.append(Capability("create-kes-es"))
+        if _allows(r, {"create", "update", "patch"}, "external-secrets.io", "externalsecrets"):
+            out.append(Capability("create-eso-es"))
+        if _allows(r, {"create", "update", "patch"}, "external-secrets.io", "secretstores"):
+            out.append(Capability("create-store"))
+    return out
+
+
+def _role_rules(ctx: BuildContext) -> dict[tuple[str, str, str | None, str], tuple[PolicyRule, ...]]:
+    roles: dict[tuple[str, str, str | None, str], RBACRole] = {
+        (r.cluster, r.kind, r.namespace if r.kind == "Role" else None, r.name): r for r in ctx.snapshot.rbac_roles
+    }
+    out: dict[tuple[str, str, str | None, str], tuple[PolicyRule, ...]] = {}
+    for key, role in roles.items():
+        rules = list(role.rules)
+        for selector in role.aggregation_selectors:
+            for other in roles.values():
+                if (
+                    other is not role
+                    and other.kind == "ClusterRole"
+                    and other.cluster == role.cluster
+                    and all(other.labels.get(k) == v for k, v in selector.items())
+                ):
+                    rules.extend(other.rules)
+        out[key] = tuple(rules)
+    return out
+
+
+def _subject_node(ctx: BuildContext, cluster: str, binding: RBACBinding, s: Subject) -> str:
+    if s.kind == "ServiceAccount":
+        return ctx.sa_node(cluster, s.namespace or binding.namespace or "default", s.name)
+    return ctx.graph.add_node(
+        rbac_subject_id(cluster, s.kind, s.namespace, s.name),
+        NodeType.RBAC_SUBJECT,
+        f"{s.kind} {s.name}",
+        **{CLUSTER: cluster, NAMESPACE: s.namespace, NAME: s.name},
+        kind=s.kind,
+    )
+
+
+def add_rbac_edges(ctx: BuildContext) -> None:
+    g = ctx.graph
+    secrets_by_ns: dict[tuple[str, str], list[str]] = defaultdict(list)
+    for n in g.nodes_of(NodeType.K8S_SECRET):
+        attrs = g.node(n)
+        if g.graph.out_degree(n):
+            secrets_by_ns[(attrs[CLUSTER], attrs[NAMESPACE])].append(n)
+    rules_by_role = _role_rules(ctx)
+    for b in ctx.snapshot.rbac_bindings:
+        role_ns = b.namespace if b.role_kind == "Role" else None
+        rules = rules_by_role.get((b.cluster, b.role_kind, role_ns, b.role_name))
+        if not rules:
+            continue
+        caps = capabilities(rules)
+        if not caps:
+            continue
+        namespaces = [b.namespace] if b.kind == "RoleBinding" and b.namespace else ctx.cluster_namespaces(b.cluster)
+        why = f"{b.kind} {b.namespace + '/' if b.namespace else ''}{b.name} grants {b.role_kind} {b.role_name}"
+        for s in b.subjects:
+            subject = _subject_node(ctx, b.cluster, b, s)
+            for ns in namespaces:
+                for cap in caps:
+                    for target, mech, via in _targets(ctx, b.cluster, ns, cap, secrets_by_ns):
+                        if target == subject:
+                            continue
+                        g.add_edge(
+                            subject,
+                            target,
+                            EdgeData(
+                                mechanism=mech, decision="potential", evidence=(f"{why}: {cap.kind} in {ns}",), via=via
+                            ),
+                            key=f"{mech}:{b.kind}/{b.namespace}/{b.name}",
+                        )
+
+
+def _store_identities(ctx: BuildContext, cluster: str, ns: str) -> list[tuple[str, tuple[str, ...]]]:
+    """AWS identities a SecretStore written in ``ns`` can start from: the IRSA role of any annotated
+    service account there (auth.jwt; ESO mints the token), or the ESO controller's own chain (no auth).
+    The edge goes to the identity, not the service account: the store author gets the AWS session,
+    not the service account's Kubernetes permissions."""
+    out: dict[str, tuple[str, ...]] = {}
+    for sa in ctx.sas_by_namespace.get((cluster, ns), []):
+        if sa.role_arn:
+            node = sa_id(cluster, ns, sa.name)
+            for r in ctx.sa_reach.get(node, []):
+                if r.mechanism == Mechanism.IRSA and r.identity.role_arn == sa.role_arn:
+                    out.setdefault(r.node, (node,))
+    for c in ctx.snapshot.eso_controllers:
+        if c.cluster == cluster:
+            controller = sa_id(c.cluster, c.namespace, c.service_account)
+            for r in ctx.default_chain(c.cluster, c.namespace, c.service_account):
+                out.setdefault(r.node, (controller, *r.via))
+    return list(out.items())
+
+
+def _targets(
+    ctx: BuildContext, cluster: str, ns: str, cap: Capability, secrets_by_ns: dict[tuple[str, str], list[str]]
+) -> list[tuple[str, Mechanism, tuple[str, ...]]]:
+    g = ctx.graph
+    if cap.kind == "read-secrets":
+        return [
+            (n, Mechanism.RBAC_READ_SECRETS, ())
+            for n in secrets_by_ns.get((cluster, ns), [])
+            if not cap.names or g.node(n)[NAME] in cap.names
+        ]
+    if cap.kind == "run-as":
+        return [
+            (ctx.sa_node(cluster, ns, sa.name), Mechanism.RBAC_RUN_AS, ())
+            for sa in ctx.sas_by_namespace.get((cluster, ns), [])
+            if not cap.names or sa.name in cap.names
+        ]
+    if cap.kind == "create-store":
+        return [(node, Mechanism.RBAC_CREATE_STORE, via) for node, via in _store_identities(ctx, cluster, ns)]
+    node = kes_es_id(cluster, ns) if cap.kind == "create-kes-es" else eso_es_id(cluster, ns)
+    return [(node, Mechanism.RBAC_CREATE_EXTERNAL_SECRET, ())] if node in g else []

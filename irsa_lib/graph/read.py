@@ -1,0 +1,61 @@
+"""CAN_READ edges: AWS identity -> SSM SecureString parameter / Secrets Manager secret.
+
+An edge needs BOTH legs: a read action allowed on the value (any action a workload's own code
+could call: GetParameter, GetParameters, GetParametersByPath on an ancestor path,
+GetParameterHistory; GetSecretValue) AND kms:Decrypt on its key as the service calls it
+(``kms:ViaService``, ``kms:CallerAccount`` and the encryption context). Both decisions are kept on
+the edge. Candidates per identity come from an index of its Allow statements' resource patterns
+plus resource policies that may name it, not from every value.
+"""
+
+from __future__ import annotations
+
+from irsa_lib.graph.aws import Identity, ReadLeg, SecretRecord, consumer_actions
+from irsa_lib.graph.context import BuildContext
+from irsa_lib.graph.core import Gap
+from irsa_lib.graph.schema import (
+    DECRYPT_DECISION,
+    PRINCIPAL_TYPES,
+    READ_DECISION,
+    EdgeData,
+    Mechanism,
+    param_id,
+    secret_id,
+)
+from irsa_lib.model import SSMParameter
+
+
+def target_node(target: SecretRecord) -> str:
+    return param_id(target.arn) if isinstance(target, SSMParameter) else secret_id(target.arn)
+
+
+def read_edge(
+    leg: ReadLeg, mechanism: Mechanism, *, via: tuple[str, ...] = (), extra_evidence: tuple[str, ...] = ()
+) -> EdgeData:
+    """The edge for a read + decrypt leg (possibly behind a controller chain already combined in)."""
+    return EdgeData(
+        mechanism=mechanism,
+        decision=leg.leg.decision,
+        evidence=(*extra_evidence, *leg.leg.evidence),
+        unresolved_keys=leg.leg.unresolved,
+        missing=leg.leg.missing,
+        actions=leg.actions,
+        via=via,
+        extra={READ_DECISION: leg.read.decision, DECRYPT_DECISION: leg.decrypt.decision},
+    )
+
+
+def add_read_edges(ctx: BuildContext) -> None:
+    g = ctx.graph
+    for node in g.nodes_of(*PRINCIPAL_TYPES):
+        identity: Identity = g.node(node)["identity"]
+        if not ctx.aws.has_role(identity.role_arn):
+            continue
+        for target in ctx.aws.candidate_targets(identity):
+            leg = ctx.aws.read(identity, target, consumer_actions("direct", target))
+            if leg is None:
+                continue
+            tnode = target_node(target)
+            g.add_edge(node, tnode, read_edge(leg, Mechanism.CAN_READ))
+            if leg.decrypt.unresolved == ("kms:key-policy",):
+                g.add_gap(Gap(what=leg.decrypt.evidence[0], node=tnode))

@@ -1,0 +1,126 @@
+"""The request context as conditions see it: given keys plus keys derived from the principal.
+
+Condition key names are case-insensitive, so every key is looked up in lower case. Keys about
+the principal (``aws:PrincipalArn``, ``aws:PrincipalTag/*``...) are known from the principal
+itself: when the principal has no such value the key is absent, even in an incomplete context.
+Any other key not given is ``unknown`` when the context is incomplete and ``absent`` otherwise.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from irsa_lib.policy.request import ContextValue, Principal, Request
+from irsa_lib.policy.variables import KeyStatus
+
+_PRINCIPAL_KEYS = frozenset(
+    {
+        "aws:principalarn",
+        "aws:principalaccount",
+        "aws:username",
+        "aws:userid",
+        "aws:principaltype",
+        "aws:principalisawsservice",
+        "aws:principalservicename",
+    }
+)
+_TAG_PREFIX = "aws:principaltag/"
+_ABSENT: tuple[KeyStatus, tuple[str, ...]] = ("absent", ())
+_UNKNOWN: tuple[KeyStatus, tuple[str, ...]] = ("unknown", ())
+
+
+def _values(value: ContextValue) -> tuple[str, ...]:
+    if isinstance(value, str):
+        return (value,)
+    if isinstance(value, bool):
+        return ("true" if value else "false",)
+    if isinstance(value, int | float):
+        return (str(value),)
+    return tuple(str(v).lower() if isinstance(v, bool) else str(v) for v in value)
+
+
+def session_role_arn(session_arn: str) -> str | None:
+    """``arn:aws:iam::A:role/NAME`` for ``arn:aws:sts::A:assumed-role/NAME/SESSION`` (path unknown)."""
+    parts = session_arn.split(":", 5)
+    if len(parts) != 6 or not parts[5].startswith("assumed-role/"):
+        return None
+    segs = parts[5].split("/")
+    if len(segs) < 3:
+        return None
+    return f"arn:{parts[1]}:iam::{parts[4]}:role/{segs[1]}"
+
+
+def derived_keys(principal: Principal) -> dict[str, tuple[str, ...]]:
+    """Condition keys AWS fills in from the principal making the request (lower-case names)."""
+    kind = principal.kind
+    out: dict[str, tuple[str, ...]] = {}
+    if kind == "service":
+        out["aws:principalisawsservice"] = ("true",)
+        out["aws:principalservicename"] = (principal.arn,)
+        return out
+    if kind == "federated":
+        return out
+    out["aws:principalisawsservice"] = ("false",)
+    if principal.account_id:
+        out["aws:principalaccount"] = (principal.account_id,)
+    for k, v in principal.tags.items():
+        out[_TAG_PREFIX + k.lower()] = (v,)
+    if kind == "user":
+        out["aws:principalarn"] = (principal.arn,)
+        out["aws:principaltype"] = ("User",)
+        out["aws:username"] = (principal.arn.rsplit("/", 1)[-1],)
+        if principal.unique_id:
+            out["aws:userid"] = (principal.unique_id,)
+    elif kind in ("role", "session"):
+        role_arn = principal.role_arn or (principal.arn if kind == "role" else session_role_arn(principal.arn))
+        if role_arn:
+            out["aws:principalarn"] = (role_arn,)
+        out["aws:principaltype"] = ("AssumedRole",)
+        if kind == "session" and principal.unique_id:
+            out["aws:userid"] = (f"{principal.unique_id}:{principal.arn.rsplit('/', 1)[-1]}",)
+    elif kind == "root":
+        out["aws:principalarn"] = (principal.arn,)
+        out["aws:principaltype"] = ("Account",)
+        if principal.account_id:
+            out["aws:userid"] = (principal.account_id,)
+    return out
+
+
+class RequestContext:
+    """Lookups of condition keys for one request (three-valued: present / absent / unknown)."""
+
+    __slots__ = ("_derived", "_given", "_names", "complete", "principal")
+
+    def __init__(self, request: Request) -> None:
+        self.principal = request.principal
+        self.complete = request.context_complete
+        given: dict[str, tuple[str, ...]] = {}
+        names: dict[str, str] = {}
+        ctx: Mapping[str, ContextValue] = request.context
+        for k, v in ctx.items():
+            lk = k.lower()
+            given[lk] = _values(v)
+            names[lk] = k
+        self._given = given
+        self._names = names
+        self._derived: dict[str, tuple[str, ...]] | None = None
+
+    def lookup(self, key: str) -> tuple[KeyStatus, tuple[str, ...]]:
+        """The status and values of a (lower-case) key."""
+        vals = self._given.get(key)
+        if vals is not None:
+            return ("present", vals) if vals else _ABSENT
+        if key in _PRINCIPAL_KEYS or key.startswith(_TAG_PREFIX):
+            if self._derived is None:
+                self._derived = derived_keys(self.principal)
+            vals = self._derived.get(key)
+            if vals is not None:
+                return ("present", vals)
+            if key == "aws:userid" and self.principal.kind == "role" and not self.complete:
+                return _UNKNOWN
+            return _ABSENT
+        return _ABSENT if self.complete else _UNKNOWN
+
+    def given_with_prefix(self, prefix: str) -> dict[str, tuple[str, ...]]:
+        """Given keys starting with a lower-case prefix, by their original-case names."""
+        return {self._names[k]: v for k, v in self._given.items() if k.startswith(prefix)}

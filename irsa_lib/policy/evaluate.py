@@ -1,0 +1,132 @@
+"""One request, every policy, AWS's order (IAM UG reference_policies_evaluation-logic).
+
+1. An explicit Deny in any applicable policy wins (SCP, RCP, resource/key/trust, identity,
+   boundary, session).
+2. SCPs of the principal's account must allow at every level (not for service-linked roles or
+   the management account: the caller passes ``scps=None`` then); RCPs of the resource's account
+   likewise (not for service-linked roles).
+3. Same account: an Allow in the resource-based policy *or* in the identity policies is enough.
+   A resource policy naming the role ARN is still limited by the boundary and session policy;
+   one naming the user or the session itself is not; one naming the account only delegates to IAM.
+   Cross account: both sides must allow.
+4. Identity side = identity policies AND boundary (if any) AND session policies (if any).
+5. Role trust: the trust policy must allow as well (``resource_kind="role-trust"``).
+   KMS: the key policy must allow directly, or via the account root plus an IAM allow, or a grant
+   must cover the operation (``resource_kind="kms-key"``).
+
+Three values: with an incomplete context a condition on a key not given leaves the statement
+unresolved, and the decision is ``conditional`` naming the keys, never a silent allow or deny.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from irsa_lib.policy.arn import account_of, normalize_resource
+from irsa_lib.policy.context import RequestContext
+from irsa_lib.policy.decision import Decision
+from irsa_lib.policy.document import Policy
+from irsa_lib.policy.explain import explain
+from irsa_lib.policy.kms import grant_allows
+from irsa_lib.policy.layers import FALSE, TRUE, Layer, Tri, scan, t_and, t_or
+from irsa_lib.policy.request import PolicySet, Request
+
+_IAM_KINDS = frozenset({"role", "user", "session", "root"})
+_IDENTITY_ONLY = frozenset({"role", "user", "session"})
+UNLIMITED = ("direct", "wildcard")
+ROLE = ("role",)
+ACCOUNT = ("account",)
+
+
+def _levels(
+    name: str, levels: Sequence[Sequence[Policy]], action: str, resource: str, ctx: RequestContext
+) -> list[Layer]:
+    return [scan(f"{name}[{i}]", level, action, resource, ctx) for i, level in enumerate(levels)]
+
+
+def evaluate(request: Request, policies: PolicySet) -> Decision:
+    """Decide one request against its policies: allow, deny or conditional, with the evidence."""
+    p = request.principal
+    ctx = RequestContext(request)
+    action = request.action
+    resource = normalize_resource(request.resource)
+    layers: list[Layer] = []
+
+    resource_account = policies.resource_account or account_of(resource)
+    same_account = resource_account is None or p.account_id is None or resource_account == p.account_id
+    identity = scan("identity", policies.identity, action, resource, ctx)
+    layers.append(identity)
+    if (
+        same_account
+        and policies.resource is None
+        and policies.boundary is None
+        and not policies.session
+        and policies.scps is None
+        and policies.rcps is None
+        and policies.resource_kind == "generic"
+        and p.kind in _IDENTITY_ONLY
+    ):
+        return explain(request, policies, layers, identity.allow(), identity.deny(), True)
+    if p.kind == "root":
+        ident: Tri = TRUE
+    elif p.kind in _IAM_KINDS:
+        ident = identity.allow()
+    else:
+        ident = FALSE  # services and web-identity callers have no identity policies
+    bound: Tri = TRUE
+    if policies.boundary is not None:
+        b = scan("boundary", (policies.boundary,), action, resource, ctx)
+        layers.append(b)
+        bound = b.allow()
+    sess: Tri = TRUE
+    if policies.session:
+        s = scan("session", policies.session, action, resource, ctx)
+        layers.append(s)
+        sess = s.allow()
+    identity_side = t_and(ident, bound, sess)
+    limits = t_and(bound, sess)
+
+    kind = policies.resource_kind
+    res_layer: Layer | None = None
+    if policies.resource is not None:
+        res_layer = scan(
+            {"kms-key": "key", "role-trust": "trust"}.get(kind, "resource"), (policies.resource,), action, resource, ctx
+        )
+        layers.append(res_layer)
+
+    if res_layer is None:
+        r_unl = r_role = r_acct = FALSE
+    else:
+        r_unl, r_role, r_acct = res_layer.allow(UNLIMITED), res_layer.allow(ROLE), res_layer.allow(ACCOUNT)
+
+    if kind == "kms-key":
+        grants = grant_allows(policies.grants, action, ctx)
+        g_unl, g_role, g_acct = grants.get("direct", FALSE), grants.get("role", FALSE), grants.get("account", FALSE)
+        by_grant = t_or(g_unl, t_and(g_role, limits), t_and(g_acct, identity_side))
+        if same_account:
+            core = t_or(r_unl, t_and(r_role, limits), t_and(r_acct, identity_side), by_grant)
+        else:
+            core = t_or(t_and(t_or(r_unl, r_role, r_acct), identity_side), by_grant)
+    else:
+        if same_account:
+            via_resource = t_or(r_unl, t_and(r_role, limits))
+            core = t_or(via_resource, identity_side)
+        else:
+            core = t_and(t_or(r_unl, r_role, r_acct), identity_side)
+        if kind == "role-trust":
+            core = t_and(t_or(r_unl, r_role, r_acct), core)
+        elif res_layer is None and same_account:
+            core = identity_side
+
+    org: list[Tri] = []
+    if policies.scps is not None and p.kind in _IAM_KINDS and not p.service_linked:
+        scp_layers = _levels("scp", policies.scps, action, resource, ctx)
+        layers.extend(scp_layers)
+        org.extend(lay.allow() for lay in scp_layers)
+    if policies.rcps is not None and not p.service_linked:
+        rcp_layers = _levels("rcp", policies.rcps, action, resource, ctx)
+        layers.extend(rcp_layers)
+        org.extend(lay.allow() for lay in rcp_layers)
+    allow = t_and(core, *org) if org else core
+    deny = t_or(*(lay.deny() for lay in layers))
+    return explain(request, policies, layers, allow, deny, same_account)

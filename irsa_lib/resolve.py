@@ -1,0 +1,306 @@
+"""From snapshot records to evaluator inputs: principals, their policies, and resource policies.
+
+``Inventory.from_snapshot`` indexes a snapshot once (roles, users, groups, managed policies, keys by
+ARN / key id / alias, parameters, secrets, accounts) and caches every parsed policy. A policy that
+takes part but cannot be used (a managed policy not in the snapshot, an unreadable key policy, a
+malformed document, SCPs that could not be read) is listed in ``PolicySet.missing`` so the
+decision says "uncertain" instead of silently treating it as "no policy".
+
+>>> from irsa_lib.snapshot import Snapshot
+>>> inv = Inventory.from_snapshot(Snapshot(created_at="2026-01-01T00:00:00Z"))
+>>> inv.find_role("arn:aws:iam::111122223333:role/none") is None
+True
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from irsa_lib.errors import IrsaError
+from irsa_lib.model import Account, Group, KMSKey, ManagedPolicy, Role, SecretsManagerSecret, SSMParameter, User
+from irsa_lib.policy import Policy, PolicyError, PolicySet, Principal, combine_policies, parse_policy
+from irsa_lib.policy.arn import normalize_resource, parse_arn
+from irsa_lib.policy.document import PolicyKind
+from irsa_lib.policy.principals import infer_principal
+from irsa_lib.policy.request import ResourceKind
+from irsa_lib.snapshot import Snapshot
+
+
+class UnknownPrincipalError(IrsaError, LookupError):
+    """A principal ARN that names no role or user in the snapshot."""
+
+
+def principal_for_role(role: Role) -> Principal:
+    """The evaluator's principal for (any session of) an IAM role."""
+    return Principal(
+        role.arn,
+        "role",
+        account_id=role.account_id,
+        role_arn=role.arn,
+        unique_id=role.role_id,
+        tags=dict(role.tags),
+        service_linked=role.service_linked,
+    )
+
+
+def principal_for_user(user: User) -> Principal:
+    """The evaluator's principal for an IAM user."""
+    return Principal(user.arn, "user", account_id=user.account_id, unique_id=user.user_id, tags=dict(user.tags))
+
+
+@dataclass
+class Inventory:
+    """Snapshot records indexed for evaluation, with parsed policies cached."""
+
+    snapshot: Snapshot
+    roles: dict[str, Role] = field(default_factory=dict)
+    roles_by_name: dict[tuple[str, str], Role] = field(default_factory=dict)
+    users: dict[str, User] = field(default_factory=dict)
+    groups: dict[tuple[str, str], Group] = field(default_factory=dict)
+    managed_policies: dict[str, ManagedPolicy] = field(default_factory=dict)
+    keys: dict[str, KMSKey] = field(default_factory=dict)
+    """By key ARN, key id, alias name (``alias/x``) and alias ARN."""
+    parameters: dict[str, SSMParameter] = field(default_factory=dict)
+    secrets: dict[str, SecretsManagerSecret] = field(default_factory=dict)
+    accounts: dict[str, Account] = field(default_factory=dict)
+    problems: list[str] = field(default_factory=list)
+    """Policies that could not be parsed (each names the record and the statement)."""
+    _parsed: dict[tuple[str, str], Policy | PolicyError] = field(default_factory=dict, repr=False)
+
+    @classmethod
+    def from_snapshot(cls, snapshot: Snapshot) -> Inventory:
+        """Index every record of ``snapshot``."""
+        inv = cls(snapshot)
+        for r in snapshot.roles:
+            inv.roles[r.arn] = r
+            inv.roles_by_name[(r.account_id, r.name.lower())] = r
+        inv.users = {u.arn: u for u in snapshot.users}
+        inv.groups = {(g.account_id, g.name): g for g in snapshot.groups}
+        inv.managed_policies = {p.arn: p for p in snapshot.managed_policies}
+        for k in snapshot.kms_keys:
+            inv.keys[k.arn] = k
+            inv.keys[k.key_id] = k
+            for alias in k.aliases:
+                inv.keys[alias] = k
+                inv.keys[f"arn:aws:kms:{k.region}:{k.account_id}:{alias}"] = k
+        for p in snapshot.ssm_parameters:
+            inv.parameters[normalize_resource(p.arn)] = p
+        for s in snapshot.secrets:
+            inv.secrets[s.arn] = s
+        inv.accounts = {a.account_id: a for a in snapshot.accounts}
+        return inv
+
+    # -- policies -------------------------------------------------------------------------------
+    def policy(self, document: Mapping[str, Any], *, source: str, kind: PolicyKind) -> Policy | PolicyError:
+        """The parsed policy (cached by source and kind), or the error that made it unusable."""
+        key = (source, kind)
+        found = self._parsed.get(key)
+        if found is None:
+            try:
+                found = parse_policy(document, source=source, kind=kind)
+            except PolicyError as exc:
+                found = exc
+                self.problems.append(str(exc))
+            self._parsed[key] = found
+        return found
+
+    def _collect(
+        self, document: Mapping[str, Any], source: str, kind: PolicyKind, out: list[Policy], missing: list[str]
+    ) -> None:
+        parsed = self.policy(document, source=source, kind=kind)
+        if isinstance(parsed, PolicyError):
+            missing.append(f"malformed policy: {parsed}")
+        else:
+            out.append(parsed)
+
+    def _managed(self, arn: str, owner: str, kind: PolicyKind, out: list[Policy], missing: list[str]) -> None:
+        mp = self.managed_policies.get(arn)
+        if mp is None:
+            missing.append(f"managed policy {arn} (attached to {owner}) is not in the snapshot")
+        else:
+            self._collect(mp.document, arn, kind, out, missing)
+
+    # -- principals -----------------------------------------------------------------------------
+    def find_role(self, arn: str) -> Role | None:
+        """A role by ARN, or by account and name (role names are case-insensitive)."""
+        role = self.roles.get(arn)
+        if role is None:
+            parsed = parse_arn(arn)
+            if parsed is not None and parsed.resource.startswith("role/"):
+                role = self.roles_by_name.get((parsed.account, parsed.resource.rsplit("/", 1)[-1].lower()))
+        return role
+
+    def principal(self, arn: str) -> Principal:
+        """The principal an ARN names: a role, a user, a role session, an account root, a provider or service."""
+        role = self.find_role(arn)
+        if role is not None:
+            return principal_for_role(role)
+        user = self.users.get(arn)
+        if user is not None:
+            return principal_for_user(user)
+        parsed = parse_arn(arn)
+        if parsed is not None and parsed.resource.startswith("assumed-role/"):
+            parts = parsed.resource.split("/")
+            role = self.roles_by_name.get((parsed.account, parts[1].lower())) if len(parts) >= 3 else None
+            if role is None:
+                raise UnknownPrincipalError(
+                    f"no role {parts[1] if len(parts) > 1 else '?'} in account {parsed.account} for session {arn}"
+                )
+            return Principal(
+                arn, "session", role.account_id, role.arn, role.role_id, dict(role.tags), role.service_linked
+            )
+        if parsed is not None and parsed.resource.startswith(("role/", "user/")):
+            raise UnknownPrincipalError(f"principal {arn} is not in the snapshot")
+        try:
+            return infer_principal(arn)
+        except PolicyError as exc:
+            raise UnknownPrincipalError(str(exc)) from None
+
+    def identity(self, principal_arn: str) -> tuple[list[Policy], Policy | None, list[str]]:
+        """Identity policies, permission boundary and what is missing, for a role, session or user."""
+        out: list[Policy] = []
+        missing: list[str] = []
+        boundary: list[Policy] = []
+        p = self.principal(principal_arn)
+        role = self.find_role(p.role_arn) if p.role_arn else None
+        user = self.users.get(p.arn) if p.kind == "user" else None
+        holder: Role | User | None = role or user
+        if holder is None:
+            return out, None, missing
+        for ip in holder.inline_policies:
+            self._collect(ip.document, f"{holder.arn} inline {ip.name}", "identity", out, missing)
+        for arn in holder.attached_policy_arns:
+            self._managed(arn, holder.arn, "identity", out, missing)
+        if user is not None:
+            for gname in user.group_names:
+                group = self.groups.get((user.account_id, gname))
+                if group is None:
+                    missing.append(f"group {gname} of {user.arn} is not in the snapshot")
+                    continue
+                for ip in group.inline_policies:
+                    self._collect(ip.document, f"{group.arn} inline {ip.name}", "identity", out, missing)
+                for arn in group.attached_policy_arns:
+                    self._managed(arn, group.arn, "identity", out, missing)
+        if holder.permissions_boundary_arn:
+            self._managed(holder.permissions_boundary_arn, holder.arn, "boundary", boundary, missing)
+            if not boundary:  # unknown boundary: keep it from being read as "no boundary"
+                boundary.append(
+                    Policy(source=holder.permissions_boundary_arn, kind="boundary", version=None, statements=())
+                )
+        return out, (boundary[0] if boundary else None), missing
+
+    # -- organizations --------------------------------------------------------------------------
+    def org_policies(self, account_id: str | None, attr: str, missing: list[str]) -> list[list[Policy]] | None:
+        """SCP or RCP levels of an account; None when none apply (no org, management account)."""
+        acct = self.accounts.get(account_id or "")
+        if acct is None or acct.management_account:
+            return None
+        levels = acct.scps if attr == "scps" else acct.rcps
+        if levels is None:
+            if acct.organization_id:
+                missing.append(f"{attr.upper()[:-1]}s of account {acct.account_id} could not be read")
+            return None
+        kind: PolicyKind = "scp" if attr == "scps" else "rcp"
+        out: list[list[Policy]] = []
+        for level in levels:
+            policies: list[Policy] = []
+            for op in level:
+                self._collect(
+                    op.document, f"{kind} {op.name} ({op.policy_id}) on {op.target_id}", kind, policies, missing
+                )
+            out.append(policies)
+        return out
+
+    # -- resources ------------------------------------------------------------------------------
+    def find_key(self, ref: str) -> KMSKey | None:
+        """A KMS key by key ARN, key id, alias name or alias ARN."""
+        return self.keys.get(ref)
+
+    def resource_side(
+        self, resource_arn: str, missing: list[str]
+    ) -> tuple[Policy | None, ResourceKind, Sequence[Any], str | None]:
+        """The resource policy, kind, grants and account of a resource."""
+        parsed = parse_arn(resource_arn)
+        account = parsed.account if parsed else None
+        if parsed is None:
+            return None, "generic", (), None
+        if parsed.service == "iam" and parsed.resource.startswith("role/"):
+            role = self.find_role(resource_arn)
+            if role is None:
+                missing.append(f"role {resource_arn} is not in the snapshot (trust policy unknown)")
+                return None, "role-trust", (), account
+            trust = self.policy(role.trust_policy, source=f"{role.arn} trust policy", kind="trust")
+            if isinstance(trust, PolicyError):
+                missing.append(f"malformed policy: {trust}")
+                return None, "role-trust", (), account
+            return trust, "role-trust", (), role.account_id
+        if parsed.service == "kms":
+            key = self.find_key(resource_arn)
+            if key is None:
+                missing.append(f"KMS key {resource_arn} is not in the snapshot (key policy unknown)")
+                return None, "kms-key", (), account
+            if key.policy is None:
+                missing.append(f"key policy of {key.arn} could not be read")
+                return None, "kms-key", key.grants, key.account_id
+            kp = self.policy(key.policy, source=f"{key.arn} key policy", kind="key")
+            if isinstance(kp, PolicyError):
+                missing.append(f"malformed policy: {kp}")
+                return None, "kms-key", key.grants, key.account_id
+            return kp, "kms-key", key.grants, key.account_id
+        if parsed.service == "ssm":
+            param = self.parameters.get(normalize_resource(resource_arn))
+            if param is None or not param.resource_policies:
+                return None, "generic", (), account
+            docs: list[Policy] = []
+            for i, doc in enumerate(param.resource_policies):
+                self._collect(doc, f"{param.arn} resource policy {i}", "resource", docs, missing)
+            return (
+                combine_policies(docs, source=f"{param.arn} resource policies", kind="resource"),
+                "generic",
+                (),
+                param.account_id,
+            )
+        if parsed.service == "secretsmanager":
+            secret = self.secrets.get(resource_arn)
+            if secret is None or secret.resource_policy is None:
+                return None, "generic", (), account
+            sp = self.policy(secret.resource_policy, source=f"{secret.arn} resource policy", kind="resource")
+            if isinstance(sp, PolicyError):
+                missing.append(f"malformed policy: {sp}")
+                return None, "generic", (), secret.account_id
+            return sp, "generic", (), secret.account_id
+        return None, "generic", (), account
+
+    def policy_set_for(self, principal_arn: str, resource_arn: str) -> PolicySet:
+        """Every policy deciding whether ``principal_arn`` may act on ``resource_arn``."""
+        p = self.principal(principal_arn)
+        identity, boundary, missing = self.identity(principal_arn)
+        resource, kind, grants, resource_account = self.resource_side(resource_arn, missing)
+        key = self.find_key(resource_arn) if kind == "kms-key" else None
+        scps = self.org_policies(p.account_id, "scps", missing)
+        rcps = (
+            None if key is not None and key.manager == "AWS" else self.org_policies(resource_account, "rcps", missing)
+        )
+        return PolicySet(
+            identity=tuple(identity),
+            boundary=boundary,
+            resource=resource,
+            resource_account=resource_account,
+            resource_kind=kind,
+            grants=tuple(grants),
+            scps=scps,
+            rcps=rcps,
+            missing=tuple(missing),
+        )
+
+
+def identity_policies(inventory: Inventory, principal_arn: str) -> list[Policy]:
+    """The identity policies of a role, role session or user (a user's groups included)."""
+    return inventory.identity(principal_arn)[0]
+
+
+def policy_set_for(inventory: Inventory, principal_arn: str, resource_arn: str) -> PolicySet:
+    """The PolicySet for one principal and one resource (see :meth:`Inventory.policy_set_for`)."""
+    return inventory.policy_set_for(principal_arn, resource_arn)

@@ -1,0 +1,94 @@
+"""``irsa access``: formats, filters, and errors."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+import pytest
+
+from irsa_lib.cli import main
+from irsa_lib.snapshot import save_snapshot
+from tests.graph.test_kes import scenario
+
+FIELDS = {
+    "cluster",
+    "namespace",
+    "service_account",
+    "secret_arn",
+    "secret_name",
+    "secret_kind",
+    "access",
+    "decision",
+    "path",
+    "mechanisms",
+    "complete",
+}
+
+
+@pytest.fixture
+def snap_file(tmp_path: Path) -> Path:
+    return save_snapshot(scenario(), tmp_path / "snap.json")
+
+
+def test_json_is_an_array_of_rows_with_the_documented_fields(
+    snap_file: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["access", str(snap_file), "--format", "json", "--service-account", "billing/api"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert isinstance(data, list) and len(data) == 1
+    [row] = data
+    assert set(row) >= FIELDS
+    assert (
+        row["namespace"],
+        row["service_account"],
+        row["secret_name"],
+        row["secret_kind"],
+        row["access"],
+        row["decision"],
+    ) == (
+        "billing",
+        "api",
+        "/billing/db",
+        "ssm-parameter",
+        "via-controller",
+        "allow",
+    )
+    assert row["secret_arn"] == "arn:aws:ssm:us-east-1:111122223333:parameter/billing/db"
+
+
+def test_csv_and_table_and_filters(snap_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["access", str(snap_file), "--format", "csv", "--secret", "/payments/key"]) == 0
+    out = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
+    assert {(r["namespace"], r["service_account"]) for r in out} == {
+        ("payments", "api"),
+        ("team-x", "api"),
+        ("external-secrets", "kes-sa"),
+    }
+    assert main(["access", str(snap_file), "--namespace", "payments"]) == 0
+    text = capsys.readouterr().out
+    assert "c1:payments/api" in text and "/payments/key" in text and "/billing/db" not in text
+
+
+def test_bad_service_account_filter_is_a_usage_error(snap_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["access", str(snap_file), "--service-account", "nons"]) == 2
+    assert "NS/NAME" in capsys.readouterr().err
+
+
+def test_gaps_are_reported_on_stderr(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from irsa_lib.model import Coverage
+
+    snap = scenario()
+    snap = snap.__class__(
+        **{
+            **snap.__dict__,
+            "coverage": (Coverage(source="kubernetes", scope="c1", service="rolebindings", status="denied"),),
+        }
+    )
+    path = save_snapshot(snap, tmp_path / "gappy.json")
+    assert main(["access", str(path), "--format", "json"]) == 0
+    captured = capsys.readouterr()
+    assert all(r["complete"] is False for r in json.loads(captured.out))
+    assert "rolebindings" in captured.err

@@ -1,0 +1,181 @@
+"""External Secrets Operator: store credentials (jwt / controller chain), additionalRoles, conditions."""
+
+from __future__ import annotations
+
+from irsa_lib.model import (
+    ESOController,
+    ESODataItem,
+    ESOExternalSecret,
+    ESOSecretStore,
+    JWTAuth,
+    SecretKeyRef,
+    StoreConditions,
+    StoreRef,
+)
+from tests.graph.conftest import table
+from tests.graph.factory import (
+    CLUSTER,
+    allow,
+    doc,
+    irsa_trust,
+    namespace,
+    param,
+    param_arn,
+    role,
+    role_arn,
+    sa,
+    snapshot,
+    trust_roles,
+    workload,
+)
+
+
+def reader(name: str, trust: dict[str, object], prefix: str) -> object:
+    return role(name, trust, doc(allow("ssm:GetParameter", param_arn(f"/{prefix}/*"))))
+
+
+def store(name: str, ns: str | None, *, kind: str = "SecretStore", **kw: object) -> ESOSecretStore:
+    return ESOSecretStore(
+        cluster=CLUSTER,
+        name=name,
+        kind=kind,  # type: ignore[arg-type]
+        api_version="external-secrets.io/v1",
+        namespace=ns,
+        service="ParameterStore",
+        region="us-east-1",
+        **kw,  # type: ignore[arg-type]
+    )
+
+
+def external_secret(ns: str, name: str, store_name: str, key: str, *, kind: str = "SecretStore") -> ESOExternalSecret:
+    return ESOExternalSecret(
+        cluster=CLUSTER,
+        namespace=ns,
+        name=name,
+        api_version="external-secrets.io/v1",
+        store_ref=StoreRef(name=store_name, kind=kind),  # type: ignore[arg-type]
+        target_name=f"{name}-secret",
+        data=(ESODataItem(secret_key="v", remote_key=key),),
+    )
+
+
+def consumer(ns: str, secret_name: str) -> object:
+    return workload(ns, "api", "api", secret_refs=(SecretKeyRef(secret=secret_name, via="volume"),))
+
+
+def test_jwt_store_borrows_the_referenced_sa_role() -> None:
+    snap = snapshot(
+        roles=[reader("pay-role", irsa_trust("system:serviceaccount:pay:pay-sa"), "pay")],
+        ssm_parameters=[param("/pay/db"), param("/other/db")],
+        namespaces=[namespace("pay")],
+        service_accounts=[sa("pay", "pay-sa", "pay-role"), sa("pay", "api")],
+        eso_stores=[store("pay-store", "pay", jwt=JWTAuth(service_account="pay-sa"))],
+        eso_external_secrets=[external_secret("pay", "creds", "pay-store", "/pay/db")],
+        workloads=[consumer("pay", "creds-secret")],
+    )
+    assert table(snap) == {
+        ("pay", "api", "/pay/db", "via-controller", "allow"),
+        ("pay", "pay-sa", "/pay/db", "direct", "allow"),
+    }
+
+
+def test_referent_cluster_store_resolves_the_sa_in_the_external_secrets_namespace() -> None:
+    snap = snapshot(
+        roles=[reader("a-role", irsa_trust("system:serviceaccount:a:eso-reader"), "a")],
+        ssm_parameters=[param("/a/db")],
+        namespaces=[namespace("a"), namespace("b")],
+        service_accounts=[sa("a", "eso-reader", "a-role"), sa("a", "api"), sa("b", "api")],
+        eso_stores=[store("shared", None, kind="ClusterSecretStore", jwt=JWTAuth(service_account="eso-reader"))],
+        eso_external_secrets=[
+            external_secret("a", "creds", "shared", "/a/db", kind="ClusterSecretStore"),
+            external_secret("b", "creds", "shared", "/a/db", kind="ClusterSecretStore"),
+        ],
+        workloads=[consumer("a", "creds-secret"), consumer("b", "creds-secret")],
+    )
+    assert table(snap) == {
+        ("a", "api", "/a/db", "via-controller", "allow"),
+        ("a", "eso-reader", "/a/db", "direct", "allow"),
+    }
+
+
+def test_store_without_auth_uses_the_controller_chain_then_additional_roles_then_role() -> None:
+    eso_role = role("eso-role", irsa_trust("system:serviceaccount:eso:eso-sa"))
+    hop = role("hop-role", trust_roles(role_arn("eso-role")))
+    target = reader("c-role", trust_roles(role_arn("hop-role")), "c")
+    snap = snapshot(
+        roles=[eso_role, hop, target],
+        ssm_parameters=[param("/c/db")],
+        namespaces=[namespace("c"), namespace("eso")],
+        service_accounts=[sa("eso", "eso-sa", "eso-role"), sa("c", "api")],
+        eso_controllers=[ESOController(cluster=CLUSTER, namespace="eso", name="eso", service_account="eso-sa")],
+        eso_stores=[store("c-store", "c", role=role_arn("c-role"), additional_roles=(role_arn("hop-role"),))],
+        eso_external_secrets=[external_secret("c", "creds", "c-store", "/c/db")],
+        workloads=[consumer("c", "creds-secret")],
+    )
+    assert table(snap) == {
+        ("c", "api", "/c/db", "via-controller", "allow"),
+        ("eso", "eso-sa", "/c/db", "direct", "allow"),
+    }
+    # without the hop, c-role does not trust the controller role: nothing
+    broken = snapshot(
+        roles=[eso_role, hop, target],
+        ssm_parameters=[param("/c/db")],
+        namespaces=[namespace("c"), namespace("eso")],
+        service_accounts=[sa("eso", "eso-sa", "eso-role"), sa("c", "api")],
+        eso_controllers=[ESOController(cluster=CLUSTER, namespace="eso", name="eso", service_account="eso-sa")],
+        eso_stores=[store("c-store", "c", role=role_arn("c-role"))],
+        eso_external_secrets=[external_secret("c", "creds", "c-store", "/c/db")],
+        workloads=[consumer("c", "creds-secret")],
+    )
+    assert table(broken) == {("eso", "eso-sa", "/c/db", "direct", "allow")}
+
+
+def test_cluster_store_conditions_keep_other_namespaces_out() -> None:
+    eso_role = reader("eso-role", irsa_trust("system:serviceaccount:eso:eso-sa"), "a")
+    snap = snapshot(
+        roles=[eso_role],
+        ssm_parameters=[param("/a/db")],
+        namespaces=[namespace("a"), namespace("b"), namespace("eso")],
+        service_accounts=[sa("eso", "eso-sa", "eso-role"), sa("a", "api"), sa("b", "api")],
+        eso_controllers=[ESOController(cluster=CLUSTER, namespace="eso", name="eso", service_account="eso-sa")],
+        eso_stores=[store("css", None, kind="ClusterSecretStore", conditions=(StoreConditions(namespaces=("a",)),))],
+        eso_external_secrets=[
+            external_secret("a", "creds", "css", "/a/db", kind="ClusterSecretStore"),
+            external_secret("b", "creds", "css", "/a/db", kind="ClusterSecretStore"),
+        ],
+        workloads=[consumer("a", "creds-secret"), consumer("b", "creds-secret")],
+    )
+    assert table(snap) == {
+        ("a", "api", "/a/db", "via-controller", "allow"),
+        ("eso", "eso-sa", "/a/db", "direct", "allow"),
+    }
+
+
+def test_rbac_on_secretstores_borrows_the_namespace_irsa_roles_not_their_rbac() -> None:
+    from irsa_lib.model import PolicyRule, RBACBinding, RBACRole, Subject
+
+    writer = RBACRole(
+        cluster=CLUSTER,
+        name="store-writer",
+        kind="Role",
+        namespace="pay",
+        rules=(PolicyRule(verbs=("create",), api_groups=("external-secrets.io",), resources=("secretstores",)),),
+    )
+    binding = RBACBinding(
+        cluster=CLUSTER,
+        name="team-stores",
+        kind="RoleBinding",
+        namespace="pay",
+        role_kind="Role",
+        role_name="store-writer",
+        subjects=(Subject(kind="Group", name="pay-team"),),
+    )
+    snap = snapshot(
+        roles=[reader("pay-role", irsa_trust("system:serviceaccount:pay:pay-sa"), "pay")],
+        ssm_parameters=[param("/pay/db"), param("/other/db")],
+        namespaces=[namespace("pay")],
+        service_accounts=[sa("pay", "pay-sa", "pay-role")],
+        rbac_roles=[writer],
+        rbac_bindings=[binding],
+    )
+    assert table(snap, kinds=("Group",)) == {(None, "pay-team", "/pay/db", "potential", "allow")}

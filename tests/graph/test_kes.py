@@ -1,0 +1,252 @@
+"""kubernetes-external-secrets: controller chain, roleArn, namespace gating, materialised Secrets."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from irsa_lib.model import (
+    KESController,
+    KESDataItem,
+    KESExternalSecret,
+    PolicyRule,
+    RBACBinding,
+    RBACRole,
+    SecretKeyRef,
+    Subject,
+)
+from irsa_lib.snapshot import Snapshot
+from tests.graph.conftest import rows, table
+from tests.graph.factory import (
+    CLUSTER,
+    allow,
+    doc,
+    irsa_trust,
+    key_policy_for,
+    kms_key,
+    namespace,
+    param,
+    param_arn,
+    role,
+    role_arn,
+    sa,
+    snapshot,
+    trust_roles,
+    workload,
+)
+
+PERMITTED = "iam.amazonaws.com/permitted"
+
+
+def es(ns: str, name: str, role_name: str | None, *keys: str, path: str | None = None) -> KESExternalSecret:
+    data = tuple(KESDataItem(key=k, name=k.rsplit("/", 1)[-1]) for k in keys)
+    if path:
+        data += (KESDataItem(path=path, recursive=True),)
+    return KESExternalSecret(
+        cluster=CLUSTER,
+        namespace=ns,
+        name=name,
+        backend_type="systemManager",
+        role_arn=role_arn(role_name) if role_name else None,
+        data=data,
+    )
+
+
+def consumer(ns: str, secret_name: str, wl: str = "api") -> object:
+    return workload(ns, wl, "api", secret_refs=(SecretKeyRef(secret=secret_name, via="volume"),))
+
+
+def service_role(team: str, trusted: str = "ext-role") -> object:
+    return role(
+        f"{team}-service-role",
+        trust_roles(role_arn(trusted)),
+        doc(allow(["ssm:GetParameter", "ssm:GetParametersByPath"], [param_arn(f"/{team}/*"), param_arn(f"/{team}")])),
+    )
+
+
+def scenario(
+    *, enforce: bool = False, intermediate: str | None = None, extra: dict[str, list[object]] | None = None
+) -> Snapshot:
+    controller = KESController(
+        cluster=CLUSTER,
+        namespace="external-secrets",
+        name="kes",
+        service_account="kes-sa",
+        aws_region="us-east-1",
+        enforce_namespace_annotations=enforce,
+        intermediate_role_arn=role_arn(intermediate) if intermediate else None,
+    )
+    records: dict[str, list[object]] = {
+        "roles": [
+            role("ext-role", irsa_trust("system:serviceaccount:external-secrets:kes-sa")),
+            service_role("billing"),
+            service_role("payments"),
+        ],
+        "kms_keys": [
+            kms_key("k-billing", "alias/billing", key_policy_for("billing-service-role")),
+            kms_key("k-payments", "alias/payments", key_policy_for("payments-service-role")),
+        ],
+        "ssm_parameters": [
+            param("/billing/db", "alias/billing"),
+            param("/billing/other", "alias/billing"),
+            param("/payments/key", "alias/payments"),
+        ],
+        "namespaces": [
+            namespace("external-secrets"),
+            namespace("billing", {PERMITTED: "^arn:aws:iam::111122223333:role/billing-service-role$"}),
+            namespace("payments", {PERMITTED: "^arn:aws:iam::111122223333:role/payments-service-role$"}),
+            namespace("team-x"),
+        ],
+        "service_accounts": [
+            sa("external-secrets", "kes-sa", "ext-role"),
+            sa("billing", "api"),
+            sa("payments", "api"),
+            sa("team-x", "api"),
+        ],
+        "kes_controllers": [controller],
+        "kes_external_secrets": [
+            es("billing", "db-creds", "billing-service-role", "/billing/db"),
+            es("payments", "pay-creds", "payments-service-role", "/payments/key"),
+            # cross-team attempts
+            es("billing", "steal", "payments-service-role", "/payments/key"),
+            es("team-x", "steal", "payments-service-role", "/payments/key"),
+        ],
+        "workloads": [
+            consumer("billing", "db-creds"),
+            consumer("billing", "steal", "api2"),
+            consumer("payments", "pay-creds"),
+            consumer("team-x", "steal"),
+        ],
+    }
+    for k, v in (extra or {}).items():
+        records[k] = records.get(k, []) + v
+    return snapshot(**records)
+
+
+CONTROLLER_ROWS = {
+    ("external-secrets", "kes-sa", "/billing/db", "direct", "allow"),
+    ("external-secrets", "kes-sa", "/billing/other", "direct", "allow"),
+    ("external-secrets", "kes-sa", "/payments/key", "direct", "allow"),
+}
+
+
+def test_reference_pattern_each_namespace_gets_its_own_values_and_ungated_namespaces_leak() -> None:
+    assert table(scenario()) == CONTROLLER_ROWS | {
+        ("billing", "api", "/billing/db", "via-controller", "allow"),
+        ("payments", "api", "/payments/key", "via-controller", "allow"),
+        # team-x has no permitted-role annotation and enforcement is off: the confused deputy
+        ("team-x", "api", "/payments/key", "via-controller", "allow"),
+    }
+
+
+def test_enforced_annotations_close_the_ungated_namespace() -> None:
+    assert table(scenario(enforce=True)) == CONTROLLER_ROWS | {
+        ("billing", "api", "/billing/db", "via-controller", "allow"),
+        ("payments", "api", "/payments/key", "via-controller", "allow"),
+    }
+
+
+def test_path_of_a_via_controller_row_shows_the_controller_chain() -> None:
+    [row] = rows(scenario(), service_account="billing/api")
+    assert row.path == (
+        "Deployment billing/api",
+        "Secret billing/db-creds",
+        "KES ExternalSecret billing/db-creds",
+        "sa external-secrets/kes-sa",
+        "role ext-role",
+        "role billing-service-role",
+        "parameter /billing/db",
+    )
+    assert row.mechanisms == ("mounts-secret", "materialised-from", "kes-read")
+
+
+def test_unanchored_permitted_regex_matches_any_role_arn_containing_it() -> None:
+    snap = scenario()
+    assert ("billing", "api", "/payments/key", "via-controller", "allow") not in table(snap)
+    # "service-role" (no ^...$) is tested with RegExp.test semantics: it matches every service role
+    loose = dataclasses.replace(
+        snap,
+        namespaces=tuple(
+            namespace("billing", {PERMITTED: "service-role"}) if n.name == "billing" else n for n in snap.namespaces
+        ),
+    )
+    assert ("billing", "api", "/payments/key", "via-controller", "allow") in table(loose)
+
+
+def test_get_parameter_consumer_cannot_use_a_by_path_only_grant_but_a_path_item_can() -> None:
+    path_only = role(
+        "paths-role", trust_roles(role_arn("ext-role")), doc(allow("ssm:GetParametersByPath", param_arn("/app")))
+    )
+    snap = scenario(
+        extra={
+            "roles": [path_only],
+            "kms_keys": [kms_key("k-app", "alias/app", key_policy_for("paths-role"))],
+            "ssm_parameters": [param("/app/db", "alias/app")],
+            "namespaces": [namespace("app")],
+            "service_accounts": [sa("app", "api")],
+            "kes_external_secrets": [
+                es("app", "by-key", "paths-role", "/app/db"),
+                es("app", "by-path", "paths-role", path="/app"),
+            ],
+            "workloads": [
+                consumer("app", "by-key", "k"),
+                workload("app", "p", "p-sa", secret_refs=(SecretKeyRef(secret="by-path", via="env"),)),
+            ],
+        }
+    )
+    got = {r for r in table(snap) if r[0] == "app"}
+    assert got == {("app", "p-sa", "/app/db", "via-controller", "allow")}
+
+
+def test_intermediate_role_is_assumed_before_role_arn() -> None:
+    inter = role("inter-role", trust_roles(role_arn("ext-role")))
+    svc = role(
+        "svc-role",
+        trust_roles(role_arn("inter-role")),
+        doc(allow("ssm:GetParameter", param_arn("/svc/*"))),
+    )
+    extra = {
+        "roles": [inter, svc],
+        "kms_keys": [kms_key("k-svc", "alias/svc", key_policy_for("svc-role"))],
+        "ssm_parameters": [param("/svc/db", "alias/svc")],
+        "namespaces": [namespace("svc")],
+        "service_accounts": [sa("svc", "api")],
+        "kes_external_secrets": [es("svc", "creds", "svc-role", "/svc/db")],
+        "workloads": [consumer("svc", "creds")],
+    }
+    without = {r for r in table(scenario(extra=extra)) if r[0] == "svc"}
+    assert without == set()
+    with_inter = {r for r in table(scenario(intermediate="inter-role", extra=extra)) if r[0] == "svc"}
+    assert with_inter == {("svc", "api", "/svc/db", "via-controller", "allow")}
+
+
+def test_rbac_create_external_secret_gives_potential_access_through_the_controller() -> None:
+    creator = RBACRole(
+        cluster=CLUSTER,
+        name="es-author",
+        kind="Role",
+        namespace="team-x",
+        rules=(
+            PolicyRule(
+                verbs=("create", "update"), api_groups=("kubernetes-client.io",), resources=("externalsecrets",)
+            ),
+        ),
+    )
+    binding = RBACBinding(
+        cluster=CLUSTER,
+        name="alice-es",
+        kind="RoleBinding",
+        namespace="team-x",
+        role_kind="Role",
+        role_name="es-author",
+        subjects=(Subject(kind="User", name="alice"),),
+    )
+    snap = scenario(extra={"rbac_roles": [creator], "rbac_bindings": [binding]})
+    assert table(snap, kinds=("User",)) == {
+        (None, "alice", "/billing/db", "potential", "allow"),
+        (None, "alice", "/billing/other", "potential", "allow"),
+        (None, "alice", "/payments/key", "potential", "allow"),
+    }
+    enforced = scenario(enforce=True, extra={"rbac_roles": [creator], "rbac_bindings": [binding]})
+    # team-x has no permitted annotation and enforcement is on: no roleArn is accepted, but an
+    # ExternalSecret without roleArn still uses the controller's own role (which reads nothing itself)
+    assert table(enforced, kinds=("User",)) == set()

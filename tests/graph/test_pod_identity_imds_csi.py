@@ -1,0 +1,163 @@
+"""Pod Identity (session tags, target role), node IMDS reachability, CSI mounts with GetParameters."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from irsa_lib.model import CSIObject, CSIVolume, MetadataOptions, PodIdentityAssociation, SecretProviderClass
+from tests.graph.conftest import rows, table
+from tests.graph.factory import (
+    ACCT,
+    CLUSTER,
+    REGION,
+    allow,
+    doc,
+    irsa_trust,
+    param,
+    param_arn,
+    role,
+    role_arn,
+    sa,
+    secure_nodes,
+    snapshot,
+    workload,
+)
+
+
+def pod_identity_trust(*actions: str) -> dict[str, object]:
+    return doc({"Effect": "Allow", "Principal": {"Service": "pods.eks.amazonaws.com"}, "Action": list(actions)})
+
+
+def association(ns: str, name: str, role_name: str, **kw: object) -> PodIdentityAssociation:
+    return PodIdentityAssociation(
+        association_arn=f"arn:aws:eks:{REGION}:{ACCT}:podidentityassociation/{CLUSTER}/a-{name}",
+        association_id=f"a-{name}",
+        cluster_name=CLUSTER,
+        namespace=ns,
+        service_account=name,
+        role_arn=role_arn(role_name),
+        account_id=ACCT,
+        region=REGION,
+        **kw,  # type: ignore[arg-type]
+    )
+
+
+ABAC = doc(allow("ssm:GetParameter", "arn:aws:ssm:*:*:parameter/${aws:PrincipalTag/kubernetes-namespace}/*"))
+
+
+def test_pod_identity_session_tags_drive_abac() -> None:
+    snap = snapshot(
+        roles=[role("pi-role", pod_identity_trust("sts:AssumeRole", "sts:TagSession"), ABAC)],
+        ssm_parameters=[param("/app/db"), param("/other/db")],
+        service_accounts=[sa("app", "web"), sa("other", "web")],
+        pod_identity_associations=[association("app", "web", "pi-role")],
+    )
+    assert table(snap) == {("app", "web", "/app/db", "direct", "allow")}
+
+
+def test_pod_identity_trust_without_tag_session_fails() -> None:
+    snap = snapshot(
+        roles=[role("pi-role", pod_identity_trust("sts:AssumeRole"), ABAC)],
+        ssm_parameters=[param("/app/db")],
+        service_accounts=[sa("app", "web")],
+        pod_identity_associations=[association("app", "web", "pi-role")],
+    )
+    assert table(snap) == set()
+
+
+def test_pod_identity_target_role_is_chained_with_the_external_id() -> None:
+    target_trust = doc(
+        {
+            "Effect": "Allow",
+            "Principal": {"AWS": role_arn("pi-role")},
+            "Action": ["sts:AssumeRole", "sts:TagSession"],
+            "Condition": {"StringEquals": {"sts:ExternalId": "ext-123"}},
+        }
+    )
+    snap = snapshot(
+        roles=[
+            role("pi-role", pod_identity_trust("sts:AssumeRole", "sts:TagSession")),
+            role("target-role", target_trust, doc(allow("ssm:GetParameter", param_arn("/app/*")))),
+        ],
+        ssm_parameters=[param("/app/db")],
+        service_accounts=[sa("app", "web")],
+        pod_identity_associations=[
+            association("app", "web", "pi-role", target_role_arn=role_arn("target-role"), external_id="ext-123")
+        ],
+    )
+    assert table(snap) == {("app", "web", "/app/db", "direct", "allow")}
+    [row] = rows(snap)
+    assert row.mechanisms == ("pod-identity", "pod-identity-target", "can-read")
+
+
+NODE_READS = role(
+    "node-role",
+    doc({"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}),
+    doc(allow("ssm:GetParameter", "*")),
+)
+
+
+def imds_snapshot(options: MetadataOptions | None, *, host_network: bool = False) -> object:
+    nodes = dataclasses.replace(secure_nodes(), metadata_options=options)
+    return snapshot(
+        roles=[NODE_READS],
+        node_groups=[nodes],
+        ssm_parameters=[param("/app/db")],
+        service_accounts=[sa("app", "web"), sa("app", "idle")],
+        workloads=[workload("app", "web", "web", host_network=host_network)],
+    )
+
+
+def test_imdsv1_lets_every_pod_use_the_node_role() -> None:
+    snap = imds_snapshot(MetadataOptions(http_tokens="optional", hop_limit=1))
+    assert table(snap) == {("app", "web", "/app/db", "direct", "allow")}
+
+
+def test_hop_limit_two_lets_pods_use_the_node_role_even_with_imdsv2() -> None:
+    snap = imds_snapshot(MetadataOptions(http_tokens="required", hop_limit=2))
+    assert table(snap) == {("app", "web", "/app/db", "direct", "allow")}
+
+
+def test_imdsv2_with_hop_limit_one_blocks_pods_but_not_host_network_pods() -> None:
+    locked = MetadataOptions(http_tokens="required", hop_limit=1)
+    assert table(imds_snapshot(locked)) == set()
+    assert table(imds_snapshot(locked, host_network=True)) == {("app", "web", "/app/db", "direct", "allow")}
+
+
+def test_unknown_imds_settings_give_a_conditional_row() -> None:
+    [row] = rows(imds_snapshot(None))
+    assert (row.service_account, row.access, row.decision) == ("web", "direct", "conditional")
+    assert set(row.unresolved_keys) >= {"imds:http-tokens", "imds:hop-limit"}
+
+
+def csi_snapshot(actions: list[str]) -> object:
+    spc = SecretProviderClass(
+        cluster=CLUSTER,
+        namespace="app",
+        name="spc",
+        provider="aws",
+        region=REGION,
+        objects=(CSIObject(object_name="/app/db", object_type="ssmparameter"),),
+    )
+    return snapshot(
+        roles=[role("web-role", irsa_trust("system:serviceaccount:app:web"), doc(allow(actions, param_arn("/app/*"))))],
+        ssm_parameters=[param("/app/db")],
+        service_accounts=[sa("app", "web", "web-role")],
+        secret_provider_classes=[spc],
+        workloads=[
+            workload(
+                "app",
+                "web",
+                "web",
+                csi_volumes=(CSIVolume(driver="secrets-store.csi.k8s.io", secret_provider_class="spc"),),
+            )
+        ],
+    )
+
+
+def test_csi_mount_needs_get_parameters_not_get_parameter() -> None:
+    [row] = rows(csi_snapshot(["ssm:GetParameter"]))
+    assert "csi-mount" not in row.mechanisms  # the SA's own code could still call GetParameter
+    [row] = rows(csi_snapshot(["ssm:GetParameters"]))
+    assert (row.access, row.decision, row.mechanisms) == ("direct", "allow", ("csi-mount",))
+    assert row.path == ("Deployment app/web", "SecretProviderClass app/spc", "role web-role", "parameter /app/db")
