@@ -12,10 +12,10 @@ import sys
 from collections.abc import Sequence
 
 from irsa_lib import __version__
-from irsa_lib.cli import access, collect, demo, diff, findings, simulate, snapshot_info
+from irsa_lib.cli import access, collect, demo, diff, findings, onboard, simulate, snapshot_info
 from irsa_lib.errors import IrsaError
 
-COMMANDS = (collect, demo, snapshot_info, access, findings, diff, simulate)
+COMMANDS = (collect, demo, snapshot_info, access, findings, diff, simulate, onboard)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -92,10 +93,20 @@ class Aws:
         return client(service, self.endpoint)
 
 
+def reset(endpoint: str) -> None:
+    """Drop every resource: in-process moto servers share one global state, so leave it clean."""
+    request = urllib.request.Request(
+        f"{endpoint}/moto-api/reset", data=b"", method="POST", headers={"Content-Type": "text/plain"}
+    )
+    with urllib.request.urlopen(request, timeout=30) as resp:
+        resp.read()
+
+
 @pytest.fixture
-def aws(moto: str) -> Aws:  # noqa: F811
+def aws(moto: str) -> Iterator[Aws]:  # noqa: F811
     seed_controller(moto)
-    return Aws(endpoint=moto, clients=OnboardingClients(region=REGION, endpoint_url=moto))
+    yield Aws(endpoint=moto, clients=OnboardingClients(region=REGION, endpoint_url=moto))
+    reset(moto)
 
 
 @pytest.fixture
@@ -216,7 +227,8 @@ def seed_cluster(endpoint: str) -> tuple[str, str]:
 
 
 @pytest.fixture
-def cluster_aws(moto: str) -> Aws:  # noqa: F811
+def cluster_aws(moto: str) -> Iterator[Aws]:  # noqa: F811
     """A reset endpoint holding the clean cluster account of :func:`seed_cluster`."""
     seed_cluster(moto)
-    return Aws(endpoint=moto, clients=OnboardingClients(region=REGION, endpoint_url=moto))
+    yield Aws(endpoint=moto, clients=OnboardingClients(region=REGION, endpoint_url=moto))
+    reset(moto)

@@ -400,26 +400,3 @@ def test_the_guard_refuses_value_reads_before_sending(aws: Aws) -> None:
         ssm.get_parameter(Name="/orders/db-password", WithDecryption=True)
     with pytest.raises(OperationNotAllowedError, match="refusing to create a s3 client"):
         aws.clients.client("s3")
-
-
-def test_eso_with_session_tags_trusts_the_controller_with_tag_session(aws: Aws, value_env: dict[str, str]) -> None:
-    iam = aws.client("iam")
-    trust = iam.get_role(RoleName="external-secrets-role")["Role"]["AssumeRolePolicyDocument"]
-    condition = trust["Statement"][0]["Condition"]["StringEquals"]
-    sub_key = next(k for k in condition if k.endswith(":sub"))
-    condition[sub_key] = [condition[sub_key], "system:serviceaccount:orders:orders-eso-sa"]
-    iam.update_assume_role_policy(RoleName="external-secrets-role", PolicyDocument=json.dumps(trust))
-    p = orders_params(controller="eso", controller_service_account="orders/orders-eso-sa", eso_session_tags=True)
-    report = apply_plan(p, aws.clients, dry_run=False)
-    assert {r.status for r in report.results} == {"create"}
-    created = role(aws)
-    assert created is not None
-    assert created["AssumeRolePolicyDocument"]["Statement"] == [
-        {
-            "Sid": "ControllerAssumes",
-            "Effect": "Allow",
-            "Principal": {"AWS": CONTROLLER_ROLE},
-            "Action": ["sts:AssumeRole", "sts:TagSession"],
-        }
-    ]
-    assert {r.status for r in apply_plan(p, aws.clients, dry_run=False).results} == {"unchanged"}
