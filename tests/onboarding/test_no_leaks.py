@@ -10,7 +10,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import nbformat
+import papermill
 import pytest
+from nbconvert import HTMLExporter
 
 from irsa_lib.onboarding import SecretValue, write_outputs
 from irsa_lib.onboarding.apply import ApplyError, apply_plan
@@ -139,13 +142,41 @@ def test_cli_bad_parameters_exit_2_with_the_reasons(tmp_path: Path) -> None:
     assert not (tmp_path / "reports").exists()
 
 
-def test_notebook_runbook_dry_run_interrupt_rerun_and_no_value_in_any_output(
-    cluster_aws: Aws, value_env: dict[str, str], tmp_path: Path
-) -> None:
+NOTEBOOK = ROOT / "irsa_lib" / "data" / "notebooks" / "onboard_service.ipynb"
+
+
+def execute(output: Path, parameters: dict[str, object], *, cwd: Path) -> Path:
+    """papermill with the python3 kernel importing this checkout, then HTML next to it (kept even on failure)."""
+    output.parent.mkdir(parents=True, exist_ok=True)
     try:
-        from irsa_lib.render.notebooks import NotebookError, execute_notebook, notebook_to_html
-    except ImportError:
-        pytest.skip("the notebook runner (irsa_lib.render.notebooks) is not merged yet")
+        papermill.execute_notebook(
+            str(NOTEBOOK),
+            str(output),
+            parameters=parameters,
+            kernel_name="python3",
+            cwd=str(cwd),
+            progress_bar=False,
+            execution_timeout=300,
+        )
+    finally:
+        if output.exists():
+            html, _ = HTMLExporter(template_name="lab").from_notebook_node(nbformat.read(str(output), as_version=4))
+            output.with_suffix(".html").write_text(html, encoding="utf-8")
+    return output
+
+
+def test_notebook_is_committed_without_outputs_and_has_one_parameters_cell() -> None:
+    nb = nbformat.read(str(NOTEBOOK), as_version=4)
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    assert all(not c.outputs and c.execution_count is None for c in code)
+    assert [c for c in code if "parameters" in c.metadata.get("tags", [])] == [code[0]]
+    assert nb.metadata.kernelspec.name == "python3"
+
+
+def test_notebook_runbook_dry_run_interrupt_rerun_and_no_value_in_any_output(
+    cluster_aws: Aws, value_env: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PYTHONPATH", str(ROOT))  # the kernel imports this checkout's irsa_lib
 
     params = {
         "service_name": "orders",
@@ -165,8 +196,7 @@ def test_notebook_runbook_dry_run_interrupt_rerun_and_no_value_in_any_output(
 
     def run(name: str, **extra: object) -> str:
         """Execute the notebook; return the text of its outputs (not its source)."""
-        executed = execute_notebook("onboard_service.ipynb", runs / f"{name}.ipynb", {**params, **extra}, cwd=tmp_path)
-        notebook_to_html(executed, runs / f"{name}.html")
+        executed = execute(runs / f"{name}.ipynb", {**params, **extra}, cwd=tmp_path)
         cells = json.loads(executed.read_text())["cells"]
         return json.dumps([c.get("outputs", []) for c in cells if c["cell_type"] == "code"])
 
@@ -175,7 +205,7 @@ def test_notebook_runbook_dry_run_interrupt_rerun_and_no_value_in_any_output(
     assert cluster_aws.client("iam").list_role_policies(RoleName="external-secrets-role")["PolicyNames"] == [
         "assume-shop"
     ]
-    with pytest.raises(NotebookError, match="stopped after step kms-key"):
+    with pytest.raises(papermill.PapermillExecutionError, match="stopped after step kms-key"):
         run("interrupted", apply=True, stop_after_step="kms-key")
     completed = run("rerun", apply=True)
     assert "PROVEN" in completed and "NOT PROVEN" not in completed and "9 create" not in completed
@@ -184,6 +214,13 @@ def test_notebook_runbook_dry_run_interrupt_rerun_and_no_value_in_any_output(
     kms = cluster_aws.client("kms")
     keys = [kms.describe_key(KeyId=k["KeyId"])["KeyMetadata"] for k in kms.list_keys()["Keys"]]
     assert len([k for k in keys if k["Description"] == "secrets of service orders"]) == 1
+    assert "Verification of orders: PROVEN" in (runs / "rerun.html").read_text()
+    assert sorted(p.name for p in runs.glob("*.html")) == [
+        "again.html",
+        "dry-run.html",
+        "interrupted.html",
+        "rerun.html",
+    ]
     assert scan_tree(runs) == {} and scan_tree(tmp_path / "outputs") == {}
     cells = json.loads((runs / "rerun.ipynb").read_text())["cells"]
     assert all(not c.get("outputs") or leaks(json.dumps(c["outputs"])) == [] for c in cells)
