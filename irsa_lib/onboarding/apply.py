@@ -225,7 +225,7 @@ def preflight(params: OnboardingParams, clients: OnboardingClients, *, overwrite
             if ":role/" in arn and arn.split(":")[4] == p.account_id and _get_role(iam, arn.rsplit("/", 1)[-1]) is None:
                 f.problems.append(f"key administrator {arn} does not exist (KMS rejects a key policy naming it)")
         role = _check_service_role(p, iam, f)
-        key_arn, has_alias = _check_key(p, kms, f)
+        key_arn = _check_key(p, kms, f)
         _check_read_policy(p, iam, f, role, key_arn)
         key_id = key_arn.rsplit("/", 1)[-1] if key_arn else None
         for spec in p.parameters:
@@ -242,8 +242,6 @@ def preflight(params: OnboardingParams, clients: OnboardingClients, *, overwrite
         statuses=dict(f.statuses),
         reasons=dict(f.reasons),
         key_arn=key_arn,
-        key_has_alias=has_alias,
-        caller_arn=str(caller["Arn"]),
     )
 
 
@@ -294,10 +292,9 @@ def _check_service_role(p: OnboardingParams, iam: Any, f: _Findings) -> dict[str
     return role
 
 
-def _check_key(p: OnboardingParams, kms: Any, f: _Findings) -> tuple[str | None, bool]:
+def _check_key(p: OnboardingParams, kms: Any, f: _Findings) -> str | None:
     target = _alias_target(kms, p.key_alias)
     meta: dict[str, Any] | None = None
-    has_alias = target is not None
     if target is not None:
         meta = kms.describe_key(KeyId=target)["KeyMetadata"]
         tags = _key_tags(kms, target)
@@ -306,7 +303,7 @@ def _check_key(p: OnboardingParams, kms: Any, f: _Findings) -> tuple[str | None,
                 f"{p.key_alias} already points at key {meta['Arn']}, which onboarding did not create for "
                 f"{p.service} (no {KEY_TAG}={p.service} tag): refusing to take over its key policy"
             )
-            return None, has_alias
+            return None
         f.set("kms-alias", "unchanged")
     else:
         orphans = _orphan_keys(kms, p.service)
@@ -318,7 +315,7 @@ def _check_key(p: OnboardingParams, kms: Any, f: _Findings) -> tuple[str | None,
     if meta is None:
         f.set("kms-key", "create")
         f.set("kms-rotation", "create")
-        return None, False
+        return None
     if meta.get("KeyState") != "Enabled":
         f.problems.append(f"key {meta['Arn']} of {p.service} is {meta.get('KeyState')}, not Enabled")
     current = json.loads(kms.get_key_policy(KeyId=meta["KeyId"], PolicyName="default")["Policy"])
@@ -328,7 +325,7 @@ def _check_key(p: OnboardingParams, kms: Any, f: _Findings) -> tuple[str | None,
         f.set("kms-key", "update", "key policy differs")
     rotation = kms.get_key_rotation_status(KeyId=meta["KeyId"]).get("KeyRotationEnabled")
     f.set("kms-rotation", "unchanged" if rotation else "update")
-    return str(meta["Arn"]), has_alias
+    return str(meta["Arn"])
 
 
 def _check_read_policy(

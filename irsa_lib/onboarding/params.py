@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Literal
 
 from irsa_lib.onboarding.errors import InvalidParameters
@@ -94,7 +94,6 @@ class OnboardingParams:
     eso_session_tags: bool = False
     """ESO only: ``sessionTagsPolicy: Simple`` on the store, ``sts:TagSession`` in the trust."""
     workload_name: str | None = None
-    labels: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         problems = list(_problems(self))

@@ -189,16 +189,6 @@ class _NoAliasDumper(yaml.SafeDumper):
 # --- JSON policy documents ---------------------------------------------------------------------------
 
 
-def policy_documents(p: OnboardingParams, key_arn: str) -> dict[str, dict[str, Any]]:
-    """File stem -> policy document."""
-    return {
-        "trust-policy": policies.trust_policy(p),
-        "key-policy": policies.key_policy(p),
-        "read-policy": policies.read_policy(p, key_arn),
-        "controller-assume-policy": policies.controller_assume_policy(p),
-    }
-
-
 def policy_json(doc: Mapping[str, Any]) -> str:
     return json.dumps(doc, indent=2) + "\n"
 

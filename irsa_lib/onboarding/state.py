@@ -24,8 +24,3 @@ class Observed:
     """Step id -> why (e.g. ``key policy differs``, ``exists; value kept``)."""
     key_arn: str | None = None
     """The service key when it already exists (found by alias, or by tag after an interrupted run)."""
-    key_has_alias: bool = False
-    caller_arn: str | None = None
-
-    def status(self, step_id: str) -> Status | None:
-        return self.statuses.get(step_id)
