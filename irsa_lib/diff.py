@@ -17,7 +17,10 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from irsa_lib.access import effective_access
 from irsa_lib.findings import Finding, Severity, run_findings
+from irsa_lib.graph import build_graph
+from irsa_lib.resolve import Inventory
 from irsa_lib.snapshot import Snapshot
 
 ROW_KEY = ("cluster", "namespace", "service_account", "secret_arn", "access")
@@ -146,29 +149,24 @@ def diff_rows(
     return added, removed, changed
 
 
-def default_access_rows() -> AccessRowsFn | None:
-    """The library's effective-access rows for a snapshot, when the access module is installed."""
-    try:
-        import importlib
-
-        access = importlib.import_module("irsa_lib.access")
-    except ImportError:
-        return None
-
-    def rows(snapshot: Snapshot) -> list[Any]:
-        return list(access.effective_access(access.build_graph(snapshot)))
-
-    return rows
+def analyse(snapshot: Snapshot) -> tuple[list[Finding], list[Any]]:
+    """Findings and effective-access rows of a snapshot, from one inventory and one graph."""
+    inventory = Inventory.from_snapshot(snapshot)
+    graph = build_graph(snapshot, inventory=inventory)
+    return run_findings(snapshot, graph=graph, inventory=inventory), list(effective_access(graph))
 
 
 def diff_analyses(old_snapshot: Snapshot, new_snapshot: Snapshot, *, access_rows: AccessRowsFn | None = None) -> Drift:
     """Analyse both snapshots and report what was added, removed and changed.
 
-    ``access_rows`` computes effective-access rows of a snapshot (defaults to the library's own).
+    ``access_rows`` computes effective-access rows of a snapshot; by default the library's own, from
+    the same graph the findings read (so the two cannot disagree).
     """
-    fa, fr, fc = diff_findings(run_findings(old_snapshot), run_findings(new_snapshot))
-    rows_fn = access_rows or default_access_rows()
-    if rows_fn is None:
-        return Drift(tuple(fa), tuple(fr), tuple(fc), access_compared=False)
-    ra, rr, rc = diff_rows(rows_fn(old_snapshot), rows_fn(new_snapshot))
+    if access_rows is None:
+        (old_f, old_r), (new_f, new_r) = analyse(old_snapshot), analyse(new_snapshot)
+    else:
+        old_f, old_r = run_findings(old_snapshot), list(access_rows(old_snapshot))
+        new_f, new_r = run_findings(new_snapshot), list(access_rows(new_snapshot))
+    fa, fr, fc = diff_findings(old_f, new_f)
+    ra, rr, rc = diff_rows(old_r, new_r)
     return Drift(tuple(fa), tuple(fr), tuple(fc), tuple(ra), tuple(rr), tuple(rc))

@@ -27,6 +27,21 @@ from irsa_lib.policy.principals import infer_principal
 from irsa_lib.policy.request import ResourceKind
 from irsa_lib.snapshot import Snapshot
 
+KNOWN_AWS_MANAGED: tuple[ManagedPolicy, ...] = (
+    # The secret-relevant statement of AmazonSSMManagedInstanceCore, often attached to node roles:
+    # ssm:GetParameter(s) on every parameter (AWS managed policy reference). Used only when the
+    # snapshot lacks the policy (hand-written snapshots); a collected copy always wins.
+    ManagedPolicy(
+        arn="arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore",
+        name="AmazonSSMManagedInstanceCore",
+        document={
+            "Version": "2012-10-17",
+            "Statement": [{"Effect": "Allow", "Action": ["ssm:GetParameter", "ssm:GetParameters"], "Resource": "*"}],
+        },
+        aws_managed=True,
+    ),
+)
+
 
 class UnknownPrincipalError(IrsaError, LookupError):
     """A principal ARN that names no role or user in the snapshot."""
@@ -78,7 +93,8 @@ class Inventory:
             inv.roles_by_name[(r.account_id, r.name.lower())] = r
         inv.users = {u.arn: u for u in snapshot.users}
         inv.groups = {(g.account_id, g.name): g for g in snapshot.groups}
-        inv.managed_policies = {p.arn: p for p in snapshot.managed_policies}
+        inv.managed_policies = {p.arn: p for p in KNOWN_AWS_MANAGED}
+        inv.managed_policies.update({p.arn: p for p in snapshot.managed_policies})
         for k in snapshot.kms_keys:
             inv.keys[k.arn] = k
             inv.keys[k.key_id] = k

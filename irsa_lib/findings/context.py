@@ -1,17 +1,25 @@
-"""What rules read: the snapshot, indexes over it, coverage gaps, and lazily the heavier analyses.
+"""What rules read: the snapshot, indexes over it, coverage gaps, and the heavier analyses.
 
-Rules are pure functions of a :class:`FindingContext`. The context builds each index once; the
-evaluator inventory, the graph and the effective-access rows are built only if a rule asks.
+Rules are pure functions of a :class:`FindingContext`. The context builds each index once: the
+evaluator's :class:`~irsa_lib.resolve.Inventory` (parsed policies shared by every rule, and with the
+graph when the caller passes the one it was built on), the graph's ``AwsView`` for read + decrypt
+questions, and, when an access graph is given, its effective-access rows. Rules whose question is
+"who can actually reach X" read the graph when there is one and ask the evaluator otherwise.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterator, Mapping
 from functools import cached_property
 from typing import Any
 
-from irsa_lib.findings.statements import Statement, statements
+import networkx as nx
+
+from irsa_lib.access import AccessRow, effective_access
+from irsa_lib.graph import AccessGraph
+from irsa_lib.graph.aws import AwsView
+from irsa_lib.graph.schema import NAME, SECRET_TYPES, Mechanism, rbac_subject_id, sa_id
 from irsa_lib.model import (
     Coverage,
     EKSCluster,
@@ -19,19 +27,14 @@ from irsa_lib.model import (
     Namespace,
     Role,
     ServiceAccount,
+    Subject,
     User,
     Workload,
 )
+from irsa_lib.policy import Decision, Policy, PolicyError
+from irsa_lib.policy.document import PolicyKind
+from irsa_lib.resolve import Inventory, UnknownPrincipalError, identity_policies
 from irsa_lib.snapshot import Snapshot
-
-KNOWN_AWS_MANAGED: dict[str, Mapping[str, Any]] = {
-    # The secret-relevant statement of AmazonSSMManagedInstanceCore, often attached to node roles:
-    # ssm:GetParameter(s) on every parameter (AWS managed policy reference).
-    "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore": {
-        "Version": "2012-10-17",
-        "Statement": [{"Effect": "Allow", "Action": ["ssm:GetParameter", "ssm:GetParameters"], "Resource": "*"}],
-    },
-}
 
 
 def k8s_id(cluster: str, kind: str, name: str, namespace: str | None = None) -> str:
@@ -57,9 +60,14 @@ def describe_gap(c: Coverage) -> str:
 class FindingContext:
     """Read-only view of one snapshot for the rules, with indexes built on first use."""
 
-    def __init__(self, snapshot: Snapshot, *, graph: Any = None) -> None:
+    def __init__(
+        self, snapshot: Snapshot, *, graph: AccessGraph | None = None, inventory: Inventory | None = None
+    ) -> None:
         self.snapshot = snapshot
-        self._graph = graph
+        self.graph = graph
+        self._inventory = inventory
+        self.decisions: dict[tuple[str, str, str], Decision] = {}
+        """Evaluator answers by (principal, action, resource), filled by ``findings.reach``."""
 
     # --- coverage -------------------------------------------------------------------------------
     def gaps(self, source: str, *services: str) -> list[Coverage]:
@@ -80,42 +88,59 @@ class FindingContext:
             if c.source in ("kubernetes", "manifests") and any(w in c.service.lower() for w in wanted)
         ]
 
-    # --- AWS indexes ----------------------------------------------------------------------------
+    # --- AWS: the evaluator's inventory and parsed policies --------------------------------------
     @cached_property
+    def inventory(self) -> Inventory:
+        """The evaluator's index of this snapshot (built once per context, shared with the graph)."""
+        return self._inventory if self._inventory is not None else Inventory.from_snapshot(self.snapshot)
+
+    @cached_property
+    def aws(self) -> AwsView:
+        """The graph's door to the evaluator (read + decrypt, assume), over the same inventory."""
+        return AwsView(self.snapshot, self.inventory)
+
+    @cached_property
+    def access_rows(self) -> list[AccessRow]:
+        """Effective-access rows of the graph (empty without a graph)."""
+        return list(effective_access(self.graph)) if self.graph is not None else []
+
+    def subject_node(self, cluster: str, subject: Subject) -> str:
+        """The graph node of an RBAC subject (service accounts are their ``sa:`` node)."""
+        if subject.kind == "ServiceAccount":
+            return sa_id(cluster, subject.namespace or "default", subject.name)
+        return rbac_subject_id(cluster, subject.kind, subject.namespace, subject.name)
+
+    def reachable_values(self, cluster: str, subject: Subject) -> list[str]:
+        """Values the access rows let an RBAC subject reach (empty without a graph)."""
+        node = self.subject_node(cluster, subject)
+        return sorted({r.secret_name for r in self.access_rows if r.nodes and r.nodes[0] == node})
+
+    def edge_targets(self, node: str, mechanism: Mechanism) -> list[str]:
+        """Graph nodes ``node`` has a ``mechanism`` edge to (empty without a graph or that node)."""
+        g = self.graph
+        if g is None or node not in g:
+            return []
+        return list(dict.fromkeys(v for _, v, _, _ in g.edges(node, mechanism=mechanism)))
+
+    def name_of(self, node: str) -> str:
+        """A graph node's name (a value's parameter or secret name), else its label."""
+        assert self.graph is not None
+        return str(self.graph.node(node).get(NAME) or self.graph.label(node))
+
+    def values_from(self, node: str) -> list[str]:
+        """Names of the values reachable in the graph from ``node`` (any decision)."""
+        g = self.graph
+        if g is None or node not in g:
+            return []
+        return sorted(self.name_of(v) for v in nx.descendants(g.graph, node) if g.type_of(v) in SECRET_TYPES)
+
+    @property
     def roles(self) -> dict[str, Role]:
-        return {r.arn: r for r in self.snapshot.roles}
+        return self.inventory.roles
 
-    @cached_property
-    def roles_by_id(self) -> dict[str, Role]:
-        return {r.role_id: r for r in self.snapshot.roles}
-
-    @cached_property
+    @property
     def users(self) -> dict[str, User]:
-        return {u.arn: u for u in self.snapshot.users}
-
-    @cached_property
-    def principal_ids(self) -> frozenset[str]:
-        """Unique ids (AROA/AIDA) of every collected role and user."""
-        return frozenset(r.role_id for r in self.snapshot.roles) | frozenset(u.user_id for u in self.snapshot.users)
-
-    @cached_property
-    def managed_policies(self) -> dict[str, Mapping[str, Any]]:
-        """Documents by ARN; a few AWS managed policies that matter here are known when not collected."""
-        known: dict[str, Mapping[str, Any]] = dict(KNOWN_AWS_MANAGED)
-        known.update({p.arn: p.document for p in self.snapshot.managed_policies})
-        return known
-
-    @cached_property
-    def keys(self) -> dict[str, KMSKey]:
-        """KMS keys by ARN, key id, ``alias/...`` and alias ARN."""
-        out: dict[str, KMSKey] = {}
-        for k in self.snapshot.kms_keys:
-            out[k.arn] = k
-            out[k.key_id] = k
-            for a in k.aliases:
-                out[a] = k
-                out[f"arn:aws:kms:{k.region}:{k.account_id}:{a}"] = k
-        return out
+        return self.inventory.users
 
     @cached_property
     def iam_accounts(self) -> frozenset[str]:
@@ -131,41 +156,42 @@ class FindingContext:
     def iam_gaps_for(self, account_id: str) -> list[Coverage]:
         return [c for c in self.gaps("aws", "iam") if c.scope.split("/", 1)[0] == account_id]
 
-    def identity_documents(self, principal_arn: str) -> tuple[dict[str, Mapping[str, Any]], list[str]]:
-        """Identity policy documents of a role or user by source name, and attached policies not collected."""
-        docs: dict[str, Mapping[str, Any]] = {}
-        missing: list[str] = []
-        role = self.roles.get(principal_arn)
-        user = self.users.get(principal_arn)
-        holders: list[tuple[str, Iterable[Any], Iterable[str]]] = []
-        if role is not None:
-            holders.append((role.name, role.inline_policies, role.attached_policy_arns))
-        if user is not None:
-            holders.append((user.name, user.inline_policies, user.attached_policy_arns))
-            groups = {g.name: g for g in self.snapshot.groups if g.account_id == user.account_id}
-            for gname in user.group_names:
-                g = groups.get(gname)
-                if g is None:
-                    missing.append(f"group {gname}")
-                else:
-                    holders.append((f"group {g.name}", g.inline_policies, g.attached_policy_arns))
-        for owner, inline, attached in holders:
-            for p in inline:
-                docs[f"{owner} inline policy {p.name}"] = p.document
-            for arn in attached:
-                doc = self.managed_policies.get(arn)
-                if doc is None:
-                    missing.append(f"managed policy {arn}")
-                else:
-                    docs[f"managed policy {arn}"] = doc
-        return docs, missing
+    def parsed(self, document: Mapping[str, Any] | None, *, source: str, kind: PolicyKind) -> Policy | None:
+        """A document parsed by the evaluator (cached); None when absent or malformed.
 
-    def identity_statements(self, principal_arn: str) -> list[Statement]:
-        docs, _ = self.identity_documents(principal_arn)
-        return [st for src, doc in docs.items() for st in statements(doc, source=src)]
+        Malformed documents are listed in ``inventory.problems``; shape rules skip them.
+        """
+        if document is None:
+            return None
+        p = self.inventory.policy(document, source=source, kind=kind)
+        return None if isinstance(p, PolicyError) else p
 
-    def trust_statements(self, role: Role) -> list[Statement]:
-        return statements(role.trust_policy, source=f"trust policy of {role.name}")
+    def identity_policies(self, principal_arn: str) -> list[Policy]:
+        """Identity policies of a role or user (its groups' included), as the evaluator reads them."""
+        try:
+            return identity_policies(self.inventory, principal_arn)
+        except UnknownPrincipalError:
+            return []
+
+    def written_policies(self) -> Iterator[tuple[str, Policy]]:
+        """(owner ARN, policy) of every inline policy of roles and users and every customer managed policy."""
+        holders: list[Role | User] = [*self.snapshot.roles, *self.snapshot.users]
+        for h in holders:
+            for ip in h.inline_policies:
+                p = self.parsed(ip.document, source=f"{h.arn} inline {ip.name}", kind="identity")
+                if p is not None:
+                    yield h.arn, p
+        for mp in self.snapshot.managed_policies:
+            p = None if mp.aws_managed else self.parsed(mp.document, source=mp.arn, kind="identity")
+            if p is not None:
+                yield mp.arn, p
+
+    def trust_policy(self, role: Role) -> Policy | None:
+        # the source name is the one resolve uses, so the parse is shared with the evaluator
+        return self.parsed(role.trust_policy, source=f"{role.arn} trust policy", kind="trust")
+
+    def key_policy(self, key: KMSKey) -> Policy | None:
+        return self.parsed(key.policy, source=f"{key.arn} key policy", kind="key")
 
     # --- Kubernetes indexes ---------------------------------------------------------------------
     @cached_property

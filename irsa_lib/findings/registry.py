@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
 
 from irsa_lib.errors import UsageError
 from irsa_lib.findings.context import FindingContext
 from irsa_lib.findings.model import Finding, Rule, Severity
 from irsa_lib.findings.rules import controllers, k8s, secrets, trust
+from irsa_lib.graph import AccessGraph
+from irsa_lib.resolve import Inventory
 from irsa_lib.snapshot import Snapshot
 
 RULES: dict[str, Rule] = {
@@ -54,12 +55,22 @@ def _merge(findings: Iterable[Finding]) -> list[Finding]:
     return list(merged.values())
 
 
-def run_findings(snapshot: Snapshot, *, graph: Any = None, rules: Iterable[str] | None = None) -> list[Finding]:
+def run_findings(
+    snapshot: Snapshot,
+    *,
+    graph: AccessGraph | None = None,
+    inventory: Inventory | None = None,
+    rules: Iterable[str] | None = None,
+) -> list[Finding]:
     """Run the rules (all, or those named) over a snapshot; findings sorted by severity, rule, resource.
 
+    ``graph``: the snapshot's access graph, when already built; the reach rules (F03, F04, F05) then
+    take their evidence from it, so findings and access rows agree. ``inventory``: the evaluator's
+    index of the snapshot (pass the one the graph was built on to build it only once). Both are
+    optional: without them the same questions are asked of the evaluator directly.
     A resource judged ``fail`` by a rule is not also reported ``unknown`` by it.
     """
-    ctx = FindingContext(snapshot, graph=graph)
+    ctx = FindingContext(snapshot, graph=graph, inventory=inventory)
     out: list[Finding] = []
     for rule in select_rules(rules):
         found = _merge(rule.check(ctx))

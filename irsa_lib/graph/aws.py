@@ -128,7 +128,8 @@ class AwsView:
         self.inventory = inventory
         self.roles: dict[str, Role] = {r.arn: r for r in snapshot.roles}
         self.roles_by_id: dict[str, Role] = {r.role_id: r for r in snapshot.roles}
-        self.managed: dict[str, Mapping[str, Any]] = {p.arn: p.document for p in snapshot.managed_policies}
+        # from the inventory, which may know documented AWS managed policies the snapshot lacks
+        self.managed: dict[str, Mapping[str, Any]] = {a: p.document for a, p in inventory.managed_policies.items()}
         self.collected_accounts: set[str] = {a.account_id for a in snapshot.accounts} | {
             r.account_id for r in snapshot.roles
         }
@@ -172,7 +173,9 @@ class AwsView:
     def principal(self, identity: Identity) -> Principal:
         p = self._principals.get(identity)
         if p is None:
-            p = principal_for_role(self.roles[identity.role_arn])
+            role = self.roles.get(identity.role_arn)
+            # an IAM user (the findings ask about users too) is resolved by the inventory
+            p = principal_for_role(role) if role is not None else self.inventory.principal(identity.role_arn)
             if identity.tags:
                 p = dataclasses.replace(p, tags={**p.tags, **identity.tag_map})
             self._principals[identity] = p

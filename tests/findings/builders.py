@@ -10,7 +10,9 @@ from irsa_lib.model import (
     EKSCluster,
     InlinePolicy,
     KMSKey,
+    MetadataOptions,
     Namespace,
+    NodeGroup,
     PolicyRule,
     RBACBinding,
     RBACRole,
@@ -143,6 +145,18 @@ def aws_key(alias: str) -> KMSKey:
         region=REGION,
         manager="AWS",
         aliases=(f"alias/aws/{alias}",),
+    )
+
+
+def node_group(tokens: str, hop: int, role_name: str = "node-role") -> NodeGroup:
+    """A node group of cluster demo whose instances use ``role_name`` with these IMDS settings."""
+    return NodeGroup(
+        cluster_name=CLUSTER,
+        name="ng",
+        account_id=ACCT,
+        region=REGION,
+        node_role_arn=arn(role_name),
+        metadata_options=MetadataOptions(http_tokens=tokens, hop_limit=hop),
     )
 
 

@@ -11,8 +11,6 @@ from irsa_lib.model import (
     ESOSecretStore,
     KESController,
     KESExternalSecret,
-    MetadataOptions,
-    NodeGroup,
     OrgPolicy,
     PodIdentityAssociation,
 )
@@ -28,6 +26,7 @@ from tests.findings.builders import (
     doc,
     fails,
     k8s_role,
+    node_group,
     only,
     param,
     param_arn,
@@ -108,16 +107,7 @@ def _nodes(tokens: str, hop: int, policy_arn: str | None = None, *policies: dict
     )
     return {
         "roles": (node,),
-        "node_groups": (
-            NodeGroup(
-                cluster_name="demo",
-                name="ng",
-                account_id=ACCT,
-                region=REGION,
-                node_role_arn=arn("node-role"),
-                metadata_options=MetadataOptions(http_tokens=tokens, hop_limit=hop),
-            ),
-        ),
+        "node_groups": (node_group(tokens, hop),),
         "ssm_parameters": (param("/billing/db"),),  # aws/ssm default key
         "kms_keys": (aws_key("ssm"),),
     }

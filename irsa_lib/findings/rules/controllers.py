@@ -7,11 +7,15 @@ from collections.abc import Iterator
 
 from irsa_lib.findings.context import FindingContext, k8s_id
 from irsa_lib.findings.model import Finding, Rule, RuleMeta, Severity
-from irsa_lib.findings.rbac import RBACIndex
+from irsa_lib.findings.rbac import RBACGrant, RBACIndex
+from irsa_lib.findings.reach import decide
 from irsa_lib.findings.rules.common import limit, unknown_from
 from irsa_lib.findings.rules.k8s import RBAC_KINDS
-from irsa_lib.findings.statements import action_matches, statements
+from irsa_lib.findings.shapes import allows, ref
+from irsa_lib.graph.schema import Mechanism, kes_es_id, store_id
 from irsa_lib.model import KESController, Namespace, Role, Subject
+from irsa_lib.policy import Principal, infer_principal
+from irsa_lib.resolve import UnknownPrincipalError
 
 KES_REPO = "https://github.com/external-secrets/kubernetes-external-secrets"
 KES_POLLER = f"{KES_REPO}/blob/master/lib/poller.js"
@@ -33,22 +37,73 @@ def kes_identity(ctx: FindingContext, c: KESController) -> tuple[str | None, str
     return None, "no IRSA annotation or Pod Identity association"
 
 
+def _principal(ctx: FindingContext, arn: str) -> Principal:
+    try:
+        return ctx.inventory.principal(arn)
+    except UnknownPrincipalError:
+        return infer_principal(arn)
+
+
 def trusting_roles(ctx: FindingContext, principal_arn: str) -> list[Role]:
-    """Roles whose trust policy names ``principal_arn`` (or its unique id) for sts:AssumeRole."""
-    pid = ctx.roles[principal_arn].role_id if principal_arn in ctx.roles else None
+    """Roles whose trust names ``principal_arn`` (its ARN, unique id or a session) and that it may assume.
+
+    The trust's Principal is matched as the evaluator matches it; the evaluator then decides the
+    sts:AssumeRole request (a trust naming only the account root is F08's question, not counted).
+    """
+    who = _principal(ctx, principal_arn)
     out = []
     for role in ctx.snapshot.roles:
-        for st in ctx.trust_statements(role):
-            names = st.principal_values("AWS")
-            if st.allow and action_matches(st, "sts:AssumeRole") and (principal_arn in names or (pid and pid in names)):
-                out.append(role)
-                break
+        trust = ctx.trust_policy(role)
+        named = any(
+            allows(st, "sts:AssumeRole")
+            and st.principal is not None
+            and not st.not_principal
+            and st.principal.match(who) in ("role", "direct")
+            for st in (trust.statements if trust else ())
+        )
+        if named and decide(ctx, principal_arn, "sts:AssumeRole", role.arn).possible:
+            out.append(role)
     return out
+
+
+SYSTEM_NAMESPACES = frozenset({"kube-system", "kube-public", "kube-node-lease"})
+
+
+def system_namespaces(ctx: FindingContext, cluster: str) -> frozenset[str]:
+    """Namespaces only administrators normally write to: Kubernetes' own and the controllers' own."""
+    ctrl = {c.namespace for c in ctx.snapshot.kes_controllers if c.cluster == cluster}
+    ctrl |= {c.namespace for c in ctx.snapshot.eso_controllers if c.cluster == cluster}
+    return SYSTEM_NAMESPACES | ctrl
 
 
 def watched(ctx: FindingContext, cluster: str, names: tuple[str, ...]) -> list[Namespace]:
     all_ns = [n for n in ctx.snapshot.namespaces if n.cluster == cluster]
     return [n for n in all_ns if not names or n.name in names]
+
+
+def kes_authors(rbac: RBACIndex, c: KESController, namespace: str) -> list[RBACGrant]:
+    """Tenant grants to write KES ExternalSecrets in ``namespace`` (the controller itself excluded)."""
+    ctrl = Subject(kind="ServiceAccount", name=c.service_account, namespace=c.namespace)
+    return rbac.tenant_grants(
+        c.cluster, namespace, WRITE_VERBS, "kubernetes-client.io", "externalsecrets", exclude=[ctrl]
+    )
+
+
+def tenant_namespaces(
+    ctx: FindingContext, rbac: RBACIndex, c: KESController
+) -> Iterator[tuple[Namespace, list[RBACGrant]]]:
+    """Namespaces KES serves that a user would act on, with the tenant grants to author ExternalSecrets there.
+
+    System namespaces (kube-system, kube-public, kube-node-lease, the controllers' own) count only
+    when a RoleBinding *in that namespace* lets a tenant write ExternalSecrets: a cluster-wide grant
+    is reported on the tenant namespaces and by F13 instead of once more per system namespace.
+    """
+    system = system_namespaces(ctx, c.cluster)
+    for ns in watched(ctx, c.cluster, c.watched_namespaces):
+        grants = kes_authors(rbac, c, ns.name)
+        if ns.name in system and not any(not g.cluster_wide for g in grants):
+            continue
+        yield ns, grants
 
 
 def gating_problem(ns: Namespace, c: KESController) -> tuple[str, str | None] | None:
@@ -98,13 +153,22 @@ F03 = RuleMeta(
         "Gating follows lib/poller.js: namespaces without annotations pass unless ENFORCE_NAMESPACE_ANNOTATIONS is set; "
         "a missing or empty permitted annotation allows all roles; the regex is unanchored RegExp.test (matched here "
         "with Python's re, close to JavaScript for ordinary patterns). Only roles whose trust names the controller "
-        "role ARN are counted (root trusts are F08's)."
+        "role ARN and that the evaluator lets it assume are counted (root trusts are F08's). System namespaces "
+        "(kube-system, kube-public, kube-node-lease and the namespaces the KES/ESO controllers run in) are excluded "
+        "unless a RoleBinding there lets a non-admin write ExternalSecrets. With the access graph, the evidence "
+        "names the values an ExternalSecret created in the namespace could materialise."
     ),
 )
 
 
+def deputy_reach(ctx: FindingContext, cluster: str, namespace: str) -> list[str]:
+    """With a graph: the values "an ExternalSecret someone could create in ``namespace``" fetches."""
+    return sorted({ctx.name_of(v) for v in ctx.edge_targets(kes_es_id(cluster, namespace), Mechanism.KES_READ)})
+
+
 def check_f03(ctx: FindingContext) -> Iterator[Finding]:
     yield from unknown_from(F03, ctx.k8s_gaps("namespaces"))
+    rbac = RBACIndex(ctx.snapshot)
     for c in ctx.snapshot.kes_controllers:
         ident, how = kes_identity(ctx, c)
         if ident is None:
@@ -119,7 +183,7 @@ def check_f03(ctx: FindingContext) -> Iterator[Finding]:
         if not services:
             continue
         trusting = [r.arn for r in services]
-        for ns in watched(ctx, c.cluster, c.watched_namespaces):
+        for ns, _ in tenant_namespaces(ctx, rbac, c):
             problem = gating_problem(ns, c)
             if problem is None:
                 continue
@@ -136,6 +200,9 @@ def check_f03(ctx: FindingContext) -> Iterator[Finding]:
                     sev = Severity.HIGH
             else:
                 evidence.append(f"roles trusting the controller: {limit(trusting)}")
+            reach = deputy_reach(ctx, c.cluster, ns.name)
+            if reach:
+                evidence.append(f"an ExternalSecret created here can materialise: {limit(reach)}")
             yield F03.fail(k8s_id(c.cluster, "Namespace", ns.name), *evidence, severity=sev)
 
 
@@ -156,7 +223,9 @@ F12 = RuleMeta(
     references=(f"{KES_REPO}/blob/master/lib/utils.js", KES_POLLER),
     scope=(
         "Authors are read from RBAC (Roles/ClusterRoles and bindings) of non-system, non-admin subjects; admission "
-        "policies (Gatekeeper, Kyverno) that may block templates are not collected."
+        "policies (Gatekeeper, Kyverno) that may block templates are not collected. System namespaces (kube-system, "
+        "kube-public, kube-node-lease, the controllers' own) are reported only for a RoleBinding in that namespace: "
+        "a cluster-wide grant is reported on the tenant namespaces (and by F13)."
     ),
 )
 
@@ -167,11 +236,7 @@ def check_f12(ctx: FindingContext) -> Iterator[Finding]:
         yield from unknown_from(F12, ctx.k8s_gaps(*RBAC_KINDS))
     rbac = RBACIndex(ctx.snapshot)
     for c in ctx.snapshot.kes_controllers:
-        ctrl = Subject(kind="ServiceAccount", name=c.service_account, namespace=c.namespace)
-        for ns in watched(ctx, c.cluster, c.watched_namespaces):
-            grants = rbac.tenant_grants(
-                c.cluster, ns.name, WRITE_VERBS, "kubernetes-client.io", "externalsecrets", exclude=[ctrl]
-            )
+        for ns, grants in tenant_namespaces(ctx, rbac, c):
             if not grants:
                 continue
             templated = [
@@ -235,7 +300,10 @@ F09 = RuleMeta(
         "resourceNames; keep SecretStore authoring to administrators; keep IRSA service accounts out of tenant namespaces."
     ),
     references=(ESO_SECURITY, ESO_AWS_ACCESS),
-    scope="Token rights and store authors are read from RBAC; admission policies are not collected.",
+    scope=(
+        "Token rights and store authors are read from RBAC; admission policies are not collected. With the access "
+        "graph, the evidence names the values a SecretStore written by those authors reaches."
+    ),
 )
 
 
@@ -263,11 +331,27 @@ def check_f09(ctx: FindingContext) -> Iterator[Finding]:
                 c.cluster, ns, WRITE_VERBS, "external-secrets.io", "secretstores", exclude=[ctrl]
             )
             if authors:
+                borrowed = sorted(
+                    {
+                        v
+                        for g in authors
+                        for v in ctx.edge_targets(ctx.subject_node(c.cluster, g.subject), Mechanism.RBAC_CREATE_STORE)
+                    }
+                )
+                reach = sorted({v for r in borrowed for v in ctx.values_from(r)})
                 yield F09.fail(
                     k8s_id(c.cluster, "Namespace", ns),
                     f"ESO controller {c.namespace}/{c.service_account} can create tokens for any service account: {token[0].describe()}",
                     f"IRSA service accounts here: {limit(sas)}",
                     *limit([f"SecretStore author: {g.describe()}" for g in authors]),
+                    *(
+                        [
+                            f"a SecretStore they write borrows {limit([ctx.graph.label(b) for b in borrowed])}, "
+                            f"reaching {limit(reach)}"
+                        ]
+                        if borrowed and ctx.graph is not None
+                        else []
+                    ),
                 )
 
 
@@ -286,7 +370,10 @@ F10 = RuleMeta(
         "prefer namespaced SecretStores with a role per namespace."
     ),
     references=("https://external-secrets.io/latest/api/clustersecretstore/", ESO_SECURITY),
-    scope="Who may label namespaces is not judged; any label other than kubernetes.io/metadata.name is treated as patchable.",
+    scope=(
+        "Who may label namespaces is not judged; any label other than kubernetes.io/metadata.name is treated as "
+        "patchable. With the access graph, the evidence names the values the store's credentials reach."
+    ),
 )
 
 
@@ -326,11 +413,14 @@ def check_f10(ctx: FindingContext) -> Iterator[Finding]:
                     "namespaceSelector matchExpressions on namespace labels (tenant-patchable unless on kubernetes.io/metadata.name)"
                 )
         if ev:
+            ends = ctx.edge_targets(store_id(s.cluster, s.kind, None, s.name), Mechanism.STORE_CREDENTIALS)
+            reach = sorted({value for end in ends for value in ctx.values_from(end)})
             yield F10.fail(
                 k8s_id(s.cluster, "ClusterSecretStore", s.name),
                 f"provider {s.provider}, role {s.role or '-'}",
                 *ev,
                 used,
+                *([f"its credentials reach {limit(reach)}"] if reach else []),
             )
 
 
@@ -353,15 +443,16 @@ ESO_TAGS = ("esonamespace", "esostorename", "esostorekind")
 
 
 def _eso_tag_conditions(ctx: FindingContext, role: Role) -> list[str]:
-    sts = ctx.trust_statements(role)
-    for p in role.inline_policies:
-        sts += statements(p.document, source=f"inline policy {p.name} of {role.name}")
+    policies = [ctx.trust_policy(role)]
+    policies += [
+        ctx.parsed(p.document, source=f"{role.arn} inline {p.name}", kind="identity") for p in role.inline_policies
+    ]
     out = []
-    for st in sts:
-        for cond in st.conditions:
-            k = cond.key.lower()
-            if any(k.endswith(f"tag/{t}") for t in ESO_TAGS):
-                out.append(f"{st.ref}: {cond.describe()}")
+    for policy in policies:
+        for st in policy.statements if policy else ():
+            for cond in st.conditions:
+                if any(cond.key.endswith(f"tag/{t}") for t in ESO_TAGS):
+                    out.append(f"{ref(st)}: {cond.describe()}")
     return out
 
 

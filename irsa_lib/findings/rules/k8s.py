@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from irsa_lib.findings.context import FindingContext, k8s_id
 from irsa_lib.findings.model import Finding, Rule, RuleMeta, Severity
 from irsa_lib.findings.rbac import RBACIndex, is_system_subject, rule_allows, subject_name
-from irsa_lib.findings.rules.common import unknown_from
+from irsa_lib.findings.rules.common import limit, unknown_from
 from irsa_lib.model import RBACBinding, Workload
 
 RBAC_GOOD = "https://kubernetes.io/docs/concepts/security/rbac-good-practices/"
@@ -32,7 +32,8 @@ F13 = RuleMeta(
     scope=(
         "Judges bindings to non-system subjects (system:* users and groups, kube-system service accounts, "
         "built-in system:* bindings and the external-secrets controllers' own service accounts are skipped: "
-        "F09/F12 judge those). Severity is high for cluster-wide bindings and medium for one namespace."
+        "F09/F12 judge those). Severity is high for cluster-wide bindings and medium for one namespace. With the "
+        "access graph, the evidence names the values the binding's subjects reach through RBAC."
     ),
 )
 
@@ -90,10 +91,12 @@ def check_f13(ctx: FindingContext) -> Iterator[Finding]:
         caps = [label for verb, group, res, label in RISKY if any(rule_allows(r, verb, group, res) for r in rules)]
         if caps:
             where = "cluster-wide" if b.kind == "ClusterRoleBinding" else f"in namespace {b.namespace}"
+            reach = sorted({v for s in subjects for v in ctx.reachable_values(b.cluster, s)})
             yield F13.fail(
                 binding_id(b),
                 f"{b.kind} {b.name} binds {role.kind} {role.name} {where} to {', '.join(subject_name(s) for s in subjects)}",
                 f"capabilities: {', '.join(caps)}",
+                *([f"access rows: its subjects can reach {limit(reach)}"] if reach else []),
                 severity=Severity.HIGH if b.kind == "ClusterRoleBinding" else Severity.MEDIUM,
             )
 

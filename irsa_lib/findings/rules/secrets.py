@@ -7,20 +7,28 @@ from collections.abc import Iterator
 from irsa_lib.findings.context import FindingContext, k8s_id
 from irsa_lib.findings.model import Finding, Rule, RuleMeta, Severity
 from irsa_lib.findings.rbac import RBACIndex
-from irsa_lib.findings.reach import Reach, can_read_parameter, can_read_secret, identity_allows, key_for
-from irsa_lib.findings.rules.common import limit, root_account, unknown_from
+from irsa_lib.findings.reach import Reach, Target, ask, decide, decrypt, edge_leg, from_leg, read
+from irsa_lib.findings.rules.common import limit, unknown_from
 from irsa_lib.findings.rules.controllers import kes_identity
 from irsa_lib.findings.rules.k8s import RBAC_KINDS
-from irsa_lib.findings.statements import action_matches, glob_match, statements
-from irsa_lib.model import ESOSecretStore, Role
+from irsa_lib.findings.shapes import denies, named_accounts, pattern_matches, ref, wildcard_grant, written
+from irsa_lib.graph.aws import Identity, parameter_paths
+from irsa_lib.graph.imds import imds_leg
+from irsa_lib.graph.legs import Leg, best
+from irsa_lib.graph.schema import NAME, Mechanism, role_id
+from irsa_lib.model import ESOSecretStore, NodeGroup, OrgPolicy, Role, SSMParameter, Workload
+from irsa_lib.policy.document import PolicyKind
+from irsa_lib.policy.patterns import has_wildcard
 
 BPG_IAM = "https://docs.aws.amazon.com/eks/latest/best-practices/identity-and-access-management.html"
 SSM_ACCESS = "https://docs.aws.amazon.com/systems-manager/latest/userguide/sysman-paramstore-access.html"
 KMS_DEFAULT = "https://docs.aws.amazon.com/kms/latest/developerguide/key-policy-default.html"
 SM_EXAMPLES = "https://docs.aws.amazon.com/secretsmanager/latest/userguide/auth-and-access_examples.html"
 EVAL_NOTE = (
-    "Reads identity, boundary, key and resource policy statements (irsa_lib.findings.reach): conditions are not "
-    "evaluated (such access counts as conditional), SCPs/RCPs and session policies are not applied."
+    "Access is decided by the policy evaluator (identity policies, boundary, SCPs/RCPs, resource and key policies, "
+    "grants) with the context the service sends (kms:ViaService, kms:CallerAccount, the encryption context); "
+    "access that depends on other condition keys counts as conditional and says which keys decide it. Session "
+    "policies are not known for these principals."
 )
 
 
@@ -33,25 +41,35 @@ def service_of(name: str) -> str:
     return name.strip("/").split("/", 1)[0]
 
 
-def readable(ctx: FindingContext, principal: str) -> list[tuple[str, str, Reach]]:
-    """(service, name, reach) of every SecureString parameter and secret the principal may read."""
-    out = []
-    for p in ctx.snapshot.ssm_parameters:
-        if p.type == "SecureString":
-            r = can_read_parameter(ctx, principal, p)
-            if r.possible:
-                out.append((service_of(p.name), p.name, r))
-    for s in ctx.snapshot.secrets:
-        r = can_read_secret(ctx, principal, s)
-        if r.possible:
-            out.append((service_of(s.name), s.name, r))
-    return out
+def readable(ctx: FindingContext, principal: str) -> tuple[list[tuple[str, str, Reach]], list[tuple[str, str, Reach]]]:
+    """(service, name, reach) of every SecureString parameter and secret the principal may read, and of
+    those it can be judged on only with policies that were not collected.
+
+    With a graph, its CAN_READ edges answer (so findings and access rows agree by construction);
+    otherwise the same read + decrypt requests are asked for every value.
+    """
+    graph = ctx.graph
+    if graph is not None and role_id(principal) in graph:
+        answers = [
+            (str(graph.node(v)[NAME]), from_leg(edge_leg(d), f"read {graph.node(v)[NAME]}"))
+            for _, v, _, d in graph.edges(role_id(principal), mechanism=Mechanism.CAN_READ)
+        ]
+    else:
+        targets: list[Target] = [p for p in ctx.snapshot.ssm_parameters if p.type == "SecureString"]
+        answers = [(t.name, read(ctx, principal, t)) for t in [*targets, *ctx.snapshot.secrets]]
+    found = [(service_of(name), name, r) for name, r in answers if r.possible]
+    undecided = [(service_of(name), name, r) for name, r in answers if r.outcome == "unknown"]
+    return found, undecided
 
 
 def _reading_evidence(found: list[tuple[str, str, Reach]]) -> list[str]:
-    ev = [f"{name} ({r.outcome}): {'; '.join(r.evidence)}" for _, name, r in found]
+    ev = [f"{name} ({r.label}): {'; '.join(r.evidence)}" for _, name, r in found]
     missing = sorted({u for _, _, r in found for u in r.unknown})
     return [*limit(ev, 8), *([f"inputs missing: {limit(missing, 5)}"] if missing else [])]
+
+
+def _missing(undecided: list[tuple[str, str, Reach]]) -> list[str]:
+    return limit(sorted({u for _, _, r in undecided for u in r.unknown}), 5)
 
 
 # --- F04 -------------------------------------------------------------------------------------------
@@ -100,8 +118,10 @@ def check_f04(ctx: FindingContext) -> Iterator[Finding]:
     for arn, why in sorted(controller_roles(ctx).items()):
         if arn not in ctx.roles:
             continue
-        found = readable(ctx, arn)
+        found, undecided = readable(ctx, arn)
         services = sorted({svc for svc, _, _ in found})
+        if len(services) < 2 and len({svc for svc, _, _ in found + undecided}) >= 2:
+            yield F04.unknown(arn, *why, "reads of other services' secrets cannot be judged", *_missing(undecided))
         if len(services) >= 2:
             sev = Severity.CRITICAL if any(r.outcome == "allow" for _, _, r in found) else Severity.HIGH
             yield F04.fail(
@@ -133,24 +153,33 @@ F05 = RuleMeta(
         BPG_IAM,
         "https://docs.aws.amazon.com/aws-managed-policy/latest/reference/AmazonSSMManagedInstanceCore.html",
     ),
-    scope=EVAL_NOTE + " hostNetwork pods are not mapped to node groups: one in the cluster counts for every group.",
+    scope=EVAL_NOTE
+    + " IMDS reachability is the graph's rule (IMDSv1 allowed, hop limit >= 2, or hostNetwork); unknown settings "
+    "give an unknown finding. hostNetwork pods are not mapped to node groups: one in the cluster counts for every group.",
 )
 
 
-def imds_reachability(
-    ctx: FindingContext, cluster: str, opts_tokens: str | None, hop: int | None, endpoint: str | None
-) -> list[str]:
-    reasons = []
-    if endpoint == "disabled":
-        return []
-    if opts_tokens != "required":
-        reasons.append(f"HttpTokens={opts_tokens or 'unset'} (IMDSv1 allowed)")
-    if hop is None or hop >= 2:
-        reasons.append(f"hop limit {hop if hop is not None else 'unset'}")
-    host = [f"{w.namespace}/{w.name}" for w in ctx.snapshot.workloads if w.cluster == cluster and w.host_network]
-    if host:
-        reasons.append(f"hostNetwork pods: {limit(host, 5)}")
-    return reasons
+def imds_reach(ctx: FindingContext, ng: NodeGroup) -> Leg | None:
+    """Whether pods on the node group reach instance metadata (the graph's rule), with the evidence.
+
+    Any ordinary pod is probed, then every hostNetwork workload of the cluster; with a graph, the
+    workloads it links to the node role are named too.
+    """
+    probe = Workload(cluster=ng.cluster_name, namespace="-", name="any pod", kind="Pod")
+    host = [w for w in ctx.snapshot.workloads if w.cluster == ng.cluster_name and w.host_network]
+    leg = best(imds_leg(ng, w) for w in (probe, *host))
+    if leg is None or ctx.graph is None or ng.node_role_arn is None or role_id(ng.node_role_arn) not in ctx.graph:
+        return leg
+    pods = sorted(
+        ctx.graph.label(u)
+        for u, _, k in ctx.graph.graph.in_edges(role_id(ng.node_role_arn), keys=True)
+        if k == f"{Mechanism.NODE_IMDS}:{ng.name}"
+    )
+    return Leg(
+        decision=leg.decision,
+        evidence=(*leg.evidence, f"workloads reaching it: {limit(pods, 5)}") if pods else leg.evidence,
+        unresolved=leg.unresolved,
+    )
 
 
 def check_f05(ctx: FindingContext) -> Iterator[Finding]:
@@ -158,27 +187,30 @@ def check_f05(ctx: FindingContext) -> Iterator[Finding]:
     for ng in ctx.snapshot.node_groups:
         if ng.kind == "fargate" or not ng.node_role_arn:
             continue
-        found = readable(ctx, ng.node_role_arn) if ng.node_role_arn in ctx.roles else None
-        if found is None:
+        if ng.node_role_arn not in ctx.roles:
             yield F05.unknown(ng.node_role_arn, f"node role of {ng.cluster_name}/{ng.name} was not collected")
             continue
+        where = f"node group {ng.cluster_name}/{ng.name}"
+        found, undecided = readable(ctx, ng.node_role_arn)
         if not found:
+            if undecided:
+                yield F05.unknown(
+                    ng.node_role_arn,
+                    f"whether the node role of {where} reads secrets cannot be judged",
+                    *_missing(undecided),
+                )
             continue
-        mo = ng.metadata_options
-        if mo is None:
+        imds = imds_reach(ctx, ng)
+        if imds is None:
+            continue
+        if imds.decision == "conditional":
             yield F05.unknown(
                 ng.node_role_arn,
-                f"IMDS settings of node group {ng.cluster_name}/{ng.name} were not collected",
+                f"IMDS settings of {where} were not collected ({', '.join(imds.unresolved)})",
                 f"the role reads {len(found)} secret(s)",
             )
             continue
-        reasons = imds_reachability(ctx, ng.cluster_name, mo.http_tokens, mo.hop_limit, mo.http_endpoint)
-        if reasons:
-            yield F05.fail(
-                ng.node_role_arn,
-                f"node group {ng.cluster_name}/{ng.name}: {', '.join(reasons)} (from {ng.metadata_source or 'unknown source'})",
-                *_reading_evidence(found),
-            )
+        yield F05.fail(ng.node_role_arn, *imds.evidence, *_reading_evidence(found))
 
 
 # --- F06 -------------------------------------------------------------------------------------------
@@ -202,24 +234,17 @@ F06 = RuleMeta(
 
 
 def check_f06(ctx: FindingContext) -> Iterator[Finding]:
-    for p in ctx.snapshot.ssm_parameters:
-        if p.type != "SecureString":
-            continue
-        key = key_for(ctx, p.key_id, "alias/aws/ssm")
-        ref = p.key_id or "alias/aws/ssm (default)"
-        if (key is None and (p.key_id or "alias/aws/ssm") == "alias/aws/ssm") or (
-            key is not None and key.manager == "AWS"
-        ):
-            yield F06.fail(p.arn, f"SecureString {p.name} is encrypted with {ref}")
+    targets: list[tuple[str, Target, str | None, str]] = [
+        ("SecureString", p, p.key_id, "alias/aws/ssm") for p in ctx.snapshot.ssm_parameters if p.type == "SecureString"
+    ]
+    targets += [("secret", s, s.kms_key_id, "alias/aws/secretsmanager") for s in ctx.snapshot.secrets]
+    for kind, t, key_ref, default in targets:
+        key, _, managed = ctx.aws.key_for(t)
+        shown = key_ref or f"{default} (default)"
+        if managed is not None:
+            yield F06.fail(t.arn, f"{kind} {t.name} is encrypted with {shown}")
         elif key is None and ctx.gaps("aws", "kms"):
-            yield F06.unknown(p.arn, f"key {ref} of {p.name} was not collected (KMS coverage incomplete)")
-    for s in ctx.snapshot.secrets:
-        key = key_for(ctx, s.kms_key_id, "alias/aws/secretsmanager")
-        ref = s.kms_key_id or "alias/aws/secretsmanager (default)"
-        if s.kms_key_id in (None, "alias/aws/secretsmanager") or (key is not None and key.manager == "AWS"):
-            yield F06.fail(s.arn, f"secret {s.name} is encrypted with {ref}")
-        elif key is None and ctx.gaps("aws", "kms"):
-            yield F06.unknown(s.arn, f"key {ref} of {s.name} was not collected (KMS coverage incomplete)")
+            yield F06.unknown(t.arn, f"key {shown} of {t.name} was not collected (KMS coverage incomplete)")
 
 
 # --- F07 -------------------------------------------------------------------------------------------
@@ -239,55 +264,53 @@ F07 = RuleMeta(
         "IAM kms:Decrypt grants to specific key ARNs, with kms:ViaService / encryption-context conditions."
     ),
     references=(KMS_DEFAULT, "https://docs.aws.amazon.com/kms/latest/developerguide/determining-access.html"),
-    scope="Only keys that encrypt collected parameters or secrets are judged; wildcard grants are read from identity policies of collected roles and users.",
+    scope=(
+        "Only keys that encrypt collected parameters or secrets are judged; wildcard grants are read from identity "
+        "policies of collected roles and users, and the evaluator confirms each holder can decrypt one of the key's "
+        "values through the service."
+    ),
 )
 
 
 def check_f07(ctx: FindingContext) -> Iterator[Finding]:
-    used: dict[str, list[str]] = {}
-    for p in ctx.snapshot.ssm_parameters:
-        k = key_for(ctx, p.key_id, "alias/aws/ssm") if p.type == "SecureString" else None
+    used: dict[str, list[Target]] = {}
+    secure: list[Target] = [p for p in ctx.snapshot.ssm_parameters if p.type == "SecureString"]
+    for t in [*secure, *ctx.snapshot.secrets]:
+        k, _, _ = ctx.aws.key_for(t)
         if k is not None:
-            used.setdefault(k.arn, []).append(p.name)
-    for s in ctx.snapshot.secrets:
-        k = key_for(ctx, s.kms_key_id, "alias/aws/secretsmanager")
-        if k is not None:
-            used.setdefault(k.arn, []).append(s.name)
+            used.setdefault(k.arn, []).append(t)
     for key in ctx.snapshot.kms_keys:
         if key.manager != "CUSTOMER" or key.arn not in used:
             continue
-        if key.policy is None:
-            yield F07.unknown(key.arn, "key policy was not collected")
+        policy = ctx.key_policy(key)
+        if policy is None:
+            yield F07.unknown(key.arn, "key policy was not collected (or is malformed)")
             continue
         roots = [
             st
-            for st in statements(key.policy, source=f"key policy of {key.aliases[0] if key.aliases else key.key_id}")
-            if st.allow
-            and action_matches(st, "kms:Decrypt")
-            and any(root_account(p) == key.account_id for p in st.principal_values("AWS"))
+            for st in policy.statements
+            if st.effect == "Allow" and st.matches_action("kms:decrypt") and key.account_id in named_accounts(st)
         ]
         if not roots:
             continue
+        sample = used[key.arn][0]
         broad = []
         for arn in [*ctx.roles, *ctx.users]:
             if f":{key.account_id}:" not in arn:
                 continue
-            for st in ctx.identity_statements(arn):
-                if not (st.allow and action_matches(st, "kms:Decrypt")):
+            for p in ctx.identity_policies(arn):
+                shown = wildcard_grant(p, "kms:Decrypt", key.arn)
+                if shown is None:
                     continue
-                pats = [r for r in st.resources if r != key.arn and glob_match(r, key.arn)]
-                over = bool(pats) or (
-                    bool(st.not_resources) and not any(glob_match(r, key.arn) for r in st.not_resources)
-                )
-                if over and identity_allows(ctx, arn, "kms:Decrypt", key.arn).possible:
-                    shown = pats or [f"NotResource {list(st.not_resources)}"]
-                    broad.append(f"{arn}: {st.ref} allows kms:Decrypt on {shown}")
-                    break
+                if decrypt(ctx, arn, sample).possible:
+                    broad.append(f"{arn}: {shown}")
+                break
         if broad:
+            names = sorted(t.name for t in used[key.arn])
             yield F07.fail(
                 key.arn,
-                f"{roots[0].ref} allows account {key.account_id} (root): IAM policies decide",
-                f"encrypts {len(used[key.arn])} secret(s): {limit(sorted(used[key.arn]), 5)}",
+                f"{ref(roots[0])} allows account {key.account_id} (root): IAM policies decide",
+                f"encrypts {len(names)} secret(s): {limit(names, 5)}",
                 *limit(broad),
             )
 
@@ -316,40 +339,55 @@ def _principals(ctx: FindingContext) -> list[str]:
     return [*ctx.roles, *ctx.users]
 
 
+def _path_grants(ctx: FindingContext, arn: str, secure: list[SSMParameter]) -> Iterator[str]:
+    """Wildcard parameter patterns of ``arn``'s Allows that reach parameters of several services."""
+    for p in ctx.identity_policies(arn):
+        for st in p.statements:
+            action = next((a for a in SSM_READS if st.effect == "Allow" and st.matches_action(a.lower())), None)
+            if action is None:
+                continue
+            for pat in written(p, st, "Resource"):
+                if ":parameter" not in pat or not has_wildcard(pat):
+                    continue
+                svcs = sorted(
+                    {
+                        service_of(q.name)
+                        for q in secure
+                        if pattern_matches(pat, q.arn) and ask(ctx, arn, action, q.arn).possible
+                    }
+                )
+                if len(svcs) >= 2:
+                    yield f"{ref(st)}: {pat} matches parameters of {len(svcs)} services {limit(svcs, 8)}"
+
+
+def _bypassed_denies(ctx: FindingContext, arn: str, secure: list[SSMParameter]) -> Iterator[str]:
+    """GetParameter Denies on a parameter that GetParametersByPath on an ancestor path still returns."""
+    for p in ctx.identity_policies(arn):
+        for st in p.statements:
+            if not (denies(st, "ssm:GetParameter") or denies(st, "ssm:GetParameters")):
+                continue
+            if denies(st, "ssm:GetParametersByPath"):
+                continue
+            for q in secure:
+                if not any(pattern_matches(r, q.arn) for r in written(p, st, "Resource")):
+                    continue
+                for path, _ in parameter_paths(q):
+                    via = ctx.aws.read(Identity(arn), q, ("ssm:GetParametersByPath",), path=path)
+                    if via is not None:
+                        yield (
+                            f"{ref(st)} denies {q.name}, but GetParametersByPath on {path} is {via.leg.decision} "
+                            "and returns it (decryptable)"
+                        )
+                        break
+
+
 def check_f15(ctx: FindingContext) -> Iterator[Finding]:
     secure = [p for p in ctx.snapshot.ssm_parameters if p.type == "SecureString"]
     for arn in _principals(ctx):
-        ev: list[str] = []
-        sev = None
-        sts = ctx.identity_statements(arn)
-        for st in sts:
-            if not (st.allow and any(action_matches(st, a) for a in SSM_READS)):
-                continue
-            for pat in st.resources:
-                if ":parameter" not in pat or not ("*" in pat or "?" in pat):
-                    continue
-                svcs = sorted({service_of(p.name) for p in secure if glob_match(pat, p.arn)})
-                if len(svcs) >= 2:
-                    ev.append(f"{st.ref}: {pat} matches parameters of {len(svcs)} services {limit(svcs, 8)}")
-        for st in sts:
-            if st.effect != "Deny" or not any(action_matches(st, a) for a in ("ssm:GetParameter", "ssm:GetParameters")):
-                continue
-            if action_matches(st, "ssm:GetParametersByPath"):
-                continue
-            for p in secure:
-                if not any(glob_match(r, p.arn) for r in st.resources):
-                    continue
-                parts = p.name.strip("/").split("/")
-                for depth in range(1, len(parts)):
-                    path_arn = p.arn.rsplit(":parameter/", 1)[0] + ":parameter/" + "/".join(parts[:depth])
-                    if identity_allows(ctx, arn, "ssm:GetParametersByPath", path_arn).possible:
-                        ev.append(
-                            f"{st.ref} denies {p.name}, but GetParametersByPath on /{'/'.join(parts[:depth])} is allowed and returns it"
-                        )
-                        sev = Severity.HIGH
-                        break
-        if ev:
-            yield F15.fail(arn, *limit(ev), severity=sev)
+        ev = list(_path_grants(ctx, arn, secure))
+        bypass = list(_bypassed_denies(ctx, arn, secure))
+        if ev or bypass:
+            yield F15.fail(arn, *limit(ev + bypass), severity=Severity.HIGH if bypass else None)
 
 
 F16 = RuleMeta(
@@ -361,25 +399,24 @@ F16 = RuleMeta(
     remediation="Deny (or do not grant) ssm:GetParameterHistory wherever GetParameter is denied; prefer ssm:GetParameter* in Denies.",
     references=(SSM_ACCESS,),
     scope=EVAL_NOTE
-    + " Only explicit GetParameter Denies are judged (an absent grant is not treated as an intended restriction).",
+    + " Only explicit GetParameter Denies are judged (an absent grant is not treated as an intended restriction): "
+    "principals whose identity policies deny ssm:GetParameter are examined, and a parameter counts when the "
+    "evaluator's GetParameter answer is an explicit deny (from any layer) while history read + decrypt is possible.",
 )
 
 
 def check_f16(ctx: FindingContext) -> Iterator[Finding]:
     for arn in _principals(ctx):
-        denies = [
-            st for st in ctx.identity_statements(arn) if st.effect == "Deny" and action_matches(st, "ssm:GetParameter")
-        ]
-        if not denies:
+        if not any(denies(st, "ssm:GetParameter") for p in ctx.identity_policies(arn) for st in p.statements):
             continue
         hits = []
         for p in ctx.snapshot.ssm_parameters:
-            if not any(any(glob_match(r, p.arn) for r in st.resources) for st in denies):
+            if not decide(ctx, arn, "ssm:GetParameter", p.arn).explicit_deny:
                 continue
-            hist = can_read_parameter(ctx, arn, p, "ssm:GetParameterHistory")
-            if hist.possible and not identity_allows(ctx, arn, "ssm:GetParameter", p.arn).possible:
+            hist = read(ctx, arn, p, ("ssm:GetParameterHistory",))
+            if hist.possible:
                 hits.append(
-                    f"{p.name}: GetParameter denied, GetParameterHistory {hist.outcome} ({'; '.join(hist.evidence)})"
+                    f"{p.name}: GetParameter denied, GetParameterHistory {hist.label} ({'; '.join(hist.evidence)})"
                 )
         if hits:
             yield F16.fail(arn, *limit(hits))
@@ -401,21 +438,10 @@ F17 = RuleMeta(
 
 
 def _sm_patterns(ctx: FindingContext) -> Iterator[tuple[str, str, str]]:
-    for role in ctx.snapshot.roles:
-        for p in role.inline_policies:
-            for st in statements(p.document, source=f"inline policy {p.name} of {role.name}"):
-                for r in st.resources if st.allow else ():
-                    yield role.arn, st.ref, r
-    for user in ctx.snapshot.users:
-        for p in user.inline_policies:
-            for st in statements(p.document, source=f"inline policy {p.name} of {user.name}"):
-                for r in st.resources if st.allow else ():
-                    yield user.arn, st.ref, r
-    for mp in ctx.snapshot.managed_policies:
-        if not mp.aws_managed:
-            for st in statements(mp.document, source=f"managed policy {mp.name}"):
-                for r in st.resources if st.allow else ():
-                    yield mp.arn, st.ref, r
+    for owner, p in ctx.written_policies():
+        for st in p.statements:
+            for r in written(p, st, "Resource") if st.effect == "Allow" else ():
+                yield owner, ref(st), r
 
 
 def check_f17(ctx: FindingContext) -> Iterator[Finding]:
@@ -426,7 +452,7 @@ def check_f17(ctx: FindingContext) -> Iterator[Finding]:
         if c.source == "aws" and c.service.startswith("secretsmanager") and c.complete
     }
     by_owner: dict[str, list[str]] = {}
-    for owner, ref, pat in _sm_patterns(ctx):
+    for owner, where, pat in _sm_patterns(ctx):
         if ":secretsmanager:" not in pat or ":secret:" not in pat:
             continue
         name = pat.split(":secret:", 1)[1]
@@ -437,14 +463,14 @@ def check_f17(ctx: FindingContext) -> Iterator[Finding]:
             over = [
                 s.name
                 for s in secrets
-                if glob_match(pat, s.arn) and not glob_match(pat.rstrip("*").rstrip("-") + "-??????", s.arn)
+                if pattern_matches(pat, s.arn) and not pattern_matches(pat.rstrip("*").rstrip("-") + "-??????", s.arn)
             ]
             extra = f"; it also matches {limit(over, 5)}" if over else ""
-            by_owner.setdefault(owner, []).append(f"{ref}: {pat} over-matches (use -??????){extra}")
+            by_owner.setdefault(owner, []).append(f"{where}: {pat} over-matches (use -??????){extra}")
         elif name.endswith("-??????") and "*" not in name:
             region_known = (parts[4], parts[3]) in regions if len(parts) > 5 else False
-            if region_known and not any(glob_match(pat, s.arn) for s in secrets):
-                by_owner.setdefault(owner, []).append(f"{ref}: {pat} names a secret that does not exist")
+            if region_known and not any(pattern_matches(pat, s.arn) for s in secrets):
+                by_owner.setdefault(owner, []).append(f"{where}: {pat} names a secret that does not exist")
     for owner, ev in sorted(by_owner.items()):
         yield F17.fail(owner, *limit(ev))
 
@@ -559,13 +585,10 @@ def check_f26(ctx: FindingContext) -> Iterator[Finding]:
         own = set(spaces) if s.namespace else set()
         writable = []
         for p in ctx.snapshot.ssm_parameters:
-            if service_of(p.name) not in own and identity_allows(ctx, arn, "ssm:PutParameter", p.arn).possible:
+            if service_of(p.name) not in own and ask(ctx, arn, "ssm:PutParameter", p.arn).possible:
                 writable.append(p.name)
         for sec in ctx.snapshot.secrets:
-            if (
-                service_of(sec.name) not in own
-                and identity_allows(ctx, arn, "secretsmanager:PutSecretValue", sec.arn).possible
-            ):
+            if service_of(sec.name) not in own and ask(ctx, arn, "secretsmanager:PutSecretValue", sec.arn).possible:
                 writable.append(sec.name)
         if writable:
             yield F26.fail(
@@ -594,16 +617,16 @@ F27 = RuleMeta(
 )
 
 
-def _deny_count(levels: tuple[tuple[object, ...], ...] | None) -> list[str]:
+def _deny_count(ctx: FindingContext, levels: tuple[tuple[OrgPolicy, ...], ...] | None, kind: PolicyKind) -> list[str]:
     out = []
     for level in levels or ():
         for pol in level:
-            doc = getattr(pol, "document", None)
-            n = sum(1 for st in statements(doc) if st.effect == "Deny")
+            parsed = ctx.parsed(
+                pol.document, source=f"{kind} {pol.name} ({pol.policy_id}) on {pol.target_id}", kind=kind
+            )
+            n = sum(1 for st in parsed.statements if st.effect == "Deny") if parsed else 0
             if n:
-                out.append(
-                    f"{getattr(pol, 'name', '?')} ({n} Deny statement(s), attached to {getattr(pol, 'target_id', '?')})"
-                )
+                out.append(f"{pol.name} ({n} Deny statement(s), attached to {pol.target_id})")
     return out
 
 
@@ -620,7 +643,8 @@ def check_f27(ctx: FindingContext) -> Iterator[Finding]:
             missing = [n for n, v in (("SCPs", acct.scps), ("RCPs", acct.rcps)) if v is None]
             yield F27.unknown(rid, f"{' and '.join(missing)} of account {acct.account_id} were not readable")
             continue
-        ev = [f"SCP {d}" for d in _deny_count(acct.scps)] + [f"RCP {d}" for d in _deny_count(acct.rcps)]
+        ev = [f"SCP {d}" for d in _deny_count(ctx, acct.scps, "scp")]
+        ev += [f"RCP {d}" for d in _deny_count(ctx, acct.rcps, "rcp")]
         roles = bounded.get(acct.account_id, [])
         if roles:
             ev.append(f"{len(roles)} role(s) with permission boundaries: {limit(sorted(r.name for r in roles), 5)}")

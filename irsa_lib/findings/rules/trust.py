@@ -10,24 +10,25 @@ from collections.abc import Iterator
 
 from irsa_lib.findings.context import FindingContext, k8s_id
 from irsa_lib.findings.model import Finding, Rule, RuleMeta, Severity
-from irsa_lib.findings.rules.common import (
-    SECRET_READ_ACTIONS,
-    UNIQUE_ID,
-    limit,
-    oidc_host,
-    root_account,
-    unknown_from,
-)
-from irsa_lib.findings.statements import (
+from irsa_lib.findings.reach import decide
+from irsa_lib.findings.rules.common import SECRET_READ_ACTIONS, limit, oidc_host, unknown_from
+from irsa_lib.findings.shapes import (
     LIMITING_TRUST_KEYS,
-    Condition,
-    Statement,
-    action_matches,
-    glob_match,
-    resource_matches,
-    statements,
+    allows,
+    conditions_on,
+    named_accounts,
+    open_principal,
+    ref,
+    restricts,
+    values,
+    wildcard_grant,
+    written,
 )
-from irsa_lib.model import Role
+from irsa_lib.model import EKSCluster, Role, ServiceAccount
+from irsa_lib.policy import Policy, evaluate, web_identity_request
+from irsa_lib.policy.conditions import Condition
+from irsa_lib.policy.document import Statement
+from irsa_lib.resolve import policy_set_for
 
 SA_PREFIX = "system:serviceaccount:"
 IRSA_BPG = "https://docs.aws.amazon.com/eks/latest/best-practices/identity-and-access-management.html"
@@ -36,10 +37,11 @@ IAM_PRINCIPAL = "https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_poli
 
 def irsa_statements(ctx: FindingContext, role: Role) -> Iterator[tuple[Statement, str]]:
     """Allow statements granting web-identity assumption to an EKS OIDC provider, with its issuer host."""
-    for st in ctx.trust_statements(role):
-        if not (st.allow and action_matches(st, "sts:AssumeRoleWithWebIdentity")):
+    trust = ctx.trust_policy(role)
+    for st in trust.statements if trust else ():
+        if not (allows(st, "sts:AssumeRoleWithWebIdentity") and st.principal is not None):
             continue
-        for fed in st.principal_values("Federated"):
+        for fed in sorted(st.principal.federated):
             host = oidc_host(fed)
             if host and (host in ctx.issuer_hosts or host.startswith("oidc.eks.")):
                 yield st, host
@@ -47,9 +49,9 @@ def irsa_statements(ctx: FindingContext, role: Role) -> Iterator[tuple[Statement
 
 def _broad_sub(c: Condition, value: str) -> bool:
     """Whether one ``sub`` value admits service accounts of more than one namespace."""
-    if c.base_operator in ("stringequals", "stringequalsignorecase"):
+    if c.base in ("stringequals", "stringequalsignorecase"):
         return False
-    if c.base_operator != "stringlike":
+    if c.base != "stringlike":
         return False  # other operators on sub are left to the evaluator
     wild = "*" in value or "?" in value
     if not value.startswith(SA_PREFIX):
@@ -62,11 +64,11 @@ def sub_problem(st: Statement, host: str) -> str | None:
     """Why this IRSA statement admits any service account of the cluster, or None when scoped."""
     if not st.conditions:
         return "has no Condition: any service account of the cluster can assume the role"
-    subs = [c for c in st.conditions_on(f"{host}:sub") if c.restricts]
+    subs = [c for c in conditions_on(st, f"{host}:sub") if restricts(c)]
     if not subs:
         return f"has no condition on {host}:sub: any service account of the cluster can assume the role"
     for c in subs:
-        if not any(_broad_sub(c, v) for v in c.values):
+        if not any(_broad_sub(c, v) for v in values(c)):
             return None  # one scoped condition is enough: conditions are ANDed
     return f"{subs[0].describe()} admits service accounts of any namespace"
 
@@ -108,7 +110,7 @@ def check_f01(ctx: FindingContext) -> Iterator[Finding]:
         for st, host in irsa_statements(ctx, role):
             problem = sub_problem(st, host)
             if problem:
-                yield F01.fail(role.arn, f"{st.ref} for {_cluster_note(ctx, host)} {problem}")
+                yield F01.fail(role.arn, f"{ref(st)} for {_cluster_note(ctx, host)} {problem}")
 
 
 F18 = RuleMeta(
@@ -131,8 +133,8 @@ def check_f18(ctx: FindingContext) -> Iterator[Finding]:
     yield from _iam_gap_unknowns(F18, ctx)
     for role in ctx.snapshot.roles:
         for st, host in irsa_statements(ctx, role):
-            if not any(c.restricts for c in st.conditions_on(f"{host}:aud")):
-                yield F18.fail(role.arn, f"{st.ref} for {_cluster_note(ctx, host)} has no condition on {host}:aud")
+            if not any(restricts(c) for c in conditions_on(st, f"{host}:aud")):
+                yield F18.fail(role.arn, f"{ref(st)} for {_cluster_note(ctx, host)} has no condition on {host}:aud")
 
 
 F02 = RuleMeta(
@@ -159,20 +161,21 @@ F02 = RuleMeta(
 def check_f02(ctx: FindingContext) -> Iterator[Finding]:
     yield from _iam_gap_unknowns(F02, ctx)
     for role in ctx.snapshot.roles:
-        for st in ctx.trust_statements(role):
-            if not st.allow:
+        trust = ctx.trust_policy(role)
+        for st in trust.statements if trust else ():
+            if st.effect != "Allow":
                 continue
-            if st.open_principal:
-                limiting = [c for c in st.conditions if c.key.lower() in LIMITING_TRUST_KEYS and c.restricts]
+            if open_principal(st):
+                limiting = [c for c in st.conditions if c.key in LIMITING_TRUST_KEYS and restricts(c)]
                 if not limiting:
                     others = f" (other conditions: {[c.describe() for c in st.conditions]})" if st.conditions else ""
-                    yield F02.fail(role.arn, f"{st.ref} trusts any AWS principal{others}")
-            for fed in st.principal_values("Federated"):
+                    yield F02.fail(role.arn, f"{ref(st)} trusts any AWS principal{others}")
+            for fed in sorted(st.principal.federated if st.principal else ()):
                 host = oidc_host(fed)
                 if host and (host in ctx.issuer_hosts or host.startswith("oidc.eks.")):
                     continue
                 if not st.conditions:
-                    yield F02.fail(role.arn, f"{st.ref} trusts Federated {fed} with no Condition")
+                    yield F02.fail(role.arn, f"{ref(st)} trusts Federated {fed} with no Condition")
 
 
 F08 = RuleMeta(
@@ -195,51 +198,54 @@ F08 = RuleMeta(
     scope=(
         "Only roles whose identity policies allow reading secret values (ssm:GetParameter*, "
         "secretsmanager:GetSecretValue) are judged. Wildcard grants are read from identity policies of collected "
-        "roles and users; conditions on those grants are shown, not evaluated; accounts not collected are unknown."
+        "roles and users, and the policy evaluator confirms each holder can assume the role (boundaries, SCPs, "
+        "conditions applied; conditional answers are marked); accounts not collected are unknown."
     ),
 )
 
 
 def _reads_secrets(ctx: FindingContext, role: Role) -> bool:
     return any(
-        st.allow and any(action_matches(st, a) for a in SECRET_READ_ACTIONS) for st in ctx.identity_statements(role.arn)
+        allows(st, a) for p in ctx.identity_policies(role.arn) for st in p.statements for a in SECRET_READ_ACTIONS
     )
 
 
 def _wildcard_assumers(ctx: FindingContext, role: Role, account: str) -> list[str]:
+    """Principals of ``account`` that the evaluator lets assume ``role`` through a wildcard grant."""
     out = []
     for arn in [*ctx.roles, *ctx.users]:
         if arn == role.arn or f":{account}:" not in arn:
             continue
-        for st in ctx.identity_statements(arn):
-            if not (st.allow and action_matches(st, "sts:AssumeRole") and resource_matches(st, role.arn)):
+        for p in ctx.identity_policies(arn):
+            shown = wildcard_grant(p, "sts:AssumeRole", role.arn)
+            if shown is None:
                 continue
-            pats = [r for r in st.resources if r != role.arn and glob_match(r, role.arn)] or list(st.not_resources)
-            if pats:
-                cond = " (with conditions)" if st.conditions else ""
-                out.append(f"{arn}: {st.ref} allows sts:AssumeRole on {pats}{cond}")
-                break
+            d = decide(ctx, arn, "sts:AssumeRole", role.arn)
+            if d.possible:
+                cond = f" ({d.outcome} on {', '.join(d.unresolved_keys)})" if d.outcome == "conditional" else ""
+                out.append(f"{arn}: {shown}{cond}")
+            break
     return out
 
 
 def check_f08(ctx: FindingContext) -> Iterator[Finding]:
     for role in ctx.snapshot.roles:
+        trust = ctx.trust_policy(role)
         roots = [
             (st, acct)
-            for st in ctx.trust_statements(role)
-            if st.allow and action_matches(st, "sts:AssumeRole")
-            for acct in (root_account(p) for p in st.principal_values("AWS"))
-            if acct
+            for st in (trust.statements if trust else ())
+            if allows(st, "sts:AssumeRole")
+            for acct in sorted(named_accounts(st))
         ]
         if not roots or not _reads_secrets(ctx, role):
             continue
         for st, acct in roots:
             if acct not in ctx.iam_accounts or ctx.iam_gaps_for(acct):
-                yield F08.unknown(role.arn, f"{st.ref} trusts account {acct}, whose IAM was not (fully) collected")
+                yield F08.unknown(role.arn, f"{ref(st)} trusts account {acct}, whose IAM was not (fully) collected")
                 continue
             assumers = _wildcard_assumers(ctx, role, acct)
             if assumers:
-                yield F08.fail(role.arn, f"{st.ref} trusts account root {acct}", *limit(assumers))
+                yield F08.fail(role.arn, f"{ref(st)} trusts account root {acct}", *limit(assumers))
 
 
 F19 = RuleMeta(
@@ -260,47 +266,72 @@ F19 = RuleMeta(
     references=(IAM_PRINCIPAL, IRSA_BPG),
     scope=(
         "Missing roles are judged only in accounts whose IAM was collected (otherwise unknown). Whether a trust "
-        "admits an SA is read from the StringEquals/StringLike sub and aud conditions of the cluster's provider."
+        "admits an SA is decided by the policy evaluator (sts:AssumeRoleWithWebIdentity with the token's sub and "
+        "aud); a trust that admits it only under other conditions is not reported."
     ),
 )
 
 
-def _policy_owners(ctx: FindingContext) -> Iterator[tuple[str, str, list[Statement]]]:
+def _policy_owners(ctx: FindingContext) -> Iterator[tuple[str, str, Policy]]:
     for role in ctx.snapshot.roles:
-        yield role.arn, "trust policy", ctx.trust_statements(role)
+        trust = ctx.trust_policy(role)
+        if trust is not None:
+            yield role.arn, "trust policy", trust
     for key in ctx.snapshot.kms_keys:
-        if key.policy is not None:
-            yield key.arn, "key policy", statements(key.policy, source=f"key policy of {key.key_id}")
+        kp = ctx.key_policy(key)
+        if kp is not None:
+            yield key.arn, "key policy", kp
 
 
-def _admits(st: Statement, host: str, subject: str, audience: str) -> bool:
-    """Whether the statement's sub/aud conditions (when present) admit this token."""
-    for key, value in ((f"{host}:sub", subject), (f"{host}:aud", audience)):
-        for c in st.conditions_on(key):
-            if not c.restricts:
-                continue
-            if c.base_operator == "stringequals" and value not in c.values:
-                return False
-            if c.base_operator == "stringlike" and not any(glob_match(v, value) for v in c.values):
-                return False
-    return True
+def provider_arn(ctx: FindingContext, cluster: EKSCluster, host: str) -> str:
+    """The IAM OIDC provider of a cluster's issuer (collected, or its documented ARN form)."""
+    for p in ctx.snapshot.oidc_providers:
+        if p.url.removeprefix("https://").rstrip("/") == host:
+            return p.arn
+    return f"arn:aws:iam::{cluster.account_id}:oidc-provider/{host}"
+
+
+def dead_edge(ctx: FindingContext, sa: ServiceAccount, role: Role, cluster: EKSCluster) -> str | None:
+    """Why the role's trust does not admit the annotated service account's token, or None if it may.
+
+    The evaluator decides sts:AssumeRoleWithWebIdentity with the token's ``sub`` and ``aud``.
+    """
+    assert cluster.oidc_issuer
+    host = cluster.oidc_issuer.removeprefix("https://").rstrip("/")
+    hosts = sorted({h for _, h in irsa_statements(ctx, role)})
+    if host not in hosts:
+        other = f" (it trusts {hosts})" if hosts else ""
+        return f"annotation names {role.arn}, whose trust has no web-identity statement for {host}{other}"
+    provider = provider_arn(ctx, cluster, host)
+    request = web_identity_request(
+        role.arn,
+        provider_arn=provider,
+        issuer=cluster.oidc_issuer,
+        namespace=sa.namespace,
+        service_account=sa.name,
+        audiences=(sa.audience,),
+    )
+    decision = evaluate(request, policy_set_for(ctx.inventory, provider, role.arn))
+    if decision.possible:
+        return None
+    why = "; ".join(r for r in decision.reasons if not r.startswith("identity:"))
+    return f"annotation names {role.arn}, whose trust does not admit {sa.subject} (aud {sa.audience}): {why}"
 
 
 def check_f19(ctx: FindingContext) -> Iterator[Finding]:
-    for owner, kind, sts in _policy_owners(ctx):
-        for st in sts:
-            for p in st.principal_values("AWS"):
-                if UNIQUE_ID.match(p):
-                    yield F19.fail(owner, f"{kind}: {st.ref} names unique id {p}, a deleted principal")
-            for c in st.conditions_on("aws:PrincipalArn"):
-                for v in c.values:
-                    if ":role/" not in v or "*" in v or "?" in v or not c.restricts:
+    for owner, kind, policy in _policy_owners(ctx):
+        for st in policy.statements:
+            for uid in sorted(st.principal.unique_ids if st.principal else ()):
+                yield F19.fail(owner, f"{kind}: {ref(st)} names unique id {uid}, a deleted principal")
+            for c in conditions_on(st, "aws:PrincipalArn"):
+                for v in values(c):
+                    if ":role/" not in v or "*" in v or "?" in v or not restricts(c):
                         continue
                     acct = v.split(":")[4] if v.count(":") >= 5 else ""
                     if acct in ctx.iam_accounts and not ctx.iam_gaps_for(acct) and v not in ctx.roles:
                         yield F19.fail(
                             owner,
-                            f"{kind}: {st.ref} {c.operator} aws:PrincipalArn names {v}, which does not exist: "
+                            f"{kind}: {ref(st)} {c.operator} aws:PrincipalArn names {v}, which does not exist: "
                             "whoever creates a role with that name gets this access",
                             severity=Severity.HIGH,
                         )
@@ -322,14 +353,9 @@ def check_f19(ctx: FindingContext) -> Iterator[Finding]:
         cluster = ctx.clusters.get(sa.cluster)
         if cluster is None or not cluster.oidc_issuer:
             continue
-        host = cluster.oidc_issuer.removeprefix("https://").rstrip("/")
-        hosts = {h: st for st, h in irsa_statements(ctx, role)}
-        matching = [st for st, h in irsa_statements(ctx, role) if h == host]
-        if not matching:
-            other = f" (it trusts {sorted(hosts)})" if hosts else ""
-            yield F19.fail(sid, f"annotation names {arn}, whose trust has no web-identity statement for {host}{other}")
-        elif not any(_admits(st, host, sa.subject, sa.audience) for st in matching):
-            yield F19.fail(sid, f"annotation names {arn}, whose trust conditions do not admit {sa.subject}")
+        problem = dead_edge(ctx, sa, role, cluster)
+        if problem:
+            yield F19.fail(sid, problem)
 
 
 F20 = RuleMeta(
@@ -356,17 +382,18 @@ _PI_SCOPING = ("aws:sourceaccount", "aws:sourcearn", "aws:sourceorgid", "aws:sou
 def check_f20(ctx: FindingContext) -> Iterator[Finding]:
     yield from _iam_gap_unknowns(F20, ctx)
     for role in ctx.snapshot.roles:
-        for st in ctx.trust_statements(role):
-            if not (st.allow and "pods.eks.amazonaws.com" in st.principal_values("Service")):
+        trust = ctx.trust_policy(role)
+        for st in trust.statements if trust else ():
+            if not (
+                allows(st, "sts:AssumeRole") and st.principal and "pods.eks.amazonaws.com" in st.principal.services
+            ):
                 continue
-            if not action_matches(st, "sts:AssumeRole"):
-                continue
-            keys = [c.key.lower() for c in st.conditions if c.restricts]
+            keys = [c.key for c in st.conditions if restricts(c)]
             if not any(
                 k in _PI_SCOPING or k.startswith(("aws:requesttag/kubernetes-", "aws:requesttag/eks-")) for k in keys
             ):
                 yield F20.fail(
-                    role.arn, f"{st.ref} trusts pods.eks.amazonaws.com with no source or session-tag condition"
+                    role.arn, f"{ref(st)} trusts pods.eks.amazonaws.com with no source or session-tag condition"
                 )
 
 
@@ -389,44 +416,44 @@ _K8S_TAGS = ("kubernetes-namespace", "kubernetes-service-account")
 _CLUSTER_TAGS = ("eks-cluster-arn", "eks-cluster-name")
 
 
-def _abac_owners(ctx: FindingContext) -> Iterator[tuple[str, list[Statement]]]:
+def _abac_owners(ctx: FindingContext) -> Iterator[tuple[str, Policy]]:
     for role in ctx.snapshot.roles:
-        sts = ctx.trust_statements(role)
-        for p in role.inline_policies:
-            sts += statements(p.document, source=f"inline policy {p.name} of {role.name}")
-        yield role.arn, sts
-    for mp in ctx.snapshot.managed_policies:
-        if not mp.aws_managed:
-            yield mp.arn, statements(mp.document, source=f"managed policy {mp.name}")
+        trust = ctx.trust_policy(role)
+        if trust is not None:
+            yield role.arn, trust
+    yield from ctx.written_policies()
     for key in ctx.snapshot.kms_keys:
-        if key.policy is not None:
-            yield key.arn, statements(key.policy, source=f"key policy of {key.key_id}")
+        p = ctx.key_policy(key)
+        if p is not None:
+            yield key.arn, p
     for sec in ctx.snapshot.secrets:
-        if sec.resource_policy is not None:
-            yield sec.arn, statements(sec.resource_policy, source=f"resource policy of {sec.name}")
+        p = ctx.parsed(sec.resource_policy, source=f"{sec.arn} resource policy", kind="resource")
+        if p is not None:
+            yield sec.arn, p
     for par in ctx.snapshot.ssm_parameters:
         for i, doc in enumerate(par.resource_policies):
-            yield par.arn, statements(doc, source=f"resource policy {i} of {par.name}")
+            p = ctx.parsed(doc, source=f"{par.arn} resource policy {i}", kind="resource")
+            if p is not None:
+                yield par.arn, p
 
 
-def _tag_uses(st: Statement, tags: tuple[str, ...]) -> list[str]:
+def _tag_uses(p: Policy, st: Statement, tags: tuple[str, ...]) -> list[str]:
     used = []
     for c in st.conditions:
-        k = c.key.lower()
         for t in tags:
-            if k.endswith(f"tag/{t}") or any(f"tag/{t}" in v.lower() for v in c.values):
+            if c.key.endswith(f"tag/{t}") or any(f"tag/{t}" in v.lower() for v in values(c)):
                 used.append(t)
-    for r in st.resources:
+    for r in written(p, st, "Resource"):
         used.extend(t for t in tags if f"tag/{t}" in r.lower())
     return used
 
 
 def check_f21(ctx: FindingContext) -> Iterator[Finding]:
-    for owner, sts in _abac_owners(ctx):
-        for st in sts:
-            k8s = _tag_uses(st, _K8S_TAGS)
-            if k8s and not _tag_uses(st, _CLUSTER_TAGS):
-                yield F21.fail(owner, f"{st.ref} matches {sorted(set(k8s))} session tags without eks-cluster-arn")
+    for owner, policy in _abac_owners(ctx):
+        for st in policy.statements:
+            k8s = _tag_uses(policy, st, _K8S_TAGS)
+            if k8s and not _tag_uses(policy, st, _CLUSTER_TAGS):
+                yield F21.fail(owner, f"{ref(st)} matches {sorted(set(k8s))} session tags without eks-cluster-arn")
 
 
 RULES = (
