@@ -3,7 +3,10 @@
 Queries over an :class:`~irsa_lib.graph.AccessGraph`:
 
 * :func:`effective_access` -- one :class:`AccessRow` per (subject, value), the best path first;
-* :func:`who_can_read` / :func:`what_can_read` -- every path up to a bound, shortest first, lazily.
+* :func:`who_can_read` / :func:`what_can_read` -- every path up to a bound, shortest first, lazily;
+* :func:`who_can_write` / :func:`what_can_write` -- the same for overwriting a value (ESO PushSecret,
+  poisoning): paths ending in a write edge (:data:`~irsa_lib.graph.schema.WRITE_MECHANISMS`), which
+  reading never follows.
 
 A path is classified by its edges: ``potential`` if any edge needs an RBAC capability or a
 not-yet-existing object; else ``via-controller`` if it passes through a Kubernetes Secret a
@@ -40,6 +43,7 @@ from irsa_lib.graph.schema import (
     SUBJECT_TYPES,
     UNRESOLVED_KEYS,
     VIA,
+    WRITE_MECHANISMS,
     Mechanism,
     NodeType,
 )
@@ -51,7 +55,9 @@ __all__ = [
     "effective_access",
     "relevant_gaps",
     "what_can_read",
+    "what_can_write",
     "who_can_read",
+    "who_can_write",
 ]
 
 Access = Literal["direct", "via-controller", "potential"]
@@ -74,7 +80,8 @@ class AccessRow:
     namespace: str | None
     service_account: str
     """The service account name; ``*`` for "any service account someone could create"; the user or
-    group name for other RBAC subjects (see ``subject_kind``)."""
+    group name for other RBAC subjects; for a kubelet (``subject_kind`` ``Node``) the node name, or
+    ``*`` for "the node running the pod" (see ``subject_kind``)."""
     secret_arn: str
     secret_name: str
     secret_kind: Literal["ssm-parameter", "secretsmanager-secret"]
@@ -193,6 +200,8 @@ def _best_paths(graph: AccessGraph, starts: list[str]) -> dict[str, AccessPath]:
             found.setdefault(node, []).append(state)
             continue
         for _, v, data in g.out_edges(node, data=True):
+            if data[MECHANISM] in WRITE_MECHANISMS:
+                continue
             c, d = _edge_class(data)
             nxt = (v, max(cls, c), max(dec, d))
             if nxt not in parent:
@@ -228,7 +237,7 @@ def _row_scope(graph: AccessGraph, path: AccessPath) -> tuple[set[str], set[tupl
 
 
 def _subjects(graph: AccessGraph) -> list[str]:
-    types = (NodeType.SERVICE_ACCOUNT, NodeType.ANY_SERVICE_ACCOUNT, NodeType.RBAC_SUBJECT)
+    types = (NodeType.SERVICE_ACCOUNT, NodeType.ANY_SERVICE_ACCOUNT, NodeType.RBAC_SUBJECT, NodeType.KUBELET)
     return sorted(graph.nodes_of(*types))
 
 
@@ -244,6 +253,8 @@ def _subject_fields(graph: AccessGraph, node: str) -> tuple[str, str | None, str
         return attrs[CLUSTER], attrs[NAMESPACE], attrs[NAME], "ServiceAccount"
     if t == NodeType.ANY_SERVICE_ACCOUNT:
         return attrs[CLUSTER], attrs.get(NAMESPACE), "*", "AnyServiceAccount"
+    if t == NodeType.KUBELET:
+        return attrs[CLUSTER], None, attrs[NAME], "Node"
     return attrs[CLUSTER], attrs.get(NAMESPACE), attrs[NAME], str(attrs.get("kind", "User"))
 
 
@@ -288,7 +299,15 @@ def effective_access(
                 continue
             attrs = graph.node(target)
             clusters, accounts, nodes = _row_scope(graph, path)
-            unknown = tuple(g.what for g in gaps if g.touches(clusters=clusters, accounts=accounts, nodes=nodes))
+            through = any(graph.type_of(n) == NodeType.K8S_SECRET for n in nodes)
+            settled = path.decision == "allow" and path.access != "potential"
+            unknown = tuple(
+                g.what
+                for g in gaps
+                if g.touches(
+                    clusters=clusters, accounts=accounts, nodes=nodes, through_k8s_secret=through, settled=settled
+                )
+            )
             unknown += tuple(dict.fromkeys(m for e in path.edges for m in e.get(MISSING, ()) if m not in unknown))
             rows.append(
                 AccessRow(
@@ -324,12 +343,19 @@ _SOURCE = "\x00subjects"
 _SINK = "\x00values"
 
 
-def _simple_view(graph: AccessGraph) -> nx.DiGraph:
-    """One edge per (u, v): the strongest (allow over conditional over potential)."""
+def _simple_view(graph: AccessGraph, *, write: bool = False) -> nx.DiGraph:
+    """One edge per (u, v): the strongest (allow over conditional over potential).
+
+    Reading views leave write edges out; writing views leave out every other edge into a value.
+    """
     rank = {"allow": 0, "conditional": 1, "potential": 2}
+    values = set(graph.nodes_of(*SECRET_TYPES))
     h = nx.DiGraph()
     h.add_nodes_from(graph.graph.nodes)
     for u, v, data in graph.graph.edges(data=True):
+        writes = data[MECHANISM] in WRITE_MECHANISMS
+        if writes != write and (writes or v in values):
+            continue
         if not h.has_edge(u, v) or rank[data[DECISION]] < rank[h.edges[u, v]["data"][DECISION]]:
             h.add_edge(u, v, data=data)
     return h
@@ -375,8 +401,18 @@ def who_can_read(graph: AccessGraph, secret: str, *, max_paths: int = 50, cutoff
     >>> [p.hops for p in who_can_read(g, "/p")]
     [('sa ns/a', 'role r', 'parameter /p')]
     """
+    return _paths_to(graph, secret, max_paths, cutoff, write=False)
+
+
+def who_can_write(graph: AccessGraph, secret: str, *, max_paths: int = 50, cutoff: int = 12) -> Iterator[AccessPath]:
+    """Paths from any subject to an edge that may overwrite ``secret`` (PushSecret, a put by an
+    identity the subject holds), shortest first; bounded like :func:`who_can_read`."""
+    return _paths_to(graph, secret, max_paths, cutoff, write=True)
+
+
+def _paths_to(graph: AccessGraph, secret: str, max_paths: int, cutoff: int, *, write: bool) -> Iterator[AccessPath]:
     target = _secret_node(graph, secret)
-    h = _simple_view(graph)
+    h = _simple_view(graph, write=write)
     h.add_edges_from((_SOURCE, s) for s in graph.nodes_of(*SUBJECT_TYPES))
     h.add_edge(target, _SINK)
     return _paths(graph, h, max_paths, cutoff)
@@ -398,8 +434,17 @@ def _subject_nodes(graph: AccessGraph, subject: str) -> list[str]:
 
 def what_can_read(graph: AccessGraph, subject: str, *, max_paths: int = 50, cutoff: int = 12) -> Iterator[AccessPath]:
     """Paths from ``subject`` (node id or ``NS/NAME`` of a service account) to any value, shortest first."""
+    return _paths_from(graph, subject, max_paths, cutoff, write=False)
+
+
+def what_can_write(graph: AccessGraph, subject: str, *, max_paths: int = 50, cutoff: int = 12) -> Iterator[AccessPath]:
+    """Paths from ``subject`` to every value it may overwrite, shortest first."""
+    return _paths_from(graph, subject, max_paths, cutoff, write=True)
+
+
+def _paths_from(graph: AccessGraph, subject: str, max_paths: int, cutoff: int, *, write: bool) -> Iterator[AccessPath]:
     starts = _subject_nodes(graph, subject)
-    h = _simple_view(graph)
+    h = _simple_view(graph, write=write)
     h.add_edges_from((_SOURCE, s) for s in starts)
     h.add_edges_from((t, _SINK) for t in graph.nodes_of(*SECRET_TYPES))
     return _paths(graph, h, max_paths, cutoff)

@@ -1,7 +1,8 @@
 """Drift: what changed between two analyses, so a scheduled report can say "new since last week".
 
 Both snapshots are analysed the same way; findings are matched on (rule, resource) and access rows
-on (cluster, namespace, service account, secret ARN, access kind). A match whose judgement moved
+on (cluster, namespace, subject kind, service account, secret ARN, access kind): a user and a service
+account of the same name are different subjects. A match whose judgement moved
 (severity, status or evidence for a finding; decision, path or mechanisms for a row) is *changed*.
 
 >>> from irsa_lib.snapshot import Snapshot
@@ -23,7 +24,7 @@ from irsa_lib.graph import build_graph
 from irsa_lib.resolve import Inventory
 from irsa_lib.snapshot import Snapshot
 
-ROW_KEY = ("cluster", "namespace", "service_account", "secret_arn", "access")
+ROW_KEY = ("cluster", "namespace", "subject_kind", "service_account", "secret_arn", "access")
 ROW_COMPARED = ("decision", "path", "mechanisms")
 FINDING_COMPARED = ("severity", "status", "evidence")
 

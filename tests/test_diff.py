@@ -75,10 +75,21 @@ class Row:
     decision: str
     path: tuple[str, ...]
     mechanisms: tuple[str, ...]
+    subject_kind: str = "ServiceAccount"
 
 
-def row(ns: str, secret: str, decision: str = "allow", path: tuple[str, ...] = ("sa", "role")) -> Row:
-    return Row("demo", ns, "app", f"arn:{secret}", secret, "ssm-parameter", "via-controller", decision, path, ("kes",))
+def row(
+    ns: str,
+    secret: str,
+    decision: str = "allow",
+    path: tuple[str, ...] = ("sa", "role"),
+    *,
+    name: str = "app",
+    kind: str = "ServiceAccount",
+) -> Row:
+    return Row(
+        "demo", ns, name, f"arn:{secret}", secret, "ssm-parameter", "via-controller", decision, path, ("kes",), kind
+    )
 
 
 def test_access_rows_keyed_and_compared() -> None:
@@ -92,6 +103,18 @@ def test_access_rows_keyed_and_compared() -> None:
     assert [(r["namespace"], r["secret_name"]) for r in added] == [("tenant", "/payments/api")]
     assert [(r["namespace"], r["secret_name"]) for r in removed] == [("payments", "/payments/api")]
     assert [(c.new["secret_name"], c.fields) for c in changed] == [("/billing/key", ("decision",))]
+
+
+def test_a_user_and_a_service_account_of_the_same_name_are_different_rows() -> None:
+    sa_row = row("billing", "/billing/db", name="deploy")
+    user_row = row("billing", "/billing/db", name="deploy", kind="User", path=("User deploy", "role"))
+    added, removed, changed = diff_rows([sa_row], [sa_row, user_row])
+    assert [(r["subject_kind"], r["service_account"]) for r in added] == [("User", "deploy")]
+    assert removed == [] and changed == []
+    # the user losing access is a removal, not a change of the service account's row
+    added, removed, changed = diff_rows([sa_row, user_row], [sa_row])
+    assert [(r["subject_kind"], r["service_account"]) for r in removed] == [("User", "deploy")]
+    assert added == [] and changed == []
 
 
 def test_diff_analyses_uses_given_access_rows() -> None:

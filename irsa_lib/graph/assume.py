@@ -13,7 +13,7 @@ from collections import deque
 
 from irsa_lib.graph.aws import Identity
 from irsa_lib.graph.context import BuildContext
-from irsa_lib.graph.schema import PRINCIPAL_TYPES, EdgeData, Mechanism, NodeType
+from irsa_lib.graph.schema import HOP_ONLY, PRINCIPAL_TYPES, EdgeData, Mechanism, NodeType
 
 
 def add_assume_edges(ctx: BuildContext) -> None:
@@ -26,6 +26,8 @@ def add_assume_edges(ctx: BuildContext) -> None:
             continue
         done.add(node)
         attrs = g.node(node)
+        if attrs.get(HOP_ONLY):
+            continue
         identity: Identity = attrs["identity"]
         source = ctx.aws.roles.get(identity.role_arn)
         if source is None:

@@ -9,6 +9,7 @@ principal read (and decrypt) that parameter with these actions. Each answer is a
 from __future__ import annotations
 
 import dataclasses
+import json
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -23,7 +24,7 @@ from irsa_lib.graph.patterns import (
     wildcard_match,
 )
 from irsa_lib.model import KMSKey, OIDCProvider, Role, SecretsManagerSecret, SSMParameter
-from irsa_lib.policy import Decision, PolicySet, Principal, Request, evaluate, parse_policy
+from irsa_lib.policy import Decision, PolicyError, PolicySet, Principal, Request, evaluate, parse_policy
 from irsa_lib.resolve import Inventory, policy_set_for, principal_for_role
 from irsa_lib.snapshot import Snapshot
 
@@ -31,16 +32,40 @@ SSM_READ_ACTIONS = ("ssm:GetParameter", "ssm:GetParameters", "ssm:GetParametersB
 """Every SSM action that returns a SecureString value (what a workload's own code could call)."""
 SM_READ_ACTIONS = ("secretsmanager:GetSecretValue",)
 ALL_READ_ACTIONS = SSM_READ_ACTIONS + SM_READ_ACTIONS
+SSM_WRITE_ACTION = "ssm:PutParameter"
+SM_WRITE_ACTION = "secretsmanager:PutSecretValue"
+ALL_WRITE_ACTIONS = (SSM_WRITE_ACTION, SM_WRITE_ACTION)
+"""What overwrites a value (ESO PushSecret, or poisoning by anyone holding the identity)."""
 
 SecretRecord = SSMParameter | SecretsManagerSecret
 
 
 @dataclass(frozen=True)
+class SessionPolicy:
+    """An inline session policy (a Pod Identity association's ``policy``), hashable for the caches."""
+
+    source: str
+    """Where it comes from (names it in decisions); one source, one document."""
+    text: str
+    """The document as canonical JSON."""
+
+    @classmethod
+    def of(cls, document: Mapping[str, Any], *, source: str) -> SessionPolicy:
+        return cls(source, json.dumps(document, sort_keys=True, separators=(",", ":")))
+
+
+@dataclass(frozen=True)
 class Identity:
-    """An AWS identity as the graph uses it: a role, optionally with session tags."""
+    """An AWS identity as the graph uses it: a role, optionally with session tags and a session policy.
+
+    The session policy intersects with the role's permissions for every request of the session
+    (IAM UG policy evaluation: "session policy ... must also allow"); it is not carried into roles
+    the session assumes, whereas transitive session tags are.
+    """
 
     role_arn: str
     tags: tuple[tuple[str, str], ...] = ()
+    session_policy: SessionPolicy | None = None
 
     @property
     def tag_map(self) -> dict[str, str]:
@@ -186,6 +211,17 @@ class AwsView:
         docs.extend(self.managed[a] for a in role.attached_policy_arns if a in self.managed)
         return docs
 
+    def policies(self, identity: Identity, resource: str) -> PolicySet:
+        """The policy set of a request by ``identity`` on ``resource``, its session policy included."""
+        policies = policy_set_for(self.inventory, identity.role_arn, resource)
+        sp = identity.session_policy
+        if sp is None:
+            return policies
+        parsed = self.inventory.policy(json.loads(sp.text), source=sp.source, kind="session")
+        if isinstance(parsed, PolicyError):
+            return dataclasses.replace(policies, missing=(*policies.missing, f"malformed session policy: {parsed}"))
+        return dataclasses.replace(policies, session=(*policies.session, parsed))
+
     def _evaluate(self, request: Request, policies: PolicySet, cache_key: tuple[Any, ...]) -> Decision:
         hit = self._cache.get(cache_key)
         if hit is None:
@@ -206,16 +242,25 @@ class AwsView:
             self._federated_index = dict(index)
         return _unique(self._federated_index.get(provider_arn, []) + self._federated_index.get("*", []))
 
-    def web_identity(self, provider: OIDCProvider, role: Role, *, sub: str, aud: str) -> Decision:
-        """sts:AssumeRoleWithWebIdentity with a service-account token (context complete for sub/aud)."""
+    def web_identity(
+        self, provider: OIDCProvider, role: Role, *, sub: str, aud: str | tuple[str, ...] | None
+    ) -> Decision:
+        """sts:AssumeRoleWithWebIdentity with a service-account token.
+
+        ``aud``: the token's audience(s), or None when whoever mints the token picks them (the
+        context is then incomplete and a condition on ``<issuer>:aud`` stays unresolved).
+        """
         host = provider.url.removeprefix("https://")
         principal = Principal(arn=provider.arn, kind="federated", account_id=provider.account_id)
+        context: dict[str, str | Sequence[str]] = {f"{host}:sub": sub}
+        if aud is not None:
+            context[f"{host}:aud"] = aud if isinstance(aud, str) else list(aud)
         request = Request(
             principal=principal,
             action="sts:AssumeRoleWithWebIdentity",
             resource=role.arn,
-            context={f"{host}:sub": sub, f"{host}:aud": aud},
-            context_complete=True,
+            context=context,
+            context_complete=aud is not None,
         )
         policies = policy_set_for(self.inventory, provider.arn, role.arn)
         return self._evaluate(request, policies, ("web", provider.arn, role.arn, sub, aud))
@@ -295,17 +340,18 @@ class AwsView:
             context=ctx,
             context_complete=False,
         )
-        policies = policy_set_for(self.inventory, source.role_arn, target_arn)
+        policies = self.policies(source, target_arn)
         key = ("assume", action, source, target_arn, tuple(sorted((k, str(v)) for k, v in ctx.items())))
         decision = self._evaluate(request, policies, key)
         label = what or f"{action} {source.role_arn} -> {target_arn}"
         return from_decision(decision, label)
 
     # --- read + decrypt -----------------------------------------------------------------------
-    def candidate_targets(self, identity: Identity) -> list[SecretRecord]:
-        """Parameters and secrets this identity might read: identity Allow patterns + resource policies."""
+    def candidate_targets(self, identity: Identity, actions: tuple[str, ...] = ALL_READ_ACTIONS) -> list[SecretRecord]:
+        """Parameters and secrets this identity might read (or call ``actions`` on): identity Allow
+        patterns + resource policies."""
         role = self.roles[identity.role_arn]
-        patterns = allowed_resource_patterns(self.identity_documents(role), ALL_READ_ACTIONS)
+        patterns = allowed_resource_patterns(self.identity_documents(role), actions)
         found = self._targets.matching(patterns) if patterns else []
         names = {
             "*",
@@ -351,6 +397,22 @@ class AwsView:
         assert leg is not None
         return ReadLeg(leg=leg, actions=tuple(a for a, _ in read_legs), read=read, decrypt=decrypt)
 
+    def write(self, identity: Identity, target: SecretRecord) -> ReadLeg | None:
+        """Can ``identity`` overwrite ``target``? The put action AND the KMS action the service calls
+        to encrypt the new value (SSM standard tier: kms:Encrypt; advanced tier and Secrets Manager:
+        kms:GenerateDataKey), with the same ViaService and encryption context as reading."""
+        is_param = isinstance(target, SSMParameter)
+        action = SSM_WRITE_ACTION if is_param else SM_WRITE_ACTION
+        put = from_decision(self._request(identity, action, target.arn, {}, ()), f"{action} on {target.arn}")
+        if put is None:
+            return None
+        standard = isinstance(target, SSMParameter) and target.tier.lower() == "standard"
+        encrypt = self.kms(identity, target, "kms:Encrypt" if standard else "kms:GenerateDataKey")
+        leg = combine([put, encrypt])
+        if leg is None or encrypt is None:
+            return None
+        return ReadLeg(leg=leg, actions=(action,), read=put, decrypt=encrypt)
+
     def _read_leg(self, identity: Identity, target: SecretRecord, action: str, only_path: str | None) -> Leg | None:
         is_param = isinstance(target, SSMParameter)
         if is_param != action.startswith("ssm:"):
@@ -386,8 +448,7 @@ class AwsView:
         key = ("req", identity, action, resource, *extra)
         if key in self._cache:
             return self._cache[key]
-        policies = policy_set_for(self.inventory, identity.role_arn, resource)
-        return self._evaluate(request, policies, key)
+        return self._evaluate(request, self.policies(identity, resource), key)
 
     def key_for(self, target: SecretRecord) -> tuple[KMSKey | None, str, str | None]:
         """The KMS key of a value: (record or None, key ARN used for evaluation, AWS-managed service or None)."""
@@ -411,6 +472,10 @@ class AwsView:
 
     def decrypt(self, identity: Identity, target: SecretRecord) -> Leg | None:
         """kms:Decrypt as the service does it for this value (ViaService, CallerAccount, encryption context)."""
+        return self.kms(identity, target, "kms:Decrypt")
+
+    def kms(self, identity: Identity, target: SecretRecord, action: str) -> Leg | None:
+        """A KMS ``action`` as the service calls it for this value (ViaService, CallerAccount, context)."""
         key, key_arn, managed_service = self.key_for(target)
         principal = self.principal(identity)
         if isinstance(target, SSMParameter):
@@ -427,13 +492,11 @@ class AwsView:
             "kms:CallerAccount": principal.account_id or "",
             **ec,
         }
-        what = f"kms:Decrypt on {key_arn} via {service} for {target.name}"
-        request = Request(
-            principal=principal, action="kms:Decrypt", resource=key_arn, context=context, context_complete=False
-        )
-        cache_key = ("decrypt", identity, key_arn, target.arn)
+        what = f"{action} on {key_arn} via {service} for {target.name}"
+        request = Request(principal=principal, action=action, resource=key_arn, context=context, context_complete=False)
+        cache_key = (action, identity, key_arn, target.arn)
         if managed_service is not None and (key is None or key.policy is None):
-            policies = policy_set_for(self.inventory, identity.role_arn, key_arn)
+            policies = self.policies(identity, key_arn)
             doc = aws_managed_key_policy(managed_service, target.account_id, target.region)
             policies = dataclasses.replace(
                 policies,
@@ -450,11 +513,10 @@ class AwsView:
         if key is None:
             return Leg(
                 decision="conditional",
-                evidence=(f"{what}: key {key_arn} is not in the snapshot; decryption cannot be judged",),
+                evidence=(f"{what}: key {key_arn} is not in the snapshot; its use cannot be judged",),
                 unresolved=("kms:key-policy",),
             )
-        policies = policy_set_for(self.inventory, identity.role_arn, key_arn)
-        decision = self._evaluate(request, policies, cache_key)
+        decision = self._evaluate(request, self.policies(identity, key_arn), cache_key)
         if key.policy is None:
             # Unreadable key policy: an allow cannot be established, but neither can a deny.
             if decision.outcome == "deny" and decision.explicit_deny:

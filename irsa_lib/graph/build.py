@@ -2,8 +2,9 @@
 
 Identity builders run first (IRSA, Pod Identity, node IMDS) so that controller builders (KES, ESO,
 CSI) can follow each controller's credential chain; role-to-role assumption then expands every
-identity reached, and read + decrypt edges are added for every identity in the graph. RBAC comes
-last because it points at the materialised Secrets and synthetic ExternalSecret nodes.
+identity reached, and read + decrypt (and write + encrypt) edges are added for every identity in
+the graph. RBAC comes last because it points at the materialised Secrets and synthetic
+ExternalSecret / PushSecret nodes.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 from irsa_lib.graph.assume import add_assume_edges
 from irsa_lib.graph.aws import AwsView
 from irsa_lib.graph.context import BuildContext
-from irsa_lib.graph.core import AccessGraph, Gap
+from irsa_lib.graph.core import AccessGraph, Gap, GapReach
 from irsa_lib.graph.csi import add_csi_edges
 from irsa_lib.graph.eso import add_eso_edges
 from irsa_lib.graph.imds import add_imds_edges
@@ -19,9 +20,11 @@ from irsa_lib.graph.irsa import add_irsa_edges
 from irsa_lib.graph.kes import add_kes_edges
 from irsa_lib.graph.nodes import add_nodes
 from irsa_lib.graph.pod_identity import add_pod_identity_edges
+from irsa_lib.graph.push import add_push_edges
 from irsa_lib.graph.rbac import add_rbac_edges
 from irsa_lib.graph.read import add_read_edges
 from irsa_lib.graph.workloads import add_workload_edges
+from irsa_lib.graph.write import add_write_edges
 from irsa_lib.resolve import Inventory
 from irsa_lib.snapshot import Snapshot
 
@@ -33,15 +36,30 @@ BUILDERS = (
     add_imds_edges,
     add_kes_edges,
     add_eso_edges,
+    add_push_edges,
     add_csi_edges,
     add_assume_edges,
     add_read_edges,
+    add_write_edges,
     add_rbac_edges,
 )
 
 
+RBAC_KINDS = frozenset({"roles", "rolebindings", "clusterroles", "clusterrolebindings"})
+
+
+def gap_reach(service: str) -> GapReach | None:
+    """Which rows a missing Kubernetes kind can change (None: any row of the cluster)."""
+    if service == "secrets":
+        return "k8s-secret"
+    if service in RBAC_KINDS:
+        return "rbac"
+    return None
+
+
 def coverage_gaps(snapshot: Snapshot) -> list[Gap]:
-    """Every incomplete coverage entry, scoped to its account/region or cluster."""
+    """Every incomplete coverage entry, scoped to its account/region or cluster (and, for Kubernetes
+    kinds whose absence can only change some rows, to those; see :class:`Gap`)."""
     out = []
     for c in snapshot.incomplete():
         what = f"{c.source} {c.scope} {c.service}: {c.status}" + (f" ({c.error})" if c.error else "")
@@ -51,7 +69,7 @@ def coverage_gaps(snapshot: Snapshot) -> list[Gap]:
             account, _, region = c.scope.partition("/")
             out.append(Gap(what=what, account_id=account, region=region or None))
         else:
-            out.append(Gap(what=what, cluster=c.scope))
+            out.append(Gap(what=what, cluster=c.scope, reach=gap_reach(c.service)))
     return out
 
 

@@ -6,12 +6,12 @@ each extension evaluates one ``sts:AssumeRole`` hop and combines its leg with th
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 from irsa_lib.graph.aws import Identity, ReadConsumer, ReadLeg, SecretRecord, consumer_actions
 from irsa_lib.graph.context import BuildContext, Reach
 from irsa_lib.graph.core import Gap
-from irsa_lib.graph.legs import Leg, combine
+from irsa_lib.graph.legs import ALLOW, Leg, combine
 from irsa_lib.graph.read import read_edge, target_node
 from irsa_lib.graph.schema import Mechanism
 
@@ -108,15 +108,40 @@ def add_controller_read(
     )
 
 
+Admission = tuple[tuple[str, ...], str | None, Leg]
+"""One way an object someone could create may fetch a value: (actions, the one by-path path or None
+for any ancestor, the leg of whatever admits it)."""
+
+
 def add_synthetic_reads(
-    ctx: BuildContext, source: str, chain: Reach, consumer: ReadConsumer, mechanism: Mechanism, why: str
+    ctx: BuildContext,
+    source: str,
+    chain: Reach,
+    consumer: ReadConsumer,
+    mechanism: Mechanism,
+    why: str,
+    admit: Callable[[SecretRecord], list[Admission]] | None = None,
 ) -> None:
     """What an object someone could create (``source``) could fetch through ``chain``: every value
-    the chain's final identity can read with the consumer's actions (by-path on any ancestor)."""
+    the chain's final identity can read with the consumer's actions (by-path on any ancestor).
+
+    ``admit``: the ways the object may name a value (default: any way the consumer has); a value
+    with no admission is not fetched.
+    """
     for target in ctx.aws.candidate_targets(chain.identity):
-        actions = consumer_actions(consumer, target)
-        if actions == ("ssm:GetParameter",):
-            actions = ("ssm:GetParameter", "ssm:GetParametersByPath")
-        read = ctx.aws.read(chain.identity, target, actions)
-        if read is not None:
-            add_controller_read(ctx, source, chain, target, read, mechanism, evidence=(why,))
+        options = admit(target) if admit is not None else [(_any_way(consumer, target), None, ALLOW)]
+        found: ReadLeg | None = None
+        for actions, path, gate in options:
+            read = ctx.aws.read(chain.identity, target, actions, path=path)
+            leg = combine([read.leg, gate]) if read is not None else None
+            if read is None or leg is None:
+                continue
+            if found is None or (found.leg.decision == "conditional" and leg.decision == "allow"):
+                found = ReadLeg(leg=leg, actions=read.actions, read=read.read, decrypt=read.decrypt)
+        if found is not None:
+            add_controller_read(ctx, source, chain, target, found, mechanism, evidence=(why,))
+
+
+def _any_way(consumer: ReadConsumer, target: SecretRecord) -> tuple[str, ...]:
+    actions = consumer_actions(consumer, target)
+    return ("ssm:GetParameter", "ssm:GetParametersByPath") if actions == ("ssm:GetParameter",) else actions

@@ -16,6 +16,7 @@ from irsa_lib.graph.legs import Leg
 from irsa_lib.graph.schema import (
     ACCOUNT,
     ARN,
+    HOP_ONLY,
     NAME,
     Mechanism,
     NodeType,
@@ -114,9 +115,13 @@ class BuildContext:
             observed=sa is not None,
         )
 
-    def session_node(self, identity: Identity, cluster: str, namespace: str, sa: str) -> str:
-        """A role session carrying session tags (Pod Identity), evaluated with those tags."""
-        if not identity.tags:
+    def session_node(self, identity: Identity, cluster: str, namespace: str, sa: str, *, hop_only: bool = False) -> str:
+        """A role session carrying session tags or a session policy (Pod Identity), evaluated with them.
+
+        ``hop_only``: a session whose credentials no subject holds (EKS's own hop to a Pod Identity
+        target role); it always gets its own node, and no read or assume edge starts from it.
+        """
+        if not identity.tags and identity.session_policy is None and not hop_only:
             return self.role_node(identity.role_arn)
         role = self.aws.roles.get(identity.role_arn)
         name = role.name if role else identity.role_arn.rsplit("/", 1)[-1]
@@ -128,12 +133,15 @@ class BuildContext:
             observed=role is not None,
             identity=identity,
             tags=identity.tag_map,
+            session_policy=identity.session_policy.source if identity.session_policy else None,
             origin=(cluster, namespace, sa),
+            **{HOP_ONLY: hop_only},
         )
 
     def identity_node(self, identity: Identity, origin: tuple[str, str, str] | None = None) -> str:
-        """Role node, or a session node when the identity carries tags (origin = cluster, ns, sa)."""
-        if identity.tags and origin is not None:
+        """Role node, or a session node when the identity carries tags or a session policy
+        (origin = cluster, ns, sa)."""
+        if (identity.tags or identity.session_policy is not None) and origin is not None:
             return self.session_node(identity, *origin)
         return self.role_node(identity.role_arn)
 

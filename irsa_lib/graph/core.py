@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import networkx as nx
 
@@ -23,13 +23,18 @@ from irsa_lib.graph.schema import (
     NodeType,
 )
 
+GapReach = Literal["k8s-secret", "rbac"]
+
 
 @dataclass(frozen=True, kw_only=True)
 class Gap:
     """Something the graph could not decide because an input was not collected or is unknown.
 
     A gap names its scope so queries can mark exactly the rows it touches: an AWS account (and
-    region), a cluster, or one node (a key whose policy could not be read).
+    region), a cluster, or one node (a key whose policy could not be read). ``reach`` narrows a
+    cluster gap to the rows it can change: ``k8s-secret`` (a Kubernetes Secret listing: only paths
+    through a Kubernetes Secret), ``rbac`` (roles / bindings: RBAC only adds ``potential`` edges, so
+    only potential or conditional rows could change; an allowed direct or via-controller row cannot).
     """
 
     what: str
@@ -37,12 +42,29 @@ class Gap:
     region: str | None = None
     cluster: str | None = None
     node: str | None = None
+    reach: GapReach | None = None
 
-    def touches(self, *, clusters: set[str], accounts: set[tuple[str, str]], nodes: set[str]) -> bool:
-        """True when this gap concerns a row over these clusters, (account, region) pairs and nodes."""
+    def touches(
+        self,
+        *,
+        clusters: set[str],
+        accounts: set[tuple[str, str]],
+        nodes: set[str],
+        through_k8s_secret: bool = True,
+        settled: bool = False,
+    ) -> bool:
+        """True when this gap concerns a row over these clusters, (account, region) pairs and nodes.
+
+        ``through_k8s_secret``: the row's path crosses a Kubernetes Secret. ``settled``: the row is
+        allowed and not potential (no RBAC edge could improve it). The defaults are conservative.
+        """
         if self.node is not None:
             return self.node in nodes
         if self.cluster is not None:
+            if self.reach == "k8s-secret" and not through_k8s_secret:
+                return False
+            if self.reach == "rbac" and settled:
+                return False
             return self.cluster in clusters
         if self.account_id is not None:
             return any(

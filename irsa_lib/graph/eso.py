@@ -19,10 +19,11 @@ import dataclasses
 import re
 from collections.abc import Iterable
 
-from irsa_lib.graph.aws import SecretRecord, account_of
+from irsa_lib.graph.aws import Identity, SecretRecord, account_of
 from irsa_lib.graph.chains import add_controller_read, add_synthetic_reads, extend, note_missing_role, rebase
 from irsa_lib.graph.context import BuildContext, Reach
 from irsa_lib.graph.core import Gap
+from irsa_lib.graph.irsa import token_leg
 from irsa_lib.graph.legs import Leg, combine
 from irsa_lib.graph.nodes import k8s_secret_node
 from irsa_lib.graph.schema import (
@@ -34,10 +35,12 @@ from irsa_lib.graph.schema import (
     Mechanism,
     NodeType,
     eso_es_id,
+    sa_id,
     static_creds_id,
     store_id,
 )
-from irsa_lib.model import ESOExternalSecret, ESOSecretStore
+from irsa_lib.model import ESOController, ESOExternalSecret, ESOSecretStore, StoreRef
+from irsa_lib.model.k8s import ROLE_ARN_ANNOTATION
 
 
 def _store_node(ctx: BuildContext, store: ESOSecretStore) -> str:
@@ -49,6 +52,17 @@ def _store_node(ctx: BuildContext, store: ESOSecretStore) -> str:
         kind=store.kind,
         service=store.service,
     )
+
+
+DEFAULT_CONTROLLER_CLASS = "default"
+"""ESO's ``--controller-class`` when not given."""
+
+
+def serves(controller: ESOController, store: ESOSecretStore) -> bool:
+    """Does this ESO controller reconcile the store? A store without ``spec.controller`` is served by
+    every controller; otherwise only by controllers of that class (ESO ``ShouldProcessStore``)."""
+    wanted = store.controller_class
+    return not wanted or wanted == (controller.controller_class or DEFAULT_CONTROLLER_CLASS)
 
 
 def admits(ctx: BuildContext, store: ESOSecretStore, namespace: str) -> Leg | None:
@@ -102,6 +116,10 @@ def store_chains(ctx: BuildContext, store: ESOSecretStore, es_namespace: str) ->
     """Where the store's credentials end, for an ExternalSecret in ``es_namespace``."""
     snode = _store_node(ctx, store)
     where = f"{store.kind} {store.namespace or '-'}/{store.name}"
+    known = [c for c in ctx.snapshot.eso_controllers if c.cluster == store.cluster]
+    controllers = [c for c in known if serves(c, store)]
+    if known and not controllers:
+        return []  # no ESO controller of this cluster reconciles the store's class
     chains: list[Reach]
     if store.jwt is not None:
         if store.kind == "ClusterSecretStore" and store.jwt.namespace:
@@ -115,24 +133,27 @@ def store_chains(ctx: BuildContext, store: ESOSecretStore, es_namespace: str) ->
         sa_node = ctx.sa_node(store.cluster, sa_ns, sa_name)
         if sa is None or not sa.role_arn:
             return []
+        # ESO mints the token itself: audience = the SA's annotation (or the default) plus the
+        # store's serviceAccountRef.audiences
+        audiences = (sa.audience, *store.jwt.audiences)
+        leg = token_leg(ctx, store.cluster, sa.subject, sa.role_arn, audiences)
+        if leg is None:
+            return []
         chains = [
             Reach(
-                node=r.node,
-                identity=r.identity,
-                leg=Leg(
-                    decision=r.leg.decision,
+                node=ctx.role_node(sa.role_arn),
+                identity=Identity(sa.role_arn),
+                leg=dataclasses.replace(
+                    leg,
                     evidence=(
-                        f"{where} auth.jwt serviceAccountRef {sa_ns}/{sa_name} (token minted by ESO)",
-                        *r.leg.evidence,
+                        f"{where} auth.jwt serviceAccountRef {sa_ns}/{sa_name} (token minted by ESO for "
+                        f"audiences {', '.join(dict.fromkeys(audiences))}; role from its {ROLE_ARN_ANNOTATION})",
+                        *leg.evidence,
                     ),
-                    unresolved=r.leg.unresolved,
-                    missing=r.leg.missing,
                 ),
                 mechanism=Mechanism.STORE_CREDENTIALS,
                 via=(snode, sa_node),
             )
-            for r in ctx.sa_reach.get(sa_node, [])
-            if r.mechanism == Mechanism.IRSA and r.identity.role_arn == sa.role_arn
         ]
     elif store.secret_ref is not None:
         ns = store.secret_ref.namespace or store.namespace or es_namespace
@@ -161,7 +182,6 @@ def store_chains(ctx: BuildContext, store: ESOSecretStore, es_namespace: str) ->
         )
         return []
     else:
-        controllers = [c for c in ctx.snapshot.eso_controllers if c.cluster == store.cluster]
         if not controllers:
             ctx.graph.add_gap(
                 Gap(what=f"{where} has no auth and no ESO controller is in the snapshot", cluster=store.cluster)
@@ -212,6 +232,17 @@ def _extend_all(
     return out
 
 
+def remote_value(ctx: BuildContext, store: ESOSecretStore, key: str, account: str) -> SecretRecord | None:
+    """The value a store's remote key names (the store's ``prefix`` prepended, no separator added)."""
+    full = (store.prefix or "") + key
+    region = store.region or ""
+    if store.service == "ParameterStore":
+        return ctx.targets.parameter(full, account, region)
+    if store.service == "SecretsManager":
+        return ctx.targets.secret(full, account, region)
+    return None
+
+
 def _fetches(
     ctx: BuildContext, es: ESOExternalSecret, store: ESOSecretStore, account: str
 ) -> list[tuple[SecretRecord, tuple[str, ...], str | None, str]]:
@@ -228,13 +259,10 @@ def _fetches(
         return ref is not None and getattr(ref, "name", None) == store.name and getattr(ref, "kind", None) == store.kind
 
     def one(key: str, field: str) -> None:
-        full = prefix + key
-        target: SecretRecord | None = (
-            ctx.targets.parameter(full, account, region) if ssm else ctx.targets.secret(full, account, region)
-        )
+        target = remote_value(ctx, store, key, account)
         if target is not None:
             actions = ("ssm:GetParameter",) if ssm else ("secretsmanager:GetSecretValue",)
-            out.append((target, actions, None, f"{field}={full}"))
+            out.append((target, actions, None, f"{field}={prefix + key}"))
 
     for i, d in enumerate(es.data):
         if uses(d.store_ref) and d.metadata_policy != "Fetch":
@@ -261,7 +289,10 @@ def _fetches(
     return out
 
 
-def _stores(ctx: BuildContext) -> dict[tuple[str, str, str | None, str], ESOSecretStore]:
+StoreIndex = dict[tuple[str, str, str | None, str], ESOSecretStore]
+
+
+def stores_by_key(ctx: BuildContext) -> StoreIndex:
     return {
         (s.cluster, s.kind, s.namespace if s.kind == "SecretStore" else None, s.name): s
         for s in ctx.snapshot.eso_stores
@@ -291,7 +322,9 @@ def _expanded_external_secrets(ctx: BuildContext) -> list[ESOExternalSecret]:
 
 
 def add_eso_edges(ctx: BuildContext) -> None:
-    stores = _stores(ctx)
+    for cluster, ns in list(ctx.sas_by_namespace):
+        store_author_identities(ctx, cluster, ns)  # their nodes exist before roles are expanded and read
+    stores = stores_by_key(ctx)
     for store in stores.values():
         _store_node(ctx, store)
         referent = store.kind == "ClusterSecretStore" and (
@@ -321,6 +354,24 @@ def add_eso_edges(ctx: BuildContext) -> None:
             _synthetic(ctx, cluster, ns, [s for s in stores.values() if s.cluster == cluster])
 
 
+def store_author_identities(ctx: BuildContext, cluster: str, ns: str) -> list[tuple[str, tuple[str, ...]]]:
+    """AWS identities a SecretStore written in ``ns`` can start from: the IRSA role of any annotated
+    service account there (auth.jwt; ESO mints the token), or the ESO controller's own chain (no auth).
+    The edge goes to the identity, not the service account: the store author gets the AWS session,
+    not the service account's Kubernetes permissions."""
+    out: dict[str, tuple[str, ...]] = {}
+    for sa in ctx.sas_by_namespace.get((cluster, ns), []):
+        # the store author picks serviceAccountRef.audiences: the trust is judged for any audience
+        if sa.role_arn and token_leg(ctx, cluster, sa.subject, sa.role_arn, None) is not None:
+            out.setdefault(ctx.role_node(sa.role_arn), (sa_id(cluster, ns, sa.name),))
+    for c in ctx.snapshot.eso_controllers:
+        if c.cluster == cluster:
+            controller = sa_id(c.cluster, c.namespace, c.service_account)
+            for r in ctx.default_chain(c.cluster, c.namespace, c.service_account):
+                out.setdefault(r.node, (controller, *r.via))
+    return list(out.items())
+
+
 def _es_node(ctx: BuildContext, cluster: str, namespace: str, name: str, synthetic: bool = False) -> str:
     label = (
         f"any ESO ExternalSecret someone could create in {namespace}"
@@ -335,17 +386,12 @@ def _es_node(ctx: BuildContext, cluster: str, namespace: str, name: str, synthet
     )
 
 
-def _lookup(
-    stores: dict[tuple[str, str, str | None, str], ESOSecretStore], es: ESOExternalSecret, ref: object
-) -> ESOSecretStore | None:
-    kind = getattr(ref, "kind", "SecretStore")
-    name = getattr(ref, "name", "")
-    return stores.get((es.cluster, kind, es.namespace if kind == "SecretStore" else None, name))
+def lookup_store(stores: StoreIndex, cluster: str, namespace: str, ref: StoreRef) -> ESOSecretStore | None:
+    """The store a reference from an object in ``namespace`` names (a SecretStore is namespaced)."""
+    return stores.get((cluster, ref.kind, namespace if ref.kind == "SecretStore" else None, ref.name))
 
 
-def _external_secret(
-    ctx: BuildContext, es: ESOExternalSecret, stores: dict[tuple[str, str, str | None, str], ESOSecretStore]
-) -> None:
+def _external_secret(ctx: BuildContext, es: ESOExternalSecret, stores: StoreIndex) -> None:
     g = ctx.graph
     es_node = _es_node(ctx, es.cluster, es.namespace, es.name)
     secret_node = k8s_secret_node(ctx, es.cluster, es.namespace, es.target_name)
@@ -365,7 +411,7 @@ def _external_secret(
     for ref in refs:
         if ref is None:
             continue
-        store = _lookup(stores, es, ref)
+        store = lookup_store(stores, es.cluster, es.namespace, ref)
         if store is None:
             ctx.graph.add_gap(
                 Gap(

@@ -9,6 +9,8 @@ may reach the role of every node group of its cluster.
 
 from __future__ import annotations
 
+import dataclasses
+
 from irsa_lib.graph.aws import Identity
 from irsa_lib.graph.context import BuildContext, Reach
 from irsa_lib.graph.core import Gap
@@ -19,14 +21,19 @@ from irsa_lib.model import NodeGroup, Workload
 
 def imds_leg(ng: NodeGroup, w: Workload) -> Leg | None:
     """Whether this workload's pods reach IMDS on this node group's nodes."""
+    return metadata_leg(ng, host_network=w.host_network, who=f"{w.kind} {w.namespace}/{w.name}")
+
+
+def metadata_leg(ng: NodeGroup, *, host_network: bool, who: str) -> Leg | None:
+    """Whether pods (``who``, for the evidence) reach IMDS on this node group's nodes."""
     where = f"node group {ng.name} ({ng.metadata_source or 'source unknown'})"
     mo = ng.metadata_options
     if mo is not None and mo.http_endpoint == "disabled":
         return None
     tokens = mo.http_tokens if mo else None
     hops = mo.hop_limit if mo else None
-    if w.host_network:
-        return Leg(decision="allow", evidence=(f"{w.kind} {w.namespace}/{w.name} uses hostNetwork; {where}",))
+    if host_network:
+        return Leg(decision="allow", evidence=(f"{who} uses hostNetwork (the hop limit does not apply); {where}",))
     if tokens is not None and tokens != "required":
         return Leg(decision="allow", evidence=(f"{where}: http_tokens={tokens} (IMDSv1 allowed)",))
     if hops is not None and hops >= 2:
@@ -42,6 +49,10 @@ def imds_leg(ng: NodeGroup, w: Workload) -> Leg | None:
 
 
 def add_imds_edges(ctx: BuildContext) -> None:
+    for groups in ctx.node_groups.values():
+        for ng in groups:
+            if ng.kind != "fargate" and ng.node_role_arn:
+                ctx.role_node(ng.node_role_arn)  # a pod someone creates may reach it (RBAC)
     by_cluster: dict[str, list[Workload]] = {}
     for w in ctx.snapshot.workloads:
         by_cluster.setdefault(w.cluster, []).append(w)
@@ -84,3 +95,32 @@ def add_imds_edges(ctx: BuildContext) -> None:
                 ctx.imds_reach[wnode].append(
                     Reach(node=rnode, identity=Identity(ng.node_role_arn), leg=leg, mechanism=Mechanism.NODE_IMDS)
                 )
+
+
+HOST_NETWORK_FORBIDDEN = frozenset({"baseline", "restricted"})
+"""Pod Security Standards levels that forbid ``hostNetwork``."""
+PSA_ENFORCE = "pod-security.kubernetes.io/enforce"
+
+
+def new_pod_legs(ctx: BuildContext, cluster: str, namespace: str) -> list[tuple[str, Leg]]:
+    """(node role node, leg) for a pod someone creates in ``namespace``: it may use hostNetwork
+    (then the hop limit does not apply) unless the namespace's Pod Security Admission level forbids
+    it. Other admission controllers (policy engines, webhooks) are not collected: the evidence says so."""
+    ns = ctx.namespaces.get((cluster, namespace))
+    level = ns.labels.get(PSA_ENFORCE) if ns else None
+    host_ok = level not in HOST_NETWORK_FORBIDDEN
+    who = f"a pod created in {namespace}"
+    note = (
+        f"namespace {namespace}: {PSA_ENFORCE}={level!r} forbids hostNetwork"
+        if not host_ok
+        else f"namespace {namespace}: no Pod Security level forbids hostNetwork ({PSA_ENFORCE}={level!r}); "
+        "other admission policies are not collected and may still forbid it"
+    )
+    out = []
+    for ng in ctx.node_groups.get(cluster, []):
+        if ng.kind == "fargate" or not ng.node_role_arn:
+            continue
+        leg = metadata_leg(ng, host_network=host_ok, who=who)
+        if leg is not None:
+            out.append((ctx.role_node(ng.node_role_arn), dataclasses.replace(leg, evidence=(note, *leg.evidence))))
+    return out

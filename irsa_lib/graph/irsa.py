@@ -242,3 +242,44 @@ def _potential_edges(
                 via=(oidc_node,),
             ),
         )
+
+
+def token_leg(
+    ctx: BuildContext, cluster: str, subject: str, role_arn: str, audiences: tuple[str, ...] | None
+) -> Leg | None:
+    """Does ``role_arn``'s trust accept a token of ``subject`` minted by someone else (ESO) for
+    ``audiences``? None when it does not (or the cluster's provider or the role is unknown).
+
+    ``audiences`` None: whoever mints the token picks them (a SecretStore author), so a condition
+    on ``aud`` stays unresolved. Several audiences: the token's ``aud`` is a list; when the trust's
+    answer depends on which of them IAM matches, the leg is ``conditional`` on ``<issuer>:aud``.
+    """
+    eks = ctx.clusters.get(cluster)
+    role = ctx.aws.roles.get(role_arn)
+    provider = ctx.aws.oidc_by_url.get(eks.oidc_issuer.removeprefix("https://")) if eks and eks.oidc_issuer else None
+    if provider is None or role is None:
+        return None
+    auds = tuple(dict.fromkeys(audiences)) if audiences is not None else None
+
+    def leg(aud: str | tuple[str, ...] | None) -> Leg | None:
+        shown = "chosen by the token's requester" if aud is None else aud if isinstance(aud, str) else ",".join(aud)
+        what = f"trust of {role.arn} for token sub={subject} aud={shown}"
+        return from_decision(ctx.aws.web_identity(provider, role, sub=subject, aud=aud), what)
+
+    if auds is None or len(auds) == 1:
+        return leg(auds[0] if auds else None)
+    whole = leg(auds)
+    each = [leg(a) for a in auds]
+    outcomes = {None if x is None else x.decision for x in (whole, *each)}
+    if len(outcomes) == 1:
+        return whole
+    key = f"{provider.url.removeprefix('https://')}:aud"
+    return Leg(
+        decision="conditional",
+        evidence=(
+            f"the token carries several audiences ({', '.join(auds)}) and the trust of {role.arn} "
+            f"decides differently per audience: how IAM matches them against {key} is not decided here",
+            *(e for x in (whole, *each) if x is not None for e in x.evidence),
+        ),
+        unresolved=(key,),
+    )

@@ -9,8 +9,15 @@ gated by the namespace's permitted-role annotation (``iam.amazonaws.com/permitte
 Python's ``re.search`` is used, which agrees for the patterns seen in practice (character classes
 and lookarounds aside). ``WATCHED_NAMESPACES`` and ``controllerId`` / ``INSTANCE_ID`` filter which
 ExternalSecrets a controller serves (an ExternalSecret or controller without an id is kept: the
-graph over-approximates rather than miss a path). The namespace key-name annotation is not
-applied, for the same reason.
+graph over-approximates rather than miss a path).
+
+Key names are gated too: the namespace's key-name annotation
+(``externalsecrets.kubernetes-client.io/permitted-key-name`` unless ``NAMING_PERMITTED_ANNOTATION``
+says otherwise) is a regex tested against every ``data[].key``, ``data[].path`` and ``dataFrom[]``
+entry; one miss and the whole ExternalSecret is refused. ``dataFromWithOptions`` keys are not
+tested (domain-spec §1.5), so an ExternalSecret someone could create may still name any value
+there; KES then merges it only if the value is a JSON object, which cannot be known statically:
+such reads are ``conditional`` on ``kes:dataFromWithOptions-json-object``.
 
 Each ExternalSecret gets one ``kes-read`` edge per value it fetches (``via`` = the chain) and its
 Secret a ``materialised-from`` edge. The synthetic ``kes-es:<cluster>/<ns>/*`` node ("an
@@ -20,13 +27,22 @@ controller would assume for that namespace.
 
 from __future__ import annotations
 
+import dataclasses
 import re
+from collections.abc import Callable
 
-from irsa_lib.graph.aws import SecretRecord, account_of, consumer_actions
-from irsa_lib.graph.chains import add_controller_read, add_synthetic_reads, extend, note_missing_role, rebase
+from irsa_lib.graph.aws import SecretRecord, account_of, consumer_actions, parameter_paths
+from irsa_lib.graph.chains import (
+    Admission,
+    add_controller_read,
+    add_synthetic_reads,
+    extend,
+    note_missing_role,
+    rebase,
+)
 from irsa_lib.graph.context import BuildContext, Reach
 from irsa_lib.graph.core import Gap
-from irsa_lib.graph.legs import Leg
+from irsa_lib.graph.legs import ALLOW, Leg, combine
 from irsa_lib.graph.nodes import k8s_secret_node
 from irsa_lib.graph.schema import (
     CLUSTER,
@@ -38,7 +54,7 @@ from irsa_lib.graph.schema import (
     NodeType,
     kes_es_id,
 )
-from irsa_lib.model import KESController, KESExternalSecret
+from irsa_lib.model import KESController, KESExternalSecret, SSMParameter
 
 SESSION_NAME = "k8s-external-secrets"
 DEFAULT_REGION = "us-west-2"
@@ -46,36 +62,114 @@ DEFAULT_REGION = "us-west-2"
 
 def role_gate(ctx: BuildContext, controller: KESController, namespace: str, role_arn: str) -> Leg | None:
     """Does the namespace allow ``role_arn`` (KES ``_isPermitted``)? None when it does not."""
-    ns = ctx.namespaces.get((controller.cluster, namespace))
     key = controller.role_permitted_annotation
-    if ns is None:
-        return Leg(
-            decision="conditional",
-            evidence=(f"namespace {namespace} not in the snapshot: its {key} annotation is unknown",),
-            unresolved=(f"namespace-annotation:{key}",),
-        )
-    if key in ns.annotations:
-        pattern = ns.annotations[key]
-        try:
-            ok = re.search(pattern, role_arn) is not None
-        except re.error:
-            return Leg(
-                decision="conditional",
-                evidence=(f"namespace {namespace}: annotation {key}={pattern!r} is not a regex Python can read",),
-                unresolved=(f"namespace-annotation:{key}",),
-            )
-        if not ok:
+    rx, undecided = _regex_gate(ctx, controller, namespace, key)
+    if undecided is not None:
+        return undecided
+    if rx is not None:
+        if rx.search(role_arn) is None:
             return None
         return Leg(
             decision="allow",
-            evidence=(f"namespace {namespace}: annotation {key}={pattern!r} matches {role_arn} (unanchored regex)",),
+            evidence=(f"namespace {namespace}: annotation {key}={rx.pattern!r} matches {role_arn} (unanchored regex)",),
         )
+    if key in ctx.namespaces[(controller.cluster, namespace)].annotations:
+        return Leg(decision="allow", evidence=(f"namespace {namespace}: an empty {key} annotation allows every role",))
     if controller.enforce_namespace_annotations:
         return None
     return Leg(
         decision="allow",
         evidence=(f"namespace {namespace} has no {key} annotation and ENFORCE_NAMESPACE_ANNOTATIONS is not set",),
     )
+
+
+def _regex_gate(
+    ctx: BuildContext, controller: KESController, namespace: str, annotation: str
+) -> tuple[re.Pattern[str] | None, Leg | None]:
+    """The namespace's regex for ``annotation``: (compiled or None when absent/empty, or an
+    undecidable leg when the namespace is unknown or the regex unreadable)."""
+    ns = ctx.namespaces.get((controller.cluster, namespace))
+    unknown = (f"namespace-annotation:{annotation}",)
+    if ns is None:
+        return None, Leg(
+            decision="conditional",
+            evidence=(f"namespace {namespace} not in the snapshot: its {annotation} annotation is unknown",),
+            unresolved=unknown,
+        )
+    pattern = ns.annotations.get(annotation)
+    if not pattern:
+        return None, None
+    try:
+        return re.compile(pattern), None
+    except re.error:
+        return None, Leg(
+            decision="conditional",
+            evidence=(f"namespace {namespace}: annotation {annotation}={pattern!r} is not a regex Python can read",),
+            unresolved=unknown,
+        )
+
+
+def naming_gate(ctx: BuildContext, controller: KESController, namespace: str, keys: list[str]) -> Leg | None:
+    """Does the namespace's key-name regex admit every one of ``keys``? None when one fails."""
+    annotation = controller.naming_permitted_annotation
+    rx, undecided = _regex_gate(ctx, controller, namespace, annotation)
+    if undecided is not None:
+        return undecided
+    if rx is None:
+        return ALLOW
+    missed = [k for k in keys if rx.search(k) is None]
+    if missed:
+        return None
+    return Leg(
+        decision="allow",
+        evidence=(f"namespace {namespace}: {annotation}={rx.pattern!r} admits {', '.join(keys)} (unanchored regex)",),
+    )
+
+
+def gated_keys(es: KESExternalSecret) -> list[str]:
+    """What KES tests against the key-name regex: data[].key, data[].path, dataFrom[] (not WithOptions)."""
+    return [*(d.key for d in es.data if d.key), *(d.path for d in es.data if d.path), *es.data_from]
+
+
+def _key_admissions(
+    ctx: BuildContext, controller: KESController, namespace: str
+) -> Callable[[SecretRecord], list[Admission]] | None:
+    """How an ExternalSecret someone could create in ``namespace`` may name each value, under the
+    key-name regex (None: no regex, any way)."""
+    annotation = controller.naming_permitted_annotation
+    rx, undecided = _regex_gate(ctx, controller, namespace, annotation)
+    if rx is None and undecided is None:
+        return None
+    with_options = Leg(
+        decision="conditional",
+        evidence=(
+            f"namespace {namespace}: {annotation} does not check dataFromWithOptions keys; KES merges such a "
+            "value only if it is a JSON object",
+        ),
+        unresolved=("kes:dataFromWithOptions-json-object",),
+    )
+
+    def admit(target: SecretRecord) -> list[Admission]:
+        single = consumer_actions("kes", target)
+        if undecided is not None:
+            return [(single, None, undecided)]
+        assert rx is not None
+        out: list[Admission] = []
+        for form in (target.name, target.arn):
+            if rx.search(form):
+                why = f"namespace {namespace}: {annotation}={rx.pattern!r} admits key {form} (unanchored regex)"
+                out.append((single, None, Leg(decision="allow", evidence=(why,))))
+                break
+        if isinstance(target, SSMParameter):
+            for path, _ in parameter_paths(target):
+                if rx.search(path):
+                    why = f"namespace {namespace}: {annotation}={rx.pattern!r} admits path {path} (unanchored regex)"
+                    out.append(
+                        (consumer_actions("kes", target, by_path=True), path, Leg(decision="allow", evidence=(why,)))
+                    )
+        return out or [(single, None, with_options)]
+
+    return admit
 
 
 _META = set(".^$*+?()[]{}|\\")
@@ -230,11 +324,15 @@ def _external_secret(ctx: BuildContext, c: KESController, bases: list[Reach], es
             evidence=(f"KES writes ExternalSecret {es.namespace}/{es.name} into Secret {es.namespace}/{es.name}",),
         ),
     )
+    naming = naming_gate(ctx, c, es.namespace, gated_keys(es))
+    if naming is None:
+        return  # KES refuses the whole ExternalSecret: nothing is fetched
     if es.role_arn:
         note_missing_role(ctx, es.role_arn, es.cluster, f"ExternalSecret {es.namespace}/{es.name}")
         chains = _role_chains(ctx, c, bases, es.namespace, es.role_arn)
     else:
         chains = bases
+    chains = [dataclasses.replace(ch, leg=leg) for ch in chains if (leg := combine([ch.leg, naming])) is not None]
     region = es.region or c.aws_region or DEFAULT_REGION
     for chain in chains:
         account = account_of(chain.identity.role_arn) or ""
@@ -258,22 +356,11 @@ def _synthetic(ctx: BuildContext, c: KESController, bases: list[Reach]) -> None:
     candidates = list(found)
     for ns in namespaces:
         node = _es_node(ctx, c.cluster, ns, "*", synthetic=True)
+        admit = _key_admissions(ctx, c, ns)
         for chain in bases:
-            add_synthetic_reads(
-                ctx,
-                node,
-                chain,
-                "kes",
-                Mechanism.KES_READ,
-                f"an ExternalSecret in {ns} without spec.roleArn uses the controller's identity",
-            )
+            why = f"an ExternalSecret in {ns} without spec.roleArn uses the controller's identity"
+            add_synthetic_reads(ctx, node, chain, "kes", Mechanism.KES_READ, why, admit)
         for role_arn in _gate_candidates(ctx, c, ns, candidates):
             for chain in _role_chains(ctx, c, bases, ns, role_arn):
-                add_synthetic_reads(
-                    ctx,
-                    node,
-                    chain,
-                    "kes",
-                    Mechanism.KES_READ,
-                    f"an ExternalSecret in {ns} may set spec.roleArn={role_arn}",
-                )
+                why = f"an ExternalSecret in {ns} may set spec.roleArn={role_arn}"
+                add_synthetic_reads(ctx, node, chain, "kes", Mechanism.KES_READ, why, admit)

@@ -1,17 +1,22 @@
 """RBAC capabilities that reach secret values, as ``potential`` edges from the subjects that hold them.
 
-Roles and bindings are reduced to four capabilities, each scoped to a namespace (RoleBinding) or
+Roles and bindings are reduced to seven capabilities, each scoped to a namespace (RoleBinding) or
 the cluster (ClusterRoleBinding):
 
 * read Secrets (get / list / watch ``secrets``) -> every materialised Kubernetes Secret in scope;
 * run as a service account (create pods or pod-owning workloads, update those workloads,
   ``pods/exec`` / ``pods/attach``, ``serviceaccounts/token`` create, ``impersonate``
   serviceaccounts) -> the service accounts in scope;
+* create pods (or create / update pod-owning workloads) -> the node roles a new pod reaches through
+  instance metadata: a ``hostNetwork`` pod even with hop limit 1, unless the namespace's Pod Security
+  level forbids host networking (other admission policies are not collected: the evidence says so);
 * create / update ExternalSecrets (KES ``kubernetes-client.io`` or ESO ``external-secrets.io``) ->
   the synthetic "any ExternalSecret in <ns>" node;
+* create / update PushSecrets -> the synthetic "any PushSecret in <ns>" node (write paths only);
 * create / update SecretStores -> the IRSA role of every annotated service account of the
-  namespace (a store with ``auth.jwt`` makes ESO mint that service account's token) and the ESO
-  controller's own identity (a store without ``auth``); the store's ``role`` can chain further.
+  namespace whose trust accepts its token for some audience (a store with ``auth.jwt`` makes ESO
+  mint that service account's token, for audiences the author picks) and the ESO controller's own
+  identity (a store without ``auth``); the store's ``role`` can chain further.
 
 ServiceAccount subjects are the ``sa:`` nodes themselves; users and groups get ``rbac-subject``
 nodes. ClusterRole aggregation is resolved by label selectors.
@@ -23,6 +28,8 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 from irsa_lib.graph.context import BuildContext
+from irsa_lib.graph.eso import store_author_identities
+from irsa_lib.graph.imds import new_pod_legs
 from irsa_lib.graph.schema import (
     CLUSTER,
     NAME,
@@ -32,8 +39,8 @@ from irsa_lib.graph.schema import (
     NodeType,
     eso_es_id,
     kes_es_id,
+    push_id,
     rbac_subject_id,
-    sa_id,
 )
 from irsa_lib.model import PolicyRule, RBACBinding, RBACRole, Subject
 
@@ -60,7 +67,7 @@ def _allows(rule: PolicyRule, verbs: set[str], group: str, resource: str) -> boo
 @dataclass(frozen=True)
 class Capability:
     kind: str
-    """read-secrets | run-as | create-kes-es | create-eso-es | create-store"""
+    """read-secrets | run-as | create-pod | create-kes-es | create-eso-es | create-store | create-push-secret"""
     names: tuple[str, ...] = ()
     """resourceNames restriction (empty = any)."""
 
@@ -73,6 +80,10 @@ def capabilities(rules: tuple[PolicyRule, ...]) -> list[Capability]:
             out.append(Capability("read-secrets", names))
         if any(_allows(r, {"create", "update", "patch"}, g, res) for g, res in WORKLOAD_RESOURCES):
             out.append(Capability("run-as"))
+        if _allows(r, {"create"}, "", "pods") or any(
+            _allows(r, {"create", "update", "patch"}, g, res) for g, res in WORKLOAD_RESOURCES if res != "pods"
+        ):
+            out.append(Capability("create-pod"))
         if _allows(r, {"create", "get"}, "", "pods/exec") or _allows(r, {"create", "get"}, "", "pods/attach"):
             out.append(Capability("run-as"))
         if _allows(r, {"create"}, "", "serviceaccounts/token") or _allows(r, {"impersonate"}, "", "serviceaccounts"):
@@ -83,6 +94,8 @@ def capabilities(rules: tuple[PolicyRule, ...]) -> list[Capability]:
             out.append(Capability("create-eso-es"))
         if _allows(r, {"create", "update", "patch"}, "external-secrets.io", "secretstores"):
             out.append(Capability("create-store"))
+        if _allows(r, {"create", "update", "patch"}, "external-secrets.io", "pushsecrets"):
+            out.append(Capability("create-push-secret"))
     return out
 
 
@@ -140,56 +153,48 @@ def add_rbac_edges(ctx: BuildContext) -> None:
             subject = _subject_node(ctx, b.cluster, b, s)
             for ns in namespaces:
                 for cap in caps:
-                    for target, mech, via in _targets(ctx, b.cluster, ns, cap, secrets_by_ns):
+                    for target, mech, via, extra in _targets(ctx, b.cluster, ns, cap, secrets_by_ns):
                         if target == subject:
                             continue
                         g.add_edge(
                             subject,
                             target,
                             EdgeData(
-                                mechanism=mech, decision="potential", evidence=(f"{why}: {cap.kind} in {ns}",), via=via
+                                mechanism=mech,
+                                decision="potential",
+                                evidence=(f"{why}: {cap.kind} in {ns}", *extra),
+                                via=via,
                             ),
                             key=f"{mech}:{b.kind}/{b.namespace}/{b.name}",
                         )
 
 
-def _store_identities(ctx: BuildContext, cluster: str, ns: str) -> list[tuple[str, tuple[str, ...]]]:
-    """AWS identities a SecretStore written in ``ns`` can start from: the IRSA role of any annotated
-    service account there (auth.jwt; ESO mints the token), or the ESO controller's own chain (no auth).
-    The edge goes to the identity, not the service account: the store author gets the AWS session,
-    not the service account's Kubernetes permissions."""
-    out: dict[str, tuple[str, ...]] = {}
-    for sa in ctx.sas_by_namespace.get((cluster, ns), []):
-        if sa.role_arn:
-            node = sa_id(cluster, ns, sa.name)
-            for r in ctx.sa_reach.get(node, []):
-                if r.mechanism == Mechanism.IRSA and r.identity.role_arn == sa.role_arn:
-                    out.setdefault(r.node, (node,))
-    for c in ctx.snapshot.eso_controllers:
-        if c.cluster == cluster:
-            controller = sa_id(c.cluster, c.namespace, c.service_account)
-            for r in ctx.default_chain(c.cluster, c.namespace, c.service_account):
-                out.setdefault(r.node, (controller, *r.via))
-    return list(out.items())
+Target = tuple[str, Mechanism, tuple[str, ...], tuple[str, ...]]
+"""(node, mechanism, via, extra evidence) of one capability edge."""
 
 
 def _targets(
     ctx: BuildContext, cluster: str, ns: str, cap: Capability, secrets_by_ns: dict[tuple[str, str], list[str]]
-) -> list[tuple[str, Mechanism, tuple[str, ...]]]:
+) -> list[Target]:
     g = ctx.graph
     if cap.kind == "read-secrets":
         return [
-            (n, Mechanism.RBAC_READ_SECRETS, ())
+            (n, Mechanism.RBAC_READ_SECRETS, (), ())
             for n in secrets_by_ns.get((cluster, ns), [])
             if not cap.names or g.node(n)[NAME] in cap.names
         ]
     if cap.kind == "run-as":
         return [
-            (ctx.sa_node(cluster, ns, sa.name), Mechanism.RBAC_RUN_AS, ())
+            (ctx.sa_node(cluster, ns, sa.name), Mechanism.RBAC_RUN_AS, (), ())
             for sa in ctx.sas_by_namespace.get((cluster, ns), [])
             if not cap.names or sa.name in cap.names
         ]
+    if cap.kind == "create-pod":
+        return [(node, Mechanism.RBAC_NODE_ROLE, (), leg.evidence) for node, leg in new_pod_legs(ctx, cluster, ns)]
     if cap.kind == "create-store":
-        return [(node, Mechanism.RBAC_CREATE_STORE, via) for node, via in _store_identities(ctx, cluster, ns)]
+        return [(node, Mechanism.RBAC_CREATE_STORE, via, ()) for node, via in store_author_identities(ctx, cluster, ns)]
+    if cap.kind == "create-push-secret":
+        node = push_id(cluster, ns)
+        return [(node, Mechanism.RBAC_CREATE_PUSH_SECRET, (), ())] if node in g else []
     node = kes_es_id(cluster, ns) if cap.kind == "create-kes-es" else eso_es_id(cluster, ns)
-    return [(node, Mechanism.RBAC_CREATE_EXTERNAL_SECRET, ())] if node in g else []
+    return [(node, Mechanism.RBAC_CREATE_EXTERNAL_SECRET, (), ())] if node in g else []

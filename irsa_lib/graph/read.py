@@ -10,13 +10,19 @@ plus resource policies that may name it, not from every value.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from irsa_lib.graph.aws import Identity, ReadLeg, SecretRecord, consumer_actions
 from irsa_lib.graph.context import BuildContext
 from irsa_lib.graph.core import Gap
 from irsa_lib.graph.schema import (
     DECRYPT_DECISION,
+    ENCRYPT_DECISION,
+    HOP_ONLY,
     PRINCIPAL_TYPES,
     READ_DECISION,
+    WRITE_DECISION,
+    WRITE_MECHANISMS,
     EdgeData,
     Mechanism,
     param_id,
@@ -32,7 +38,9 @@ def target_node(target: SecretRecord) -> str:
 def read_edge(
     leg: ReadLeg, mechanism: Mechanism, *, via: tuple[str, ...] = (), extra_evidence: tuple[str, ...] = ()
 ) -> EdgeData:
-    """The edge for a read + decrypt leg (possibly behind a controller chain already combined in)."""
+    """The edge for a read + decrypt leg (or a write + encrypt leg of a write mechanism), possibly
+    behind a controller chain already combined in."""
+    names = (WRITE_DECISION, ENCRYPT_DECISION) if mechanism in WRITE_MECHANISMS else (READ_DECISION, DECRYPT_DECISION)
     return EdgeData(
         mechanism=mechanism,
         decision=leg.leg.decision,
@@ -41,16 +49,23 @@ def read_edge(
         missing=leg.leg.missing,
         actions=leg.actions,
         via=via,
-        extra={READ_DECISION: leg.read.decision, DECRYPT_DECISION: leg.decrypt.decision},
+        extra={names[0]: leg.read.decision, names[1]: leg.decrypt.decision},
     )
+
+
+def held_identities(ctx: BuildContext) -> Iterator[tuple[str, Identity]]:
+    """(node, identity) of every AWS identity in the graph whose credentials someone holds and whose
+    role is in the snapshot: where read and write edges start."""
+    g = ctx.graph
+    for node in g.nodes_of(*PRINCIPAL_TYPES):
+        identity: Identity = g.node(node)["identity"]
+        if not g.node(node).get(HOP_ONLY) and ctx.aws.has_role(identity.role_arn):
+            yield node, identity
 
 
 def add_read_edges(ctx: BuildContext) -> None:
     g = ctx.graph
-    for node in g.nodes_of(*PRINCIPAL_TYPES):
-        identity: Identity = g.node(node)["identity"]
-        if not ctx.aws.has_role(identity.role_arn):
-            continue
+    for node, identity in held_identities(ctx):
         for target in ctx.aws.candidate_targets(identity):
             leg = ctx.aws.read(identity, target, consumer_actions("direct", target))
             if leg is None:

@@ -20,6 +20,10 @@ kes-external-secret        ``kes-es:<cluster>/<ns>/<name>``; ``kes-es:<cluster>/
                            "any ExternalSecret someone could create in <ns>"
 eso-external-secret        ``eso-es:<cluster>/<ns>/<name>``; ``eso-es:<cluster>/<ns>/*`` likewise
 eso-store                  ``store:<cluster>/<ns>/SecretStore/<name>``, ``store:<cluster>/-/ClusterSecretStore/<name>``
+eso-push-secret            ``eso-push:<cluster>/<ns>/<name>``; ``eso-push:<cluster>/<ns>/*`` is the synthetic
+                           "any PushSecret someone could create in <ns>"
+kubelet                    ``kubelet:<cluster>/<node>``; ``kubelet:<cluster>/*`` is "the kubelet of whichever
+                           node runs the pod" (the node is not known for pod-owning workloads)
 secret-provider-class      ``spc:<cluster>/<ns>/<name>``
 static-credentials         ``static-creds:<cluster>/<ns>/<secret-name>`` (keys in a Kubernetes Secret)
 oidc-provider              ``oidc:<arn>``
@@ -33,7 +37,9 @@ secretsmanager-secret      ``secret:<arn>``
 Edges
 -----
 An edge ``u -> v`` means "whoever holds ``u`` can obtain ``v``": a workload holds its service
-account's token, a service account can assume a role, a role can read a parameter. Every edge
+account's token, a service account can assume a role, a role can read a parameter. The exceptions
+are the :data:`WRITE_MECHANISMS`: ``u -> value`` there means "can overwrite", never "can read"
+(reading queries skip them, writing queries end with one). Every edge
 carries :data:`MECHANISM`, :data:`DECISION`, :data:`EVIDENCE` and :data:`UNRESOLVED_KEYS`; some
 carry :data:`CONFIGURED`, :data:`CHAINED`, :data:`ACTIONS` or :data:`VIA` as well.
 """
@@ -58,6 +64,8 @@ class NodeType(StrEnum):
     ESO_EXTERNAL_SECRET = "eso-external-secret"
     ESO_STORE = "eso-store"
     SECRET_PROVIDER_CLASS = "secret-provider-class"
+    ESO_PUSH_SECRET = "eso-push-secret"
+    KUBELET = "kubelet"
     STATIC_CREDENTIALS = "static-credentials"
     OIDC_PROVIDER = "oidc-provider"
     IAM_ROLE = "iam-role"
@@ -69,7 +77,7 @@ class NodeType(StrEnum):
 
 
 SUBJECT_TYPES: frozenset[NodeType] = frozenset(
-    {NodeType.SERVICE_ACCOUNT, NodeType.ANY_SERVICE_ACCOUNT, NodeType.RBAC_SUBJECT, NodeType.WORKLOAD}
+    {NodeType.SERVICE_ACCOUNT, NodeType.ANY_SERVICE_ACCOUNT, NodeType.RBAC_SUBJECT, NodeType.WORKLOAD, NodeType.KUBELET}
 )
 """Node types an access path may start from."""
 
@@ -94,6 +102,13 @@ class Mechanism(StrEnum):
     """subject -> service-account: create pods/workloads, pods/exec, serviceaccounts/token, impersonate (potential)."""
     RBAC_CREATE_EXTERNAL_SECRET = "rbac-create-external-secret"
     """subject -> synthetic ``kes-es``/``eso-es`` node of a namespace (potential)."""
+    RBAC_CREATE_PUSH_SECRET = "rbac-create-push-secret"
+    """subject -> synthetic ``eso-push`` node of a namespace (potential)."""
+    RBAC_NODE_ROLE = "rbac-node-role"
+    """subject -> node-role: a pod it creates reaches instance metadata (a ``hostNetwork`` pod even with
+    hop limit 1) unless the namespace's Pod Security level forbids host networking (potential)."""
+    KUBELET_READ = "kubelet-read"
+    """kubelet -> k8s-secret: the node authorizer lets a kubelet read the Secrets its pods reference."""
     RBAC_CREATE_STORE = "rbac-create-store"
     """subject -> role: a SecretStore it writes borrows an annotated SA's IRSA role or the ESO controller's
     identity (potential)."""
@@ -121,6 +136,16 @@ class Mechanism(StrEnum):
     # AWS read
     CAN_READ = "can-read"
     """principal -> parameter/secret: read action allowed AND kms:Decrypt on its key allowed."""
+    # AWS write (never part of a reading path)
+    CAN_WRITE = "can-write"
+    """principal -> parameter/secret: ssm:PutParameter / secretsmanager:PutSecretValue allowed AND the KMS
+    action that encrypts the new value (kms:Encrypt or kms:GenerateDataKey)."""
+    ESO_PUSH = "eso-push"
+    """eso-push -> parameter/secret: ESO writes it through the store's credentials (``via`` = chain)."""
+
+
+WRITE_MECHANISMS: frozenset[Mechanism] = frozenset({Mechanism.CAN_WRITE, Mechanism.ESO_PUSH})
+"""Edges that overwrite a value: reading queries never follow them."""
 
 
 # Edge attribute names ---------------------------------------------------------------------------
@@ -142,6 +167,8 @@ MISSING = "missing"
 """tuple[str, ...]: policies that take part in the edge's decision but were not available."""
 READ_DECISION = "read_decision"
 DECRYPT_DECISION = "decrypt_decision"
+WRITE_DECISION = "write_decision"
+ENCRYPT_DECISION = "encrypt_decision"
 
 # Node attribute names ---------------------------------------------------------------------------
 TYPE = "type"
@@ -152,6 +179,9 @@ NAME = "name"
 ARN = "arn"
 ACCOUNT = "account_id"
 REGION = "region"
+HOP_ONLY = "hop_only"
+"""bool: an identity whose credentials no subject holds (EKS's internal Pod Identity session before
+``targetRoleArn``); no read, write or assume edge starts from it."""
 SYNTHETIC = "synthetic"
 """bool: the node stands for something that does not exist yet but could be created."""
 
@@ -223,6 +253,14 @@ def eso_es_id(cluster: str, namespace: str, name: str = "*") -> str:
 
 def store_id(cluster: str, kind: str, namespace: str | None, name: str) -> str:
     return f"store:{cluster}/{namespace or '-'}/{kind}/{name}"
+
+
+def push_id(cluster: str, namespace: str, name: str = "*") -> str:
+    return f"eso-push:{cluster}/{namespace}/{name}"
+
+
+def kubelet_id(cluster: str, node: str | None = None) -> str:
+    return f"kubelet:{cluster}/{node or '*'}"
 
 
 def spc_id(cluster: str, namespace: str, name: str) -> str:

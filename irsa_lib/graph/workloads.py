@@ -1,10 +1,16 @@
-"""Workload edges: a workload holds its service account's token and the Secrets it references."""
+"""Workload edges: a workload holds its service account's token and the Secrets it references.
+
+The kubelet of the node running a pod may read every Secret the pod references: the node
+authorizer grants it exactly those ("The node authorizer allows the Kubelet to read all of the
+secrets mounted to the node", EKS best practices). The node of a pod-owning workload is not known,
+so its Secrets are readable by ``kubelet:<cluster>/*``, "the kubelet of whichever node runs it".
+"""
 
 from __future__ import annotations
 
 from irsa_lib.graph.context import BuildContext
 from irsa_lib.graph.nodes import k8s_secret_node
-from irsa_lib.graph.schema import EdgeData, Mechanism, workload_id
+from irsa_lib.graph.schema import CLUSTER, NAME, NAMESPACE, EdgeData, Mechanism, NodeType, kubelet_id, workload_id
 
 
 def add_workload_edges(ctx: BuildContext) -> None:
@@ -24,6 +30,18 @@ def add_workload_edges(ctx: BuildContext) -> None:
         for ref in w.secret_refs:
             k8s = k8s_secret_node(ctx, w.cluster, w.namespace, ref.secret)
             g.add_edge(
+                _kubelet_node(ctx, w.cluster, w.node_name),
+                k8s,
+                EdgeData(
+                    mechanism=Mechanism.KUBELET_READ,
+                    decision="allow",
+                    evidence=(
+                        f"{w.kind} {w.namespace}/{w.name} references Secret {ref.secret}: the node authorizer "
+                        f"lets the kubelet of {w.node_name or 'the node running it'} read it",
+                    ),
+                ),
+            )
+            g.add_edge(
                 wnode,
                 k8s,
                 EdgeData(
@@ -33,3 +51,10 @@ def add_workload_edges(ctx: BuildContext) -> None:
                 ),
                 key=f"{Mechanism.MOUNTS_SECRET}:{ref.via}",
             )
+
+
+def _kubelet_node(ctx: BuildContext, cluster: str, node: str | None) -> str:
+    label = f"kubelet of node {node}" if node else "kubelet of the node running the pod"
+    return ctx.graph.add_node(
+        kubelet_id(cluster, node), NodeType.KUBELET, label, **{CLUSTER: cluster, NAME: node or "*", NAMESPACE: None}
+    )

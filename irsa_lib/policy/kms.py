@@ -3,9 +3,10 @@
 A grant names a grantee principal and operations (``Decrypt``...). Its constraints compare the
 request's encryption context, given as ``kms:EncryptionContext:<key>`` context keys:
 ``EncryptionContextEquals`` needs exactly those pairs, ``EncryptionContextSubset`` needs at least
-them (KMS dev guide, grants: "Using grant constraints"). The encryption-context keys given are
-taken as the request's whole encryption context; a constrained key not given is unresolved when
-the context is incomplete.
+them (KMS dev guide, grants: "Using grant constraints"). The request's encryption-context keys are
+``kms:EncryptionContextKeys`` when given (some values may still be unknown: Secrets Manager's
+``SecretVersionId`` cannot be known statically), else the ``kms:EncryptionContext:*`` keys given.
+A constrained key whose value is not given is unresolved when the context is incomplete.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ if TYPE_CHECKING:
     from irsa_lib.policy.context import RequestContext
 
 EC_PREFIX = "kms:encryptioncontext:"
+EC_KEYS = "kms:encryptioncontextkeys"
 
 
 def grant_ref(grant: Grant) -> StatementRef:
@@ -46,12 +48,16 @@ def _constraints(grant: Grant, ctx: RequestContext) -> Tri:
     if c is None or (c.encryption_context_equals is None and c.encryption_context_subset is None):
         return (2, (), (grant_ref(grant),))
     given = {k[len(EC_PREFIX) :]: v[0] for k, v in ctx.given_with_prefix(EC_PREFIX).items() if v}
+    status, listed = ctx.lookup(EC_KEYS)
+    keys = set(listed) | set(given) if status == "present" else set(given)
     equals = c.encryption_context_equals is not None
     wanted: Mapping[str, str] = c.encryption_context_equals or c.encryption_context_subset or {}
-    if equals and any(k not in wanted for k in given):
+    if equals and any(k not in wanted for k in keys):
         return FALSE
     if any(k in given and given[k] != v for k, v in wanted.items()):
         return FALSE
+    if status == "present" and any(k not in keys for k in wanted):
+        return FALSE  # the request's context does not have that key at all
     unknown = [k for k in wanted if k not in given]
     if not unknown:
         return (2, (), (grant_ref(grant),))

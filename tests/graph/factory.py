@@ -14,10 +14,14 @@ from irsa_lib.model import (
     Namespace,
     NodeGroup,
     OIDCProvider,
+    PolicyRule,
+    RBACBinding,
+    RBACRole,
     Role,
     SecretsManagerSecret,
     ServiceAccount,
     SSMParameter,
+    Subject,
     Workload,
 )
 from irsa_lib.snapshot import Snapshot
@@ -159,6 +163,25 @@ def workload(ns: str, name: str, sa_name: str, **kw: Any) -> Workload:
 
 def namespace(name: str, annotations: dict[str, str] | None = None, labels: dict[str, str] | None = None) -> Namespace:
     return Namespace(cluster=CLUSTER, name=name, annotations=annotations or {}, labels=labels or {})
+
+
+def rbac_grant(
+    ns: str, subject: tuple[str, str], verbs: tuple[str, ...], group: str, resource: str
+) -> dict[str, list[object]]:
+    """Records giving ``subject`` (kind, name) ``verbs`` on ``group/resource`` in ``ns`` (Role + RoleBinding)."""
+    kind, name = subject
+    rule = PolicyRule(verbs=verbs, api_groups=(group,), resources=(resource,))
+    role_ = RBACRole(cluster=CLUSTER, name=f"{name}-role", kind="Role", namespace=ns, rules=(rule,))
+    binding = RBACBinding(
+        cluster=CLUSTER,
+        name=f"{name}-binding",
+        kind="RoleBinding",
+        namespace=ns,
+        role_kind="Role",
+        role_name=role_.name,
+        subjects=(Subject(kind=kind, name=name),),  # type: ignore[arg-type]
+    )
+    return {"rbac_roles": [role_], "rbac_bindings": [binding]}
 
 
 def secure_nodes(role_name: str = "node-role") -> NodeGroup:

@@ -147,3 +147,53 @@ def test_trust_naming_everyone_needs_no_identity_allow_in_the_same_account() -> 
         ssm_parameters=[param("/open/db")],
     )
     assert table(snap) == {("app", "web", "/open/db", "direct", "allow")}
+
+
+def _with_gap(service: str, **extra: object) -> object:
+    import dataclasses
+
+    from tests.graph.test_kes import RBAC_ALICE
+
+    snap = scenario(extra=RBAC_ALICE)  # type: ignore[arg-type]
+    snap = dataclasses.replace(snap, **extra)  # type: ignore[arg-type]
+    gap = Coverage(source="kubernetes", scope="c1", service=service, status="denied", error="Forbidden")
+    return dataclasses.replace(snap, coverage=(gap,))
+
+
+def _completeness(snap: object) -> dict[tuple[str, str, str, str], bool]:
+    from irsa_lib.access import effective_access
+
+    return {
+        (r.subject_kind, r.service_account, r.secret_name, r.access): r.complete
+        for r in effective_access(build_graph(snap))  # type: ignore[arg-type]
+    }
+
+
+def test_a_denied_secrets_listing_marks_only_rows_through_a_kubernetes_secret() -> None:
+    got = _completeness(_with_gap("secrets"))
+    assert got[("ServiceAccount", "api", "/billing/db", "via-controller")] is False
+    assert got[("User", "alice", "/payments/key", "potential")] is True  # alice -> ExternalSecret -> value
+    assert got[("ServiceAccount", "kes-sa", "/billing/db", "direct")] is True
+
+
+def test_denied_rbac_marks_only_rows_rbac_could_change() -> None:
+    got = _completeness(_with_gap("rolebindings"))
+    assert got[("User", "alice", "/payments/key", "potential")] is False
+    assert got[("ServiceAccount", "api", "/billing/db", "via-controller")] is True
+    assert got[("ServiceAccount", "kes-sa", "/billing/db", "direct")] is True
+
+
+def test_other_kubernetes_gaps_still_mark_every_row_of_the_cluster() -> None:
+    got = _completeness(_with_gap("pods"))
+    assert got and not any(got.values())
+
+
+def test_denied_rbac_also_marks_conditional_rows_an_unseen_binding_could_better() -> None:
+    import dataclasses
+
+    from tests.graph.test_pod_identity_imds_csi import imds_snapshot
+
+    snap = imds_snapshot(None)  # unknown instance metadata settings: a conditional direct row
+    gap = Coverage(source="kubernetes", scope="c1", service="clusterrolebindings", status="denied")
+    [row] = rows(dataclasses.replace(snap, coverage=(gap,)))  # type: ignore[call-overload]
+    assert (row.access, row.decision, row.complete) == ("direct", "conditional", False)

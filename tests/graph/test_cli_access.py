@@ -66,6 +66,7 @@ def test_csv_and_table_and_filters(snap_file: Path, capsys: pytest.CaptureFixtur
         ("payments", "api"),
         ("team-x", "api"),
         ("external-secrets", "kes-sa"),
+        ("", "*"),  # the kubelet of the node running the consuming pods (node authorizer)
     }
     assert main(["access", str(snap_file), "--namespace", "payments"]) == 0
     text = capsys.readouterr().out
@@ -84,11 +85,23 @@ def test_gaps_are_reported_on_stderr(tmp_path: Path, capsys: pytest.CaptureFixtu
     snap = snap.__class__(
         **{
             **snap.__dict__,
-            "coverage": (Coverage(source="kubernetes", scope="c1", service="rolebindings", status="denied"),),
+            "coverage": (Coverage(source="kubernetes", scope="c1", service="serviceaccounts", status="denied"),),
         }
     )
     path = save_snapshot(snap, tmp_path / "gappy.json")
     assert main(["access", str(path), "--format", "json"]) == 0
     captured = capsys.readouterr()
     assert all(r["complete"] is False for r in json.loads(captured.out))
+    assert "serviceaccounts" in captured.err
+    # a gap that can only change some rows is still reported, even when no row is marked
+    narrow = snap.__class__(
+        **{
+            **snap.__dict__,
+            "coverage": (Coverage(source="kubernetes", scope="c1", service="rolebindings", status="denied"),),
+        }
+    )
+    path = save_snapshot(narrow, tmp_path / "rbac-gap.json")
+    assert main(["access", str(path), "--format", "json"]) == 0
+    captured = capsys.readouterr()
+    assert all(r["complete"] is True for r in json.loads(captured.out))  # allowed, none potential
     assert "rolebindings" in captured.err

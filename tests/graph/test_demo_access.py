@@ -57,6 +57,10 @@ EXPECTED |= _rows("Group", None, "developers", (*BILLING, *PAYMENTS), "potential
 # ExternalSecrets in billing (the gate admits only billing-service-role; no roleArn uses the
 # controller's own role, which reads billing (d)) -> billing.
 EXPECTED |= _rows("Group", None, "billing-team", (*BILLING, REPORTING), "potential")
+# The kubelet of the node running billing-api / payments-api: the node authorizer lets it read the
+# Secrets those pods reference (billing-db, billing-api-key; payments-db, payments-stripe), i.e. the
+# four materialised values. The Deployments' node is unknown: one "*" kubelet.
+EXPECTED |= _rows("Node", None, "*", (*BILLING, *PAYMENTS), "via-controller")
 # Group payments-team (team-developer in payments): KES ExternalSecrets in the ungated payments
 # namespace (F03) may name billing-service-role or payments-service-role; SecretStores and pods as
 # payments-eso-sa reach external-secrets-role; pods give reporting.

@@ -8,11 +8,7 @@ from irsa_lib.model import (
     KESController,
     KESDataItem,
     KESExternalSecret,
-    PolicyRule,
-    RBACBinding,
-    RBACRole,
     SecretKeyRef,
-    Subject,
 )
 from irsa_lib.snapshot import Snapshot
 from tests.graph.conftest import rows, table
@@ -26,6 +22,7 @@ from tests.graph.factory import (
     namespace,
     param,
     param_arn,
+    rbac_grant,
     role,
     role_arn,
     sa,
@@ -35,6 +32,7 @@ from tests.graph.factory import (
 )
 
 PERMITTED = "iam.amazonaws.com/permitted"
+RBAC_ALICE = rbac_grant("team-x", ("User", "alice"), ("create", "update"), "kubernetes-client.io", "externalsecrets")
 
 
 def es(ns: str, name: str, role_name: str | None, *keys: str, path: str | None = None) -> KESExternalSecret:
@@ -220,33 +218,83 @@ def test_intermediate_role_is_assumed_before_role_arn() -> None:
 
 
 def test_rbac_create_external_secret_gives_potential_access_through_the_controller() -> None:
-    creator = RBACRole(
-        cluster=CLUSTER,
-        name="es-author",
-        kind="Role",
-        namespace="team-x",
-        rules=(
-            PolicyRule(
-                verbs=("create", "update"), api_groups=("kubernetes-client.io",), resources=("externalsecrets",)
-            ),
-        ),
-    )
-    binding = RBACBinding(
-        cluster=CLUSTER,
-        name="alice-es",
-        kind="RoleBinding",
-        namespace="team-x",
-        role_kind="Role",
-        role_name="es-author",
-        subjects=(Subject(kind="User", name="alice"),),
-    )
-    snap = scenario(extra={"rbac_roles": [creator], "rbac_bindings": [binding]})
+    snap = scenario(extra=RBAC_ALICE)
     assert table(snap, kinds=("User",)) == {
         (None, "alice", "/billing/db", "potential", "allow"),
         (None, "alice", "/billing/other", "potential", "allow"),
         (None, "alice", "/payments/key", "potential", "allow"),
     }
-    enforced = scenario(enforce=True, extra={"rbac_roles": [creator], "rbac_bindings": [binding]})
+    enforced = scenario(enforce=True, extra=RBAC_ALICE)
     # team-x has no permitted annotation and enforcement is on: no roleArn is accepted, but an
     # ExternalSecret without roleArn still uses the controller's own role (which reads nothing itself)
     assert table(enforced, kinds=("User",)) == set()
+
+
+# --- key-name gating (NAMING_PERMITTED_ANNOTATION) ----------------------------------------------
+NAMING = "externalsecrets.kubernetes-client.io/permitted-key-name"
+
+
+def _annotate(snap: Snapshot, ns: str, **annotations: str) -> Snapshot:
+    return dataclasses.replace(
+        snap,
+        namespaces=tuple(
+            dataclasses.replace(n, annotations={**n.annotations, **annotations}) if n.name == ns else n
+            for n in snap.namespaces
+        ),
+    )
+
+
+def _named(snap: Snapshot, ns: str, pattern: str) -> Snapshot:
+    return _annotate(snap, ns, **{NAMING: pattern})
+
+
+def test_one_key_outside_the_naming_regex_refuses_the_whole_external_secret() -> None:
+    extra: dict[str, list[object]] = {
+        "kes_external_secrets": [es("billing", "mixed", "billing-service-role", "/billing/other", "/payments/key")],
+        "workloads": [consumer("billing", "mixed", "mixer")],
+    }
+    snap = scenario(extra=extra)
+    # billing-service-role reads /billing/other (not /payments/key): without a naming rule it materialises
+    assert ("billing", "api", "/billing/other", "via-controller", "allow") in table(snap)
+    named = _named(snap, "billing", "^/billing/")
+    got = {r for r in table(named) if r[0] == "billing"}
+    # db-creds names only /billing/db: still served; "mixed" also names /payments/key: refused entirely
+    assert got == {("billing", "api", "/billing/db", "via-controller", "allow")}
+
+
+def test_naming_regex_applies_to_data_paths_too() -> None:
+    extra: dict[str, list[object]] = {
+        "kes_external_secrets": [es("payments", "by-path", "payments-service-role", path="/payments")],
+        "service_accounts": [sa("payments", "walker")],
+        "workloads": [
+            workload("payments", "walker", "walker", secret_refs=(SecretKeyRef(secret="by-path", via="env"),))
+        ],
+    }
+    snap = scenario(extra=extra)
+    assert ("payments", "walker", "/payments/key", "via-controller", "allow") in table(snap)
+    only_keys = _named(snap, "payments", "^/payments/")  # "/payments" (the path) does not match
+    # pay-creds (key /payments/key) still serves api; the by-path ExternalSecret is refused
+    assert {r for r in table(only_keys) if r[0] == "payments"} == {
+        ("payments", "api", "/payments/key", "via-controller", "allow")
+    }
+
+
+def test_any_external_secret_someone_could_create_respects_the_naming_regex() -> None:
+    snap = _named(scenario(extra=RBAC_ALICE), "team-x", "^/billing/")
+    assert table(snap, kinds=("User",)) == {
+        (None, "alice", "/billing/db", "potential", "allow"),
+        (None, "alice", "/billing/other", "potential", "allow"),
+        # not through data/dataFrom; only dataFromWithOptions (never tested against the regex),
+        # which materialises the value only if it is a JSON object
+        (None, "alice", "/payments/key", "potential", "conditional"),
+    }
+    [row] = rows(snap, kinds=("User",), secret="/payments/key")
+    assert row.unresolved_keys == ("kes:dataFromWithOptions-json-object",)
+
+
+def test_a_naming_regex_admitting_only_a_path_allows_a_by_path_read() -> None:
+    snap = _named(scenario(extra=RBAC_ALICE), "team-x", "^/payments$")
+    got = table(snap, kinds=("User",))
+    # the path /payments matches (payments-service-role may GetParametersByPath on it); billing's do not
+    assert (None, "alice", "/payments/key", "potential", "allow") in got
+    assert (None, "alice", "/billing/db", "potential", "conditional") in got

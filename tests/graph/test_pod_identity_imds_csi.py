@@ -13,6 +13,8 @@ from tests.graph.factory import (
     allow,
     doc,
     irsa_trust,
+    key_policy_for,
+    kms_key,
     param,
     param_arn,
     role,
@@ -161,3 +163,94 @@ def test_csi_mount_needs_get_parameters_not_get_parameter() -> None:
     [row] = rows(csi_snapshot(["ssm:GetParameters"]))
     assert (row.access, row.decision, row.mechanisms) == ("direct", "allow", ("csi-mount",))
     assert row.path == ("Deployment app/web", "SecretProviderClass app/spc", "role web-role", "parameter /app/db")
+
+
+# --- session policy and target role -------------------------------------------------------------
+
+READ_APP = doc(allow("ssm:GetParameter", param_arn("/app/*")))
+ONLY_A = {"Version": "2012-10-17", "Statement": [allow("ssm:GetParameter", param_arn("/app/a/*"))]}
+
+
+def shared_role_snapshot(*associations: PodIdentityAssociation, **extra: list[object]) -> object:
+    """One role shared by two service accounts; the role itself may read all of /app/*."""
+    records: dict[str, list[object]] = {"ssm_parameters": [param("/app/a/db"), param("/app/b/db")], **extra}
+    return snapshot(
+        roles=[role("shared-role", pod_identity_trust("sts:AssumeRole", "sts:TagSession"), READ_APP)],
+        service_accounts=[sa("a", "web"), sa("b", "web")],
+        pod_identity_associations=list(associations),
+        **records,
+    )
+
+
+def test_association_session_policy_narrows_the_shared_role_for_that_service_account_only() -> None:
+    snap = shared_role_snapshot(
+        association("a", "web", "shared-role", disable_session_tags=True, policy=ONLY_A),
+        association("b", "web", "shared-role"),
+    )
+    assert table(snap) == {
+        ("a", "web", "/app/a/db", "direct", "allow"),
+        # b's association has no session policy: the role's whole permissions
+        ("b", "web", "/app/a/db", "direct", "allow"),
+        ("b", "web", "/app/b/db", "direct", "allow"),
+    }
+    [row] = rows(snap, service_account="a/web")
+    assert row.path[1].startswith("session of shared-role")
+
+
+def test_session_policy_also_limits_the_kms_leg_even_when_the_key_policy_names_the_role() -> None:
+    def with_policy(policy: dict[str, object]) -> object:
+        return shared_role_snapshot(
+            association("a", "web", "shared-role", disable_session_tags=True, policy=policy),
+            kms_keys=[kms_key("k-app", "alias/app", key_policy_for("shared-role"))],
+            ssm_parameters=[param("/app/a/db", "alias/app")],
+        )
+
+    # the key policy names the role, but a session policy's implicit deny still blocks kms:Decrypt
+    assert table(with_policy(ONLY_A)) == set()
+    decrypt_too = {"Version": "2012-10-17", "Statement": [*ONLY_A["Statement"], allow("kms:Decrypt", "*")]}
+    assert table(with_policy(decrypt_too)) == {("a", "web", "/app/a/db", "direct", "allow")}
+
+
+def target_snapshot(target_trust_actions: tuple[str, ...], **assoc_kw: object) -> object:
+    target_trust = doc(
+        {
+            "Effect": "Allow",
+            "Principal": {"AWS": role_arn("pi-role")},
+            "Action": list(target_trust_actions),
+            "Condition": {"StringEquals": {"sts:ExternalId": "ext-123"}},
+        }
+    )
+    abac = doc(allow("ssm:GetParameter", "arn:aws:ssm:*:*:parameter/${aws:PrincipalTag/kubernetes-namespace}/*"))
+    return snapshot(
+        roles=[
+            # the association role itself may read /pi/*: the pod never holds its credentials
+            role("pi-role", pod_identity_trust("sts:AssumeRole", "sts:TagSession"), doc(allow("ssm:*", "*"))),
+            role("target-role", target_trust, READ_APP, abac),
+        ],
+        ssm_parameters=[param("/app/a/db"), param("/app/b/db"), param("/pi/db"), param("/a/own")],
+        service_accounts=[sa("a", "web")],
+        pod_identity_associations=[
+            association(
+                "a", "web", "pi-role", target_role_arn=role_arn("target-role"), external_id="ext-123", **assoc_kw
+            )
+        ],
+    )
+
+
+def test_target_role_gets_the_transitive_tags_and_the_pod_only_the_target_credentials() -> None:
+    snap = target_snapshot(("sts:AssumeRole", "sts:TagSession"))
+    assert table(snap) == {
+        ("a", "web", "/app/a/db", "direct", "allow"),
+        ("a", "web", "/app/b/db", "direct", "allow"),
+        # ABAC on the transitive kubernetes-namespace tag carried into the target session
+        ("a", "web", "/a/own", "direct", "allow"),
+    }
+    # the tags are passed on the target hop, so its trust must allow sts:TagSession as well
+    assert table(target_snapshot(("sts:AssumeRole",))) == set()
+
+
+def test_session_policy_applies_to_the_target_session_only() -> None:
+    snap = target_snapshot(("sts:AssumeRole", "sts:TagSession"), disable_session_tags=True, policy=ONLY_A)
+    # the policy does not allow sts:AssumeRole, yet the hop works: it does not limit the first role;
+    # no session tags, so the ABAC statement gives nothing either
+    assert table(snap) == {("a", "web", "/app/a/db", "direct", "allow")}

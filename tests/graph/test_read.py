@@ -5,7 +5,7 @@ from __future__ import annotations
 from irsa_lib.graph import build_graph
 from irsa_lib.graph.schema import ACTIONS, DECRYPT_DECISION, READ_DECISION, Mechanism, param_id, role_id
 from irsa_lib.model import Account, Grant, GrantConstraints, OrgPolicy
-from tests.graph.conftest import table
+from tests.graph.conftest import rows, table
 from tests.graph.factory import (
     ACCT,
     allow,
@@ -258,3 +258,54 @@ def test_unreadable_key_policy_gives_a_conditional_incomplete_row() -> None:
     [row] = rows(snap)
     assert (row.secret_name, row.access, row.decision, row.complete) == ("/app/db", "direct", "conditional", False)
     assert row.unknown
+
+
+def _sm_snapshot(key_policy: dict[str, object], *grants: Grant) -> object:
+    """web-role may GetSecretValue on app/db, encrypted with k1 (policy and grants as given)."""
+    return snapshot(
+        roles=[role("web-role", WEB_TRUST, doc(allow("secretsmanager:GetSecretValue", "*")))],
+        service_accounts=WEB,
+        kms_keys=[kms_key("k1", "alias/app", key_policy, grants=grants)],
+        secrets=[secret("app/db", key="alias/app")],
+    )
+
+
+SM_ARN = secret("app/db").arn
+ADMIN_ONLY = doc({"Effect": "Allow", "Principal": {"AWS": role_arn("admin")}, "Action": "kms:*", "Resource": "*"})
+
+
+def _grant(gid: str, **constraints: dict[str, str]) -> Grant:
+    return Grant(
+        grant_id=gid,
+        grantee_principal=role_arn("web-role"),
+        operations=("Decrypt",),
+        constraints=GrantConstraints(**constraints),  # type: ignore[arg-type]
+    )
+
+
+def test_secret_version_id_is_unknown_so_a_pin_on_it_is_conditional() -> None:
+    # Secrets Manager decrypts with {SecretARN, SecretVersionId}; the version id cannot be known
+    # statically, so a key policy or a grant constrained on it decides nothing for sure.
+    pinned_policy = doc(
+        {
+            "Effect": "Allow",
+            "Principal": {"AWS": role_arn("web-role")},
+            "Action": "kms:Decrypt",
+            "Resource": "*",
+            "Condition": {"StringEquals": {"kms:EncryptionContext:SecretVersionId": "v-1"}},
+        }
+    )
+    assert table(_sm_snapshot(pinned_policy)) == {("app", "web", "app/db", "direct", "conditional")}
+    pinned_grant = _grant("g1", encryption_context_equals={"SecretARN": SM_ARN, "SecretVersionId": "v-1"})
+    [row] = rows(_sm_snapshot(ADMIN_ONLY, pinned_grant))
+    assert (row.decision, row.unresolved_keys) == ("conditional", ("kms:EncryptionContext:SecretVersionId",))
+
+
+def test_secret_arn_pins_are_decided_and_an_exact_context_without_the_version_never_matches() -> None:
+    on_arn = _grant("g2", encryption_context_subset={"SecretARN": SM_ARN})
+    assert table(_sm_snapshot(ADMIN_ONLY, on_arn)) == {("app", "web", "app/db", "direct", "allow")}
+    # EncryptionContextEquals {SecretARN} alone: the real context also has SecretVersionId -> no match
+    exact = _grant("g3", encryption_context_equals={"SecretARN": SM_ARN})
+    assert table(_sm_snapshot(ADMIN_ONLY, exact)) == set()
+    other_secret = _grant("g4", encryption_context_subset={"SecretARN": SM_ARN.replace("app/db", "app/other")})
+    assert table(_sm_snapshot(ADMIN_ONLY, other_secret)) == set()
