@@ -7,7 +7,8 @@ The proof has four parts (:class:`Proof`):
 * **exactly its own** -- the namespace reads no other value (paths that need an RBAC capability,
   ``potential``, are listed apart);
 * **nobody else** -- no subject outside the namespace reads the new values, except the controller
-  itself, which the pattern requires; anything else is listed with its path;
+  itself, which the pattern requires, and the kubelet of the nodes that mount the service's Secrets
+  into its pods (as for any Kubernetes Secret); anything else is listed with its path;
 * **others unchanged** -- the access rows of every other namespace and subject, on every other
   value, are the same as before (a diff; the service's own namespace is judged by the first two).
 
@@ -28,6 +29,7 @@ from irsa_lib.findings import Finding, run_findings
 from irsa_lib.graph import build_graph
 from irsa_lib.onboarding.params import OnboardingParams
 from irsa_lib.onboarding.plan import format_table
+from irsa_lib.onboarding.render import secret_object_name
 from irsa_lib.snapshot import Snapshot, merge_snapshots
 
 ROW_COLUMNS = ["cluster", "namespace", "service_account", "secret_name", "access", "decision", "path"]
@@ -86,6 +88,9 @@ class Proof:
     """Non-potential rows of the namespace reading values that are not the service's own."""
     controller: tuple[AccessRow, ...]
     """The controller's own rows on the new values (the pattern needs them)."""
+    kubelet: tuple[AccessRow, ...]
+    """Node kubelets reading the service's own Secrets to mount them into its pods (inherent to
+    Kubernetes Secrets, however they are consumed)."""
     unexpected: tuple[AccessRow, ...]
     """Anyone else reaching the new values."""
     added_elsewhere: tuple[AccessRow, ...]
@@ -105,6 +110,7 @@ class Proof:
             "intended": _frame(self.intended),
             "unexpected": _frame(self.unexpected),
             "controller": _frame(self.controller),
+            "kubelet": _frame(self.kubelet),
             "namespace_other": _frame(self.namespace_other),
             "added_elsewhere": _frame(self.added_elsewhere),
             "removed_elsewhere": _frame(self.removed_elsewhere),
@@ -126,7 +132,7 @@ class Proof:
                 f"{len(self.namespace_other)} other value(s)" if self.namespace_other else "none",
             ),
             (
-                "no one else reads the new values (besides the controller)",
+                "no one else reads the new values (besides the controller and the kubelet)",
                 not self.unexpected,
                 f"{len(self.unexpected)} subject(s)" if self.unexpected else "none",
             ),
@@ -192,11 +198,14 @@ def verify(params: OnboardingParams, after: Snapshot, *, before: Snapshot | None
     )
     ctl_ns, ctl_name = p.controller_sa_namespace, p.controller_sa_name
     controller = tuple(r for r in new_rows if (r.namespace, r.service_account) == (ctl_ns, ctl_name))
+    own_secrets = tuple(f"Secret {p.namespace}/{secret_object_name(p, kind)}" for kind in ("ssm", "secretsmanager"))
+    kubelet = tuple(r for r in new_rows if r.subject_kind == "Node" and len(r.path) > 1 and r.path[1] in own_secrets)
     unexpected = tuple(
         r
         for r in new_rows
         if not (r.cluster == p.cluster and r.namespace == p.namespace)
         and (r.namespace, r.service_account) != (ctl_ns, ctl_name)
+        and r not in kubelet
     )
     added: tuple[AccessRow, ...] = ()
     removed: tuple[AccessRow, ...] = ()
@@ -221,6 +230,7 @@ def verify(params: OnboardingParams, after: Snapshot, *, before: Snapshot | None
         missing=missing,
         namespace_other=namespace_other,
         controller=controller,
+        kubelet=kubelet,
         unexpected=unexpected,
         added_elsewhere=added,
         removed_elsewhere=removed,

@@ -44,6 +44,12 @@ def test_verify_proves_exactly_the_intended_access(cluster_aws: Aws, value_env: 
     assert {(r.namespace, r.service_account, r.secret_name, r.access) for r in proof.controller} == {
         ("external-secrets", "external-secrets-sa", name, "direct") for name in NEW
     }
+    # The kubelet of whichever node runs the pod reads the Secrets it mounts (Kubernetes' node authorizer).
+    assert {(r.subject_kind, r.service_account, r.secret_name, r.path[1]) for r in proof.kubelet} == {
+        ("Node", "*", "/orders/db-password", "Secret orders/orders-parameters"),
+        ("Node", "*", "/orders/api-key", "Secret orders/orders-parameters"),
+        ("Node", "*", "orders/stripe-api-key", "Secret orders/orders-secrets"),
+    }
     for row in proof.intended:
         assert "role external-secrets-role" in row.path and "role orders-service-role" in row.path
     assert proof.missing == () and proof.unexpected == () and proof.namespace_other == ()
@@ -51,6 +57,7 @@ def test_verify_proves_exactly_the_intended_access(cluster_aws: Aws, value_env: 
     assert {(r.namespace, r.service_account) for r in proof.new_rows} == {
         ("orders", "orders"),
         ("external-secrets", "external-secrets-sa"),
+        (None, "*"),  # the kubelet rows above
     }
     assert proof.ok
     assert proof.to_text().startswith("Verification of orders: PROVEN")
