@@ -37,7 +37,7 @@ bench: $(STAMP)
 
 lab: $(STAMP)
 	$(BIN)/python -m pip install -q -e '.[lab]'
-	$(BIN)/irsa demo --serve-lab
+	$(BIN)/irsa lab
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

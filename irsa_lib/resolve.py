@@ -2,8 +2,8 @@
 
 ``Inventory.from_snapshot`` indexes a snapshot once (roles, users, groups, managed policies, keys by
 ARN / key id / alias, parameters, secrets, accounts) and caches every parsed policy. A policy that
-takes part but cannot be used (a managed policy not in the snapshot, an unreadable key policy, a
-malformed document, SCPs that could not be read) is listed in ``PolicySet.missing`` so the
+takes part but cannot be used (a managed policy not in the snapshot, an unreadable key, secret or
+parameter resource policy, a malformed document, SCPs that could not be read) is listed in ``PolicySet.missing`` so the
 decision says "uncertain" instead of silently treating it as "no policy".
 
 >>> from irsa_lib.snapshot import Snapshot
@@ -267,6 +267,9 @@ class Inventory:
             return kp, "kms-key", key.grants, key.account_id
         if parsed.service == "ssm":
             param = self.parameters.get(normalize_resource(resource_arn))
+            if param is not None and not param.resource_policy_readable:
+                missing.append(f"resource policies of parameter {param.arn} could not be read")
+                return None, "generic", (), param.account_id
             if param is None or not param.resource_policies:
                 return None, "generic", (), account
             docs: list[Policy] = []
@@ -280,6 +283,9 @@ class Inventory:
             )
         if parsed.service == "secretsmanager":
             secret = self.secrets.get(resource_arn)
+            if secret is not None and not secret.resource_policy_readable:
+                missing.append(f"resource policy of secret {secret.arn} could not be read")
+                return None, "generic", (), secret.account_id
             if secret is None or secret.resource_policy is None:
                 return None, "generic", (), account
             sp = self.policy(secret.resource_policy, source=f"{secret.arn} resource policy", kind="resource")

@@ -360,3 +360,50 @@ def test_parameter_and_secret_resource_policies() -> None:
         policy_set_for(inv, alice, secret_arn),
     )
     assert d.outcome == "allow" and [r.sid for r in d.deciding] == ["Sec"]
+
+
+def test_unreadable_parameter_resource_policies_are_missing_not_none() -> None:
+    # billing-service-role's identity policy allows ssm:GetParameter on PARAM ("Read"). With the
+    # parameter's resource policies unreadable, a Deny there could still block it: conditional.
+    unreadable = SSMParameter(
+        arn=PARAM,
+        name="/billing/db",
+        account_id=A,
+        region="us-east-1",
+        type="SecureString",
+        tier="Advanced",
+        resource_policy_readable=False,
+    )
+    inv = Inventory.from_snapshot(snapshot(ssm_parameters=(unreadable,)))
+    role = f"arn:aws:iam::{A}:role/billing-service-role"
+    ps = policy_set_for(inv, role, PARAM)
+    assert ps.resource is None
+    assert ps.missing == (f"resource policies of parameter {PARAM} could not be read",)
+    d = evaluate(Request(inv.principal(role), "ssm:GetParameter", PARAM), ps)
+    assert d.outcome == "conditional"
+    assert d.missing == (f"resource policies of parameter {PARAM} could not be read",)
+    assert [r.sid for r in d.deciding] == ["Read"]
+
+
+def test_unreadable_secret_resource_policy_is_missing_not_none() -> None:
+    # external-secrets-role has no identity policy: without the secret's policy nothing allows, but the
+    # unread policy could name the role (same account: that alone allows), so the answer is conditional.
+    secret_arn = f"arn:aws:secretsmanager:us-east-1:{A}:secret:db-AbCdEf"
+    secret = SecretsManagerSecret(
+        arn=secret_arn, name="db", account_id=A, region="us-east-1", resource_policy_readable=False
+    )
+    readable = SecretsManagerSecret(
+        arn=f"arn:aws:secretsmanager:us-east-1:{A}:secret:other-XyZ123", name="other", account_id=A, region="us-east-1"
+    )
+    inv = Inventory.from_snapshot(snapshot(secrets=(secret, readable)))
+    eso = f"arn:aws:iam::{A}:role/external-secrets-role"
+    d = evaluate(
+        Request(inv.principal(eso), "secretsmanager:GetSecretValue", secret_arn), policy_set_for(inv, eso, secret_arn)
+    )
+    assert (d.outcome, d.missing) == ("conditional", (f"resource policy of secret {secret_arn} could not be read",))
+    # a secret whose policy was read and found absent stays a plain implicit deny
+    d = evaluate(
+        Request(inv.principal(eso), "secretsmanager:GetSecretValue", readable.arn),
+        policy_set_for(inv, eso, readable.arn),
+    )
+    assert (d.outcome, d.missing) == ("deny", ())

@@ -2,7 +2,8 @@
 
 Starts moto (plus the EKS Pod Identity stand-in) on 127.0.0.1, seeds the demo account, collects it
 together with the shipped Kubernetes manifests of cluster ``demo`` and writes
-``<DIR>/snapshot.json``. Nothing leaves the machine; real AWS profiles are never read.
+``<DIR>/snapshot.json``, then the HTML access report (``<DIR>/access_report.html``, executed with
+papermill) and the standalone trust graph (``<DIR>/trust-graph.html``). Nothing leaves the machine; real AWS profiles are never read.
 """
 
 from __future__ import annotations
@@ -22,6 +23,11 @@ def register(sub: Any) -> None:
         description=__doc__.split("\n\n", 1)[1] if __doc__ else None,
     )
     p.add_argument("-o", "--out-dir", default="reports/demo", metavar="DIR", help="output directory (reports/demo)")
+    p.add_argument(
+        "--no-report",
+        action="store_true",
+        help="only collect: skip the HTML access report and trust graph (papermill + nbconvert)",
+    )
     p.add_argument(
         "--keep-running",
         action="store_true",
@@ -45,6 +51,12 @@ def run(args: argparse.Namespace) -> int:
         )
         print(f"snapshot written: {result.snapshot_path}")
         print("\n".join(coverage_lines(result.snapshot)))
+        if not args.no_report:
+            from irsa_lib.render.notebooks import run_report
+
+            report = run_report(args.out_dir, {"snapshot_path": str(result.snapshot_path.resolve())})
+            print(f"trust graph: {report.out_dir / 'trust-graph.html'}")
+            print(f"report: {report.html}")
         print(f"next: irsa snapshot-info {result.snapshot_path}")
         if result.gaps:
             print("irsa demo: some sources were not collected completely (see above)", file=sys.stderr)

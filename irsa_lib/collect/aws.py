@@ -1,8 +1,11 @@
 """Collect the AWS side of the inventory, read-only, into a partial snapshot.
 
-For each target (a profile and/or a role to assume) the account is resolved with sts:GetCallerIdentity,
-each region is checked once, then the API families run concurrently on a bounded thread pool: IAM and
-Organizations once per account (global), KMS, SSM, Secrets Manager and EKS per region. Every
+For each target (a profile and/or a role to assume) the account is resolved with sts:GetCallerIdentity
+in the first requested region the endpoint accepts (refused ones are recorded and skipped), each other
+region is checked once, then the API families run concurrently on a bounded thread pool: IAM and
+Organizations once per account (global), KMS, SSM, Secrets Manager and EKS (with the region's EC2 node
+instances) per region. An assumed role's credentials are refreshed before they expire, so a collection
+may outlast one role session. Every
 (scope, service) attempted gets a coverage entry: ``ok`` with a count, or the failure and its text. One
 failing call never stops the rest; only a target from which nothing at all can be read raises
 :class:`~irsa_lib.collect.errors.CollectionError`.
@@ -10,13 +13,15 @@ failing call never stops the rest; only a target from which nothing at all can b
 
 from __future__ import annotations
 
+import dataclasses
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
+import boto3
 from botocore.exceptions import (
     BotoCoreError,
     ClientError,
@@ -31,6 +36,7 @@ from irsa_lib.collect.eks import collect_eks
 from irsa_lib.collect.errors import CollectionError
 from irsa_lib.collect.iam import collect_iam
 from irsa_lib.collect.kms import collect_kms
+from irsa_lib.collect.nodes import resolve_node_roles
 from irsa_lib.collect.organizations import collect_organizations
 from irsa_lib.collect.progress import Progress
 from irsa_lib.collect.secretsmanager import collect_secretsmanager
@@ -43,7 +49,7 @@ from irsa_lib.collect.session import (
     effective_endpoint,
 )
 from irsa_lib.collect.ssm import collect_ssm
-from irsa_lib.model import Account, Coverage
+from irsa_lib.model import Account, Coverage, CoverageStatus
 from irsa_lib.snapshot import RECORD_FIELDS, Snapshot, now_utc
 
 REGIONAL_SERVICES: tuple[str, ...] = ("kms", "ssm", "secretsmanager", "eks")
@@ -59,6 +65,9 @@ class AwsTarget:
     role_arn: str | None = None
     regions: tuple[str, ...] = ()
     """Empty = the session's default region."""
+    session_duration: int | None = None
+    """DurationSeconds of the assumed role's sessions (None: the role's default, one hour). They are
+    refreshed before they expire, so a collection may take longer than one session."""
 
     def describe(self) -> str:
         """How the target reads in messages: ``profile 'prod' -> role arn:...``."""
@@ -77,6 +86,8 @@ class ResolvedTarget:
     regions: tuple[str, ...]
     home_region: str | None = None
     """The region the identity was resolved in: it needs no second check."""
+    rejected: Mapping[str, tuple[CoverageStatus, str]] = field(default_factory=dict)
+    """Regions tried before ``home_region`` and refused by the endpoint: (status, message)."""
 
     def scope(self, region: str | None) -> Scope:
         return Scope(account_id=self.account_id, partition=self.partition, region=region, clients=self.clients)
@@ -87,50 +98,104 @@ def _where(endpoint_url: str | None) -> str:
     return f"the AWS endpoint {endpoint}" if endpoint else "AWS"
 
 
+def _identify(
+    base: boto3.Session, target: AwsTarget, region: str, *, endpoint_url: str | None, config: Any
+) -> tuple[Clients, dict[str, Any]]:
+    """Clients for the target in ``region`` (assuming its role there first) and its caller identity.
+
+    The session's default region, used by the global services, is ``region``: one the endpoint accepts.
+    """
+    if target.role_arn:
+        session = assume_role_session(
+            base,
+            target.role_arn,
+            region=region,
+            endpoint_url=endpoint_url,
+            config=config,
+            profile=target.profile,
+            duration_seconds=target.session_duration,
+        )
+    elif base.region_name == region:
+        session = base
+    else:
+        session = base_session(target.profile, region)
+    clients = Clients(session, endpoint_url, config)
+    return clients, dict(clients.client("sts", region).get_caller_identity())
+
+
+def _operation(exc: Exception) -> str:
+    """The STS operation that failed: AssumeRole (made while fetching credentials) or GetCallerIdentity."""
+    return str(getattr(exc, "operation_name", None) or "GetCallerIdentity")
+
+
+def _refusal(exc: Exception, endpoint_url: str | None) -> str:
+    """Why an identity call failed, as the tail of a CollectionError message."""
+    if isinstance(exc, ClientError):
+        status, message = classify(exc, f"sts:{_operation(exc)}")
+        return f"{_where(endpoint_url)} refused the credentials ({status}): {message}"
+    return f"cannot reach {_where(endpoint_url)}: {exc}"
+
+
 def resolve_target(target: AwsTarget, *, endpoint_url: str | None, config: Any) -> ResolvedTarget:
-    """Open a session for the target and learn its account; raise CollectionError if that is impossible."""
+    """Open a session for the target and learn its account; raise CollectionError if that is impossible.
+
+    The identity is asked in the first requested region; if the endpoint refuses that region (an opt-in
+    region not enabled, a regional endpoint down) the next one is tried, and so on. Refused regions are
+    kept in ``rejected`` for the coverage; only when every region fails is the target given up.
+    """
     who = f"AWS target {target.describe()}"
     try:
-        session = base_session(target.profile)
+        base = base_session(target.profile)
     except ProfileNotFound:
         raise CollectionError(
             f"{who}: profile {target.profile!r} not found in the AWS config or credentials files"
         ) from None
-    regions = tuple(dict.fromkeys(target.regions)) or ((session.region_name,) if session.region_name else ())
+    regions = tuple(dict.fromkeys(target.regions)) or ((base.region_name,) if base.region_name else ())
     if not regions:
         raise CollectionError(
             f"{who}: no region given and none configured (pass regions, or set AWS_REGION / the profile's region)"
         )
-    home = next((r for r in regions if _REGION_RE.match(r)), regions[0])
-    clients = Clients(session, endpoint_url, config)
-    try:
-        if session.get_credentials() is None:
-            raise NoCredentialsError()
-        if target.role_arn:
-            session = assume_role_session(clients, target.role_arn, region=home)
-            clients = Clients(session, endpoint_url, config)
-        identity = clients.client("sts", home).get_caller_identity()
-    except (NoCredentialsError, PartialCredentialsError):
-        raise CollectionError(
-            f"{who}: no AWS credentials found (environment, shared credentials/config files, "
-            "SSO, container or instance metadata)"
-        ) from None
-    except NoRegionError:
-        raise CollectionError(f"{who}: no region configured") from None
-    except ClientError as exc:
-        status, message = classify(exc, "sts:AssumeRole" if target.role_arn else "sts:GetCallerIdentity")
-        raise CollectionError(f"{who}: {_where(endpoint_url)} refused the credentials ({status}): {message}") from exc
-    except BotoCoreError as exc:
-        raise CollectionError(f"{who}: cannot reach {_where(endpoint_url)}: {exc}") from exc
-    arn = str(identity["Arn"])
-    return ResolvedTarget(
-        target=target,
-        clients=clients,
-        account_id=str(identity["Account"]),
-        partition=arn.split(":")[1] if arn.count(":") >= 5 else "aws",
-        regions=regions,
-        home_region=home,
-    )
+    candidates = [r for r in regions if _REGION_RE.match(r)] or [regions[0]]
+    failures: dict[str, Exception] = {}
+    for region in candidates:
+        try:
+            if base.get_credentials() is None:
+                raise NoCredentialsError()
+            clients, identity = _identify(base, target, region, endpoint_url=endpoint_url, config=config)
+        except (NoCredentialsError, PartialCredentialsError):
+            raise CollectionError(
+                f"{who}: no AWS credentials found (environment, shared credentials/config files, "
+                "SSO, container or instance metadata)"
+            ) from None
+        except NoRegionError:
+            raise CollectionError(f"{who}: no region configured") from None
+        except (ClientError, BotoCoreError) as exc:
+            failures[region] = exc
+            continue
+        arn = str(identity["Arn"])
+        return ResolvedTarget(
+            target=target,
+            clients=clients,
+            account_id=str(identity["Account"]),
+            partition=arn.split(":")[1] if arn.count(":") >= 5 else "aws",
+            regions=regions,
+            home_region=region,
+            rejected={r: classify(e, f"sts:{_operation(e)} in {r}") for r, e in failures.items()},
+        )
+    if len(failures) == 1:
+        (only,) = failures.values()
+        raise CollectionError(f"{who}: {_refusal(only, endpoint_url)}") from only
+    tried = "; ".join(f"{r}: {_refusal(e, endpoint_url)}" for r, e in failures.items())
+    raise CollectionError(f"{who}: no requested region could be used ({tried})")
+
+
+def rejected_region(scope: Scope, status: CoverageStatus, message: str) -> Partial:
+    """Coverage of a region the endpoint refused: an ``sts`` entry, and each regional service skipped."""
+    out = Partial()
+    out.status(scope, "sts", status, f"region rejected: {message}")
+    for service in REGIONAL_SERVICES:
+        out.status(scope, service, status, f"skipped: region {scope.region} rejected ({message})")
+    return out
 
 
 def check_region(resolved: ResolvedTarget, region: str) -> Partial:
@@ -138,26 +203,20 @@ def check_region(resolved: ResolvedTarget, region: str) -> Partial:
 
     A region the endpoint rejects (not enabled for the account, unknown, unreachable) gets an ``sts``
     coverage entry plus one per regional service saying it was skipped, so no service reads as empty.
+    Regions already refused while resolving the identity are not asked again.
     """
-    out = Partial()
     scope = resolved.scope(region)
-    error: tuple[str, str] | None = None
     if region == resolved.home_region:
-        return out
+        return Partial()
+    if region in resolved.rejected:
+        return rejected_region(scope, *resolved.rejected[region])
     if not _REGION_RE.match(region):
-        error = ("failed", f"{region!r} is not an AWS region name")
-    else:
-        try:
-            scope.client("sts").get_caller_identity()
-        except CALL_ERRORS as exc:
-            error = classify(exc, f"sts:GetCallerIdentity in {region}")
-    if error is None:
-        return out
-    status, message = error
-    out.status(scope, "sts", status, f"region rejected: {message}")  # type: ignore[arg-type]
-    for service in REGIONAL_SERVICES:
-        out.status(scope, service, status, f"skipped: region {region} rejected ({message})")  # type: ignore[arg-type]
-    return out
+        return rejected_region(scope, "failed", f"{region!r} is not an AWS region name")
+    try:
+        scope.client("sts").get_caller_identity()
+    except CALL_ERRORS as exc:
+        return rejected_region(scope, *classify(exc, f"sts:GetCallerIdentity in {region}"))
+    return Partial()
 
 
 def _guarded(job: Callable[[], Partial], scope: Scope, service: str) -> Partial:
@@ -173,11 +232,12 @@ def _guarded(job: Callable[[], Partial], scope: Scope, service: str) -> Partial:
 
 
 def _sort_key(record: Any) -> tuple[str, ...]:
-    for attr in ("arn", "association_arn", "account_id"):
+    """A stable order: by ARN, else by where the record lives and its name (self-managed node groups)."""
+    for attr in ("arn", "association_arn"):
         value = getattr(record, attr, None)
         if value:
             return (str(value),)
-    return (str(getattr(record, "name", "")),)
+    return tuple(str(getattr(record, a, None) or "") for a in ("account_id", "region", "cluster_name", "name"))
 
 
 def collect_aws(
@@ -204,7 +264,7 @@ def collect_aws(
         r = resolve_target(target, endpoint_url=endpoint_url, config=config)
         regions = tuple(reg for reg in r.regions if (r.account_id, reg) not in seen)
         seen.update((r.account_id, reg) for reg in regions)
-        resolved.append(ResolvedTarget(r.target, r.clients, r.account_id, r.partition, regions, r.home_region))
+        resolved.append(dataclasses.replace(r, regions=regions))
 
     bar = Progress(enabled=False if progress is False else None)
     result = Partial()
@@ -236,7 +296,7 @@ def collect_aws(
                     "kms": partial(collect_kms, scope, page_size=page_size),
                     "ssm": partial(collect_ssm, scope, page_size=page_size),
                     "secretsmanager": partial(collect_secretsmanager, scope, page_size=page_size),
-                    "eks": partial(collect_eks, scope),
+                    "eks": partial(collect_eks, scope, page_size=page_size),
                 }
                 for service, job in families.items():
                     jobs.append((scope, service, pool.submit(_guarded, job, scope, service)))
@@ -259,6 +319,14 @@ def collect_aws(
         acct = accounts.get(r.account_id) or Account(account_id=r.account_id, partition=r.partition)
         regions = tuple(sorted({*acct.regions, *usable.get(r.account_id, [])}))
         accounts[r.account_id] = Account(**{**_fields(acct), "regions": regions})
+    iam_state = {
+        c.scope.split("/")[0]: c for c in result.coverage if c.service == "iam" and c.scope.endswith("/global")
+    }
+    node_groups, node_gaps = resolve_node_roles(
+        result.records.get("node_groups", []), result.records.get("instance_profiles", []), iam_state
+    )
+    result.records["node_groups"] = node_groups
+    result.coverage.extend(node_gaps)
     records: dict[str, Any] = {
         name: tuple(sorted(result.records.get(name, []), key=_sort_key))
         for name in RECORD_FIELDS

@@ -99,10 +99,23 @@ def classify(exc: BaseException, operation: str) -> tuple[CoverageStatus, str]:
             or "not implemented" in message.lower()
         ):
             return "failed", f"{operation}: the endpoint does not implement this operation ({code})"
+        if code == "500" and _is_html(message):
+            # AWS answers a server fault with an error in the service's protocol (InternalFailure...);
+            # an HTML error page instead is a local endpoint without this operation (moto raises
+            # NotImplementedError, which its web server turns into a bare HTTP 500 page).
+            return "failed", (
+                f"{operation}: the endpoint does not implement this operation "
+                "(HTTP 500 with an HTML page instead of an AWS error)"
+            )
         return "failed", f"{operation}: {code}: {_first_line(message)}"
     if isinstance(exc, BotoCoreError):
         return "failed", f"{operation}: {exc}"
     return "failed", f"{operation}: {type(exc).__name__}: {exc}"
+
+
+def _is_html(text: str) -> bool:
+    head = text.lstrip()[:15].lower()
+    return head.startswith(("<!doctype html", "<html"))
 
 
 def _first_line(text: str) -> str:

@@ -1,16 +1,21 @@
-"""EKS: clusters, managed node groups with their node role and IMDS settings, Pod Identity associations.
+"""EKS: clusters, node groups (managed and self-managed) with their node role and IMDS settings, Pod Identity.
 
-IMDS settings decide whether pods can reach the node role. They are taken, in order, from:
+IMDS settings decide whether pods can reach the node role. For a managed node group they are taken, in
+order, from:
 
 1. the node group's launch template version (``ec2:DescribeLaunchTemplateVersions`` MetadataOptions);
-2. the node group's running instances (``ec2:DescribeInstances`` filtered by tag ``eks:nodegroup-name``),
-   the most permissive settings among them, since one reachable node is enough;
+2. the node group's instances (tagged ``eks:nodegroup-name``, from the region's one
+   ``ec2:DescribeInstances``, see :mod:`irsa_lib.collect.nodes`), the most permissive settings among
+   them, since one reachable node is enough;
 3. for managed node groups without a launch template of their own: an assumption, recorded as
    ``metadata_source="eks-default"``. EKS then creates the launch template itself "with default values"
    (EKS User Guide, *Customize managed nodes with launch templates*), and eksctl and the official
    CloudFormation templates enable IMDSv1+v2 with hop limit 2 (EKS Best Practices Guide, security/iam,
    *Restrict access to the instance profile*). We therefore assume the permissive ``optional`` / hop limit 2,
    which never hides a path to the node role.
+
+Self-managed nodes (cluster instances outside managed node groups) come from the same instance list:
+see :mod:`irsa_lib.collect.nodes`; their role is filled in from IAM's instance profiles afterwards.
 
 Pod Identity: moto has no Pod Identity API; an endpoint answering 404 / UnknownOperation is recorded as
 ``failed`` with "the endpoint does not implement this operation".
@@ -22,6 +27,14 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from irsa_lib.collect.context import CALL_ERRORS, Partial, Scope, arn_account, decode_policy
+from irsa_lib.collect.nodes import (
+    SELF_MANAGED_SERVICE,
+    get_cluster_instances,
+    managed_instance_metadata,
+    most_permissive,
+    transform_metadata_options,
+    transform_self_managed,
+)
 from irsa_lib.model import EKSCluster, MetadataOptions, NodeGroup, PodIdentityAssociation
 
 SERVICE = "eks"
@@ -64,22 +77,6 @@ def get_launch_template_metadata(ec2: Any, template: Mapping[str, Any]) -> dict[
     return dict(options) if options else None
 
 
-def get_nodegroup_instances_metadata(ec2: Any, cluster: str, nodegroup: str) -> list[dict[str, Any]]:
-    """MetadataOptions of the node group's running or pending instances."""
-    filters = [
-        {"Name": "tag:eks:nodegroup-name", "Values": [nodegroup]},
-        {"Name": "tag:eks:cluster-name", "Values": [cluster]},
-        {"Name": "instance-state-name", "Values": ["pending", "running"]},
-    ]
-    pages = ec2.get_paginator("describe_instances").paginate(Filters=filters)
-    return [
-        dict(instance.get("MetadataOptions") or {})
-        for page in pages
-        for reservation in page.get("Reservations", [])
-        for instance in reservation.get("Instances", [])
-    ]
-
-
 def get_pod_identity_associations(eks: Any, cluster: str) -> list[dict[str, Any]]:
     """DescribePodIdentityAssociation for every association ListPodIdentityAssociations names."""
     pages = eks.get_paginator("list_pod_identity_associations").paginate(clusterName=cluster)
@@ -105,35 +102,6 @@ def transform_cluster(cluster: Mapping[str, Any], *, region: str) -> EKSCluster:
         version=cluster.get("version"),
         oidc_issuer=issuer,
         status=cluster.get("status"),
-    )
-
-
-def transform_metadata_options(options: Mapping[str, Any]) -> MetadataOptions:
-    hop = options.get("HttpPutResponseHopLimit")
-    return MetadataOptions(
-        http_tokens=options.get("HttpTokens"),
-        hop_limit=int(hop) if hop is not None else None,
-        http_endpoint=options.get("HttpEndpoint"),
-    )
-
-
-def most_permissive(options: Iterable[Mapping[str, Any]]) -> MetadataOptions | None:
-    """The weakest IMDS settings among several instances: one reachable node suffices for a pod.
-
-    >>> most_permissive([{"HttpTokens": "required", "HttpPutResponseHopLimit": 1},
-    ...                  {"HttpTokens": "optional", "HttpPutResponseHopLimit": 2}])
-    MetadataOptions(http_tokens='optional', hop_limit=2, http_endpoint=None)
-    """
-    items = [transform_metadata_options(o) for o in options]
-    if not items:
-        return None
-    tokens = {i.http_tokens for i in items}
-    hops = [i.hop_limit for i in items if i.hop_limit is not None]
-    endpoints = {i.http_endpoint for i in items}
-    return MetadataOptions(
-        http_tokens="optional" if "optional" in tokens else (tokens.pop() if len(tokens) == 1 else None),
-        hop_limit=max(hops) if hops else None,
-        http_endpoint="enabled" if "enabled" in endpoints else (endpoints.pop() if len(endpoints) == 1 else None),
     )
 
 
@@ -180,9 +148,16 @@ def transform_pod_identity_association(association: Mapping[str, Any], *, region
 
 
 def _node_metadata(
-    scope: Scope, out: Partial, nodegroup: Mapping[str, Any]
+    scope: Scope,
+    out: Partial,
+    nodegroup: Mapping[str, Any],
+    instances: Mapping[tuple[str, str], list[dict[str, Any]]] | None,
 ) -> tuple[MetadataOptions | None, str | None]:
-    """IMDS settings of a node group and where they came from; failures go to coverage."""
+    """IMDS settings of a managed node group and where they came from; failures go to coverage.
+
+    ``instances``: MetadataOptions of managed instances by (cluster, node group); None when the
+    region's instances could not be listed.
+    """
     ec2 = scope.client("ec2")
     resource = nodegroup.get("nodegroupArn") or f"{nodegroup['clusterName']}/{nodegroup['nodegroupName']}"
     template = nodegroup.get("launchTemplate")
@@ -200,12 +175,9 @@ def _node_metadata(
         else:
             if options:
                 return transform_metadata_options(options), "launch-template"
-    try:
-        instances = get_nodegroup_instances_metadata(ec2, nodegroup["clusterName"], nodegroup["nodegroupName"])
-    except CALL_ERRORS as exc:
-        out.failed(scope, "ec2:DescribeInstances", exc, "ec2:DescribeInstances", resource=resource)
+    if instances is None:
         return None, None
-    found = most_permissive(instances)
+    found = most_permissive(instances.get((nodegroup["clusterName"], nodegroup["nodegroupName"]), []))
     if found is not None:
         return found, "instances"
     if not template:
@@ -213,11 +185,26 @@ def _node_metadata(
     return None, None
 
 
-def collect_eks(scope: Scope) -> Partial:
-    """Clusters and node groups of the region (Pod Identity is collected separately)."""
+def _cluster_instances(scope: Scope, out: Partial, page_size: int | None) -> list[dict[str, Any]] | None:
+    """The region's cluster instances (one DescribeInstances), or None with the failure recorded."""
+    try:
+        return get_cluster_instances(scope.client("ec2"), page_size)
+    except CALL_ERRORS as exc:
+        out.failed(scope, "ec2:DescribeInstances", exc, "ec2:DescribeInstances (instances tagged for a cluster)")
+        return None
+
+
+def collect_eks(scope: Scope, *, page_size: int | None = None) -> Partial:
+    """Clusters, managed and self-managed node groups of the region, and Pod Identity associations."""
     out = Partial()
     assert scope.region is not None
     eks = scope.client("eks")
+    instances = _cluster_instances(scope, out, page_size)
+    if instances is not None:
+        self_managed = transform_self_managed(instances, account_id=scope.account_id, region=scope.region)
+        out.add("node_groups", self_managed)
+        out.ok(scope, SELF_MANAGED_SERVICE, len(self_managed))
+    managed_metadata = managed_instance_metadata(instances) if instances is not None else None
     try:
         names = get_cluster_names(eks)
     except CALL_ERRORS as exc:
@@ -242,7 +229,7 @@ def collect_eks(scope: Scope) -> Partial:
             except CALL_ERRORS as exc:
                 out.failed(scope, "eks:DescribeNodegroup", exc, "eks:DescribeNodegroup", resource=f"{name}/{ng_name}")
                 continue
-            metadata, source = _node_metadata(scope, out, ng)
+            metadata, source = _node_metadata(scope, out, ng, managed_metadata)
             nodegroups.append(transform_nodegroup(ng, region=scope.region, metadata=metadata, metadata_source=source))
     out.add("clusters", clusters)
     out.add("node_groups", nodegroups)

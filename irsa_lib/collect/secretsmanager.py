@@ -1,4 +1,8 @@
-"""Secrets Manager: secret metadata (ListSecrets) and resource policies; never values."""
+"""Secrets Manager: secret metadata (ListSecrets) and resource policies; never values.
+
+A secret whose GetResourcePolicy fails is kept with ``resource_policy_readable=False`` (its policy is
+unknown, not absent) and the failure is recorded in coverage, naming the secret.
+"""
 
 from __future__ import annotations
 
@@ -28,8 +32,13 @@ def get_resource_policy(sm: Any, arn: str) -> str | None:
 
 
 def transform_secret(
-    item: Mapping[str, Any], *, region: str, policy: str | Mapping[str, Any] | None = None
+    item: Mapping[str, Any],
+    *,
+    region: str,
+    policy: str | Mapping[str, Any] | None = None,
+    policy_readable: bool = True,
 ) -> SecretsManagerSecret:
+    """A ListSecrets entry (+ its GetResourcePolicy answer) as a record; ``policy_readable=False``: unknown."""
     return SecretsManagerSecret(
         arn=item["ARN"],
         name=item["Name"],
@@ -37,6 +46,7 @@ def transform_secret(
         region=region,
         kms_key_id=item.get("KmsKeyId") or None,
         resource_policy=decode_policy(policy) if policy else None,
+        resource_policy_readable=policy_readable,
         tags=tags_dict(item.get("Tags")),
     )
 
@@ -53,13 +63,14 @@ def collect_secretsmanager(scope: Scope, *, page_size: int | None = None) -> Par
     secrets = []
     for item in items:
         policy = None
+        readable = True
         try:
             policy = get_resource_policy(sm, item["ARN"])
         except CALL_ERRORS as exc:
-            out.failed(
-                scope, "secretsmanager:GetResourcePolicy", exc, "secretsmanager:GetResourcePolicy", resource=item["ARN"]
-            )
-        secrets.append(transform_secret(item, region=scope.region, policy=policy))
+            readable = False
+            operation = f"secretsmanager:GetResourcePolicy for secret {item['Name']}"
+            out.failed(scope, "secretsmanager:GetResourcePolicy", exc, operation, resource=item["ARN"])
+        secrets.append(transform_secret(item, region=scope.region, policy=policy, policy_readable=readable))
     out.add("secrets", secrets)
     out.ok(scope, SERVICE, len(secrets))
     return out

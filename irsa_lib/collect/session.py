@@ -14,7 +14,16 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import boto3
+import botocore.session
 from botocore.config import Config
+from botocore.credentials import (
+    AssumeRoleCredentialFetcher,
+    CredentialProvider,
+    CredentialResolver,
+    DeferredRefreshableCredentials,
+    RefreshableCredentials,
+)
+from botocore.exceptions import NoCredentialsError
 
 from irsa_lib import __version__
 from irsa_lib.collect.allowlist import install_guard
@@ -70,23 +79,64 @@ class Clients:
             return found
 
 
-def base_session(profile: str | None) -> boto3.Session:
-    """A session for a named profile or the default credential chain (raises ProfileNotFound)."""
-    return boto3.Session(profile_name=profile) if profile else boto3.Session()
+def base_session(profile: str | None, region: str | None = None) -> boto3.Session:
+    """A session for a named profile or the default credential chain (raises ProfileNotFound).
+
+    ``region``: the session's default region (global services are signed for it), else the configured one.
+    """
+    return boto3.Session(profile_name=profile, region_name=region)
+
+
+class _AssumedRoleProvider(CredentialProvider):
+    """Hands botocore one refreshable credentials object (the assumed role's)."""
+
+    METHOD = "assume-role"
+
+    def __init__(self, credentials: RefreshableCredentials) -> None:
+        super().__init__()
+        self._credentials = credentials
+
+    def load(self) -> RefreshableCredentials:
+        return self._credentials
 
 
 def assume_role_session(
-    clients: Clients, role_arn: str, *, region: str | None, session_name: str = SESSION_NAME
+    base: boto3.Session,
+    role_arn: str,
+    *,
+    region: str | None,
+    endpoint_url: str | None = None,
+    config: Config | None = None,
+    profile: str | None = None,
+    session_name: str = SESSION_NAME,
+    duration_seconds: int | None = None,
 ) -> boto3.Session:
-    """A session with the temporary credentials of ``role_arn``, assumed from ``clients``' identity.
+    """A session acting as ``role_arn``, assumed from ``base``'s credentials and refreshed before expiry.
 
-    The credentials last the role's default hour; a collection run is expected to finish well within it.
+    botocore's ``AssumeRoleCredentialFetcher`` + ``DeferredRefreshableCredentials`` call sts:AssumeRole
+    (through a guarded client in ``region``) on first use and again whenever less than 15 minutes are
+    left, so a collection may outlast one session (1 hour by default, or ``duration_seconds``). A failed
+    AssumeRole surfaces as the ClientError of the call that needed the credentials.
     """
-    sts = clients.client("sts", region)
-    creds = sts.assume_role(RoleArn=role_arn, RoleSessionName=session_name)["Credentials"]
-    return boto3.Session(
-        aws_access_key_id=creds["AccessKeyId"],
-        aws_secret_access_key=creds["SecretAccessKey"],
-        aws_session_token=creds["SessionToken"],
-        region_name=region,
-    )
+    source = base.get_credentials()
+    if source is None:
+        raise NoCredentialsError()
+    lock = threading.Lock()
+
+    def create_client(service: str, **kwargs: Any) -> Any:
+        if region:
+            kwargs["region_name"] = region
+        if endpoint_url:
+            kwargs["endpoint_url"] = endpoint_url
+        session: Any = base
+        with lock:  # boto3 sessions are not thread-safe when creating clients
+            return install_guard(session.client(service, config=config or client_config(), **kwargs))
+
+    extra: dict[str, Any] = {"RoleSessionName": session_name}
+    if duration_seconds is not None:
+        extra["DurationSeconds"] = duration_seconds
+    fetcher = AssumeRoleCredentialFetcher(create_client, source, role_arn, extra_args=extra)
+    credentials = DeferredRefreshableCredentials(refresh_using=fetcher.fetch_credentials, method="assume-role")
+    core = botocore.session.Session(profile=profile)
+    core.register_component("credential_provider", CredentialResolver([_AssumedRoleProvider(credentials)]))
+    return boto3.Session(botocore_session=core, region_name=region)

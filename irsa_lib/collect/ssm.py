@@ -1,7 +1,8 @@
 """SSM Parameter Store: parameter metadata (DescribeParameters) and resource policies; never values.
 
 Only advanced-tier parameters can carry resource policies (parameter sharing), so GetResourcePolicies is
-called for those alone; a failure is recorded per parameter.
+called for those alone. When it fails the parameter is kept with ``resource_policy_readable=False`` (its
+policies are unknown, not absent) and the failure is recorded in coverage, naming the parameter.
 """
 
 from __future__ import annotations
@@ -46,8 +47,12 @@ def transform_parameter(
     region: str,
     account_id: str,
     policies: Sequence[Mapping[str, Any]] = (),
+    policies_readable: bool = True,
 ) -> SSMParameter:
-    """A DescribeParameters entry (+ GetResourcePolicies' ``Policies``) as an SSMParameter record."""
+    """A DescribeParameters entry (+ GetResourcePolicies' ``Policies``) as an SSMParameter record.
+
+    ``policies_readable=False``: GetResourcePolicies failed, so ``policies`` is unknown, not empty.
+    """
     name = item["Name"]
     ptype = item.get("Type", "String")
     if ptype not in ("String", "StringList", "SecureString"):
@@ -62,6 +67,7 @@ def transform_parameter(
         tier=item.get("Tier", "Standard"),
         key_id=item.get("KeyId") if ptype == "SecureString" else None,
         resource_policies=documents,
+        resource_policy_readable=policies_readable,
         version=item.get("Version"),
         last_modified_user=item.get("LastModifiedUser"),
     )
@@ -82,14 +88,22 @@ def collect_ssm(scope: Scope, *, page_size: int | None = None) -> Partial:
             item["Name"], partition=scope.partition, region=scope.region, account_id=scope.account_id
         )
         policies: list[dict[str, Any]] = []
+        readable = True
         if item.get("Tier") == "Advanced":
             try:
                 policies = get_resource_policies(ssm, arn)
             except CALL_ERRORS as exc:
-                out.failed(scope, "ssm:GetResourcePolicies", exc, "ssm:GetResourcePolicies", resource=arn)
+                readable = False
+                operation = f"ssm:GetResourcePolicies for parameter {item['Name']}"
+                out.failed(scope, "ssm:GetResourcePolicies", exc, operation, resource=arn)
         params.append(
             transform_parameter(
-                item, partition=scope.partition, region=scope.region, account_id=scope.account_id, policies=policies
+                item,
+                partition=scope.partition,
+                region=scope.region,
+                account_id=scope.account_id,
+                policies=policies,
+                policies_readable=readable,
             )
         )
     out.add("ssm_parameters", params)

@@ -26,24 +26,34 @@ def imds_leg(ng: NodeGroup, w: Workload) -> Leg | None:
 
 def metadata_leg(ng: NodeGroup, *, host_network: bool, who: str) -> Leg | None:
     """Whether pods (``who``, for the evidence) reach IMDS on this node group's nodes."""
-    where = f"node group {ng.name} ({ng.metadata_source or 'source unknown'})"
     mo = ng.metadata_options
     if mo is not None and mo.http_endpoint == "disabled":
         return None
     tokens = mo.http_tokens if mo else None
     hops = mo.hop_limit if mo else None
+    where = f"node group {ng.cluster_name}/{ng.name}"
+    settings = f"HttpTokens={tokens or 'unknown'}, hop limit {hops if hops is not None else 'unknown'}"
+    source = f"(from {ng.metadata_source or 'an unknown source'})"
     if host_network:
-        return Leg(decision="allow", evidence=(f"{who} uses hostNetwork (the hop limit does not apply); {where}",))
+        return Leg(
+            decision="allow",
+            evidence=(f"{who} uses hostNetwork (the hop limit does not apply); {where}: {settings} {source}",),
+        )
     if tokens is not None and tokens != "required":
-        return Leg(decision="allow", evidence=(f"{where}: http_tokens={tokens} (IMDSv1 allowed)",))
+        return Leg(
+            decision="allow",
+            evidence=(f"{where}: HttpTokens={tokens} (IMDSv1 allowed), hop limit {hops or 'unknown'} {source}",),
+        )
     if hops is not None and hops >= 2:
-        return Leg(decision="allow", evidence=(f"{where}: http_put_response_hop_limit={hops} (>= 2)",))
+        return Leg(decision="allow", evidence=(f"{where}: HttpTokens={tokens}, hop limit {hops} (>= 2) {source}",))
     if tokens == "required" and hops is not None:
         return None
     unknown = [k for k, v in (("imds:http-tokens", tokens), ("imds:hop-limit", hops)) if v is None]
     return Leg(
         decision="conditional",
-        evidence=(f"{where}: instance metadata settings unknown ({', '.join(unknown)}); pods may reach the node role",),
+        evidence=(
+            f"{where}: instance metadata settings unknown ({', '.join(unknown)}) {source}; pods may reach the node role",
+        ),
         unresolved=tuple(unknown),
     )
 
@@ -69,6 +79,8 @@ def add_imds_edges(ctx: BuildContext) -> None:
                 )
             continue
         for ng in groups:
+            if ng.node_role_arn is None and ng.kind == "self-managed" and ng.instance_profile_arn is None:
+                continue  # instances without an instance profile: IMDS hands out no credentials
             if ng.node_role_arn is None:
                 ctx.graph.add_gap(Gap(what=f"node group {ng.name} of {cluster}: node role unknown", cluster=cluster))
                 continue

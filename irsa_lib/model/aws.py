@@ -161,6 +161,8 @@ class SSMParameter:
     key_id: str | None = None
     """KMS key as DescribeParameters returns it (key id, key ARN or ``alias/...``); SecureString only."""
     resource_policies: tuple[PolicyDocument, ...] = ()
+    resource_policy_readable: bool = True
+    """False when GetResourcePolicies failed: ``resource_policies`` is then unknown, not "none"."""
     version: int | None = None
     last_modified_user: str | None = None
 
@@ -176,6 +178,8 @@ class SecretsManagerSecret:
     kms_key_id: str | None = None
     """None means the AWS managed key ``aws/secretsmanager``."""
     resource_policy: PolicyDocument | None = None
+    resource_policy_readable: bool = True
+    """False when GetResourcePolicy failed: ``resource_policy`` is then unknown, not "none"."""
     tags: Mapping[str, str] = field(default_factory=dict)
 
 
@@ -232,12 +236,16 @@ class NodeGroup:
     account_id: str
     region: str
     node_role_arn: str | None
+    """None: unknown, except for self-managed nodes without an instance profile (``instance_profile_arn``
+    None), which have no node role at all."""
     arn: str | None = None
     metadata_options: MetadataOptions | None = None
     """None when the settings could not be determined (then IMDS reachability is unknown)."""
     metadata_source: str | None = None
     """Where the IMDS settings came from: ``launch-template``, ``instances`` or ``eks-default``."""
     kind: Literal["managed", "self-managed", "fargate"] = "managed"
+    instance_profile_arn: str | None = None
+    """Self-managed nodes: the instance profile their instances run with (``node_role_arn`` is its role)."""
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -15,7 +15,7 @@ import re
 import threading
 import urllib.parse
 import xml.etree.ElementTree as ET
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -67,6 +67,8 @@ class ErrorRule:
     service: str | None = None
     region: str | None = None
     operation: str | None = None
+    params: Mapping[str, object] | None = None
+    """Request parameters that must all be present with these values (e.g. one ``SecretId``)."""
 
     def matches(self, call: Call) -> bool:
         return all(
@@ -76,7 +78,7 @@ class ErrorRule:
                 (self.region, call.region),
                 (self.operation, call.operation),
             )
-        )
+        ) and all(call.params.get(k) == v for k, v in (self.params or {}).items())
 
 
 ResponseHook = Callable[[Call, dict[str, object], bytes], bytes]

@@ -133,7 +133,7 @@ def test_node_role_finding_names_exactly_what_the_rows_show(
     (f05,) = [f for f in run_findings(snapshot, graph=graph, inventory=inventory, rules=["F05"])]
     named = {e.split(" (", 1)[0] for e in f05.evidence if e.startswith("/")}
     assert named == _last_hop_reads(list(effective_access(graph)), NODE_ROLE) == {"/reporting/db-password"}
-    assert any("http_tokens=optional" in e for e in f05.evidence)
+    assert any("HttpTokens=optional (IMDSv1 allowed)" in e for e in f05.evidence)
 
 
 def test_graph_evidence_names_what_the_mistakes_expose(

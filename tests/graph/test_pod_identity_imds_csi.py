@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 
+from irsa_lib.graph import build_graph
 from irsa_lib.model import CSIObject, CSIVolume, MetadataOptions, PodIdentityAssociation, SecretProviderClass
 from tests.graph.conftest import rows, table
 from tests.graph.factory import (
@@ -254,3 +255,26 @@ def test_session_policy_applies_to_the_target_session_only() -> None:
     # the policy does not allow sts:AssumeRole, yet the hop works: it does not limit the first role;
     # no session tags, so the ABAC statement gives nothing either
     assert table(snap) == {("a", "web", "/app/a/db", "direct", "allow")}
+
+
+def test_self_managed_nodes_without_an_instance_profile_have_no_role_to_reach() -> None:
+    open_imds = MetadataOptions(http_tokens="optional", hop_limit=2, http_endpoint="enabled")
+    no_profile = dataclasses.replace(
+        secure_nodes(), name="bare", kind="self-managed", node_role_arn=None, metadata_options=open_imds
+    )
+    snap = snapshot(
+        roles=[NODE_READS],
+        node_groups=[secure_nodes(), no_profile],
+        ssm_parameters=[param("/app/db")],
+        service_accounts=[sa("app", "web")],
+        workloads=[workload("app", "web", "web")],
+    )
+    graph = build_graph(snap)
+    assert table(snap) == set()
+    assert not any("node role unknown" in g.what for g in graph.gaps)
+    # a profile whose role could not be resolved is a different matter: unknown, said so
+    unresolved = dataclasses.replace(no_profile, instance_profile_arn=f"arn:aws:iam::{ACCT}:instance-profile/p")
+    graph = build_graph(dataclasses.replace(snap, node_groups=(secure_nodes(), unresolved)))  # type: ignore[type-var]
+    assert [g.what for g in graph.gaps if "node role unknown" in g.what] == [
+        f"node group bare of {CLUSTER}: node role unknown"
+    ]

@@ -1,0 +1,93 @@
+"""``irsa report -o DIR``: run the access report notebook with papermill and write it as offline HTML."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from irsa_lib.errors import UsageError
+from irsa_lib.render.report import parse_cluster_map
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser(
+        "report",
+        help="execute the access report notebook and write an offline HTML report",
+        description="Collect (or load a snapshot), analyse, and write DIR/access_report.html plus the "
+        "executed notebook, the snapshot, CSV/JSON tables and the standalone trust graph.",
+    )
+    p.add_argument("-o", "--output", required=True, metavar="DIR", help="directory for the report and its files")
+    src = p.add_argument_group("what to analyse (a snapshot, or sources to collect)")
+    src.add_argument("--snapshot", metavar="FILE", help="analyse this snapshot instead of collecting")
+    src.add_argument("--aws-profile", action="append", default=[], metavar="NAME", help="AWS profile (repeatable)")
+    src.add_argument(
+        "--aws-role-arn", action="append", default=[], metavar="ARN", help="role to assume first (repeatable)"
+    )
+    src.add_argument(
+        "--region",
+        action="append",
+        default=[],
+        metavar="REGION",
+        help="AWS region (repeatable); alone: collect with the default credential chain",
+    )
+    src.add_argument("--endpoint-url", metavar="URL", help="a local AWS endpoint instead of AWS")
+    src.add_argument(
+        "--kube-context",
+        action="append",
+        default=[],
+        metavar="CLUSTER=CONTEXT",
+        help="live cluster to collect, by kubeconfig context (repeatable)",
+    )
+    src.add_argument("--kubeconfig", metavar="FILE")
+    src.add_argument(
+        "--manifests",
+        action="append",
+        default=[],
+        metavar="CLUSTER=DIR",
+        help="directory of YAML manifests for a cluster (repeatable)",
+    )
+    p.add_argument("--previous", metavar="FILE", help="an earlier snapshot: the report shows the drift")
+    p.add_argument("--timeout", type=int, default=900, help="seconds a single notebook cell may run")
+    p.set_defaults(run=run)
+
+
+def parameters(args: argparse.Namespace) -> dict[str, Any]:
+    """The papermill parameters of ``access_report.ipynb`` for these options."""
+    contexts = parse_cluster_map(args.kube_context, what="--kube-context")
+    manifests = parse_cluster_map(args.manifests, what="--manifests")
+    collecting = bool(
+        args.aws_profile or args.aws_role_arn or args.region or args.endpoint_url or contexts or manifests
+    )
+    if args.snapshot and collecting:
+        raise UsageError("give either --snapshot or sources to collect, not both")
+    if not (args.snapshot or collecting):
+        raise UsageError(
+            "nothing to analyse: give --snapshot FILE, or --aws-profile / --endpoint-url / --manifests ..."
+        )
+    return {
+        "snapshot_path": _abs(args.snapshot),
+        "previous_snapshot": _abs(args.previous),
+        "aws_profiles": list(args.aws_profile),
+        "aws_role_arns": list(args.aws_role_arn),
+        "aws_regions": list(args.region),
+        "endpoint_url": args.endpoint_url,
+        "kube_contexts": contexts,
+        "kubeconfig": _abs(args.kubeconfig),
+        "manifest_dirs": {cluster: _abs(path) for cluster, path in manifests.items()},
+    }
+
+
+def _abs(path: str | None) -> str | None:
+    """Paths become absolute: the notebook runs with the output directory as its working directory."""
+    from pathlib import Path
+
+    return str(Path(path).resolve()) if path else None
+
+
+def run(args: argparse.Namespace) -> int:
+    from irsa_lib.render.notebooks import run_report
+
+    result = run_report(args.output, parameters(args), timeout=args.timeout)
+    print(f"report: {result.html}")
+    print(f"executed notebook: {result.notebook}")
+    return 0

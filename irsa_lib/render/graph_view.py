@@ -1,0 +1,550 @@
+"""What the trust graph view shows: focus, filters and aggregation, independent of any drawing library.
+
+:func:`build_view` turns the access graph into a small, drawable :class:`GraphView` (nodes, merged
+edges, levels for a left-to-right layout, hover text, notices saying what was collapsed). The HTML
+renderer in :mod:`irsa_lib.render.graph_html` only draws a view, so the rules about *what* is shown
+are tested here without a browser, and the drawing library can be swapped.
+
+Every string that came from a policy, a manifest or a name is HTML-escaped here, once, when the
+hover text is built (``GraphView`` titles are safe HTML fragments).
+"""
+
+from __future__ import annotations
+
+import html
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import networkx as nx
+
+__all__ = [
+    "DECISION_RANK",
+    "SECRET_TYPES",
+    "Focus",
+    "GraphView",
+    "ViewEdge",
+    "ViewNode",
+    "build_view",
+    "locate_findings",
+    "nx_graph",
+]
+
+# Node types as the graph names them (irsa_lib.graph.schema.NodeType values). Plain strings, so a
+# node of a type this module does not know still renders (with the default style).
+SA = "service-account"
+ROLE_TYPES: frozenset[str] = frozenset({"iam-role", "node-role", "role-session"})
+PARAMETER = "ssm-parameter"
+SM_SECRET = "secretsmanager-secret"
+SECRET_TYPES: frozenset[str] = frozenset({PARAMETER, SM_SECRET})
+"""Node types holding a secret value: a path "reaches a secret" when it ends at one of these."""
+FOCUSABLE_SECRET_TYPES: frozenset[str] = SECRET_TYPES | {"k8s-secret"}
+
+DECISION_RANK: Mapping[str, int] = {"allow": 3, "conditional": 2, "potential": 1}
+"""Stronger decisions first: a merged edge shows the strongest of its parts."""
+
+MAX_EDGE_PARTS = 8
+"""Hover text of a merged edge lists the evidence of at most this many of its parts (and counts the rest)."""
+
+SEVERITY_RANK: Mapping[str, int] = {"critical": 5, "high": 4, "medium": 3, "low": 2, "info": 1}
+
+
+@dataclass(frozen=True)
+class Focus:
+    """Which part of the graph to show. Empty = everything.
+
+    ``service_account`` is ``"namespace/name"`` (or ``"cluster/namespace/name"``); ``secret`` is a
+    parameter name, Secrets Manager secret name, ARN, graph node id, or a Kubernetes Secret's
+    ``namespace/name`` label. ``secrets_only`` keeps only nodes on a path that reaches a
+    secret (SSM parameter, Secrets Manager secret, Kubernetes Secret).
+    """
+
+    namespace: str | None = None
+    service_account: str | None = None
+    secret: str | None = None
+    secrets_only: bool = False
+
+    def describe(self) -> str:
+        parts = []
+        if self.namespace:
+            parts.append(f"namespace {self.namespace}")
+        if self.service_account:
+            parts.append(f"service account {self.service_account}")
+        if self.secret:
+            parts.append(f"secret {self.secret}")
+        if self.secrets_only:
+            parts.append("only paths that reach a secret")
+        return ", ".join(parts) or "whole graph"
+
+
+@dataclass(frozen=True)
+class ViewNode:
+    id: str
+    """The graph's node id (or ``aggregate:...`` for a collapsed group)."""
+    type: str
+    label: str
+    title: str
+    """Hover text: an HTML fragment in which every value is escaped."""
+    level: int
+    findings: tuple[str, ...] = ()
+    """Severities of the findings on this node (highest first)."""
+    members: int = 1
+    """How many graph nodes this view node stands for (>1 for a collapsed group)."""
+
+
+@dataclass(frozen=True)
+class ViewEdge:
+    source: str
+    target: str
+    decision: str
+    mechanisms: tuple[str, ...]
+    title: str
+    configured: bool = True
+
+
+@dataclass(frozen=True)
+class GraphView:
+    nodes: tuple[ViewNode, ...]
+    edges: tuple[ViewEdge, ...]
+    focus: str
+    notices: tuple[str, ...] = ()
+    """Plain-text sentences saying what was collapsed or filtered out."""
+    node_types: tuple[str, ...] = field(default=())
+
+
+def nx_graph(graph: Any) -> nx.MultiDiGraph:
+    """The networkx graph inside an ``AccessGraph`` (or the graph itself)."""
+    if isinstance(graph, nx.Graph):
+        return graph
+    for name in ("nx", "graph", "g", "G"):
+        inner = getattr(graph, name, None)
+        if isinstance(inner, nx.Graph):
+            return inner
+    raise TypeError(f"expected an AccessGraph or a networkx graph, got {type(graph).__name__}")
+
+
+def build_view(
+    graph: Any,
+    *,
+    focus: Focus | None = None,
+    findings: Iterable[Any] = (),
+    aggregate: bool | None = None,
+    max_nodes: int = 150,
+    max_parameters: int = 30,
+) -> GraphView:
+    """Select, aggregate and describe the part of ``graph`` to draw.
+
+    ``aggregate=None`` collapses only as far as needed, in this order, each step only while the
+    view is still too large: SSM parameters and Secrets Manager secrets sharing a path prefix
+    (more than ``max_parameters`` of a kind), roles with no path to a secret, then (more than
+    ``max_nodes`` nodes) the Kubernetes objects of each namespace, the RBAC users and groups of
+    each cluster, the roles of each account, the secrets of each account and region, and the
+    Kubernetes objects of each cluster. Nodes with findings stay individual in the first steps,
+    and a group containing them is marked. ``True`` applies the first three steps always,
+    ``False`` none. Every step taken is stated in :attr:`GraphView.notices`.
+    """
+    g = nx_graph(graph)
+    focus = focus or Focus()
+    notices: list[str] = []
+    keep = _select(g, focus, notices)
+    if not (focus.namespace or focus.service_account or focus.secret):
+        isolated = {n for n in keep if g.degree(n) == 0}
+        if isolated:
+            keep -= isolated
+            kinds = ", ".join(sorted({_type(g, n) for n in isolated}))
+            notices.append(f"Not shown: {len(isolated)} node(s) with no edge at all ({kinds}).")
+    sub = g.subgraph(keep)
+    by_node = _findings_by_node(g, findings)
+    grouping = _Grouping(sub, by_node)
+    if aggregate is not False:
+        _aggregate(grouping, force=aggregate is True, max_nodes=max_nodes, max_parameters=max_parameters)
+    notices.extend(grouping.notices)
+
+    levels = _levels(sub)
+    nodes: list[ViewNode] = []
+    for vid, members in sorted(grouping.members.items(), key=lambda kv: str(kv[0])):
+        if vid in grouping.info:
+            nodes.append(grouping.view_node(vid, members, levels))
+            continue
+        data = sub.nodes[vid]
+        nodes.append(
+            ViewNode(
+                id=str(vid),
+                type=_type(sub, vid),
+                label=str(data.get("label") or vid),
+                title=_node_title(vid, data, by_node.get(vid, ())),
+                level=levels.get(vid, 0),
+                findings=_severities(f[0] for f in by_node.get(vid, ())),
+            )
+        )
+
+    merged: dict[tuple[str, str], list[Mapping[str, Any]]] = defaultdict(list)
+    of = grouping.of
+    for u, v, data in sub.edges(data=True):
+        a, b = str(of.get(u, u)), str(of.get(v, v))
+        if a != b:
+            merged[(a, b)].append(data)
+    edges = tuple(_merge_edges(a, b, parts) for (a, b), parts in sorted(merged.items()))
+    types = tuple(sorted({n.type for n in nodes}))
+    return GraphView(nodes=tuple(nodes), edges=edges, focus=focus.describe(), notices=tuple(notices), node_types=types)
+
+
+def _severities(severities: Iterable[str]) -> tuple[str, ...]:
+    return tuple(sorted(severities, key=lambda s: -SEVERITY_RANK.get(s, 0)))
+
+
+# ---------------------------------------------------------------- selection
+
+
+def _type(g: nx.MultiDiGraph, n: Any) -> str:
+    return str(g.nodes[n].get("type", "unknown"))
+
+
+def _attr(g: nx.MultiDiGraph, n: Any, name: str) -> str | None:
+    value = g.nodes[n].get(name)
+    return None if value is None else str(value)
+
+
+def _select(g: nx.MultiDiGraph, focus: Focus, notices: list[str]) -> set[Any]:
+    keep: set[Any] = set(g.nodes)
+    if focus.namespace:
+        seeds = {n for n in g if _in_namespace(g, n, focus.namespace)}
+        keep &= _through(g, seeds)
+        if not seeds:
+            notices.append(f"No node belongs to namespace {focus.namespace}.")
+    if focus.service_account:
+        seeds = {n for n in g if _is_service_account(g, n, focus.service_account)}
+        keep &= _through(g, seeds)
+        if not seeds:
+            notices.append(f"No service account {focus.service_account} in the graph.")
+    if focus.secret:
+        seeds = {n for n in g if _is_secret(g, n, focus.secret)}
+        keep &= _through(g, seeds)
+        if not seeds:
+            notices.append(f"No secret named {focus.secret} in the graph.")
+    if focus.secrets_only:
+        sub = g.subgraph(keep)
+        reaching = _reach(sub, {n for n in sub if _type(sub, n) in SECRET_TYPES}, backwards=True)
+        dropped = len(keep) - len(reaching)
+        keep = reaching
+        if dropped:
+            notices.append(f"Hidden {dropped} node(s) that lie on no path to a secret.")
+    return keep
+
+
+def _reach(g: nx.MultiDiGraph, seeds: set[Any], *, backwards: bool = False) -> set[Any]:
+    """The seeds and every node reachable from them (or reaching them), in one linear traversal."""
+    step = g.predecessors if backwards else g.successors
+    seen = set(seeds)
+    stack = list(seeds)
+    while stack:
+        for nxt in step(stack.pop()):
+            if nxt not in seen:
+                seen.add(nxt)
+                stack.append(nxt)
+    return seen
+
+
+def _through(g: nx.MultiDiGraph, seeds: set[Any]) -> set[Any]:
+    """The seeds with everything that reaches them and everything they reach."""
+    return _reach(g, seeds) | _reach(g, seeds, backwards=True)
+
+
+def _in_namespace(g: nx.MultiDiGraph, n: Any, namespace: str) -> bool:
+    return _attr(g, n, "namespace") == namespace
+
+
+def _is_service_account(g: nx.MultiDiGraph, n: Any, wanted: str) -> bool:
+    if _type(g, n) != SA:
+        return False
+    parts = wanted.split("/")
+    ns, name = _attr(g, n, "namespace"), _attr(g, n, "name")
+    cluster = _attr(g, n, "cluster")
+    if len(parts) == 2 and (ns, name) == (parts[0], parts[1]):
+        return True
+    if len(parts) == 3 and (cluster, ns, name) == (parts[0], parts[1], parts[2]):
+        return True
+    return str(n) == wanted or str(n).endswith("/" + wanted) or _attr(g, n, "label") == wanted
+
+
+def _is_secret(g: nx.MultiDiGraph, n: Any, wanted: str) -> bool:
+    if _type(g, n) not in FOCUSABLE_SECRET_TYPES:
+        return False
+    candidates = {str(n), _attr(g, n, "arn"), _attr(g, n, "name"), _attr(g, n, "label")}
+    return wanted in candidates
+
+
+def locate_findings(graph: Any, findings: Iterable[Any]) -> dict[Any, list[Any]]:
+    """The findings about each node of ``graph`` (a finding's ``resource`` is an ARN, a node id or a
+    Kubernetes id ``cluster/namespace/Kind/name``); findings about nothing in the graph are left out."""
+    g = nx_graph(graph)
+    index: dict[str, Any] = {}
+    for n, data in g.nodes(data=True):
+        index[str(n)] = n
+        for alias in _resource_aliases(n, data):
+            index.setdefault(alias, n)
+    out: dict[Any, list[Any]] = defaultdict(list)
+    for f in findings:
+        node = index.get(str(getattr(f, "resource", "")))
+        if node is not None:
+            out[node].append(f)
+    return out
+
+
+def _findings_by_node(g: nx.MultiDiGraph, findings: Iterable[Any]) -> dict[Any, list[tuple[str, str, str]]]:
+    """Findings keyed by the node they are about: (severity, rule, title)."""
+    return {
+        node: [
+            (str(getattr(f, "severity", "")).lower(), str(getattr(f, "rule", "")), str(getattr(f, "title", "")))
+            for f in found
+        ]
+        for node, found in locate_findings(g, findings).items()
+    }
+
+
+_KINDS: Mapping[str, str] = {
+    "service-account": "ServiceAccount",
+    "k8s-secret": "Secret",
+    "kes-external-secret": "ExternalSecret",
+    "eso-external-secret": "ExternalSecret",
+    "secret-provider-class": "SecretProviderClass",
+}
+
+
+def _resource_aliases(n: Any, data: Mapping[str, Any]) -> list[str]:
+    """The names a finding may use for a node: its ARN, its id without the type prefix
+    (``role:<arn>`` -> ``<arn>``), or the Kubernetes id ``cluster/namespace/Kind/name``."""
+    aliases = [str(data["arn"])] if data.get("arn") else []
+    if ":" in str(n):
+        aliases.append(str(n).split(":", 1)[1])
+    kind = _KINDS.get(str(data.get("type")))
+    if kind and data.get("cluster") and data.get("namespace") and data.get("name"):
+        aliases.append(f"{data['cluster']}/{data['namespace']}/{kind}/{data['name']}")
+    return aliases
+
+
+# ---------------------------------------------------------------- aggregation
+
+K8S_TYPES: frozenset[str] = frozenset(
+    {
+        "workload",
+        "service-account",
+        "any-service-account",
+        "k8s-secret",
+        "kes-external-secret",
+        "eso-external-secret",
+        "eso-store",
+        "secret-provider-class",
+        "static-credentials",
+    }
+)
+
+
+class _Grouping:
+    """Which visible node each graph node is drawn as: itself, or a collapsed group."""
+
+    def __init__(self, g: nx.MultiDiGraph, by_node: Mapping[Any, Sequence[tuple[str, str, str]]]) -> None:
+        self.g = g
+        self.by_node = by_node
+        self.members: dict[Any, list[Any]] = {n: [n] for n in g}
+        self.of: dict[Any, str] = {}
+        self.info: dict[str, str] = {}  # group id -> node type
+        self.labels: dict[str, str] = {}
+        self.notices: list[str] = []
+
+    def type_of(self, vid: Any) -> str:
+        return self.info[vid] if vid in self.info else _type(self.g, vid)
+
+    def visible(self, types: frozenset[str], *, keep_flagged: bool) -> list[Any]:
+        return [
+            v
+            for v in self.members
+            if self.type_of(v) in types and not (keep_flagged and v not in self.info and v in self.by_node)
+        ]
+
+    def merge(self, gid: str, node_type: str, label: str, vids: Sequence[Any]) -> int:
+        """Collapse the visible nodes ``vids`` into group ``gid``; returns how many graph nodes it holds."""
+        nodes: list[Any] = []
+        for v in vids:
+            nodes.extend(self.members.pop(v))
+            self.info.pop(v, None)
+            self.labels.pop(v, None)
+        nodes.extend(self.members.get(gid, []))
+        self.members[gid] = nodes
+        for n in nodes:
+            self.of[n] = gid
+        self.info[gid] = node_type
+        self.labels[gid] = label.format(n=len(nodes))
+        return len(nodes)
+
+    def view_node(self, gid: str, members: Sequence[Any], levels: Mapping[Any, int]) -> ViewNode:
+        names = sorted(str(self.g.nodes[m].get("label") or m) for m in members)
+        shown = ", ".join(names[:15]) + (f" and {len(names) - 15} more" if len(names) > 15 else "")
+        severities = {f[0] for m in members for f in self.by_node.get(m, ())}
+        label = self.labels[gid]
+        title = f"<b>{_e(label)}</b><br>collapsed group of {len(members)}: {_e(shown)}"
+        if severities:
+            title += "<br><b>findings inside</b>: " + _e(", ".join(_severities(severities)))
+        return ViewNode(
+            id=gid,
+            type=self.info[gid],
+            label=label,
+            title=title,
+            level=max((levels.get(m, 0) for m in members), default=0),
+            findings=_severities(severities),
+            members=len(members),
+        )
+
+
+def _aggregate(grouping: _Grouping, *, force: bool, max_nodes: int, max_parameters: int) -> None:
+    g = grouping.g
+    for kind, what in ((PARAMETER, "SSM parameters"), (SM_SECRET, "Secrets Manager secrets")):
+        if force or len(grouping.visible(frozenset({kind}), keep_flagged=False)) > max_parameters:
+            _collapse_by_prefix(grouping, kind, what)
+    if force or len(grouping.members) > max_nodes:
+        _collapse_dead_roles(grouping)
+    if force or len(grouping.members) <= max_nodes:
+        return
+    # overview steps for large graphs: findings no longer keep nodes apart; groups are marked
+    by_ns: dict[str, list[Any]] = defaultdict(list)
+    for v in grouping.visible(K8S_TYPES, keep_flagged=False):
+        cluster, ns = _attr(g, v, "cluster"), _attr(g, v, "namespace")
+        if ns:
+            by_ns[f"{cluster}/{ns}" if cluster else ns].append(v)
+    merged = [grouping.merge(f"aggregate:namespace:{k}", "namespace", f"namespace {k} ({{n}} objects)", vs)
+              for k, vs in sorted(by_ns.items()) if len(vs) > 1]  # fmt: skip
+    if merged:
+        grouping.notices.append(
+            f"Collapsed the Kubernetes objects of {len(merged)} namespace(s) ({sum(merged)} objects) into one node each."
+        )
+    if len(grouping.members) > max_nodes:
+        by_cluster: dict[str, list[Any]] = defaultdict(list)
+        for v in grouping.visible(frozenset({"rbac-subject"}), keep_flagged=False):
+            by_cluster[_attr(g, grouping.members[v][0], "cluster") or "?"].append(v)
+        merged = [grouping.merge(f"aggregate:rbac:{c}", "rbac-subject", f"RBAC subjects of {c} ({{n}})", vs)
+                  for c, vs in sorted(by_cluster.items()) if len(vs) > 1]  # fmt: skip
+        if merged:
+            grouping.notices.append(f"Collapsed {sum(merged)} RBAC users and groups into one node per cluster.")
+    if len(grouping.members) > max_nodes:
+        _collapse_by_account(grouping, ROLE_TYPES, "iam-role", "roles", "IAM roles")
+    if len(grouping.members) > max_nodes:
+        _collapse_by_account(grouping, SECRET_TYPES, PARAMETER, "secrets", "parameters and secrets", region=True)
+    if len(grouping.members) > max_nodes:
+        by_cluster = defaultdict(list)
+        for v in grouping.visible(K8S_TYPES | {"namespace"}, keep_flagged=False):
+            by_cluster[_attr(g, grouping.members[v][0], "cluster") or "?"].append(v)
+        merged = [grouping.merge(f"aggregate:cluster:{c}", "namespace", f"cluster {c} ({{n}} objects)", vs)
+                  for c, vs in sorted(by_cluster.items()) if len(vs) > 1]  # fmt: skip
+        if merged:
+            grouping.notices.append(
+                f"Collapsed the Kubernetes objects of {len(merged)} cluster(s) ({sum(merged)} objects) into one node each."
+            )
+
+
+def _collapse_by_prefix(grouping: _Grouping, kind: str, what: str) -> None:
+    """One node per first path segment (``/billing/...``, ``billing/...``); flagged ones stay apart."""
+    by_prefix: dict[str, list[Any]] = defaultdict(list)
+    for v in grouping.visible(frozenset({kind}), keep_flagged=True):
+        if v in grouping.info:
+            continue
+        name = _attr(grouping.g, v, "name") or _attr(grouping.g, v, "label") or str(v)
+        segments = [s for s in name.split("/") if s]
+        prefix = (
+            (f"/{segments[0]}/" if name.startswith("/") else f"{segments[0]}/") if len(segments) > 1 else "(top level)"
+        )
+        by_prefix[prefix].append(v)
+    merged = [grouping.merge(f"aggregate:{kind}:{prefix}", kind, f"{prefix}* ({{n}} {what})", vs)
+              for prefix, vs in sorted(by_prefix.items()) if len(vs) > 1]  # fmt: skip
+    if merged:
+        grouping.notices.append(
+            f"Collapsed {sum(merged)} {what} into {len(merged)} group(s) by path prefix "
+            f"({what} with findings are shown individually)."
+        )
+
+
+def _collapse_dead_roles(grouping: _Grouping) -> None:
+    """Replace every role with no path to a secret (and no finding) by one node."""
+    g = grouping.g
+    reaching = _reach(g, {n for n in g if _type(g, n) in SECRET_TYPES}, backwards=True)
+    dead = [v for v in grouping.visible(ROLE_TYPES, keep_flagged=True) if v not in grouping.info and v not in reaching]
+    if len(dead) < 2:
+        return
+    grouping.merge("aggregate:roles-without-secret-path", "iam-role", "{n} roles with no path to a secret", dead)
+    grouping.notices.append(f"Collapsed {len(dead)} IAM roles that have no path to any secret into one node.")
+
+
+def _account_region(g: nx.MultiDiGraph, n: Any) -> tuple[str, str]:
+    arn = _attr(g, n, "arn") or str(n).split(":", 1)[-1]
+    parts = arn.split(":")
+    account = _attr(g, n, "account_id") or (parts[4] if len(parts) > 4 else "?")
+    region = _attr(g, n, "region") or (parts[3] if len(parts) > 3 else "?")
+    return account or "?", region or "global"
+
+
+def _collapse_by_account(
+    grouping: _Grouping, types: frozenset[str], node_type: str, key: str, what: str, *, region: bool = False
+) -> None:
+    by_scope: dict[str, list[Any]] = defaultdict(list)
+    for v in grouping.visible(types, keep_flagged=False):
+        first = grouping.members[v][0]
+        account, reg = _account_region(grouping.g, first)
+        by_scope[f"{account}/{reg}" if region else account].append(v)
+    merged = [grouping.merge(f"aggregate:{key}:{scope}", node_type, f"{what} of {scope} ({{n}})", vs)
+              for scope, vs in sorted(by_scope.items()) if len(vs) > 1]  # fmt: skip
+    if merged:
+        scope = "account and region" if region else "account"
+        grouping.notices.append(f"Collapsed {sum(merged)} {what} into {len(merged)} node(s), one per {scope}.")
+
+
+# ---------------------------------------------------------------- layout and text
+
+
+def _levels(g: nx.MultiDiGraph) -> dict[Any, int]:
+    """Longest-path depth from the sources, cycles counted once: a stable left-to-right layout."""
+    cond = nx.condensation(nx.DiGraph(g))
+    depth: dict[int, int] = {}
+    for c in nx.topological_sort(cond):
+        preds = list(cond.predecessors(c))
+        depth[c] = 1 + max(depth[p] for p in preds) if preds else 0
+    mapping = cond.graph["mapping"]
+    return {n: depth[mapping[n]] for n in g}
+
+
+def _e(value: Any) -> str:
+    return html.escape(str(value), quote=True)
+
+
+def _node_title(n: Any, data: Mapping[str, Any], findings: Sequence[tuple[str, str, str]]) -> str:
+    lines = [f"<b>{_e(data.get('label') or n)}</b>", f"type: {_e(data.get('type', 'unknown'))}", f"id: {_e(n)}"]
+    for key in ("arn", "cluster", "namespace"):
+        if data.get(key) and str(data[key]) != str(n):
+            lines.append(f"{key}: {_e(data[key])}")
+    for severity, rule, title in findings:
+        lines.append(f"<b>finding {_e(rule)} ({_e(severity)})</b>: {_e(title)}")
+    return "<br>".join(lines)
+
+
+def _merge_edges(a: str, b: str, parts: Sequence[Mapping[str, Any]]) -> ViewEdge:
+    decision = max((str(p.get("decision", "allow")) for p in parts), key=lambda d: DECISION_RANK.get(d, 0))
+    mechanisms = tuple(sorted({str(p.get("mechanism", "?")) for p in parts}))
+    lines: list[str] = []
+    if len(parts) > MAX_EDGE_PARTS:
+        counts = Counter((str(p.get("mechanism", "?")), str(p.get("decision", "?"))) for p in parts)
+        lines.append(f"<b>{len(parts)} edges</b> between the collapsed groups:")
+        lines += [f"&nbsp;&nbsp;{n} × {_e(m)}: {_e(d)}" for (m, d), n in sorted(counts.items())]
+        lines.append(f"first {MAX_EDGE_PARTS} of them:")
+    for p in parts[:MAX_EDGE_PARTS]:
+        head = f"<b>{_e(p.get('mechanism', '?'))}</b>: {_e(p.get('decision', '?'))}"
+        if p.get("configured") is False:
+            head += " (not configured: trust allows it, nothing uses it)"
+        lines.append(head)
+        for ev in p.get("evidence") or ():
+            lines.append("&nbsp;&nbsp;" + _e(ev))
+        keys = p.get("unresolved_keys") or ()
+        if keys:
+            lines.append("&nbsp;&nbsp;depends on: " + _e(", ".join(map(str, keys))))
+    configured = any(p.get("configured", True) is not False for p in parts)
+    return ViewEdge(
+        source=a, target=b, decision=decision, mechanisms=mechanisms, title="<br>".join(lines), configured=configured
+    )

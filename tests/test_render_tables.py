@@ -1,0 +1,145 @@
+"""The report tables: access rows, the matrix, findings by severity, coverage, export."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from irsa_lib.model import Coverage
+from irsa_lib.render.tables import (
+    access_frame,
+    access_matrix,
+    coverage_frame,
+    export_frames,
+    findings_frame,
+    findings_summary,
+    style_access_matrix,
+    style_access_rows,
+    style_coverage,
+    style_findings,
+)
+from tests.render_fixtures import FakeFinding
+
+
+@dataclass(frozen=True)
+class Row:
+    """The fields of irsa_lib.access rows the tables read."""
+
+    cluster: str
+    namespace: str
+    service_account: str
+    secret_name: str
+    access: str
+    decision: str
+    secret_kind: str = "ssm_parameter"
+    secret_arn: str = ""
+    path: tuple[str, ...] = ()
+    mechanisms: tuple[str, ...] = ()
+
+
+ROWS = [
+    Row("demo", "billing", "billing", "/billing/db", "via-controller", "allow", path=("sa", "ks")),
+    Row("demo", "billing", "billing", "/billing/db", "direct", "conditional", path=("sa", "role", "p")),
+    Row("demo", "billing", "billing", "/billing/db", "potential", "allow"),
+    Row("demo", "tenant", "app", "/billing/db", "potential", "allow", mechanisms=("rbac", "kes-role-arn")),
+    Row("demo", "tenant", "app", "/payments/db", "via-controller", "conditional"),
+]
+
+
+def test_access_frame_flattens_paths_and_mechanisms() -> None:
+    frame = access_frame(ROWS)
+    assert list(frame.columns)[:4] == ["cluster", "namespace", "service_account", "secret_name"]
+    assert len(frame) == 5
+    direct = frame[frame["access"] == "direct"].iloc[0]
+    assert direct["path"] == "sa → role → p"
+    tenant = frame[(frame["namespace"] == "tenant") & (frame["access"] == "potential")].iloc[0]
+    assert tenant["mechanisms"] == "rbac, kes-role-arn"
+
+
+def test_matrix_shows_the_most_direct_then_most_certain_access() -> None:
+    matrix = access_matrix(access_frame(ROWS))
+    assert list(matrix.index) == ["demo/billing/billing", "demo/tenant/app"]
+    assert list(matrix.columns) == ["/billing/db", "/payments/db"]
+    # direct beats via-controller even when the direct path is only conditional
+    assert matrix.loc["demo/billing/billing", "/billing/db"] == "direct · conditional"
+    assert matrix.loc["demo/billing/billing", "/payments/db"] == ""
+    assert matrix.loc["demo/tenant/app", "/billing/db"] == "potential · allow"
+    assert matrix.loc["demo/tenant/app", "/payments/db"] == "via-controller · conditional"
+
+
+def test_matrix_of_nothing_is_empty() -> None:
+    assert access_matrix(access_frame([])).empty
+
+
+def test_matrix_styling_is_deterministic_and_colours_by_decision() -> None:
+    matrix = access_matrix(access_frame(ROWS))
+    html_a = style_access_matrix(matrix).to_html()
+    html_b = style_access_matrix(matrix).to_html()
+    assert html_a == html_b
+    assert "T_access-matrix" in html_a
+    assert "#fdd0a2" in html_a  # conditional: orange
+    assert "font-style: italic" in html_a  # potential access (needs an RBAC capability)
+    assert "font-weight: bold" in html_a  # direct access stands out
+    rows_html = style_access_rows(access_frame(ROWS)).to_html()
+    assert "#c7e9c0" in rows_html and "T_access-rows" in rows_html
+
+
+def test_findings_sorted_by_severity_and_counted() -> None:
+    findings = [
+        FakeFinding("F18", "Low", "no aud", "arn:role/a"),
+        FakeFinding("F01", "Critical", "any SA", "arn:role/b", evidence=("sub = *", "no aud")),
+        FakeFinding("F06", "high", "aws/ssm key", "arn:param/x"),
+        FakeFinding("F01", "critical", "any SA", "arn:role/a"),
+    ]
+    frame = findings_frame(findings)
+    assert list(frame["severity"]) == ["critical", "critical", "high", "low"]
+    assert list(frame["resource"][:2]) == ["arn:role/a", "arn:role/b"]
+    assert frame.loc[1, "evidence"] == "sub = *; no aud"
+    summary = findings_summary(frame)
+    assert dict(zip(summary["severity"], summary["findings"], strict=True)) == {
+        "critical": 2,
+        "high": 1,
+        "medium": 0,
+        "low": 1,
+        "info": 0,
+    }
+    html = style_findings(frame).to_html()
+    assert "#b10026" in html and "T_findings" in html
+
+
+def test_no_findings_still_lists_every_severity() -> None:
+    summary = findings_summary([])
+    assert list(summary["findings"]) == [0, 0, 0, 0, 0]
+
+
+def test_coverage_highlights_what_could_not_be_read() -> None:
+    cov = (
+        Coverage(source="aws", scope="123456789012/us-east-1", service="ssm", status="ok", count=12),
+        Coverage(
+            source="aws",
+            scope="123456789012/us-east-1",
+            service="kms:GetKeyPolicy",
+            status="denied",
+            error="AccessDeniedException",
+            resource="arn:aws:kms:us-east-1:123456789012:key/k",
+        ),
+    )
+    frame = coverage_frame(cov)
+    assert list(frame["status"]) == ["denied", "ok"]
+    assert frame.loc[1, "count"] == 12 and pd.isna(frame.loc[0, "count"])
+    html = style_coverage(frame).to_html()
+    assert html.count("#fcbba1") == 1
+
+
+def test_export_writes_csv_and_json(tmp_path: Path) -> None:
+    frame = access_frame(ROWS)
+    matrix = access_matrix(frame)
+    written = export_frames({"access": frame, "matrix": matrix}, tmp_path / "out")
+    assert sorted(p.name for p in written) == ["access.csv", "access.json", "matrix.csv", "matrix.json"]
+    assert pd.read_csv(tmp_path / "out" / "access.csv").shape == (5, 10)
+    records = json.loads((tmp_path / "out" / "matrix.json").read_text())
+    assert records[0]["service account"] == "demo/billing/billing"
+    assert records[0]["/billing/db"] == "direct · conditional"

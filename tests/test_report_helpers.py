@@ -1,0 +1,256 @@
+"""Report assembly without a kernel: inputs, sections, files, the explorer's selection, onboarding checks."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from irsa_lib.cli import build_parser
+from irsa_lib.cli.report import parameters
+from irsa_lib.errors import UsageError
+from irsa_lib.model import Coverage, ServiceAccount
+from irsa_lib.notebook import choices, selection
+from irsa_lib.render.graph_view import Focus
+from irsa_lib.render.report import (
+    Analysis,
+    drift_frame,
+    gather_snapshot,
+    parse_cluster_map,
+    rows_for,
+    summary_frame,
+    trust_graph,
+    write_report_files,
+)
+from irsa_lib.snapshot import Snapshot, save_snapshot
+from tests.render_fixtures import BILLING_DB, ES_ROLE, FakeFinding, demo_like_graph
+
+ROWS = (
+    {
+        "cluster": "demo",
+        "namespace": "billing",
+        "service_account": "billing",
+        "secret_name": "/billing/db",
+        "secret_arn": BILLING_DB.removeprefix("param:"),
+        "secret_kind": "ssm-parameter",
+        "access": "via-controller",
+        "decision": "allow",
+        "path": ("workload:demo/billing/Deployment/billing", "k8s-secret:demo/billing/db-creds", BILLING_DB),
+        "mechanisms": ("mounts-secret", "materialised-from", "kes-read"),
+    },
+    {
+        "cluster": "demo",
+        "namespace": "external-secrets",
+        "service_account": "external-secrets-sa",
+        "secret_name": "/payments/db",
+        "secret_arn": "arn:aws:ssm:us-east-1:123456789012:parameter/payments/db",
+        "secret_kind": "ssm-parameter",
+        "access": "direct",
+        "decision": "conditional",
+        "path": (),
+        "mechanisms": ("irsa", "assume-role", "can-read"),
+    },
+)
+FINDINGS = (
+    FakeFinding("F03", "critical", "KES without namespace gating", ES_ROLE.removeprefix("role:")),
+    FakeFinding("F18", "low", "no aud", "demo/billing/ServiceAccount/billing"),
+)
+SNAP = Snapshot(
+    created_at="2026-11-29T00:00:00Z",
+    service_accounts=(ServiceAccount(cluster="demo", namespace="billing", name="billing"),),
+    coverage=(
+        Coverage(source="aws", scope="123456789012/us-east-1", service="kms:GetKeyPolicy", status="denied"),
+        Coverage(source="manifests", scope="demo", service="serviceaccounts", status="ok", count=1),
+    ),
+)
+
+
+def analysis() -> Analysis:
+    return Analysis(snapshot=SNAP, graph=demo_like_graph(), rows=ROWS, findings=FINDINGS)
+
+
+# ---------------------------------------------------------------- inputs
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (None, {}),
+        ({"prod": "ctx"}, {"prod": "ctx"}),
+        (["prod=ctx-a", "dev=ctx-b"], {"prod": "ctx-a", "dev": "ctx-b"}),
+        ("prod=/m/prod, dev=/m/dev", {"prod": "/m/prod", "dev": "/m/dev"}),
+        (["/dumps/prod"], {"prod": "/dumps/prod"}),
+    ],
+)
+def test_cluster_maps_in_every_shape(value: object, expected: dict[str, str]) -> None:
+    assert parse_cluster_map(value, what="x") == expected  # type: ignore[arg-type]
+
+
+def test_cluster_map_errors_name_the_option() -> None:
+    with pytest.raises(UsageError, match=r"--manifests: cluster 'a' given twice"):
+        parse_cluster_map(["a=1", "a=2"], what="--manifests")
+    with pytest.raises(UsageError, match=r"--kube-context: cannot read '=x'"):
+        parse_cluster_map(["=x"], what="--kube-context")
+
+
+def test_gather_loads_a_snapshot_or_the_environment_one(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = save_snapshot(SNAP, tmp_path / "s.json")
+    assert gather_snapshot(snapshot_path=path) == SNAP
+    monkeypatch.delenv("IRSA_SNAPSHOT", raising=False)
+    with pytest.raises(UsageError, match="nothing to analyse"):
+        gather_snapshot()
+    monkeypatch.setenv("IRSA_SNAPSHOT", str(path))
+    assert gather_snapshot() == SNAP
+
+
+def test_report_cli_parameters(tmp_path: Path) -> None:
+    parser = build_parser()
+    args = parser.parse_args(
+        [
+            "report",
+            "-o",
+            str(tmp_path),
+            "--manifests",
+            "demo=m",
+            "--endpoint-url",
+            "http://127.0.0.1:1",
+            "--previous",
+            "p.json",
+        ]
+    )
+    params = parameters(args)
+    assert params["manifest_dirs"] == {"demo": str(Path("m").resolve())}
+    assert params["endpoint_url"] == "http://127.0.0.1:1"
+    assert params["previous_snapshot"] == str(Path("p.json").resolve())
+    assert params["snapshot_path"] is None
+    with pytest.raises(UsageError, match="either --snapshot or sources"):
+        parameters(parser.parse_args(["report", "-o", "x", "--snapshot", "s.json", "--region", "us-east-1"]))
+    with pytest.raises(UsageError, match="nothing to analyse"):
+        parameters(parser.parse_args(["report", "-o", "x"]))
+
+
+def test_report_cli_reports_bad_input_clearly(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from irsa_lib.cli import main
+
+    assert main(["report", "-o", str(tmp_path / "out")]) == 2
+    assert "irsa report: error: nothing to analyse" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
+
+
+# ---------------------------------------------------------------- sections and files
+
+
+def test_summary_counts() -> None:
+    summary = dict(summary_frame(analysis()).itertuples(index=False, name=None))
+    assert summary["service accounts"] == "1"
+    assert summary["service accounts reaching a secret"] == "2"
+    assert summary["secrets reachable from a service account"] == "2"
+    assert summary["access paths: direct"] == "1"
+    assert summary["access paths: via controller"] == "1"
+    assert summary["findings: critical"] == "1"
+    assert summary["findings: all"] == "2"
+    assert summary["sources not fully collected"] == "1"
+
+
+def test_trust_graph_section_is_an_iframe_with_findings_marked() -> None:
+    html = trust_graph(analysis())
+    assert html._repr_html_().startswith('<iframe sandbox="allow-scripts" srcdoc="')
+    assert f"&quot;flagged&quot;: [&quot;{ES_ROLE}&quot;, &quot;sa:demo/billing/billing&quot;]" in html
+
+
+def test_write_report_files(tmp_path: Path) -> None:
+    written = write_report_files(analysis(), tmp_path / "out")
+    names = sorted(p.name for p in written)
+    assert names == sorted(
+        [
+            "snapshot.json",
+            "trust-graph.html",
+            *(
+                f"{t}.{ext}"
+                for t in ("access_rows", "access_matrix", "findings", "coverage")
+                for ext in ("csv", "json")
+            ),
+        ]
+    )
+    findings = json.loads((tmp_path / "out" / "findings.json").read_text())
+    assert [f["rule"] for f in findings] == ["F03", "F18"]
+
+
+@dataclass(frozen=True)
+class Change:
+    old: object
+    new: object
+    fields: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class FakeDrift:
+    findings_added: tuple[object, ...] = ()
+    findings_removed: tuple[object, ...] = ()
+    findings_changed: tuple[Change, ...] = ()
+    access_added: tuple[dict[str, object], ...] = ()
+    access_removed: tuple[dict[str, object], ...] = ()
+    access_changed: tuple[Change, ...] = field(default=())
+
+
+def test_drift_frame_lists_each_change() -> None:
+    old_row = {**ROWS[1], "decision": "allow"}
+    drift = FakeDrift(
+        findings_added=(FINDINGS[0],),
+        findings_removed=(FINDINGS[1],),
+        access_added=(ROWS[0],),
+        access_changed=(Change(old_row, ROWS[1], ("decision",)),),
+    )
+    frame = drift_frame(drift)
+    assert list(frame.itertuples(index=False, name=None)) == [
+        (
+            "new",
+            "finding",
+            "F03 arn:aws:iam::123456789012:role/external-secrets-role",
+            "critical: KES without namespace gating",
+        ),
+        ("gone", "finding", "F18 demo/billing/ServiceAccount/billing", "low: no aud"),
+        ("new", "access", "demo/billing/billing → /billing/db", "via-controller · allow"),
+        (
+            "changed",
+            "access",
+            "demo/external-secrets/external-secrets-sa → /payments/db",
+            "decision: allow → conditional",
+        ),
+    ]
+
+
+# ---------------------------------------------------------------- explorer and onboarding
+
+
+def test_rows_for_and_choices() -> None:
+    assert rows_for(ROWS, namespace="billing") == [ROWS[0]]
+    assert rows_for(ROWS, secret=ROWS[1]["secret_arn"]) == [ROWS[1]]  # type: ignore[arg-type]
+    assert rows_for(ROWS, cluster="other") == []
+    assert choices(analysis())["namespace"] == ["billing", "external-secrets"]
+
+
+def test_selection_focuses_the_graph_and_filters_findings() -> None:
+    sel = selection(analysis(), cluster="demo", namespace="billing", service_account="billing")
+    assert sel.focus == Focus(service_account="demo/billing/billing")
+    assert list(sel.rows["secret_name"]) == ["/billing/db"]
+    assert list(sel.findings["rule"]) == ["F18"]
+    assert sel.description == "cluster demo, namespace billing, service account billing"
+    by_secret = selection(analysis(), secret="/payments/db")
+    assert by_secret.focus == Focus(secret="/payments/db")
+    everything = selection(analysis())
+    assert everything.focus == Focus() and len(everything.rows) == 2 and len(everything.findings) == 2
+
+
+def test_explorer_panel_updates_on_picks() -> None:
+    from irsa_lib.notebook import explorer
+
+    panel = explorer(analysis())
+    pickers, result = panel.children[0].children, panel.children[1]
+    assert "Access paths: 2 (everything)" in result.value
+    namespace = next(p for p in pickers if p.description == "namespace")
+    namespace.value = "billing"
+    assert "Access paths: 1 (namespace billing)" in result.value
+    assert "srcdoc=" in result.value
