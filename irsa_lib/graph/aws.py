@@ -158,7 +158,10 @@ class AwsView:
         self.collected_accounts: set[str] = {a.account_id for a in snapshot.accounts} | {
             r.account_id for r in snapshot.roles
         }
-        self.oidc_by_url: dict[str, OIDCProvider] = {p.url.removeprefix("https://"): p for p in snapshot.oidc_providers}
+        # One issuer may be registered as a provider in several accounts (cross-account IRSA): keep them all.
+        self.oidc_by_url: dict[str, list[OIDCProvider]] = {}
+        for provider in snapshot.oidc_providers:
+            self.oidc_by_url.setdefault(provider.url.removeprefix("https://"), []).append(provider)
         self.parameters = [p for p in snapshot.ssm_parameters if p.type == "SecureString"]
         self.secrets = list(snapshot.secrets)
         self._keys_by_ref: dict[str, KMSKey] = {}

@@ -105,7 +105,8 @@ def add_irsa_edges(ctx: BuildContext) -> None:
         _cluster_edges(ctx, cluster)
 
 
-def _provider_for(ctx: BuildContext, cluster: str) -> OIDCProvider | None:
+def _providers_for(ctx: BuildContext, cluster: str) -> list[OIDCProvider]:
+    """Every IAM OIDC provider registered for the cluster's issuer, in any collected account."""
     eks = ctx.clusters.get(cluster)
     sas = [sa for (c, _, _), sa in ctx.service_accounts.items() if c == cluster]
     if eks is None or not eks.oidc_issuer:
@@ -117,10 +118,9 @@ def _provider_for(ctx: BuildContext, cluster: str) -> OIDCProvider | None:
                     cluster=cluster,
                 )
             )
-        return None
-    host = eks.oidc_issuer.removeprefix("https://")
-    provider = ctx.aws.oidc_by_url.get(host)
-    if provider is None and not ctx.aws.account_collected(eks.account_id):
+        return []
+    providers = ctx.aws.oidc_by_url.get(eks.oidc_issuer.removeprefix("https://"), [])
+    if not providers and not ctx.aws.account_collected(eks.account_id):
         ctx.graph.add_gap(
             Gap(
                 what=f"cluster {cluster}: IAM of account {eks.account_id} was not collected, "
@@ -128,13 +128,15 @@ def _provider_for(ctx: BuildContext, cluster: str) -> OIDCProvider | None:
                 cluster=cluster,
             )
         )
-    return provider
+    return providers
 
 
 def _cluster_edges(ctx: BuildContext, cluster: str) -> None:
-    provider = _provider_for(ctx, cluster)
-    if provider is None:
-        return
+    for provider in _providers_for(ctx, cluster):
+        _provider_edges(ctx, cluster, provider)
+
+
+def _provider_edges(ctx: BuildContext, cluster: str, provider: OIDCProvider) -> None:
     g = ctx.graph
     oidc_node = g.add_node(
         oidc_id(provider.arn), NodeType.OIDC_PROVIDER, f"OIDC {provider.url}", **{ARN: provider.arn, CLUSTER: cluster}
@@ -256,8 +258,18 @@ def token_leg(
     """
     eks = ctx.clusters.get(cluster)
     role = ctx.aws.roles.get(role_arn)
-    provider = ctx.aws.oidc_by_url.get(eks.oidc_issuer.removeprefix("https://")) if eks and eks.oidc_issuer else None
-    if provider is None or role is None:
+    if eks is None or not eks.oidc_issuer or role is None:
+        return None
+    # A role's trust can only name an OIDC provider of its own account.
+    provider = next(
+        (
+            p
+            for p in ctx.aws.oidc_by_url.get(eks.oidc_issuer.removeprefix("https://"), [])
+            if p.account_id == role.account_id
+        ),
+        None,
+    )
+    if provider is None:
         return None
     auds = tuple(dict.fromkeys(audiences)) if audiences is not None else None
 

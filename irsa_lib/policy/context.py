@@ -3,7 +3,9 @@
 Condition key names are case-insensitive, so every key is looked up in lower case. Keys about
 the principal (``aws:PrincipalArn``, ``aws:PrincipalTag/*``...) are known from the principal
 itself: when the principal has no such value the key is absent, even in an incomplete context.
-Any other key not given is ``unknown`` when the context is incomplete and ``absent`` otherwise.
+``kms:CallerAccount`` is the principal's account on a KMS request; a web identity request carries
+no claim keys of other identity providers. Any other key not given is
+``unknown`` when the context is incomplete and ``absent`` otherwise.
 """
 
 from __future__ import annotations
@@ -25,6 +27,9 @@ _PRINCIPAL_KEYS = frozenset(
     }
 )
 _TAG_PREFIX = "aws:principaltag/"
+_CALLER_ACCOUNT = "kms:calleraccount"
+"""Known from the principal on every KMS request (KMS dev guide conditions-kms: the caller's account)."""
+_IAM_KINDS = frozenset({"role", "user", "session", "root"})
 _ABSENT: tuple[KeyStatus, tuple[str, ...]] = ("absent", ())
 _UNKNOWN: tuple[KeyStatus, tuple[str, ...]] = ("unknown", ())
 
@@ -86,14 +91,29 @@ def derived_keys(principal: Principal) -> dict[str, tuple[str, ...]]:
     return out
 
 
+def _foreign_claim(key: str, provider: str) -> bool:
+    """Whether ``key`` is a claim key of an identity provider other than ``provider``.
+
+    Web identity keys are ``<provider-url>:<claim>`` (``oidc.eks.<r>.amazonaws.com/id/X:sub``,
+    ``accounts.google.com:aud``); service keys (``aws:``, ``sts:``...) have no dot in their prefix.
+    A token from one provider carries none of another provider's claims.
+    """
+    prefix = key.split(":", 1)[0]
+    if "." not in prefix:
+        return False
+    own = provider.split(":oidc-provider/", 1)[1] if ":oidc-provider/" in provider else provider
+    return prefix != own.lower()
+
+
 class RequestContext:
     """Lookups of condition keys for one request (three-valued: present / absent / unknown)."""
 
-    __slots__ = ("_derived", "_given", "_names", "complete", "principal")
+    __slots__ = ("_derived", "_given", "_kms", "_names", "complete", "principal")
 
     def __init__(self, request: Request) -> None:
         self.principal = request.principal
         self.complete = request.context_complete
+        self._kms = request.action[:4].lower() == "kms:"
         given: dict[str, tuple[str, ...]] = {}
         names: dict[str, str] = {}
         ctx: Mapping[str, ContextValue] = request.context
@@ -119,6 +139,10 @@ class RequestContext:
             if key == "aws:userid" and self.principal.kind == "role" and not self.complete:
                 return _UNKNOWN
             return _ABSENT
+        if self.principal.kind == "federated" and _foreign_claim(key, self.principal.arn):
+            return _ABSENT
+        if key == _CALLER_ACCOUNT and self._kms and self.principal.kind in _IAM_KINDS and self.principal.account_id:
+            return ("present", (self.principal.account_id,))
         return _ABSENT if self.complete else _UNKNOWN
 
     def given_with_prefix(self, prefix: str) -> dict[str, tuple[str, ...]]:

@@ -4,7 +4,7 @@
    boundary, session).
 2. SCPs of the principal's account must allow at every level (not for service-linked roles or
    the management account: the caller passes ``scps=None`` then); RCPs of the resource's account
-   likewise (not for service-linked roles).
+   likewise (not for service-linked roles, and only for the services RCPs support).
 3. Same account: an Allow in the resource-based policy *or* in the identity policies is enough.
    A resource policy naming the role ARN is still limited by the boundary and session policy;
    one naming the user or the session itself is not; one naming the account only delegates to IAM.
@@ -33,6 +33,11 @@ from irsa_lib.policy.request import PolicySet, Request
 
 _IAM_KINDS = frozenset({"role", "user", "session", "root"})
 _IDENTITY_ONLY = frozenset({"role", "user", "session"})
+RCP_SERVICES = frozenset({"s3", "sts", "kms", "sqs", "secretsmanager", "ecr", "aoss", "logs", "dynamodb"})
+"""Services whose requests RCPs restrict (Organizations orgs_manage_policies_rcps, "List of AWS services that
+support RCPs": S3, STS, KMS, SQS and Secrets Manager at launch, later ECR, OpenSearch Serverless, CloudWatch
+Logs and DynamoDB). An RCP has no effect on any other service, whatever its Action says; Systems Manager
+Parameter Store is not supported. Re-check the live list when AWS adds a service."""
 UNLIMITED = ("direct", "wildcard")
 ROLE = ("role",)
 ACCOUNT = ("account",)
@@ -123,7 +128,7 @@ def evaluate(request: Request, policies: PolicySet) -> Decision:
         scp_layers = _levels("scp", policies.scps, action, resource, ctx)
         layers.extend(scp_layers)
         org.extend(lay.allow() for lay in scp_layers)
-    if policies.rcps is not None and not p.service_linked:
+    if policies.rcps is not None and not p.service_linked and action.split(":", 1)[0].lower() in RCP_SERVICES:
         rcp_layers = _levels("rcp", policies.rcps, action, resource, ctx)
         layers.extend(rcp_layers)
         org.extend(lay.allow() for lay in rcp_layers)

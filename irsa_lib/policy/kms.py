@@ -3,10 +3,9 @@
 A grant names a grantee principal and operations (``Decrypt``...). Its constraints compare the
 request's encryption context, given as ``kms:EncryptionContext:<key>`` context keys:
 ``EncryptionContextEquals`` needs exactly those pairs, ``EncryptionContextSubset`` needs at least
-them (KMS dev guide, grants: "Using grant constraints"). The request's encryption-context keys are
-``kms:EncryptionContextKeys`` when given (some values may still be unknown: Secrets Manager's
-``SecretVersionId`` cannot be known statically), else the ``kms:EncryptionContext:*`` keys given.
-A constrained key whose value is not given is unresolved when the context is incomplete.
+them (KMS dev guide, grants: "Using grant constraints"). The request's encryption context is the
+keys of ``kms:EncryptionContextKeys`` when given, plus the ``kms:EncryptionContext:<key>`` pairs
+given; a constrained key whose value is not given is unresolved when the context is incomplete.
 """
 
 from __future__ import annotations
@@ -17,6 +16,7 @@ from typing import TYPE_CHECKING
 from irsa_lib.policy.context import session_role_arn
 from irsa_lib.policy.decision import StatementRef
 from irsa_lib.policy.layers import FALSE, Tri, t_or
+from irsa_lib.policy.principals import entity_key
 
 if TYPE_CHECKING:
     from irsa_lib.model import Grant
@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 
 EC_PREFIX = "kms:encryptioncontext:"
 EC_KEYS = "kms:encryptioncontextkeys"
+"""The keys of the request's encryption context (values may be given separately, or not at all)."""
 
 
 def grant_ref(grant: Grant) -> StatementRef:
@@ -32,12 +33,17 @@ def grant_ref(grant: Grant) -> StatementRef:
 
 
 def _grantee_kind(grant: Grant, ctx: RequestContext) -> str | None:
+    """How the grant names the caller: like a Principal element (the role ARN limits like one)."""
     p = ctx.principal
     g = grant.grantee_principal
-    if g == p.arn or (p.kind == "service" and g.lower() == p.arn.lower()):
+    if p.kind in ("role", "session"):
+        role = p.role_arn or (p.arn if p.kind == "role" else session_role_arn(p.arn))
+        if role and entity_key(g) is not None and entity_key(g) == entity_key(role):
+            return "role"
+    if g == p.arn or (
+        p.kind in ("service", "user") and (g.lower() == p.arn.lower() or entity_key(g) == entity_key(p.arn))
+    ):
         return "direct"
-    if p.kind == "session" and g == (p.role_arn or session_role_arn(p.arn)):
-        return "role"
     if p.account_id and g in (p.account_id, f"arn:aws:iam::{p.account_id}:root"):
         return "account"
     return None
@@ -48,16 +54,16 @@ def _constraints(grant: Grant, ctx: RequestContext) -> Tri:
     if c is None or (c.encryption_context_equals is None and c.encryption_context_subset is None):
         return (2, (), (grant_ref(grant),))
     given = {k[len(EC_PREFIX) :]: v[0] for k, v in ctx.given_with_prefix(EC_PREFIX).items() if v}
-    status, listed = ctx.lookup(EC_KEYS)
-    keys = set(listed) | set(given) if status == "present" else set(given)
+    keys_status, keys_given = ctx.lookup(EC_KEYS)
+    present = set(given) | set(keys_given)
     equals = c.encryption_context_equals is not None
     wanted: Mapping[str, str] = c.encryption_context_equals or c.encryption_context_subset or {}
-    if equals and any(k not in wanted for k in keys):
+    if equals and any(k not in wanted for k in present):
         return FALSE
     if any(k in given and given[k] != v for k, v in wanted.items()):
         return FALSE
-    if status == "present" and any(k not in keys for k in wanted):
-        return FALSE  # the request's context does not have that key at all
+    if keys_status == "present" and any(k not in present for k in wanted):
+        return FALSE
     unknown = [k for k in wanted if k not in given]
     if not unknown:
         return (2, (), (grant_ref(grant),))

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from irsa_lib.policy.conditions import evaluate_all
 from irsa_lib.policy.decision import StatementRef
+from irsa_lib.policy.principals import judge
 
 if TYPE_CHECKING:
     from irsa_lib.policy.context import RequestContext
@@ -93,20 +94,18 @@ def scan(name: str, policies: Iterable[Policy], action: str, resource: str, ctx:
     for policy in policies:
         for st in policy.statements_for(action):
             kind: MatchKind | None = None
+            who: tuple[str, ...] = ()
             spec = st.principal
             if spec is not None:
-                if st.not_principal:
-                    if spec.excludes(principal, st.effect):
-                        continue
-                    kind = "wildcard"
-                else:
-                    kind = spec.match(principal)
-                    if kind is None:
-                        continue
+                kind, who = judge(spec, st.not_principal, st.effect, principal, ctx.lookup)
+                if kind is None:
+                    continue
             res = st.resources
             hit: bool | tuple[str, ...] = True if res is None else res.match(resource, ctx)
             if hit is False:
                 continue
+            if who:
+                hit = who if hit is True else tuple(dict.fromkeys((*who, *hit)))
             if st.conditions:
                 cond = evaluate_all(st.conditions, ctx)
                 if cond is False:

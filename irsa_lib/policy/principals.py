@@ -18,11 +18,13 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, Literal
 
 from irsa_lib.policy.context import session_role_arn
 from irsa_lib.policy.errors import PolicyError
 from irsa_lib.policy.request import Principal
+from irsa_lib.policy.variables import Lookup
 
 MatchKind = Literal["direct", "role", "account", "wildcard"]
 _ACCOUNT = re.compile(r"^\d{12}$")
@@ -35,6 +37,60 @@ class PrincipalSyntaxError(ValueError):
     """A Principal element that is not valid policy grammar."""
 
 
+@lru_cache(maxsize=65536)
+def entity_key(arn: str) -> str | None:
+    """``partition:account:role/name`` (or ``user/name``) for a role or user ARN, name lower-cased.
+
+    A role or user is identified by its account and name: names are unique per account and not
+    distinguished by case, and the path is not part of the identity (an assumed-role ARN carries
+    the role name without the path). IAM resolves a Principal ARN to the entity when the policy
+    is saved, so comparing keys is how AWS matches.
+    """
+    parts = arn.split(":", 5)
+    if len(parts) != 6 or parts[0] != "arn":
+        return None
+    kind, _, rest = parts[5].partition("/")
+    if kind not in ("role", "user") or not rest or rest.endswith("/"):
+        return None
+    return f"{parts[1]}:{parts[4]}:{kind}/{rest.rsplit('/', 1)[-1].lower()}"
+
+
+@lru_cache(maxsize=65536)
+def session_key(arn: str) -> str | None:
+    """``partition:account:role-name/session-name`` for an assumed-role session ARN (role name lower-cased)."""
+    parts = arn.split(":", 5)
+    if len(parts) != 6 or parts[0] != "arn" or not parts[5].startswith("assumed-role/"):
+        return None
+    segs = parts[5].split("/")
+    if len(segs) < 3 or not segs[1] or not segs[2]:
+        return None
+    return f"{parts[1]}:{parts[4]}:{segs[1].lower()}/{'/'.join(segs[2:])}"
+
+
+def _role_name_key(p: Principal) -> str | None:
+    """``partition:account:role-name/`` of a role principal: the prefix of its sessions' keys."""
+    key = entity_key(p.arn)
+    if key is None or ":role/" not in key:
+        return None
+    part, acct, rest = key.split(":", 2)
+    return f"{part}:{acct}:{rest[len('role/') :]}/"
+
+
+def session_of(p: Principal, session_name: str) -> Principal:
+    """The session ``session_name`` of role principal ``p``."""
+    parts = p.arn.split(":", 5)
+    name = parts[5].rsplit("/", 1)[-1]
+    return Principal(
+        f"arn:{parts[1]}:sts::{parts[4]}:assumed-role/{name}/{session_name}",
+        "session",
+        account_id=p.account_id,
+        role_arn=p.role_arn or p.arn,
+        unique_id=p.unique_id,
+        tags=p.tags,
+        service_linked=p.service_linked,
+    )
+
+
 @dataclass(frozen=True)
 class PrincipalSpec:
     """A compiled Principal / NotPrincipal element."""
@@ -44,8 +100,9 @@ class PrincipalSpec:
     aws_wildcard: bool = False
     accounts: frozenset[str] = frozenset()
     arns: frozenset[str] = frozenset()
-    """Role and user ARNs, lower case (IAM resolves them to the entity, case-insensitively)."""
+    """Roles and users, as :func:`entity_key` (account and lower-case name, no path)."""
     sessions: frozenset[str] = frozenset()
+    """Assumed-role sessions, as :func:`session_key`."""
     unique_ids: frozenset[str] = frozenset()
     services: frozenset[str] = frozenset()
     federated: frozenset[str] = frozenset()
@@ -65,24 +122,30 @@ class PrincipalSpec:
         if p.arn in self.canonical:
             return "direct"
         if kind == "session":
-            if p.arn in self.sessions:
+            if self.sessions and session_key(p.arn) in self.sessions:
                 return "direct"
             role = p.role_arn or session_role_arn(p.arn)
-            if (role and role.lower() in self.arns) or (p.unique_id and p.unique_id in self.unique_ids):
+            if (role and entity_key(role) in self.arns) or (p.unique_id and p.unique_id in self.unique_ids):
                 return "role"
         elif kind == "role":
-            if p.arn.lower() in self.arns or (p.unique_id and p.unique_id in self.unique_ids):
+            if entity_key(p.arn) in self.arns or (p.unique_id and p.unique_id in self.unique_ids):
                 return "role"
-        elif kind == "user":
-            if p.arn.lower() in self.arns or (p.unique_id and p.unique_id in self.unique_ids):
-                return "direct"
-        elif kind == "root" and p.arn.lower() in self.arns:
-            return "account"
+        elif kind == "user" and (entity_key(p.arn) in self.arns or (p.unique_id and p.unique_id in self.unique_ids)):
+            return "direct"
         if p.account_id and p.account_id in self.accounts:
             return "account"
         if self.aws_wildcard:
             return "wildcard"
         return None
+
+    def named_sessions(self, p: Principal) -> tuple[str, ...]:
+        """For a role principal (any session of the role): the session names this element lists."""
+        if not self.sessions or p.kind != "role":
+            return ()
+        prefix = _role_name_key(p)
+        if prefix is None:
+            return ()
+        return tuple(sorted(k[len(prefix) :] for k in self.sessions if k.startswith(prefix)))
 
     def excludes(self, p: Principal, effect: str) -> bool:
         """Whether a NotPrincipal element exempts ``p`` from its statement.
@@ -107,6 +170,38 @@ class PrincipalSpec:
             )
             entity = probe.match(p) is not None
         return entity and (p.account_id is None or p.account_id in self.accounts)
+
+
+def judge(
+    spec: PrincipalSpec, negated: bool, effect: str, p: Principal, lookup: Lookup
+) -> tuple[MatchKind | None, tuple[str, ...]]:
+    """Whether a statement's Principal (or NotPrincipal) applies to ``p``, and how it names it.
+
+    Returns the match kind (None: the statement does not apply) and the keys that decide it. A
+    role principal stands for any session of the role, and the session name is the caller's
+    choice (STS AssumeRole ``RoleSessionName``): when the element lists a session of the role,
+    the answer depends on the session name, which ``aws:userid`` (``role-id:session``) carries.
+    """
+
+    def one(q: Principal) -> MatchKind | None:
+        if negated:
+            return None if spec.excludes(q, effect) else "wildcard"
+        return spec.match(q)
+
+    base = one(p)
+    names = spec.named_sessions(p)
+    if not names:
+        return base, ()
+    status, values = lookup("aws:userid")
+    if status == "present":
+        given = [v.split(":", 1)[1] for v in values if ":" in v]
+        return (one(session_of(p, given[0])) if given else base), ()
+    if status == "absent":
+        return base, ()
+    alt = one(session_of(p, names[0]))
+    if alt == base or (base is not None and alt is not None):
+        return base, ()
+    return (base or alt), ("aws:userid",)
 
 
 def _strings(value: Any, kind: str) -> list[str]:
@@ -150,10 +245,10 @@ def parse_principal(element: Any) -> PrincipalSpec:
                     accounts.add(v)
                 elif root:
                     accounts.add(root.group(1))
-                elif ":assumed-role/" in v:
-                    sessions.add(v)
-                elif v.startswith("arn:") and (":role/" in v or ":user/" in v):
-                    arns.add(v.lower())
+                elif ":assumed-role/" in v and session_key(v):
+                    sessions.add(session_key(v) or "")
+                elif entity_key(v):
+                    arns.add(entity_key(v) or "")
                 elif _UNIQUE.match(v):
                     uids.add(v)
                 else:

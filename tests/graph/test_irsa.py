@@ -4,8 +4,12 @@ from __future__ import annotations
 
 from irsa_lib.graph import build_graph
 from irsa_lib.graph.schema import CONFIGURED, DECISION, Mechanism, role_id, sa_id
+from irsa_lib.model import Account, OIDCProvider, Role
 from tests.graph.conftest import table
 from tests.graph.factory import (
+    ACCT,
+    HOST,
+    PROVIDER_ARN,
     allow,
     doc,
     irsa_trust,
@@ -14,6 +18,7 @@ from tests.graph.factory import (
     param,
     param_arn,
     role,
+    role_arn,
     sa,
     snapshot,
 )
@@ -151,3 +156,41 @@ def test_trust_of_another_clusters_provider_does_not_match() -> None:
         roles=[role("web-role", trust, READ_APP)], service_accounts=[sa("app", "web", "web-role")], **app_values()
     )
     assert table(snap) == set()
+
+
+def test_an_issuer_registered_in_two_accounts_reaches_the_roles_of_both() -> None:
+    # Cross-account IRSA registers the cluster's issuer as an OIDC provider in each account that holds
+    # roles for it (EKS User Guide, "Cross-account IAM permissions"); a role's trust names its own
+    # account's provider. Both roles must be reachable, whichever provider is listed first.
+    other = "444455556666"
+    other_provider = f"arn:aws:iam::{other}:oidc-provider/{HOST}"
+    remote_trust = doc(
+        {
+            "Effect": "Allow",
+            "Principal": {"Federated": other_provider},
+            "Action": "sts:AssumeRoleWithWebIdentity",
+            "Condition": {"StringEquals": {f"{HOST}:sub": "system:serviceaccount:app:web"}},
+        }
+    )
+    remote_role = Role(
+        arn=f"arn:aws:iam::{other}:role/remote-reader",
+        name="remote-reader",
+        role_id="AROAREMOTEREADER0000",
+        account_id=other,
+        trust_policy=remote_trust,
+    )
+    providers = [
+        OIDCProvider(arn=other_provider, url=HOST, account_id=other, client_ids=("sts.amazonaws.com",)),
+        OIDCProvider(arn=PROVIDER_ARN, url=HOST, account_id=ACCT, client_ids=("sts.amazonaws.com",)),
+    ]
+    for order in (providers, providers[::-1]):
+        snap = snapshot(
+            roles=[role("web-role", irsa_trust("system:serviceaccount:app:web"), READ_APP), remote_role],
+            service_accounts=[sa("app", "web", "web-role")],
+            oidc_providers=order,
+            accounts=[Account(account_id=ACCT), Account(account_id=other)],
+            **app_values(),
+        )
+        g = build_graph(snap)
+        for arn in (role_arn("web-role"), remote_role.arn):
+            assert g.graph.has_edge(sa_id("c1", "app", "web"), role_id(arn)), (arn, [p.account_id for p in order])

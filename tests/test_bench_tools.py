@@ -1,0 +1,127 @@
+"""The benchmark harness itself: call counting, endpoint seeding, the results table, the draw timer."""
+
+from __future__ import annotations
+
+import threading
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+
+from benchmarks.browser import chromium, draw_time
+from benchmarks.endpoint import CountingApp, operation_of
+from benchmarks.run import render_markdown
+from benchmarks.synthetic import MANAGEMENT_ACCOUNT, generate, seed_endpoint
+
+AUTH = "AWS4-HMAC-SHA256 Credential=testing/20260101/us-east-1/{svc}/aws4_request, SignedHeaders=host, Signature=x"
+
+
+@pytest.mark.parametrize(
+    ("environ", "body", "expected"),
+    [
+        ({"HTTP_AUTHORIZATION": AUTH.format(svc="ssm"), "HTTP_X_AMZ_TARGET": "AmazonSSM.DescribeParameters"}, b"",
+         "ssm:DescribeParameters"),
+        ({"HTTP_AUTHORIZATION": AUTH.format(svc="iam")}, b"Action=GetAccountAuthorizationDetails&Version=2010-05-08",
+         "iam:GetAccountAuthorizationDetails"),
+        ({"HTTP_AUTHORIZATION": AUTH.format(svc="sts"), "QUERY_STRING": "Action=GetCallerIdentity"}, b"",
+         "sts:GetCallerIdentity"),
+        ({"HTTP_AUTHORIZATION": AUTH.format(svc="eks"), "REQUEST_METHOD": "GET", "PATH_INFO": "/clusters"}, b"",
+         "eks:GET /clusters"),
+    ],
+)  # fmt: skip
+def test_operation_of_each_protocol(environ: dict[str, Any], body: bytes, expected: str) -> None:
+    assert operation_of(environ, body) == expected
+
+
+@pytest.fixture(scope="module")
+def counting_endpoint() -> Iterator[tuple[str, CountingApp]]:
+    from moto.server import DomainDispatcherApplication, create_backend_app
+    from werkzeug.serving import make_server
+
+    app = CountingApp(DomainDispatcherApplication(create_backend_app))
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{server.server_port}"
+    yield url, app
+    # moto's backends are process-wide: leave nothing behind for other tests' endpoints in this process
+    urllib.request.urlopen(urllib.request.Request(f"{url}/moto-api/reset", method="POST", data=b""), timeout=30)
+    server.shutdown()
+
+
+@pytest.mark.integration
+def test_seed_endpoint_writes_account_zero_and_every_call_is_counted(
+    counting_endpoint: tuple[str, CountingApp], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url, app = counting_endpoint
+    snap = generate("tiny")
+    roles = [r for r in snap.roles if r.account_id == MANAGEMENT_ACCOUNT]
+    params = [p for p in snap.ssm_parameters if p.account_id == MANAGEMENT_ACCOUNT]
+    secrets = [s for s in snap.secrets if s.account_id == MANAGEMENT_ACCOUNT]
+    report = seed_endpoint(url, "tiny")
+    assert report.counts["roles"] == len(roles) and report.counts["ssm_parameters"] == len(params)
+    assert app.calls["iam:CreateRole"] == len(roles)
+    assert app.calls["ssm:PutParameter"] == len(params)
+    assert app.calls["secretsmanager:CreateSecret"] == len(secrets)
+    assert not {"ssm:GetParameter", "secretsmanager:GetSecretValue", "kms:Decrypt"} & set(app.calls)
+    # what the endpoint holds is what the snapshot says (read back through boto3)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    ssm = boto3.client("ssm", endpoint_url=url, region_name="us-east-1")
+    described = {
+        p["Name"]: p["Type"] for page in ssm.get_paginator("describe_parameters").paginate() for p in page["Parameters"]
+    }
+    assert described == {p.name: p.type for p in params}
+    with urllib.request.urlopen(f"{url}/__bench/calls") as resp:
+        assert b"ssm:PutParameter" in resp.read()
+
+
+def _stage(seconds: float, mib: float = 100.0, **extra: Any) -> dict[str, Any]:
+    return {"status": "ok", "seconds": seconds, "peak_rss_mib": mib, **extra}
+
+
+def test_results_table_growth_budget_and_missing_stages() -> None:
+    na = {"status": "not available", "reason": "irsa_lib.graph is not present"}
+    results = {
+        "started": "2026-01-01T00:00:00+00:00",
+        "seed": 0,
+        "machine": {"nproc": 2, "cpu": "Test CPU", "memory_gib": 8.0, "python": "CPython 3.11.7", "os": "Linux",
+                    "load_average": [1.0, 1.0, 1.0]},
+        "sizes": {
+            "medium": {"generate": _stage(0.1, bytes=10_000_000), "load": _stage(2.0), "build": na,
+                       "pipeline": _stage(20.0, parts={"load": 2.0})},
+            "large": {"generate": _stage(0.2, bytes=20_000_000), "load": _stage(5.0), "build": na,
+                      "pipeline": _stage(75.0, 5000.0, parts={"load": 5.0}),
+                      "who": _stage(0.004, max_seconds=0.02)},
+        },
+    }  # fmt: skip
+    md = render_markdown(results)
+    assert "| snapshot load (JSON file) | 2.00 s | 100 | 5.00 s | 100 | ×2.50 |" in md
+    assert "| graph build | n/a |  | n/a |  |  |" in md
+    assert "| load + build + table + findings | < 60 s | 75.0 s (load 5.0 s) | **no** |" in md
+    assert "| peak memory of that process | < 4 GiB | 4.88 GiB | **no** |" in md
+    assert "| who can read X | < 1 s | median 4 ms, max 20 ms | yes |" in md
+    assert "| growth medium → large | ≤ ×2.2 per doubling | ×3.75 | **no** |" in md
+    assert "2 cores (nproc), Test CPU" in md
+
+
+@pytest.mark.browser
+def test_draw_time_of_a_small_vis_network_page(tmp_path: Path) -> None:
+    if chromium() is None:
+        pytest.skip("chromium is not installed")
+    from pyvis.network import Network
+
+    net = Network(directed=True, cdn_resources="in_line")
+    for i in range(3):
+        net.add_node(i, label=f"n{i}")
+    net.add_edge(0, 1)
+    net.add_edge(1, 2)
+    page = tmp_path / "g.html"
+    page.write_text(net.generate_html(), encoding="utf-8")
+    result = draw_time(page, timeout=60)
+    assert result["status"] == "ok", result
+    assert (result["nodes"], result["edges"]) == (3, 2)
+    assert result["first_draw_s"] is not None and result["first_draw_s"] > 0
