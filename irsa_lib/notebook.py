@@ -6,8 +6,6 @@ kernel) that turns picker values into the rows, focus and findings to show.
 
 from __future__ import annotations
 
-import re
-from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -28,8 +26,6 @@ __all__ = [
     "explorer",
     "notebook_path",
     "notebooks_dir",
-    "onboarding_request",
-    "onboarding_table",
     "selection",
     "selection_html",
 ]
@@ -158,57 +154,3 @@ def explorer(analysis: Analysis) -> Any:
         w.observe(refresh, names="value")
     refresh()
     return widgets.VBox([widgets.HBox(list(pickers.values())), result])
-
-
-_DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
-CONTROLLERS = ("kes", "eso")
-
-
-def onboarding_request(
-    *,
-    service_name: str,
-    namespace: str,
-    cluster: str,
-    account_id: str,
-    region: str,
-    parameter_names: Sequence[str] = (),
-    controller: str = "kes",
-    controller_role_arn: str | None = None,
-    controller_service_account: str | None = None,
-    apply: bool = False,
-) -> pd.DataFrame:
-    """The onboarding parameters, checked, as a two-column table (``onboard_service.ipynb`` step 1).
-
-    Raises :class:`UsageError` naming the parameter for names Kubernetes or IAM would refuse,
-    parameters outside ``/<service>/`` and an unknown controller flavour.
-    """
-    problems = []
-    if not _DNS_LABEL.match(service_name):
-        problems.append(f"service_name {service_name!r} is not a DNS label (lower case, digits, '-')")
-    if not _DNS_LABEL.match(namespace):
-        problems.append(f"namespace {namespace!r} is not a valid Kubernetes namespace name")
-    if not re.fullmatch(r"\d{12}", account_id):
-        problems.append(f"account_id {account_id!r} is not a 12-digit AWS account id")
-    if controller not in CONTROLLERS:
-        problems.append(f"controller {controller!r} is not one of {', '.join(CONTROLLERS)}")
-    prefix = f"/{service_name}/"
-    problems += [f"parameter {p!r} is not under {prefix}" for p in parameter_names if not p.startswith(prefix)]
-    if problems:
-        raise UsageError("onboarding parameters: " + "; ".join(problems))
-    facts = [
-        ("service", service_name),
-        ("cluster / namespace", f"{cluster} / {namespace}"),
-        ("account / region", f"{account_id} / {region}"),
-        ("service role", f"arn:aws:iam::{account_id}:role/{service_name}-service-role"),
-        ("KMS key alias", f"alias/{service_name}"),
-        ("parameters", ", ".join(parameter_names) or "(none yet)"),
-        ("controller", f"{controller} ({controller_service_account or 'service account not given'})"),
-        ("controller role", controller_role_arn or "(not given)"),
-        ("mode", "apply" if apply else "plan only"),
-    ]
-    return pd.DataFrame(facts, columns=["", "value"])
-
-
-def onboarding_table(**request: Any) -> Any:
-    """:func:`onboarding_request` as a table for the notebook (no column truncation, no index)."""
-    return onboarding_request(**request).style.set_uuid("onboarding").hide(axis="index").hide(axis="columns")

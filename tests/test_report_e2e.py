@@ -151,12 +151,20 @@ def test_onboarding_notebook_runs(tmp_path: Path) -> None:
     out = execute_notebook(
         "onboard_service",
         tmp_path / "onboard.ipynb",
-        {"service_name": "orders", "namespace": "orders", "parameter_names": ["/orders/db-password"]},
+        {
+            "service_name": "orders",
+            "namespace": "orders",
+            "parameter_names": ["/orders/db-password"],
+            "controller_role_arn": "arn:aws:iam::123456789012:role/external-secrets-role",
+            "offline": True,
+            "out_dir": str(tmp_path / "onboard"),
+        },
         cwd=tmp_path,
     )
     text = outputs(out)
     assert "arn:aws:iam::123456789012:role/orders-service-role" in text
-    assert "plan only" in text and 'id="T_onboarding"' in text
+    assert "Offline: nothing was checked or changed" in text
+    assert (tmp_path / "onboard" / "kubernetes" / "orders.yaml").is_file()
 
 
 def test_a_failing_cell_names_the_cell_and_keeps_the_notebook(tmp_path: Path) -> None:

@@ -12,7 +12,7 @@ from irsa_lib.cli import build_parser
 from irsa_lib.cli.report import parameters
 from irsa_lib.errors import UsageError
 from irsa_lib.model import Coverage, ServiceAccount
-from irsa_lib.notebook import choices, onboarding_request, selection
+from irsa_lib.notebook import choices, selection
 from irsa_lib.render.graph_view import Focus
 from irsa_lib.render.report import (
     Analysis,
@@ -242,39 +242,6 @@ def test_selection_focuses_the_graph_and_filters_findings() -> None:
     assert by_secret.focus == Focus(secret="/payments/db")
     everything = selection(analysis())
     assert everything.focus == Focus() and len(everything.rows) == 2 and len(everything.findings) == 2
-
-
-def test_onboarding_request_checks_its_parameters() -> None:
-    table = onboarding_request(
-        service_name="shipping",
-        namespace="shipping",
-        cluster="demo",
-        account_id="123456789012",
-        region="us-east-1",
-        parameter_names=["/shipping/db/password"],
-        controller="kes",
-    )
-    facts = dict(table.itertuples(index=False, name=None))
-    assert facts["service role"] == "arn:aws:iam::123456789012:role/shipping-service-role"
-    assert facts["mode"] == "plan only"
-    with pytest.raises(UsageError) as err:
-        onboarding_request(
-            service_name="Shipping",
-            namespace="ok",
-            cluster="demo",
-            account_id="12345",
-            region="us-east-1",
-            parameter_names=["/billing/db"],
-            controller="vault",
-        )
-    message = str(err.value)
-    for part in (
-        "service_name 'Shipping'",
-        "account_id '12345'",
-        "controller 'vault'",
-        "'/billing/db' is not under /Shipping/",
-    ):
-        assert part in message
 
 
 def test_explorer_panel_updates_on_picks() -> None:

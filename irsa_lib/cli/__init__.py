@@ -12,10 +12,22 @@ import sys
 from collections.abc import Sequence
 
 from irsa_lib import __version__
-from irsa_lib.cli import access, collect, demo, diff, findings, graph, lab, report, simulate, snapshot_info
+from irsa_lib.cli import access, collect, demo, diff, findings, graph, lab, onboard, report, simulate, snapshot_info
 from irsa_lib.errors import IrsaError
 
-COMMANDS = (snapshot_info, findings, diff, graph, report, lab, collect, demo, access, simulate)
+COMMANDS = (
+    collect,
+    demo,
+    snapshot_info,
+    access,
+    findings,
+    diff,
+    simulate,
+    onboard,
+    graph,
+    report,
+    lab,
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

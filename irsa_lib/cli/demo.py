@@ -24,6 +24,11 @@ def register(sub: Any) -> None:
     )
     p.add_argument("-o", "--out-dir", default="reports/demo", metavar="DIR", help="output directory (reports/demo)")
     p.add_argument(
+        "--no-onboarding",
+        action="store_true",
+        help="skip the dry-run onboarding of the third demo service (orders)",
+    )
+    p.add_argument(
         "--no-report",
         action="store_true",
         help="only collect: skip the HTML access report and trust graph (papermill + nbconvert)",
@@ -57,6 +62,14 @@ def run(args: argparse.Namespace) -> int:
             report = run_report(args.out_dir, {"snapshot_path": str(result.snapshot_path.resolve())})
             print(f"trust graph: {report.out_dir / 'trust-graph.html'}")
             print(f"report: {report.html}")
+        if not args.no_onboarding:
+            from irsa_lib.onboarding.demo import onboard_dry_run_demo
+
+            onboarding = onboard_dry_run_demo(args.out_dir, endpoint_url=aws.endpoint_url)
+            steps = ", ".join(f"{n} {s}" for s, n in sorted(onboarding.report.counts().items()))
+            print(
+                f"onboarding dry run of a third service, orders ({steps}; nothing changed): {onboarding.outputs.plan}"
+            )
         print(f"next: irsa snapshot-info {result.snapshot_path}")
         if result.gaps:
             print("irsa demo: some sources were not collected completely (see above)", file=sys.stderr)

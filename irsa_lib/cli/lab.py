@@ -36,8 +36,11 @@ def register(sub: Any) -> None:
     p.set_defaults(run=run)
 
 
-def lab_command(notebook_dir: Path, *, port: int | None, no_browser: bool) -> list[str]:
+def lab_command(notebook_dir: Path, *, port: int | None, no_browser: bool, as_root: bool = False) -> list[str]:
+    """The JupyterLab command line. As root (containers, CI machines) Jupyter refuses to start unless told."""
     cmd = [sys.executable, "-m", "jupyterlab", f"--ServerApp.root_dir={notebook_dir}"]
+    if as_root:
+        cmd.append("--allow-root")
     if port:
         cmd.append(f"--ServerApp.port={port}")
     if no_browser:
@@ -59,7 +62,7 @@ def run(args: argparse.Namespace) -> int:
         if args.check:
             return 0
         print(f"JupyterLab on {notebook_dir}; the local AWS endpoint stops when it exits (Ctrl-C).")
-        cmd = lab_command(notebook_dir, port=args.port, no_browser=args.no_browser)
+        cmd = lab_command(notebook_dir, port=args.port, no_browser=args.no_browser, as_root=os.geteuid() == 0)
         try:
             return subprocess.run(cmd, env={**os.environ, **env}, check=False).returncode
         except KeyboardInterrupt:

@@ -92,6 +92,7 @@ from typing import Any, TypeVar
 from botocore.exceptions import ClientError
 
 from irsa_lib.demo.server import DEFAULT_ACCOUNT_ID, DEFAULT_REGION, aws_client
+from irsa_lib.onboarding.policies import KEY_ADMIN_ACTIONS  # manage the key, never use it for data
 
 ACCOUNT_ID = DEFAULT_ACCOUNT_ID
 REGION = DEFAULT_REGION
@@ -133,31 +134,6 @@ CI_GROUP = "deployers"
 POD_IDENTITY_NAMESPACE = "monitoring"
 POD_IDENTITY_SERVICE_ACCOUNT = "cloudwatch-agent"
 
-# Administrative key actions: manage the key, never use it for data (no Decrypt, Encrypt,
-# GenerateDataKey*, ReEncrypt*, CreateGrant).
-KEY_ADMIN_ACTIONS = (
-    "kms:CreateAlias",
-    "kms:DeleteAlias",
-    "kms:UpdateAlias",
-    "kms:DescribeKey",
-    "kms:EnableKey",
-    "kms:DisableKey",
-    "kms:EnableKeyRotation",
-    "kms:DisableKeyRotation",
-    "kms:GetKeyPolicy",
-    "kms:GetKeyRotationStatus",
-    "kms:ListAliases",
-    "kms:ListGrants",
-    "kms:ListKeyPolicies",
-    "kms:ListResourceTags",
-    "kms:PutKeyPolicy",
-    "kms:RevokeGrant",
-    "kms:TagResource",
-    "kms:UntagResource",
-    "kms:UpdateKeyDescription",
-    "kms:ScheduleKeyDeletion",
-    "kms:CancelKeyDeletion",
-)
 SSM_READ_ACTIONS = ("ssm:GetParameter", "ssm:GetParameters", "ssm:GetParametersByPath")
 
 T = TypeVar("T")

@@ -7,7 +7,7 @@ the shipped manifests (``irsa_lib/data/demo/manifests``), rule by rule:
 * (b) F06 /reporting/db-password on aws/ssm. Every other value uses a customer managed key (the
   payments secret's KmsKeyId is the key ARN).
 * (c) F05 demo-node-role: ``ssm:GetParameter*`` on ``*`` with HttpTokens=optional, hop limit 2.
-* (d) no F04: the controller role reads one service (billing) directly, F04 needs several.
+* (d) F04 external-secrets-role: the controller role itself reads billing directly (high: one service).
 * (e) F08 legacy-app-role: trusts the account root; ci-deployer (group deployers) may sts:AssumeRole on ``*``.
 * F03: KES serves every namespace without ENFORCE_NAMESPACE_ANNOTATIONS; billing carries an anchored
   regex. external-secrets and external-secrets-operator are the controllers' own namespaces (system
@@ -53,6 +53,7 @@ EXPECTED = {
     ("F03", "demo/Namespace/payments"),
     ("F03", "demo/Namespace/reporting"),
     ("F03", "demo/Namespace/monitoring"),
+    ("F04", ROLE + "external-secrets-role"),
     ("F05", NODE_ROLE),
     ("F06", f"arn:aws:ssm:us-east-1:{ACCT}:parameter/reporting/db-password"),
     ("F08", ROLE + "legacy-app-role"),

@@ -79,11 +79,12 @@ F04 = RuleMeta(
     id="F04",
     slug="controller-role-reads-many-services",
     severity=Severity.CRITICAL,
-    title="External-secrets controller identity itself reads several services' secrets",
+    title="External-secrets controller identity itself reads services' secrets",
     why=(
-        "When the controller's own role (the KES/ESO controller IRSA role, or the role a store without auth falls "
-        "back to) can read and decrypt secrets of many services, every namespace the controller serves can "
-        "materialise all of them: there is no per-service boundary."
+        "The controller's own role (the KES/ESO controller IRSA role, or the role a store without auth falls "
+        "back to) should only sts:AssumeRole into per-service roles. When it can read and decrypt secrets "
+        "itself, every namespace the controller serves can materialise them without going through the "
+        "service's role: with one service that bypasses its boundary, with several there is none at all."
     ),
     remediation=(
         "Give the controller role only sts:AssumeRole on per-service roles (KES spec.roleArn, ESO SecretStore role) "
@@ -121,14 +122,15 @@ def check_f04(ctx: FindingContext) -> Iterator[Finding]:
             continue
         found, undecided = readable(ctx, arn)
         services = sorted({svc for svc, _, _ in found})
-        if len(services) < 2 and len({svc for svc, _, _ in found + undecided}) >= 2:
-            yield F04.unknown(arn, *why, "reads of other services' secrets cannot be judged", *_missing(undecided))
-        if len(services) >= 2:
-            sev = Severity.CRITICAL if any(r.outcome == "allow" for _, _, r in found) else Severity.HIGH
+        if not services and undecided:
+            yield F04.unknown(arn, *why, "its reads of services' secrets cannot be judged", *_missing(undecided))
+        if services:
+            allowed = any(r.outcome == "allow" for _, _, r in found)
+            sev = Severity.CRITICAL if allowed and len(services) >= 2 else Severity.HIGH
             yield F04.fail(
                 arn,
                 *why,
-                f"reads secrets of {len(services)} services: {services}",
+                f"reads secrets of {len(services)} service(s) directly: {services}",
                 *_reading_evidence(found),
                 severity=sev,
             )
