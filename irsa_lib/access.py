@@ -221,19 +221,39 @@ def _best_paths(graph: AccessGraph, starts: list[str]) -> dict[str, AccessPath]:
     return out
 
 
-def _row_scope(graph: AccessGraph, path: AccessPath) -> tuple[set[str], set[tuple[str, str]], set[str]]:
+NodeScope = tuple[str | None, tuple[str, str] | None, bool]
+"""A node's part of a row's scope: its cluster, its (account, region), whether it is a Kubernetes Secret."""
+
+
+def _node_scope(graph: AccessGraph, node: str) -> NodeScope:
+    attrs = graph.node(node)
+    account = (attrs[ACCOUNT], attrs.get(REGION) or "global") if attrs.get(ACCOUNT) else None
+    return attrs.get(CLUSTER) or None, account, graph.type_of(node) == NodeType.K8S_SECRET
+
+
+def _row_scope(
+    graph: AccessGraph, path: AccessPath, cache: dict[str, NodeScope] | None = None
+) -> tuple[set[str], set[tuple[str, str]], set[str], bool]:
+    """Clusters, (account, region) pairs and nodes a row's path touches (via nodes included), and
+    whether it crosses a Kubernetes Secret. ``cache``: node scopes already looked up."""
+    cache = {} if cache is None else cache
     clusters: set[str] = set()
     accounts: set[tuple[str, str]] = set()
     nodes = set(path.nodes)
     for data in path.edges:
         nodes.update(data.get(VIA, ()))
+    through = False
     for n in nodes:
-        attrs = graph.node(n)
-        if attrs.get(CLUSTER):
-            clusters.add(attrs[CLUSTER])
-        if attrs.get(ACCOUNT):
-            accounts.add((attrs[ACCOUNT], attrs.get(REGION) or "global"))
-    return clusters, accounts, nodes
+        scope = cache.get(n)
+        if scope is None:
+            scope = cache[n] = _node_scope(graph, n)
+        cluster, account, k8s = scope
+        if cluster:
+            clusters.add(cluster)
+        if account:
+            accounts.add(account)
+        through = through or k8s
+    return clusters, accounts, nodes, through
 
 
 def _subjects(graph: AccessGraph) -> list[str]:
@@ -302,14 +322,14 @@ def _rows(
         subjects = [s for s in subjects if graph.node(s).get(NAMESPACE) == namespace]
     rows: list[AccessRow] = []
     gaps = graph.gaps
+    scopes: dict[str, NodeScope] = {}
     for subject in subjects:
         cluster, ns, name, kind = _subject_fields(graph, subject)
         for target, path in _best_paths(graph, _start_nodes(graph, subject)).items():
             if secret is not None and not _matches_secret(graph, target, secret):
                 continue
             attrs = graph.node(target)
-            clusters, accounts, nodes = _row_scope(graph, path)
-            through = any(graph.type_of(n) == NodeType.K8S_SECRET for n in nodes)
+            clusters, accounts, nodes, through = _row_scope(graph, path, scopes)
             settled = path.decision == "allow" and path.access != "potential"
             unknown = tuple(
                 g.what

@@ -127,11 +127,12 @@ class AccessGraph:
         return tuple(self._gaps)
 
     def node(self, node: str) -> dict[str, Any]:
-        attrs: dict[str, Any] = self.graph.nodes[node]
+        attrs: dict[str, Any] = self.graph._node[node]  # the node's attribute dict, without a view per call
         return attrs
 
     def type_of(self, node: str) -> NodeType:
-        return NodeType(self.graph.nodes[node][TYPE])
+        t = self.graph._node[node][TYPE]
+        return t if isinstance(t, NodeType) else NodeType(t)
 
     def nodes_of(self, *types: NodeType) -> list[str]:
         wanted = set(types)
@@ -147,7 +148,7 @@ class AccessGraph:
                 yield a, b, k, d
 
     def label(self, node: str) -> str:
-        return str(self.graph.nodes[node].get(LABEL, node))
+        return str(self.graph._node[node].get(LABEL, node))
 
     def __contains__(self, node: object) -> bool:
         return node in self.graph
