@@ -308,3 +308,12 @@ def test_coverage_entries_are_typed_records(moto: str) -> None:
     snap = collect_aws([AwsTarget(regions=(REGION,))], endpoint_url=moto, progress=False)
     assert all(isinstance(c, Coverage) and c.source == "aws" for c in snap.coverage)
     assert {c.service for c in snap.coverage} >= {"iam", "organizations", "kms", "ssm", "secretsmanager", "eks"}
+
+
+def test_describe_parameters_asks_for_the_largest_page(proxy: AwsProxy, moto: str) -> None:
+    # The API returns 10 a page unless MaxResults says otherwise; 50 is its documented maximum.
+    # (moto answers 10 a page whatever is asked, so this checks the request, not the page count.)
+    boto3.client("ssm", region_name=REGION, endpoint_url=moto).put_parameter(Name="/x", Value="v", Type="String")
+    collect_aws([AwsTarget(regions=(REGION,))], endpoint_url=proxy.url, progress=False)
+    asked = [c.params.get("MaxResults") for c in proxy.calls if c.operation == "DescribeParameters"]
+    assert asked and all(m == 50 for m in asked)
