@@ -117,4 +117,4 @@ def read(ctx: FindingContext, principal_arn: str, target: Target, actions: Seque
 
 def decrypt(ctx: FindingContext, principal_arn: str, target: Target) -> Reach:
     """kms:Decrypt of ``target``'s value as its service calls it (``AwsView.decrypt``)."""
-    return from_leg(ctx.aws.decrypt(Identity(principal_arn), target), f"kms:Decrypt of {target.name}")
+    return from_leg(ctx.aws.decrypt_leg(Identity(principal_arn), target), f"kms:Decrypt of {target.name}")

@@ -412,7 +412,7 @@ class AwsView:
                 read_legs.append((action, leg))
         if not read_legs:
             return None
-        decrypt = self.decrypt(identity, target)
+        decrypt = self.decrypt_leg(identity, target)
         if decrypt is None:
             return None
         allowed = [(a, leg) for a, leg in read_legs if leg.decision == "allow"]
@@ -496,7 +496,7 @@ class AwsView:
             return None, f"arn:{partition_of(target.arn)}:kms:{target.region}:{target.account_id}:{ref}", None
         return None, f"arn:{partition_of(target.arn)}:kms:{target.region}:{target.account_id}:key/{ref}", None
 
-    def decrypt(self, identity: Identity, target: SecretRecord) -> Leg | None:
+    def decrypt_leg(self, identity: Identity, target: SecretRecord) -> Leg | None:
         """kms:Decrypt as the service does it for this value (ViaService, CallerAccount, encryption context)."""
         return self.kms(identity, target, "kms:Decrypt")
 

@@ -25,16 +25,14 @@ from irsa_lib.graph.context import BuildContext, Reach
 from irsa_lib.graph.core import Gap
 from irsa_lib.graph.irsa import token_leg
 from irsa_lib.graph.legs import Leg, combine
-from irsa_lib.graph.nodes import k8s_secret_node
+from irsa_lib.graph.nodes import external_secret_node, k8s_secret_node
 from irsa_lib.graph.schema import (
     CLUSTER,
     NAME,
     NAMESPACE,
-    SYNTHETIC,
     EdgeData,
     Mechanism,
     NodeType,
-    eso_es_id,
     sa_id,
     static_creds_id,
     store_id,
@@ -372,20 +370,6 @@ def store_author_identities(ctx: BuildContext, cluster: str, ns: str) -> list[tu
     return list(out.items())
 
 
-def _es_node(ctx: BuildContext, cluster: str, namespace: str, name: str, synthetic: bool = False) -> str:
-    label = (
-        f"any ESO ExternalSecret someone could create in {namespace}"
-        if synthetic
-        else f"ESO ExternalSecret {namespace}/{name}"
-    )
-    return ctx.graph.add_node(
-        eso_es_id(cluster, namespace, name),
-        NodeType.ESO_EXTERNAL_SECRET,
-        label,
-        **{CLUSTER: cluster, NAMESPACE: namespace, NAME: name, SYNTHETIC: synthetic},
-    )
-
-
 def lookup_store(stores: StoreIndex, cluster: str, namespace: str, ref: StoreRef) -> ESOSecretStore | None:
     """The store a reference from an object in ``namespace`` names (a SecretStore is namespaced)."""
     return stores.get((cluster, ref.kind, namespace if ref.kind == "SecretStore" else None, ref.name))
@@ -393,7 +377,7 @@ def lookup_store(stores: StoreIndex, cluster: str, namespace: str, ref: StoreRef
 
 def _external_secret(ctx: BuildContext, es: ESOExternalSecret, stores: StoreIndex) -> None:
     g = ctx.graph
-    es_node = _es_node(ctx, es.cluster, es.namespace, es.name)
+    es_node = external_secret_node(ctx, "ESO", es.cluster, es.namespace, es.name)
     secret_node = k8s_secret_node(ctx, es.cluster, es.namespace, es.target_name)
     g.add_edge(
         secret_node,
@@ -450,7 +434,7 @@ def _synthetic(ctx: BuildContext, cluster: str, ns: str, stores: list[ESOSecretS
             continue
         for chain in store_chains(ctx, store, ns):
             if node is None:
-                node = _es_node(ctx, cluster, ns, "*", synthetic=True)
+                node = external_secret_node(ctx, "ESO", cluster, ns, "*", synthetic=True)
             chain = dataclasses.replace(chain, leg=_and(chain.leg, admitted))
             add_synthetic_reads(
                 ctx,

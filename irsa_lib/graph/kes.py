@@ -43,16 +43,10 @@ from irsa_lib.graph.chains import (
 from irsa_lib.graph.context import BuildContext, Reach
 from irsa_lib.graph.core import Gap
 from irsa_lib.graph.legs import ALLOW, Leg, combine
-from irsa_lib.graph.nodes import k8s_secret_node
+from irsa_lib.graph.nodes import external_secret_node, k8s_secret_node
 from irsa_lib.graph.schema import (
-    CLUSTER,
-    NAME,
-    NAMESPACE,
-    SYNTHETIC,
     EdgeData,
     Mechanism,
-    NodeType,
-    kes_es_id,
 )
 from irsa_lib.model import KESController, KESExternalSecret, SSMParameter
 
@@ -298,22 +292,8 @@ def add_kes_edges(ctx: BuildContext) -> None:
         _synthetic(ctx, c, bases)
 
 
-def _es_node(ctx: BuildContext, cluster: str, namespace: str, name: str, synthetic: bool = False) -> str:
-    label = (
-        f"any KES ExternalSecret someone could create in {namespace}"
-        if synthetic
-        else f"KES ExternalSecret {namespace}/{name}"
-    )
-    return ctx.graph.add_node(
-        kes_es_id(cluster, namespace, name),
-        NodeType.KES_EXTERNAL_SECRET,
-        label,
-        **{CLUSTER: cluster, NAMESPACE: namespace, NAME: name, SYNTHETIC: synthetic},
-    )
-
-
 def _external_secret(ctx: BuildContext, c: KESController, bases: list[Reach], es: KESExternalSecret) -> None:
-    es_node = _es_node(ctx, es.cluster, es.namespace, es.name)
+    es_node = external_secret_node(ctx, "KES", es.cluster, es.namespace, es.name)
     secret_node = k8s_secret_node(ctx, es.cluster, es.namespace, es.name)
     ctx.graph.add_edge(
         secret_node,
@@ -355,7 +335,7 @@ def _synthetic(ctx: BuildContext, c: KESController, bases: list[Reach]) -> None:
             found.update((r.arn, None) for r in ctx.aws.roles_trusting(source))
     candidates = list(found)
     for ns in namespaces:
-        node = _es_node(ctx, c.cluster, ns, "*", synthetic=True)
+        node = external_secret_node(ctx, "KES", c.cluster, ns, "*", synthetic=True)
         admit = _key_admissions(ctx, c, ns)
         for chain in bases:
             why = f"an ExternalSecret in {ns} without spec.roleArn uses the controller's identity"

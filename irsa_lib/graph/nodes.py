@@ -6,6 +6,8 @@ the graph holds only the AWS identities some Kubernetes object can reach.
 
 from __future__ import annotations
 
+from typing import Literal
+
 from irsa_lib.graph.context import BuildContext
 from irsa_lib.graph.schema import (
     ACCOUNT,
@@ -14,8 +16,11 @@ from irsa_lib.graph.schema import (
     NAME,
     NAMESPACE,
     REGION,
+    SYNTHETIC,
     NodeType,
+    eso_es_id,
     k8s_secret_id,
+    kes_es_id,
     key_id,
     param_id,
     secret_id,
@@ -89,3 +94,23 @@ def k8s_secret_node(ctx: BuildContext, cluster: str, namespace: str, name: str) 
             observed=False,
         )
     return node
+
+
+def external_secret_node(
+    ctx: BuildContext, flavour: Literal["KES", "ESO"], cluster: str, namespace: str, name: str, synthetic: bool = False
+) -> str:
+    """The node of a KES or ESO ExternalSecret, or (``synthetic``) of any one someone could create in ``namespace``."""
+    ident, node_type = (
+        (kes_es_id, NodeType.KES_EXTERNAL_SECRET) if flavour == "KES" else (eso_es_id, NodeType.ESO_EXTERNAL_SECRET)
+    )
+    label = (
+        f"any {flavour} ExternalSecret someone could create in {namespace}"
+        if synthetic
+        else f"{flavour} ExternalSecret {namespace}/{name}"
+    )
+    return ctx.graph.add_node(
+        ident(cluster, namespace, name),
+        node_type,
+        label,
+        **{CLUSTER: cluster, NAMESPACE: namespace, NAME: name, SYNTHETIC: synthetic},
+    )
