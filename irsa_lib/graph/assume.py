@@ -13,7 +13,8 @@ from collections import deque
 
 from irsa_lib.graph.aws import Identity
 from irsa_lib.graph.context import BuildContext
-from irsa_lib.graph.schema import HOP_ONLY, PRINCIPAL_TYPES, EdgeData, Mechanism, NodeType
+from irsa_lib.graph.legs import leg_edge
+from irsa_lib.graph.schema import HOP_ONLY, PRINCIPAL_TYPES, Mechanism, NodeType
 
 
 def add_assume_edges(ctx: BuildContext) -> None:
@@ -42,12 +43,9 @@ def add_assume_edges(ctx: BuildContext) -> None:
             g.add_edge(
                 node,
                 dest_node,
-                EdgeData(
-                    mechanism=Mechanism.ASSUME_ROLE,
-                    decision=leg.decision,
-                    evidence=leg.evidence,
-                    unresolved_keys=leg.unresolved,
-                    missing=leg.missing,
+                leg_edge(
+                    Mechanism.ASSUME_ROLE,
+                    leg,
                     chained=g.type_of(node) != NodeType.NODE_ROLE,
                 ),
             )

@@ -24,7 +24,7 @@ from irsa_lib.graph.chains import add_controller_read, add_synthetic_reads, exte
 from irsa_lib.graph.context import BuildContext, Reach
 from irsa_lib.graph.core import Gap
 from irsa_lib.graph.irsa import token_leg
-from irsa_lib.graph.legs import Leg, combine
+from irsa_lib.graph.legs import Leg, combine, leg_edge
 from irsa_lib.graph.nodes import external_secret_node, k8s_secret_node
 from irsa_lib.graph.schema import (
     CLUSTER,
@@ -335,12 +335,10 @@ def add_eso_edges(ctx: BuildContext) -> None:
                 ctx.graph.add_edge(
                     snode,
                     chain.node,
-                    EdgeData(
-                        mechanism=Mechanism.STORE_CREDENTIALS,
-                        decision=chain.leg.decision,
+                    leg_edge(
+                        Mechanism.STORE_CREDENTIALS,
+                        chain.leg,
                         evidence=(f"credentials of {store.kind} {store.name}", *chain.leg.evidence),
-                        unresolved_keys=chain.leg.unresolved,
-                        missing=chain.leg.missing,
                         via=tuple(v for v in chain.via if v != snode),
                     ),
                     key=f"{Mechanism.STORE_CREDENTIALS}:{'>'.join(chain.via)}",

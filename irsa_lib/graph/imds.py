@@ -14,8 +14,8 @@ import dataclasses
 from irsa_lib.graph.aws import Identity
 from irsa_lib.graph.context import BuildContext, Reach
 from irsa_lib.graph.core import Gap
-from irsa_lib.graph.legs import Leg
-from irsa_lib.graph.schema import EdgeData, Mechanism, workload_id
+from irsa_lib.graph.legs import Leg, leg_edge
+from irsa_lib.graph.schema import Mechanism, workload_id
 from irsa_lib.model import NodeGroup, Workload
 
 
@@ -95,12 +95,9 @@ def add_imds_edges(ctx: BuildContext) -> None:
                 ctx.graph.add_edge(
                     wnode,
                     rnode,
-                    EdgeData(
-                        mechanism=Mechanism.NODE_IMDS,
-                        decision=leg.decision,
-                        evidence=leg.evidence,
-                        unresolved_keys=leg.unresolved,
-                        missing=leg.missing,
+                    leg_edge(
+                        Mechanism.NODE_IMDS,
+                        leg,
                     ),
                     key=f"{Mechanism.NODE_IMDS}:{ng.name}",
                 )

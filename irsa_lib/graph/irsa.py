@@ -19,14 +19,13 @@ from typing import Any
 from irsa_lib.graph.aws import Identity
 from irsa_lib.graph.context import BuildContext, Reach
 from irsa_lib.graph.core import Gap
-from irsa_lib.graph.legs import Leg, from_decision
+from irsa_lib.graph.legs import Leg, from_decision, leg_edge
 from irsa_lib.graph.patterns import statements, wildcard_match
 from irsa_lib.graph.schema import (
     ARN,
     CLUSTER,
     NAMESPACE,
     SYNTHETIC,
-    EdgeData,
     Mechanism,
     NodeType,
     any_sa_id,
@@ -180,12 +179,10 @@ def _sa_edge(ctx: BuildContext, provider: OIDCProvider, oidc_node: str, role: Ro
     ctx.graph.add_edge(
         sa_node,
         role_node,
-        EdgeData(
-            mechanism=Mechanism.IRSA,
-            decision=leg.decision,
+        leg_edge(
+            Mechanism.IRSA,
+            leg,
             evidence=evidence,
-            unresolved_keys=leg.unresolved,
-            missing=leg.missing,
             configured=configured,
             via=(oidc_node,),
         ),
@@ -234,12 +231,11 @@ def _potential_edges(
         ctx.graph.add_edge(
             node,
             ctx.role_node(role.arn),
-            EdgeData(
-                mechanism=Mechanism.IRSA,
-                decision="potential",
+            leg_edge(
+                Mechanism.IRSA,
+                leg,
                 evidence=(f"the trust accepts a service account that does not exist yet ({subject})", *leg.evidence),
-                unresolved_keys=leg.unresolved,
-                missing=leg.missing,
+                decision="potential",
                 configured=False,
                 via=(oidc_node,),
             ),

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
+
+from irsa_lib.graph.schema import EdgeData, EdgeDecision, Mechanism
 
 if TYPE_CHECKING:
     from irsa_lib.policy import Decision
@@ -80,3 +82,22 @@ def describe_denial(decision: Decision, what: str) -> str:
     """One readable line for a denied request (used in gap and negative-evidence messages)."""
     reasons = "; ".join(decision.reasons) if decision.reasons else "implicit deny"
     return f"{what}: deny ({reasons})"
+
+
+def leg_edge(
+    mechanism: Mechanism,
+    leg: Leg,
+    *,
+    evidence: tuple[str, ...] | None = None,
+    decision: EdgeDecision | None = None,
+    **fields: Any,
+) -> EdgeData:
+    """The edge for an evaluated hop: its decision, evidence, unresolved keys and missing policies."""
+    return EdgeData(
+        mechanism=mechanism,
+        decision=decision or leg.decision,
+        evidence=leg.evidence if evidence is None else evidence,
+        unresolved_keys=leg.unresolved,
+        missing=leg.missing,
+        **fields,
+    )

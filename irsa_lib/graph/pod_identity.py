@@ -21,8 +21,8 @@ from irsa_lib.graph.aws import Identity, SessionPolicy
 from irsa_lib.graph.chains import note_missing_role
 from irsa_lib.graph.context import BuildContext, Reach
 from irsa_lib.graph.core import Gap
-from irsa_lib.graph.legs import Leg, combine
-from irsa_lib.graph.schema import EdgeData, Mechanism
+from irsa_lib.graph.legs import Leg, combine, leg_edge
+from irsa_lib.graph.schema import Mechanism
 from irsa_lib.model import PodIdentityAssociation
 
 SERVICE = "pods.eks.amazonaws.com"
@@ -92,12 +92,10 @@ def _association(ctx: BuildContext, assoc: PodIdentityAssociation) -> None:
     ctx.graph.add_edge(
         sa_node,
         node,
-        EdgeData(
-            mechanism=Mechanism.POD_IDENTITY,
-            decision=leg.decision,
+        leg_edge(
+            Mechanism.POD_IDENTITY,
+            leg,
             evidence=evidence,
-            unresolved_keys=leg.unresolved,
-            missing=leg.missing,
             configured=True,
         ),
     )
@@ -111,12 +109,10 @@ def _association(ctx: BuildContext, assoc: PodIdentityAssociation) -> None:
         ctx.graph.add_edge(
             node,
             target_node,
-            EdgeData(
-                mechanism=Mechanism.POD_IDENTITY_TARGET,
-                decision=hop.decision,
+            leg_edge(
+                Mechanism.POD_IDENTITY_TARGET,
+                hop,
                 evidence=hop_evidence,
-                unresolved_keys=hop.unresolved,
-                missing=hop.missing,
                 chained=True,
             ),
         )

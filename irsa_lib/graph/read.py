@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from irsa_lib.graph.aws import Identity, ReadLeg, SecretRecord, consumer_actions
 from irsa_lib.graph.context import BuildContext
 from irsa_lib.graph.core import Gap
+from irsa_lib.graph.legs import leg_edge
 from irsa_lib.graph.schema import (
     DECRYPT_DECISION,
     ENCRYPT_DECISION,
@@ -41,12 +42,10 @@ def read_edge(
     """The edge for a read + decrypt leg (or a write + encrypt leg of a write mechanism), possibly
     behind a controller chain already combined in."""
     names = (WRITE_DECISION, ENCRYPT_DECISION) if mechanism in WRITE_MECHANISMS else (READ_DECISION, DECRYPT_DECISION)
-    return EdgeData(
-        mechanism=mechanism,
-        decision=leg.leg.decision,
+    return leg_edge(
+        mechanism,
+        leg.leg,
         evidence=(*extra_evidence, *leg.leg.evidence),
-        unresolved_keys=leg.leg.unresolved,
-        missing=leg.leg.missing,
         actions=leg.actions,
         via=via,
         extra={names[0]: leg.read.decision, names[1]: leg.decrypt.decision},
