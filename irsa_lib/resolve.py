@@ -83,6 +83,15 @@ class Inventory:
     problems: list[str] = field(default_factory=list)
     """Policies that could not be parsed (each names the record and the statement)."""
     _parsed: dict[tuple[str, str], Policy | PolicyError] = field(default_factory=dict, repr=False)
+    _principal_sides: dict[str, tuple[Principal, tuple[Policy, ...], Policy | None, tuple[str, ...]]] = field(
+        default_factory=dict, repr=False
+    )
+    _resource_sides: dict[
+        str, tuple[Policy | None, ResourceKind, tuple[Any, ...], str | None, KMSKey | None, tuple[str, ...]]
+    ] = field(default_factory=dict, repr=False)
+    _org_levels: dict[tuple[str | None, str], tuple[list[list[Policy]] | None, tuple[str, ...]]] = field(
+        default_factory=dict, repr=False
+    )
 
     @classmethod
     def from_snapshot(cls, snapshot: Snapshot) -> Inventory:
@@ -296,26 +305,59 @@ class Inventory:
         return None, "generic", (), account
 
     def policy_set_for(self, principal_arn: str, resource_arn: str) -> PolicySet:
-        """Every policy deciding whether ``principal_arn`` may act on ``resource_arn``."""
-        p = self.principal(principal_arn)
-        identity, boundary, missing = self.identity(principal_arn)
-        resource, kind, grants, resource_account = self.resource_side(resource_arn, missing)
-        key = self.find_key(resource_arn) if kind == "kms-key" else None
-        scps = self.org_policies(p.account_id, "scps", missing)
-        rcps = (
-            None if key is not None and key.manager == "AWS" else self.org_policies(resource_account, "rcps", missing)
+        """Every policy deciding whether ``principal_arn`` may act on ``resource_arn``.
+
+        Built from three memoised parts (the principal's policies, the resource's, each account's
+        SCP/RCP levels): the graph and the findings ask about every principal x resource pair, and
+        the inventory does not change once built.
+        """
+        p, identity, boundary, id_missing = self._principal_side(principal_arn)
+        resource, kind, grants, resource_account, key, res_missing = self._resource_side(resource_arn)
+        scps, scp_missing = self._org(p.account_id, "scps")
+        rcps, rcp_missing = (
+            (None, ()) if key is not None and key.manager == "AWS" else self._org(resource_account, "rcps")
         )
         return PolicySet(
-            identity=tuple(identity),
+            identity=identity,
             boundary=boundary,
             resource=resource,
             resource_account=resource_account,
             resource_kind=kind,
-            grants=tuple(grants),
+            grants=grants,
             scps=scps,
             rcps=rcps,
-            missing=tuple(missing),
+            missing=(*id_missing, *res_missing, *scp_missing, *rcp_missing),
         )
+
+    def _principal_side(
+        self, principal_arn: str
+    ) -> tuple[Principal, tuple[Policy, ...], Policy | None, tuple[str, ...]]:
+        hit = self._principal_sides.get(principal_arn)
+        if hit is None:
+            p = self.principal(principal_arn)  # raises for an unknown principal: not memoised
+            identity, boundary, missing = self.identity(principal_arn)
+            hit = self._principal_sides[principal_arn] = (p, tuple(identity), boundary, tuple(missing))
+        return hit
+
+    def _resource_side(
+        self, resource_arn: str
+    ) -> tuple[Policy | None, ResourceKind, tuple[Any, ...], str | None, KMSKey | None, tuple[str, ...]]:
+        hit = self._resource_sides.get(resource_arn)
+        if hit is None:
+            missing: list[str] = []
+            resource, kind, grants, account = self.resource_side(resource_arn, missing)
+            key = self.find_key(resource_arn) if kind == "kms-key" else None
+            hit = self._resource_sides[resource_arn] = (resource, kind, tuple(grants), account, key, tuple(missing))
+        return hit
+
+    def _org(self, account_id: str | None, attr: str) -> tuple[list[list[Policy]] | None, tuple[str, ...]]:
+        key = (account_id, attr)
+        hit = self._org_levels.get(key)
+        if hit is None:
+            missing: list[str] = []
+            levels = self.org_policies(account_id, attr, missing)
+            hit = self._org_levels[key] = (levels, tuple(missing))
+        return hit
 
 
 def identity_policies(inventory: Inventory, principal_arn: str) -> list[Policy]:

@@ -109,6 +109,13 @@ def parameter_paths(param: SSMParameter) -> list[tuple[str, str]]:
     return out
 
 
+def _no_resource_policy(target: SecretRecord) -> bool:
+    """The value is known to have no resource policy (collected, and there was none)."""
+    if isinstance(target, SSMParameter):
+        return target.resource_policy_readable and not target.resource_policies
+    return target.resource_policy_readable and target.resource_policy is None
+
+
 def _unique(roles: list[Role]) -> list[Role]:
     seen: dict[str, Role] = {}
     for r in roles:
@@ -194,6 +201,7 @@ class AwsView:
         # they are the snapshot's records, alive as long as this view.
         self._reads: dict[tuple[Any, ...], ReadLeg | None] = {}
         self._candidates: dict[tuple[Identity, tuple[str, ...]], list[SecretRecord]] = {}
+        self._sub_dependent: dict[str, bool] = {}
         self.evaluations = 0
 
     # --- principals ---------------------------------------------------------------------------
@@ -271,7 +279,19 @@ class AwsView:
             context_complete=aud is not None,
         )
         policies = policy_set_for(self.inventory, provider.arn, role.arn)
-        return self._evaluate(request, policies, ("web", provider.arn, role.arn, sub, aud))
+        # A trust that never looks at the token's sub answers every service account alike (e.g. an
+        # "AWS": "*" trust guarded by aws:PrincipalOrgID): ask it once per audience, not per account.
+        token_sub = sub if self._trust_reads_sub(role) else None
+        return self._evaluate(request, policies, ("web", provider.arn, role.arn, token_sub, aud))
+
+    def _trust_reads_sub(self, role: Role) -> bool:
+        """Whether the trust policy could depend on the ``sub`` claim: a key ending in ``:sub`` or a
+        policy variable anywhere in it (a textual over-approximation, so never a wrong reuse)."""
+        hit = self._sub_dependent.get(role.arn)
+        if hit is None:
+            text = json.dumps(role.trust_policy).lower()
+            hit = self._sub_dependent[role.arn] = ":sub" in text or "${" in text
+        return hit
 
     def service_assume(
         self, service: str, role_arn: str, actions: Sequence[str], context: Mapping[str, str | Sequence[str]]
@@ -365,9 +385,24 @@ class AwsView:
         return list(hit)
 
     def _candidate_targets(self, identity: Identity, actions: tuple[str, ...]) -> list[SecretRecord]:
+        """Values an Allow pattern of the identity's policies names for an action of the value's own
+        service, or whose resource policy may name the identity.
+
+        A value in another account whose resource policy is known to be absent is left out: without
+        a resource-side Allow a cross-account request is denied (the evaluator's rule 3).
+        """
         role = self.roles[identity.role_arn]
-        patterns = allowed_resource_patterns(self.identity_documents(role), actions)
-        found = self._targets.matching(patterns) if patterns else []
+        documents = self.identity_documents(role)
+        found: list[SecretRecord] = []
+        for kind, prefix in ((SSMParameter, "ssm:"), (SecretsManagerSecret, "secretsmanager:")):
+            own = [a for a in actions if a.lower().startswith(prefix)]
+            patterns = allowed_resource_patterns(documents, own) if own else set()
+            if patterns:
+                found.extend(
+                    t
+                    for t in self._targets.matching(patterns)
+                    if isinstance(t, kind) and (t.account_id == role.account_id or not _no_resource_policy(t))
+                )
         names = {
             "*",
             role.arn,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from irsa_lib.graph import build_graph
 from irsa_lib.graph.schema import ACTIONS, DECRYPT_DECISION, READ_DECISION, Mechanism, param_id, role_id
-from irsa_lib.model import Account, Grant, GrantConstraints, OrgPolicy
+from irsa_lib.model import Account, Grant, GrantConstraints, KMSKey, OrgPolicy, SSMParameter
 from tests.graph.conftest import rows, table
 from tests.graph.factory import (
     ACCT,
@@ -309,3 +309,63 @@ def test_secret_arn_pins_are_decided_and_an_exact_context_without_the_version_ne
     assert table(_sm_snapshot(ADMIN_ONLY, exact)) == set()
     other_secret = _grant("g4", encryption_context_subset={"SecretARN": SM_ARN.replace("app/db", "app/other")})
     assert table(_sm_snapshot(ADMIN_ONLY, other_secret)) == set()
+
+
+OTHER = "444455556666"
+SHARED_ARN = f"arn:aws:ssm:us-east-1:{OTHER}:parameter/shared/db"
+
+
+def _cross_account(**param_fields: object) -> object:
+    """web-role (account ACCT) may GetParameter and Decrypt anything; the parameter and its key live in
+    OTHER, whose key policy lets web-role decrypt. Only the parameter's resource policy varies."""
+    key = KMSKey(
+        arn=f"arn:aws:kms:us-east-1:{OTHER}:key/shared",
+        key_id="shared",
+        account_id=OTHER,
+        region="us-east-1",
+        manager="CUSTOMER",
+        aliases=("alias/shared",),
+        policy=doc(
+            {"Effect": "Allow", "Principal": {"AWS": role_arn("web-role")}, "Action": "kms:Decrypt", "Resource": "*"}
+        ),
+    )
+    shared = SSMParameter(
+        arn=SHARED_ARN,
+        name="/shared/db",
+        account_id=OTHER,
+        region="us-east-1",
+        type="SecureString",
+        tier="Advanced",
+        key_id=key.arn,
+        **param_fields,  # type: ignore[arg-type]
+    )
+    return snapshot(
+        accounts=[Account(account_id=ACCT), Account(account_id=OTHER)],
+        roles=[role("web-role", WEB_TRUST, doc(allow(["ssm:GetParameter", "kms:Decrypt"])))],
+        service_accounts=WEB,
+        kms_keys=[key],
+        ssm_parameters=[shared],
+    )
+
+
+def test_cross_account_parameter_without_a_resource_policy_is_not_readable() -> None:
+    # Cross-account requests need the resource side to allow too; an IAM "*" alone reads nothing there.
+    assert table(_cross_account()) == set()  # type: ignore[arg-type]
+
+
+def test_cross_account_parameter_shared_by_its_resource_policy_is_readable() -> None:
+    policy = doc(
+        {
+            "Effect": "Allow",
+            "Principal": {"AWS": role_arn("web-role")},
+            "Action": "ssm:GetParameter",
+            "Resource": SHARED_ARN,
+        }
+    )
+    snap = _cross_account(resource_policies=(policy,))
+    assert table(snap) == {("app", "web", "/shared/db", "direct", "allow")}  # type: ignore[arg-type]
+
+
+def test_cross_account_parameter_whose_resource_policy_was_unreadable_stays_possible() -> None:
+    snap = _cross_account(resource_policy_readable=False)
+    assert table(snap) == {("app", "web", "/shared/db", "direct", "conditional")}  # type: ignore[arg-type]
