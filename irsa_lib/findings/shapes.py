@@ -19,8 +19,9 @@ True
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+import bisect
+from collections.abc import Iterable, Mapping
+from typing import Any, Generic, TypeVar
 
 from irsa_lib.policy.arn import compile_arn_pattern
 from irsa_lib.policy.conditions import Condition
@@ -78,6 +79,69 @@ def written(policy: Policy, st: Statement, element: str) -> tuple[str, ...]:
 def pattern_matches(pattern: str, arn: str) -> bool:
     """Whether a Resource pattern covers ``arn``, as IAM matches it (component by component)."""
     return compile_arn_pattern(pattern)(arn)
+
+
+def literal_prefix(pattern: str) -> str:
+    """What every ARN :func:`pattern_matches` accepts starts with: the text before the first ``*`` or ``?``.
+
+    IAM matches the characters before the first wildcard literally and case-sensitively, in every
+    component (``compile_arn_pattern``), so the prefix narrows the candidates without deciding.
+
+    >>> literal_prefix("arn:aws:ssm:*:1:parameter/app*"), literal_prefix("arn:aws:ssm:us-east-1:1:parameter/a/?")
+    ('arn:aws:ssm:', 'arn:aws:ssm:us-east-1:1:parameter/a/')
+    """
+    cut = len(pattern)
+    for mark in ("*", "?"):
+        i = pattern.find(mark)
+        if 0 <= i < cut:
+            cut = i
+    return unmark(pattern[:cut])
+
+
+T = TypeVar("T")
+
+
+class ArnIndex(Generic[T]):
+    """Records by ARN, found by the Resource patterns that match them (:func:`pattern_matches`).
+
+    A pattern is tried only on the ARNs sharing its literal prefix (found by bisection), so a
+    pattern naming one service's subtree costs that subtree, not the whole snapshot. Answers keep
+    the order the records were given in, and are cached per pattern.
+
+    >>> idx = ArnIndex([("arn:aws:ssm:r:1:parameter/b/x", "bx"), ("arn:aws:ssm:r:1:parameter/a/x", "ax")])
+    >>> idx.matching("arn:aws:ssm:*:1:parameter/*"), idx.matching("arn:aws:ssm:r:1:parameter/a/*")
+    (['bx', 'ax'], ['ax'])
+    """
+
+    def __init__(self, items: Iterable[tuple[str, T]]) -> None:
+        self._items = list(items)
+        order = sorted(range(len(self._items)), key=lambda i: self._items[i][0])
+        self._keys = [self._items[i][0] for i in order]
+        self._order = order
+        self._hits: dict[str, tuple[list[int], list[T]]] = {}
+
+    def _positions(self, pattern: str) -> tuple[list[int], list[T]]:
+        hit = self._hits.get(pattern)
+        if hit is None:
+            prefix = literal_prefix(pattern)
+            found: list[int] = []
+            i = bisect.bisect_left(self._keys, prefix)
+            while i < len(self._keys) and self._keys[i].startswith(prefix):
+                if pattern_matches(pattern, self._keys[i]):
+                    found.append(self._order[i])
+                i += 1
+            found.sort()
+            hit = self._hits[pattern] = (found, [self._items[j][1] for j in found])
+        return hit
+
+    def matching(self, pattern: str) -> list[T]:
+        """The records whose ARN the pattern matches, in the order given (shared: do not change it)."""
+        return self._positions(pattern)[1]
+
+    def matching_any(self, patterns: Iterable[str]) -> list[T]:
+        """The records whose ARN one of the patterns matches, each once, in the order given."""
+        found = sorted({i for pat in patterns for i in self._positions(pat)[0]})
+        return [self._items[i][1] for i in found]
 
 
 def values(c: Condition) -> tuple[str, ...]:

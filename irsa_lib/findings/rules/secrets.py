@@ -11,12 +11,21 @@ from irsa_lib.findings.reach import Reach, Target, ask, decide, decrypt, edge_le
 from irsa_lib.findings.rules.common import limit, unknown_from
 from irsa_lib.findings.rules.controllers import kes_identity
 from irsa_lib.findings.rules.k8s import RBAC_KINDS
-from irsa_lib.findings.shapes import denies, named_accounts, pattern_matches, ref, wildcard_grant, written
+from irsa_lib.findings.shapes import (
+    ArnIndex,
+    denies,
+    named_accounts,
+    pattern_matches,
+    ref,
+    wildcard_grant,
+    written,
+)
 from irsa_lib.graph.aws import Identity, parameter_paths
 from irsa_lib.graph.imds import imds_leg
 from irsa_lib.graph.legs import Leg, best
 from irsa_lib.graph.schema import NAME, Mechanism, role_id
 from irsa_lib.model import ESOSecretStore, NodeGroup, OrgPolicy, Role, SSMParameter, Workload
+from irsa_lib.policy.arn import account_of, normalize_resource
 from irsa_lib.policy.document import PolicyKind
 from irsa_lib.policy.patterns import has_wildcard
 from irsa_lib.resolve import UnknownPrincipalError
@@ -342,14 +351,73 @@ def _principals(ctx: FindingContext) -> list[str]:
     return [*ctx.roles, *ctx.users]
 
 
-def _path_grants(
-    ctx: FindingContext, arn: str, by_service: dict[str, list[SSMParameter]], matched: dict[str, set[int]]
-) -> Iterator[str]:
+def _other_account_without_policy(ctx: FindingContext, principal_account: str | None, q: SSMParameter) -> bool:
+    """``q`` is in another account than the principal and is known to have no resource policy.
+
+    Such a read is denied whatever the identity side says: across accounts both the principal's
+    policies and a resource-based policy must allow (IAM evaluation logic, "Cross-account policy
+    evaluation"), and a parameter whose policies were read and found empty allows nothing. The
+    evaluator decides the same (its rule 3), so the question need not be put to it. The
+    parameter record and both accounts are taken as the evaluator takes them: the inventory's
+    record for the ARN, the account component of the ARN, the principal's ``account_id``.
+    """
+    if principal_account is None:
+        return False
+    rec = ctx.inventory.parameters.get(normalize_resource(q.arn))
+    if rec is None or not rec.resource_policy_readable or rec.resource_policies:
+        return False
+    account = account_of(q.arn)
+    return account is not None and account != principal_account
+
+
+class _SsmReads:
+    """The SecureString parameters by Resource pattern, grouped by service, and one principal's answers.
+
+    ``groups(pattern)``: service -> the parameters it matches (found through an :class:`ArnIndex`,
+    cached across principals). ``possible(arn, action, q)``: the evaluator's answer for one
+    parameter, asked at most once per (principal, action, parameter) whichever pattern needs it.
+    """
+
+    def __init__(self, ctx: FindingContext, secure: list[SSMParameter]) -> None:
+        self.ctx = ctx
+        self.index: ArnIndex[SSMParameter] = ArnIndex((q.arn, q) for q in secure)
+        self._groups: dict[str, dict[str, list[SSMParameter]]] = {}
+        self._answers: dict[tuple[str, str, int], bool] = {}
+        self._accounts: dict[str, str | None] = {}
+
+    def groups(self, pattern: str) -> dict[str, list[SSMParameter]]:
+        hit = self._groups.get(pattern)
+        if hit is None:
+            hit = self._groups[pattern] = {}
+            for q in self.index.matching(pattern):
+                hit.setdefault(service_of(q.name), []).append(q)
+        return hit
+
+    def _account(self, arn: str) -> str | None:
+        if arn not in self._accounts:
+            try:
+                self._accounts[arn] = self.ctx.inventory.principal(arn).account_id
+            except UnknownPrincipalError:
+                self._accounts[arn] = None
+        return self._accounts[arn]
+
+    def possible(self, arn: str, action: str, q: SSMParameter) -> bool:
+        key = (arn, action, id(q))
+        hit = self._answers.get(key)
+        if hit is None:
+            hit = self._answers[key] = (
+                not _other_account_without_policy(self.ctx, self._account(arn), q)
+                and ask(self.ctx, arn, action, q.arn).possible
+            )
+        return hit
+
+
+def _path_grants(ctx: FindingContext, arn: str, reads: _SsmReads) -> Iterator[str]:
     """Wildcard parameter patterns of ``arn``'s Allows that reach parameters of several services.
 
-    ``by_service``: SecureString parameters grouped by service; a service counts as soon as one of
-    its parameters is both matched and readable (the rest need not be asked). ``matched``: pattern ->
-    ids of the parameters it matches, shared across principals.
+    A service counts as soon as one of its parameters is both matched and readable (the rest need
+    not be asked); a pattern matching parameters of fewer than two services cannot qualify, so its
+    parameters are not asked about at all.
     """
     for p in ctx.identity_policies(arn):
         for st in p.statements:
@@ -359,21 +427,15 @@ def _path_grants(
             for pat in written(p, st, "Resource"):
                 if ":parameter" not in pat or not has_wildcard(pat):
                     continue
-                hits = matched.get(pat)
-                if hits is None:
-                    hits = matched[pat] = {
-                        id(q) for qs in by_service.values() for q in qs if pattern_matches(pat, q.arn)
-                    }
-                svcs = sorted(
-                    svc
-                    for svc, qs in by_service.items()
-                    if any(id(q) in hits and ask(ctx, arn, action, q.arn).possible for q in qs)
-                )
+                groups = reads.groups(pat)
+                if len(groups) < 2:
+                    continue
+                svcs = sorted(svc for svc, qs in groups.items() if any(reads.possible(arn, action, q) for q in qs))
                 if len(svcs) >= 2:
                     yield f"{ref(st)}: {pat} matches parameters of {len(svcs)} services {limit(svcs, 8)}"
 
 
-def _bypassed_denies(ctx: FindingContext, arn: str, secure: list[SSMParameter]) -> Iterator[str]:
+def _bypassed_denies(ctx: FindingContext, arn: str, reads: _SsmReads) -> Iterator[str]:
     """GetParameter Denies on a parameter that GetParametersByPath on an ancestor path still returns."""
     for p in ctx.identity_policies(arn):
         for st in p.statements:
@@ -381,9 +443,7 @@ def _bypassed_denies(ctx: FindingContext, arn: str, secure: list[SSMParameter]) 
                 continue
             if denies(st, "ssm:GetParametersByPath"):
                 continue
-            for q in secure:
-                if not any(pattern_matches(r, q.arn) for r in written(p, st, "Resource")):
-                    continue
+            for q in reads.index.matching_any(written(p, st, "Resource")):
                 for path, _ in parameter_paths(q):
                     via = ctx.aws.read(Identity(arn), q, ("ssm:GetParametersByPath",), path=path)
                     if via is not None:
@@ -395,14 +455,10 @@ def _bypassed_denies(ctx: FindingContext, arn: str, secure: list[SSMParameter]) 
 
 
 def check_f15(ctx: FindingContext) -> Iterator[Finding]:
-    secure = [p for p in ctx.snapshot.ssm_parameters if p.type == "SecureString"]
-    by_service: dict[str, list[SSMParameter]] = {}
-    for q in secure:
-        by_service.setdefault(service_of(q.name), []).append(q)
-    matched: dict[str, set[int]] = {}
+    reads = _SsmReads(ctx, [p for p in ctx.snapshot.ssm_parameters if p.type == "SecureString"])
     for arn in _principals(ctx):
-        ev = list(_path_grants(ctx, arn, by_service, matched))
-        bypass = list(_bypassed_denies(ctx, arn, secure))
+        ev = list(_path_grants(ctx, arn, reads))
+        bypass = list(_bypassed_denies(ctx, arn, reads))
         if ev or bypass:
             yield F15.fail(arn, *limit(ev + bypass), severity=Severity.HIGH if bypass else None)
 
