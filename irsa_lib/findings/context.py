@@ -17,6 +17,7 @@ from typing import Any
 import networkx as nx
 
 from irsa_lib.access import AccessRow, effective_access
+from irsa_lib.findings.shapes import allows
 from irsa_lib.graph import AccessGraph
 from irsa_lib.graph.aws import AwsView
 from irsa_lib.graph.schema import NAME, SECRET_TYPES, Mechanism, rbac_subject_id, sa_id
@@ -68,6 +69,9 @@ class FindingContext:
         self._inventory = inventory
         self.decisions: dict[tuple[str, str, str], Decision] = {}
         """Evaluator answers by (principal, action, resource), filled by ``findings.reach``."""
+        self._principals_by_account: dict[str, list[str]] = {}
+        self._principal_accounts: dict[str, str | None] = {}
+        self._holders: dict[tuple[str, str], list[tuple[str, list[Policy]]]] = {}
 
     # --- coverage -------------------------------------------------------------------------------
     def gaps(self, source: str, *services: str) -> list[Coverage]:
@@ -149,6 +153,48 @@ class FindingContext:
     @property
     def users(self) -> dict[str, User]:
         return self.inventory.users
+
+    def principal_account(self, arn: str) -> str | None:
+        """The account of a principal as the evaluator takes it (None when unknown), cached."""
+        if arn not in self._principal_accounts:
+            try:
+                self._principal_accounts[arn] = self.inventory.principal(arn).account_id
+            except UnknownPrincipalError:
+                self._principal_accounts[arn] = None
+        return self._principal_accounts[arn]
+
+    def principals_naming(self, account_id: str) -> list[str]:
+        """ARNs of the collected roles, then users, that contain ``:<account_id>:`` (their account), in order.
+
+        Built once per account: rules that look for wildcard grants in one account read only its
+        principals instead of every principal of the snapshot.
+        """
+        hit = self._principals_by_account.get(account_id)
+        if hit is None:
+            needle = f":{account_id}:"
+            hit = self._principals_by_account[account_id] = [a for a in (*self.roles, *self.users) if needle in a]
+        return hit
+
+    def grant_holders(self, account_id: str, action: str) -> list[tuple[str, list[Policy]]]:
+        """Principals of :meth:`principals_naming` with identity policies that have an Allow statement for
+        ``action`` naming resources (Resource or NotResource), with those policies, in order.
+
+        Only such a statement can grant ``action`` through a resource pattern (``shapes.wildcard_grant``):
+        the other principals and policies need not be read again for every resource asked about.
+        """
+        key = (account_id, action)
+        hit = self._holders.get(key)
+        if hit is None:
+            hit = self._holders[key] = []
+            for arn in self.principals_naming(account_id):
+                policies = [
+                    p
+                    for p in self.identity_policies(arn)
+                    if any(allows(st, action) and st.resources is not None for st in p.statements)
+                ]
+                if policies:
+                    hit.append((arn, policies))
+        return hit
 
     @cached_property
     def iam_accounts(self) -> frozenset[str]:

@@ -26,6 +26,7 @@ from irsa_lib.graph.legs import Leg, from_decision
 from irsa_lib.graph.schema import DECISION, EVIDENCE, MISSING, UNRESOLVED_KEYS
 from irsa_lib.model import SecretsManagerSecret, SSMParameter
 from irsa_lib.policy import Decision, Request, evaluate
+from irsa_lib.policy.arn import account_of, normalize_resource
 from irsa_lib.resolve import UnknownPrincipalError, policy_set_for
 
 Outcome = Literal["allow", "conditional", "unknown", "deny"]
@@ -73,6 +74,27 @@ def decide(ctx: FindingContext, principal_arn: str, action: str, resource: str) 
         found = evaluate(request, policy_set_for(inv, principal_arn, resource))
         ctx.decisions[key] = found
     return found
+
+
+def denied_across_accounts(ctx: FindingContext, principal_arn: str, resource: str) -> bool:
+    """True when every request by ``principal_arn`` on ``resource`` is denied, whatever the action.
+
+    That is the case when the request crosses accounts, the resource has no resource-based policy
+    and no evaluation input is missing: across accounts the principal's own policies AND the
+    resource's policy must allow (IAM evaluation logic, "Cross-account policy evaluation"), and
+    an absent policy allows nothing. The evaluator's rule 3 gives ``deny`` for exactly these policy
+    sets (with an input missing it would answer ``conditional`` instead, so those are not
+    covered), so rules that scan many values skip asking it. The policy set and both accounts
+    are the ones the evaluator is given (``policy_set_for``, the principal's ``account_id``).
+    """
+    account = ctx.principal_account(principal_arn)
+    if account is None or account_of(resource) in (None, account):
+        return False  # same account, or unknown: only the evaluator can tell
+    policies = policy_set_for(ctx.inventory, principal_arn, resource)
+    if policies.resource is not None or policies.resource_kind != "generic" or policies.missing:
+        return False
+    resource_account = policies.resource_account or account_of(normalize_resource(resource))
+    return resource_account is not None and resource_account != account
 
 
 def ask(ctx: FindingContext, principal_arn: str, action: str, resource: str, what: str | None = None) -> Reach:

@@ -7,7 +7,17 @@ from collections.abc import Iterator
 from irsa_lib.findings.context import FindingContext, k8s_id
 from irsa_lib.findings.model import Finding, Rule, RuleMeta, Severity
 from irsa_lib.findings.rbac import RBACIndex
-from irsa_lib.findings.reach import Reach, Target, ask, decide, decrypt, edge_leg, from_leg, read
+from irsa_lib.findings.reach import (
+    Reach,
+    Target,
+    ask,
+    decide,
+    decrypt,
+    denied_across_accounts,
+    edge_leg,
+    from_leg,
+    read,
+)
 from irsa_lib.findings.rules.common import limit, unknown_from
 from irsa_lib.findings.rules.controllers import kes_identity
 from irsa_lib.findings.rules.k8s import RBAC_KINDS
@@ -66,10 +76,21 @@ def readable(ctx: FindingContext, principal: str) -> tuple[list[tuple[str, str, 
         ]
     else:
         targets: list[Target] = [p for p in ctx.snapshot.ssm_parameters if p.type == "SecureString"]
-        answers = [(t.name, read(ctx, principal, t)) for t in [*targets, *ctx.snapshot.secrets]]
+        answers = [
+            (t.name, read(ctx, principal, t))
+            for t in [*targets, *ctx.snapshot.secrets]
+            if not _unreadable_across_accounts(ctx, principal, t)
+        ]
     found = [(service_of(name), name, r) for name, r in answers if r.possible]
     undecided = [(service_of(name), name, r) for name, r in answers if r.outcome == "unknown"]
     return found, undecided
+
+
+def _unreadable_across_accounts(ctx: FindingContext, principal: str, t: Target) -> bool:
+    """Every request reading ``t`` (the value's ARN, and for a parameter each ancestor path
+    GetParametersByPath is authorised on) is denied across accounts: ``read`` would answer deny."""
+    resources = [t.arn, *(a for _, a in parameter_paths(t))] if isinstance(t, SSMParameter) else [t.arn]
+    return all(denied_across_accounts(ctx, principal, r) for r in resources)
 
 
 def _reading_evidence(found: list[tuple[str, str, Reach]]) -> list[str]:
@@ -307,10 +328,8 @@ def check_f07(ctx: FindingContext) -> Iterator[Finding]:
             continue
         sample = used[key.arn][0]
         broad = []
-        for arn in [*ctx.roles, *ctx.users]:
-            if f":{key.account_id}:" not in arn:
-                continue
-            for p in ctx.identity_policies(arn):
+        for arn, policies in ctx.grant_holders(key.account_id, "kms:Decrypt"):
+            for p in policies:
                 shown = wildcard_grant(p, "kms:Decrypt", key.arn)
                 if shown is None:
                     continue
@@ -351,23 +370,47 @@ def _principals(ctx: FindingContext) -> list[str]:
     return [*ctx.roles, *ctx.users]
 
 
-def _other_account_without_policy(ctx: FindingContext, principal_account: str | None, q: SSMParameter) -> bool:
-    """``q`` is in another account than the principal and is known to have no resource policy.
+def _only_own_account(ctx: FindingContext, q: SSMParameter) -> str | None:
+    """The account ``q`` can be read from only, when it is known to have no resource policy; else None.
 
-    Such a read is denied whatever the identity side says: across accounts both the principal's
-    policies and a resource-based policy must allow (IAM evaluation logic, "Cross-account policy
-    evaluation"), and a parameter whose policies were read and found empty allows nothing. The
-    evaluator decides the same (its rule 3), so the question need not be put to it. The
-    parameter record and both accounts are taken as the evaluator takes them: the inventory's
-    record for the ARN, the account component of the ARN, the principal's ``account_id``.
+    Across accounts both the principal's policies and a resource-based policy must allow (IAM
+    evaluation logic, "Cross-account policy evaluation"); a parameter whose policies were read and
+    found empty allows nothing, so a principal of any other account is denied whatever its own
+    policies say. The evaluator decides the same way (its rule 3: with no resource policy the
+    cross-account allow is false, which is a deny, or an "unknown" when inputs are missing, never
+    a possible read), so those questions need not be put to it. Record and accounts are the ones
+    the evaluator uses: the inventory's record for the ARN and the ARN's account component.
     """
-    if principal_account is None:
-        return False
     rec = ctx.inventory.parameters.get(normalize_resource(q.arn))
     if rec is None or not rec.resource_policy_readable or rec.resource_policies:
-        return False
-    account = account_of(q.arn)
-    return account is not None and account != principal_account
+        return None
+    return account_of(q.arn)
+
+
+class _Matched:
+    """The parameters of one service that one pattern matches, split by who could read them."""
+
+    __slots__ = ("anyone", "own", "params")
+
+    def __init__(self) -> None:
+        self.params: list[SSMParameter] = []
+        self.anyone: list[SSMParameter] = []
+        """May be readable from any account (resource policy, unread policies, no account in the ARN)."""
+        self.own: dict[str, list[SSMParameter]] = {}
+        """Readable only by principals of this account (no resource policy)."""
+
+    def add(self, q: SSMParameter, only: str | None) -> None:
+        self.params.append(q)
+        if only is None:
+            self.anyone.append(q)
+        else:
+            self.own.setdefault(only, []).append(q)
+
+    def candidates(self, account: str | None) -> list[SSMParameter]:
+        """The parameters a principal of ``account`` (None: unknown) might read; the others it cannot."""
+        if account is None:
+            return self.params
+        return [*self.own.get(account, ()), *self.anyone]
 
 
 class _SsmReads:
@@ -381,34 +424,30 @@ class _SsmReads:
     def __init__(self, ctx: FindingContext, secure: list[SSMParameter]) -> None:
         self.ctx = ctx
         self.index: ArnIndex[SSMParameter] = ArnIndex((q.arn, q) for q in secure)
-        self._groups: dict[str, dict[str, list[SSMParameter]]] = {}
+        self._only = {id(q): _only_own_account(ctx, q) for q in secure}
+        self._groups: dict[str, dict[str, _Matched]] = {}
         self._answers: dict[tuple[str, str, int], bool] = {}
-        self._accounts: dict[str, str | None] = {}
 
-    def groups(self, pattern: str) -> dict[str, list[SSMParameter]]:
+    def groups(self, pattern: str) -> dict[str, _Matched]:
         hit = self._groups.get(pattern)
         if hit is None:
             hit = self._groups[pattern] = {}
             for q in self.index.matching(pattern):
-                hit.setdefault(service_of(q.name), []).append(q)
+                hit.setdefault(service_of(q.name), _Matched()).add(q, self._only[id(q)])
         return hit
 
-    def _account(self, arn: str) -> str | None:
-        if arn not in self._accounts:
-            try:
-                self._accounts[arn] = self.ctx.inventory.principal(arn).account_id
-            except UnknownPrincipalError:
-                self._accounts[arn] = None
-        return self._accounts[arn]
+    def account(self, arn: str) -> str | None:
+        """The principal's account as the evaluator sees it (None when unknown)."""
+        try:
+            return self.ctx.inventory.principal(arn).account_id
+        except UnknownPrincipalError:
+            return None
 
     def possible(self, arn: str, action: str, q: SSMParameter) -> bool:
         key = (arn, action, id(q))
         hit = self._answers.get(key)
         if hit is None:
-            hit = self._answers[key] = (
-                not _other_account_without_policy(self.ctx, self._account(arn), q)
-                and ask(self.ctx, arn, action, q.arn).possible
-            )
+            hit = self._answers[key] = ask(self.ctx, arn, action, q.arn).possible
         return hit
 
 
@@ -417,8 +456,10 @@ def _path_grants(ctx: FindingContext, arn: str, reads: _SsmReads) -> Iterator[st
 
     A service counts as soon as one of its parameters is both matched and readable (the rest need
     not be asked); a pattern matching parameters of fewer than two services cannot qualify, so its
-    parameters are not asked about at all.
+    parameters are not asked about at all; parameters only their own account can read are not
+    asked about for principals of other accounts.
     """
+    account = reads.account(arn)
     for p in ctx.identity_policies(arn):
         for st in p.statements:
             action = next((a for a in SSM_READS if st.effect == "Allow" and st.matches_action(a.lower())), None)
@@ -430,7 +471,11 @@ def _path_grants(ctx: FindingContext, arn: str, reads: _SsmReads) -> Iterator[st
                 groups = reads.groups(pat)
                 if len(groups) < 2:
                     continue
-                svcs = sorted(svc for svc, qs in groups.items() if any(reads.possible(arn, action, q) for q in qs))
+                svcs = sorted(
+                    svc
+                    for svc, m in groups.items()
+                    if any(reads.possible(arn, action, q) for q in m.candidates(account))
+                )
                 if len(svcs) >= 2:
                     yield f"{ref(st)}: {pat} matches parameters of {len(svcs)} services {limit(svcs, 8)}"
 
@@ -500,6 +545,8 @@ def check_f16(ctx: FindingContext) -> Iterator[Finding]:
         for p in ctx.snapshot.ssm_parameters:
             if not history and not p.resource_policies and p.resource_policy_readable:
                 continue  # nothing grants history: neither an identity policy nor this parameter's own
+            if denied_across_accounts(ctx, arn, p.arn):
+                continue  # the history read is denied: whatever GetParameter's answer, no finding
             if not decide(ctx, arn, "ssm:GetParameter", p.arn).explicit_deny:
                 continue
             hist = read(ctx, arn, p, ("ssm:GetParameterHistory",))
@@ -540,6 +587,7 @@ def check_f17(ctx: FindingContext) -> Iterator[Finding]:
         for c in ctx.snapshot.coverage
         if c.source == "aws" and c.service.startswith("secretsmanager") and c.complete
     }
+    index = ArnIndex((s.arn, s) for s in secrets)
     by_owner: dict[str, list[str]] = {}
     for owner, where, pat in _sm_patterns(ctx):
         if ":secretsmanager:" not in pat or ":secret:" not in pat:
@@ -549,16 +597,13 @@ def check_f17(ctx: FindingContext) -> Iterator[Finding]:
             continue
         parts = pat.split(":")
         if name.endswith("*") and not name.endswith("??????"):
-            over = [
-                s.name
-                for s in secrets
-                if pattern_matches(pat, s.arn) and not pattern_matches(pat.rstrip("*").rstrip("-") + "-??????", s.arn)
-            ]
+            exact = pat.rstrip("*").rstrip("-") + "-??????"
+            over = [s.name for s in index.matching(pat) if not pattern_matches(exact, s.arn)]
             extra = f"; it also matches {limit(over, 5)}" if over else ""
             by_owner.setdefault(owner, []).append(f"{where}: {pat} over-matches (use -??????){extra}")
         elif name.endswith("-??????") and "*" not in name:
             region_known = (parts[4], parts[3]) in regions if len(parts) > 5 else False
-            if region_known and not any(pattern_matches(pat, s.arn) for s in secrets):
+            if region_known and not index.matching(pat):
                 by_owner.setdefault(owner, []).append(f"{where}: {pat} names a secret that does not exist")
     for owner, ev in sorted(by_owner.items()):
         yield F17.fail(owner, *limit(ev))

@@ -213,10 +213,10 @@ def _reads_secrets(ctx: FindingContext, role: Role) -> bool:
 def _wildcard_assumers(ctx: FindingContext, role: Role, account: str) -> list[str]:
     """Principals of ``account`` that the evaluator lets assume ``role`` through a wildcard grant."""
     out = []
-    for arn in [*ctx.roles, *ctx.users]:
-        if arn == role.arn or f":{account}:" not in arn:
+    for arn, policies in ctx.grant_holders(account, "sts:AssumeRole"):
+        if arn == role.arn:
             continue
-        for p in ctx.identity_policies(arn):
+        for p in policies:
             shown = wildcard_grant(p, "sts:AssumeRole", role.arn)
             if shown is None:
                 continue
