@@ -163,7 +163,7 @@ class FindingContext:
                 self._principal_accounts[arn] = None
         return self._principal_accounts[arn]
 
-    def principals_naming(self, account_id: str) -> list[str]:
+    def principals_in(self, account_id: str) -> list[str]:
         """ARNs of the collected roles, then users, that contain ``:<account_id>:`` (their account), in order.
 
         Built once per account: rules that look for wildcard grants in one account read only its
@@ -176,7 +176,7 @@ class FindingContext:
         return hit
 
     def grant_holders(self, account_id: str, action: str) -> list[tuple[str, list[Policy]]]:
-        """Principals of :meth:`principals_naming` with identity policies that have an Allow statement for
+        """Principals of :meth:`principals_in` with identity policies that have an Allow statement for
         ``action`` naming resources (Resource or NotResource), with those policies, in order.
 
         Only such a statement can grant ``action`` through a resource pattern (``shapes.wildcard_grant``):
@@ -186,7 +186,7 @@ class FindingContext:
         hit = self._holders.get(key)
         if hit is None:
             hit = self._holders[key] = []
-            for arn in self.principals_naming(account_id):
+            for arn in self.principals_in(account_id):
                 policies = [
                     p
                     for p in self.identity_policies(arn)

@@ -436,13 +436,6 @@ class _SsmReads:
                 hit.setdefault(service_of(q.name), _Matched()).add(q, self._only[id(q)])
         return hit
 
-    def account(self, arn: str) -> str | None:
-        """The principal's account as the evaluator sees it (None when unknown)."""
-        try:
-            return self.ctx.inventory.principal(arn).account_id
-        except UnknownPrincipalError:
-            return None
-
     def possible(self, arn: str, action: str, q: SSMParameter) -> bool:
         key = (arn, action, id(q))
         hit = self._answers.get(key)
@@ -459,7 +452,7 @@ def _path_grants(ctx: FindingContext, arn: str, reads: _SsmReads) -> Iterator[st
     parameters are not asked about at all; parameters only their own account can read are not
     asked about for principals of other accounts.
     """
-    account = reads.account(arn)
+    account = ctx.principal_account(arn)
     for p in ctx.identity_policies(arn):
         for st in p.statements:
             action = next((a for a in SSM_READS if st.effect == "Allow" and st.matches_action(a.lower())), None)
