@@ -268,7 +268,7 @@ class AwsView:
         """
         # A trust that never looks at the token's sub answers every service account alike (e.g. an
         # "AWS": "*" trust guarded by aws:PrincipalOrgID): ask it once per audience, not per account.
-        key = ("web", provider.arn, role.arn, sub if self._trust_reads_sub(role) else None, aud)
+        key = ("web", provider.arn, role.arn, sub if self.trust_reads_sub(role) else None, aud)
         hit = self._cache.get(key)
         if hit is not None:
             return hit
@@ -286,7 +286,7 @@ class AwsView:
         )
         return self._evaluate(request, policy_set_for(self.inventory, provider.arn, role.arn), key)
 
-    def _trust_reads_sub(self, role: Role) -> bool:
+    def trust_reads_sub(self, role: Role) -> bool:
         """Whether the trust policy could depend on the ``sub`` claim: a key ending in ``:sub`` or a
         policy variable anywhere in it (a textual over-approximation, so never a wrong reuse)."""
         hit = self._sub_dependent.get(role.arn)
