@@ -1,8 +1,17 @@
 """How long headless Chromium takes to draw a graph HTML page (measured, never asserted).
 
-The page is copied with a small script appended that hooks the vis-network ``network`` object pyvis
-creates and records ``performance.now()`` (milliseconds since navigation start, so HTML parsing and
-script evaluation are included) at the first ``afterDrawing`` event and when physics stabilises.
+The page is copied with a script inserted at the start of ``<body>``: after the vis-network library
+(in ``<head>``) has loaded, before pyvis's inline script builds the network. It wraps
+``vis.Network`` so the instance's ``afterDrawing`` and stabilisation listeners are registered from
+inside the constructor (when it first calls ``setOptions``, before any data is loaded), so the
+first frame cannot be missed whether it is drawn in the constructor or, as vis-network does, on a
+later animation frame. Times are ``performance.now()``: milliseconds since navigation start, so
+HTML parsing, script evaluation and layout are included. As a fallback (no ``vis.Network`` to wrap,
+or no event seen), the first animation frame after which a ``<canvas>`` holds a non-transparent
+pixel is taken, and ``draw_method`` says which produced the figure; after an ``afterDrawing`` the
+canvas is checked once (``canvas_painted``). With physics off the layout is static and there is no
+stabilisation to wait for (``physics: false``); with physics on the run waits for it.
+
 Chromium is driven over the DevTools protocol on a pipe (``--remote-debugging-pipe``: fd 3 in,
 fd 4 out), so nothing listens on a port and only the Python standard library is needed.
 
@@ -13,6 +22,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -24,18 +34,96 @@ from typing import Any
 HOOK = """
 <script>
 (function () {
-  var b = window.__irsaBench = {hooked: null, firstDraw: null, stabilized: null, loaded: null,
-                                nodes: null, edges: null};
+  // Installed before the page's own scripts build the network: see the module docstring.
+  var b = window.__irsaBench = {hook: null, firstDraw: null, method: null, drawnInConstructor: null,
+                                constructed: null, canvasPainted: null, physics: null,
+                                stabilized: null, loaded: null, nodes: null, edges: null};
+  var building = false;
   window.addEventListener("load", function () { b.loaded = performance.now(); });
-  function hook() {
-    if (typeof network === "undefined" || !network || !network.once) { return setTimeout(hook, 5); }
-    b.hooked = performance.now();
-    try { b.nodes = network.body.data.nodes.length; b.edges = network.body.data.edges.length; } catch (e) {}
-    network.once("afterDrawing", function () { b.firstDraw = performance.now(); });
-    network.once("stabilizationIterationsDone", function () { b.stabilized = b.stabilized || performance.now(); });
-    network.once("stabilized", function () { b.stabilized = b.stabilized || performance.now(); });
+
+  function watch(network, where) {
+    if (!network || !network.once || network.__irsaBenchWatched) { return; }
+    network.__irsaBenchWatched = true;
+    b.hook = where;
+    network.once("afterDrawing", function () {
+      if (b.firstDraw !== null) { return; }
+      b.firstDraw = performance.now();
+      b.method = "afterDrawing";
+      b.drawnInConstructor = building;
+    });
+    var settled = function () { b.stabilized = b.stabilized === null ? performance.now() : b.stabilized; };
+    network.once("stabilizationIterationsDone", settled);
+    network.once("stabilized", settled);
   }
-  hook();
+
+  function describe(network) {
+    try { b.nodes = network.body.data.nodes.length; b.edges = network.body.data.edges.length; } catch (e) {}
+    try { b.physics = !!network.physics.physicsEnabled; } catch (e) {}
+  }
+
+  function install() {
+    var Network = window.vis && window.vis.Network;
+    if (typeof Network !== "function") { return false; }
+    // the constructor calls setOptions before it loads data or can draw: the earliest hold on the instance
+    var setOptions = Network.prototype.setOptions;
+    Network.prototype.setOptions = function () {
+      if (building) { watch(this, "constructor"); }
+      return setOptions.apply(this, arguments);
+    };
+    var Wrapped = function (container, data, options) {
+      building = true;
+      var network;
+      try { network = new Network(container, data, options); } finally { building = false; }
+      b.constructed = performance.now();
+      watch(network, "after constructor");
+      describe(network);
+      return network;
+    };
+    Wrapped.prototype = Network.prototype;
+    for (var key in Network) {
+      if (Object.prototype.hasOwnProperty.call(Network, key)) { Wrapped[key] = Network[key]; }
+    }
+    window.vis.Network = Wrapped;
+    return true;
+  }
+
+  function late() {  // vis was not loaded before this script: fall back to the page's global `network`
+    if (b.constructed !== null) { return; }
+    if (typeof network === "undefined" || !network || !network.once) { return setTimeout(late, 5); }
+    b.constructed = performance.now();
+    watch(network, "late");
+    describe(network);
+  }
+
+  function painted() {  // does any canvas on the page hold a non-transparent pixel?
+    var canvases = document.getElementsByTagName("canvas");
+    for (var i = 0; i < canvases.length; i++) {
+      var c = canvases[i];
+      if (!c.width || !c.height) { continue; }
+      try {
+        var px = c.getContext("2d").getImageData(0, 0, c.width, c.height).data;
+        for (var j = 3; j < px.length; j += 4) { if (px[j] !== 0) { return true; } }
+      } catch (e) {}
+    }
+    return false;
+  }
+
+  function frame() {
+    // after this frame's animation callbacks (vis-network draws in one), so the check never delays a draw
+    setTimeout(function () {
+      if (b.firstDraw !== null) {
+        b.canvasPainted = painted();  // confirms the event drew something
+      } else if (painted()) {  // no afterDrawing seen (yet): the pixels decide
+        b.firstDraw = performance.now();
+        b.canvasPainted = true;
+        b.method = "canvas pixels";
+      }
+      if (b.canvasPainted === null) { requestAnimationFrame(frame); }
+    }, 0);
+  }
+
+  if (!install()) { late(); }
+  requestAnimationFrame(frame);
 })();
 </script>
 """
@@ -81,16 +169,40 @@ class _Pipe:
         return data
 
 
+_BODY = re.compile(r"<body\b[^>]*>", re.IGNORECASE)
+
+
+def with_hook(html: str) -> str:
+    """``html`` with ``HOOK`` as the first thing in ``<body>`` (at the very start if there is none)."""
+    m = _BODY.search(html)
+    return html[: m.end()] + HOOK + html[m.end() :] if m else HOOK + html
+
+
+def _seconds(ms: Any) -> float | None:
+    return None if ms is None else float(ms) / 1000
+
+
+def _settled(state: dict[str, Any]) -> bool:
+    """Everything is seen: load event, first draw (checked on the canvas), and with physics on, the settling."""
+    drawn = state.get("firstDraw") is not None and state.get("canvasPainted") is not None
+    settled = state.get("physics") is not True or state.get("stabilized") is not None  # unknown: not waited for
+    return drawn and state.get("loaded") is not None and settled
+
+
 def draw_time(page: Path, *, timeout: float = 60.0) -> dict[str, Any]:
-    """Load ``page`` in headless Chromium and report when the graph was first drawn (ms)."""
+    """Load ``page`` in headless Chromium and report when the graph was first drawn (seconds).
+
+    ``first_draw_s`` is the time from navigation start to the first frame drawn (``draw_method``:
+    ``"afterDrawing"`` or ``"canvas pixels"``); ``stabilized_s`` is when physics settled, ``None``
+    with ``physics`` false (nothing to settle) or when it did not settle within ``timeout``.
+    """
     exe = chromium()
     if exe is None:
         return {"status": "not available", "reason": "chromium is not installed (apt-get install -y chromium)"}
     html = page.read_text(encoding="utf-8")
     with tempfile.TemporaryDirectory(prefix="irsa-bench-") as tmp:
         copy = Path(tmp) / "page.html"
-        idx = html.lower().rfind("</body>")
-        copy.write_text(html[:idx] + HOOK + html[idx:] if idx >= 0 else html + HOOK, encoding="utf-8")
+        copy.write_text(with_hook(html), encoding="utf-8")
         to_child_r, to_child_w = os.pipe()
         from_child_r, from_child_w = os.pipe()
 
@@ -124,8 +236,7 @@ def draw_time(page: Path, *, timeout: float = 60.0) -> dict[str, Any]:
                     session=session,
                 )
                 state = json.loads(res.get("result", {}).get("value") or "null") or {}
-                if state.get("firstDraw") is not None and (state.get("stabilized") is not None or
-                                                           time.perf_counter() - started > 2 * state["firstDraw"] / 1000 + 5):  # fmt: skip
+                if _settled(state):
                     break
                 time.sleep(0.05)
             wall = time.perf_counter() - started
@@ -138,19 +249,32 @@ def draw_time(page: Path, *, timeout: float = 60.0) -> dict[str, Any]:
             os.close(to_child_w)
             os.close(from_child_r)
     drawn = state.get("firstDraw")
-    return {
+    result: dict[str, Any] = {
         "status": "ok" if drawn is not None else "timeout",
         "browser": version,
         "bytes": page.stat().st_size,
-        "first_draw_s": None if drawn is None else drawn / 1000,
-        "stabilized_s": None if state.get("stabilized") is None else state["stabilized"] / 1000,
-        "load_event_s": None if state.get("loaded") is None else state["loaded"] / 1000,
+        "first_draw_s": _seconds(drawn),
+        "draw_method": state.get("method"),
+        "canvas_painted": state.get("canvasPainted"),
+        "physics": state.get("physics"),
+        "stabilized_s": _seconds(state.get("stabilized")),
+        "constructed_s": _seconds(state.get("constructed")),
+        "load_event_s": _seconds(state.get("loaded")),
         "nodes": state.get("nodes"),
         "edges": state.get("edges"),
-        "hooked": state.get("hooked") is not None,
+        "hooked": state.get("hook") is not None,
+        "hook": state.get("hook"),
+        "drawn_in_constructor": state.get("drawnInConstructor"),
         "wall_s": wall,
         "timeout_s": timeout,
     }
+    if drawn is None:
+        result["reason"] = (
+            f"no frame drawn within {timeout:.0f} s"
+            if result["hooked"]
+            else f"no vis-network instance was created within {timeout:.0f} s"
+        )
+    return result
 
 
 def main(argv: list[str] | None = None) -> int:

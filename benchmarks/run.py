@@ -190,8 +190,11 @@ def render_markdown(results: dict[str, Any]) -> str:
         "several-fold and misses memory outside Python's allocator.",
         "- The budget row runs load, build, table and findings in one process, as `irsa` does.",
         "- `who can read X` is the median over 7 fixed SecureString parameters and secrets on the built graph.",
-        "- Draw time: headless Chromium over the DevTools pipe; `performance.now()` at the first vis-network "
-        "`afterDrawing` event, i.e. from navigation start, HTML parsing and physics stabilisation included.",
+        "- Draw time: headless Chromium over the DevTools pipe; a script run before the page builds its network "
+        "wraps `vis.Network` so the first `afterDrawing` event cannot be missed, and `performance.now()` there is "
+        "the time from navigation start (HTML parsing, script evaluation, layout and any physics stabilisation "
+        "included) to the first frame vis-network drew. If no event is seen, the first animation frame after "
+        "which a `<canvas>` holds a drawn pixel is taken instead; the method used is named with the figure.",
         "- Collection: moto in server mode in its own process behind a WSGI middleware that counts every request "
         "(`service:Operation`), seeded with one account of the `collect` organisation; time per 1,000 resources "
         "is the collection wall time over the resources seeded.",
@@ -245,9 +248,22 @@ def budget_lines(results: dict[str, Any]) -> list[str]:
     if b.get("size") == "large" and b.get("status") in ("ok", "timeout"):
         drawn = b.get("first_draw_s")
         shown = f"{drawn:.1f} s" if drawn is not None else f"not drawn within {b['timeout_s']:.0f} s"
+        if drawn is not None and b.get("draw_method") not in (None, "afterDrawing"):
+            shown += f" ({b['draw_method']})"
         out.append(f"| drawn by headless Chromium | < 10 s | {shown} | "
                    f"{'yes' if drawn is not None and drawn < DRAW_SECONDS else '**no**'} |")  # fmt: skip
     return out
+
+
+def _settling(b: dict[str, Any]) -> str:
+    """What physics did: off (static layout, nothing to settle), settled at a time, or not settled in time."""
+    if b.get("physics") is False:
+        return "physics off (static layout, nothing to stabilise)"
+    if b.get("stabilized_s") is not None:
+        return f"physics stabilised {b['stabilized_s']:.1f} s"
+    if b.get("physics") is True:
+        return f"physics on, not stabilised within {b.get('timeout_s', float('nan')):.0f} s"
+    return "physics unknown"
 
 
 def render_lines(results: dict[str, Any]) -> list[str]:
@@ -257,13 +273,14 @@ def render_lines(results: dict[str, Any]) -> list[str]:
         out.append(f"Not available: {(b or {}).get('reason', 'not run')}.")
         return out
     first = b.get("first_draw_s")
-    stab = b.get("stabilized_s")
-    first_s = f"{first:.1f} s" if first is not None else "none"
-    stab_s = f"{stab:.1f} s" if stab is not None else "no"
+    if first is not None:
+        first_s = f"{first:.1f} s ({b.get('draw_method') or 'afterDrawing'})"
+    else:
+        first_s = f"none within {b.get('timeout_s', float('nan')):.0f} s"
+    load = b.get("load_event_s")
+    load_s = f"{load:.1f} s" if load is not None else "not seen"
     out.append(f"Size {b['size']}: {_mib(b['bytes'])} page, {b.get('nodes')} nodes / {b.get('edges')} edges, "
-               f"load event {b.get('load_event_s') or float('nan'):.1f} s, first draw "
-               f"{first_s}, physics stabilised "
-               f"{stab_s} ({b.get('browser')}).")  # fmt: skip
+               f"load event {load_s}, first draw {first_s}, {_settling(b)} ({b.get('browser')}).")  # fmt: skip
     return out
 
 

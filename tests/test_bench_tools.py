@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import re
 import threading
 import urllib.request
 from collections.abc import Iterator
@@ -11,10 +13,12 @@ from typing import Any
 import boto3
 import pytest
 
-from benchmarks.browser import chromium, draw_time
+from benchmarks.browser import HOOK, chromium, draw_time, with_hook
 from benchmarks.endpoint import CountingApp, operation_of
 from benchmarks.run import render_markdown
 from benchmarks.synthetic import MANAGEMENT_ACCOUNT, generate, seed_endpoint
+from irsa_lib.graph import build_graph
+from irsa_lib.render.graph_html import render_trust_graph
 
 AUTH = "AWS4-HMAC-SHA256 Credential=testing/20260101/us-east-1/{svc}/aws4_request, SignedHeaders=host, Signature=x"
 
@@ -108,10 +112,110 @@ def test_results_table_growth_budget_and_missing_stages() -> None:
     assert "2 cores (nproc), Test CPU" in md
 
 
+def test_results_browser_rows_name_the_method_and_the_physics() -> None:
+    base = {"started": "2026-01-01T00:00:00+00:00", "seed": 0, "sizes": {"large": {}},
+            "machine": {"nproc": 2, "cpu": "Test CPU", "memory_gib": 8.0, "python": "CPython 3.11.7", "os": "Linux",
+                        "load_average": [1.0, 1.0, 1.0]}}  # fmt: skip
+    drawn = {"size": "large", "status": "ok", "browser": "Chrome/1", "bytes": 900_000, "first_draw_s": 0.42,
+             "draw_method": "afterDrawing", "physics": False, "stabilized_s": None, "load_event_s": 0.5,
+             "nodes": 14, "edges": 22, "timeout_s": 60.0}  # fmt: skip
+    md = render_markdown({**base, "browser": drawn})
+    assert "| drawn by headless Chromium | < 10 s | 0.4 s | yes |" in md
+    assert ("Size large: 0.9 MB page, 14 nodes / 22 edges, load event 0.5 s, first draw 0.4 s (afterDrawing), "
+            "physics off (static layout, nothing to stabilise) (Chrome/1).") in md  # fmt: skip
+    by_pixels = {**drawn, "first_draw_s": 12.0, "draw_method": "canvas pixels", "physics": True, "stabilized_s": 30.0}
+    md = render_markdown({**base, "browser": by_pixels})
+    assert "| drawn by headless Chromium | < 10 s | 12.0 s (canvas pixels) | **no** |" in md
+    assert "first draw 12.0 s (canvas pixels), physics stabilised 30.0 s" in md
+    never = {**drawn, "status": "timeout", "first_draw_s": None, "draw_method": None, "physics": True,
+             "load_event_s": None}  # fmt: skip
+    md = render_markdown({**base, "browser": never})
+    assert "| drawn by headless Chromium | < 10 s | not drawn within 60 s | **no** |" in md
+    assert "load event not seen, first draw none within 60 s, physics on, not stabilised within 60 s" in md
+
+
+needs_chromium = pytest.mark.skipif(
+    chromium() is None, reason="chromium is not installed (apt-get install -y chromium)"
+)
+
+
+def _dataset_sizes(page: str) -> tuple[int, int]:
+    """How many nodes and edges the page hands to vis-network (its two inline ``vis.DataSet`` literals)."""
+    sizes = []
+    for name in ("nodes", "edges"):
+        m = re.search(rf"^\s*{name} = new vis\.DataSet\((\[.*\])\);\s*$", page, re.MULTILINE)
+        assert m is not None, f"no {name} DataSet in the page"
+        sizes.append(len(json.loads(m.group(1))))
+    return sizes[0], sizes[1]
+
+
+@pytest.fixture(scope="module")
+def trust_graph_page(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The default trust-graph page of the tiny synthetic organisation (as ``benchmarks.stage render`` writes it)."""
+    page = tmp_path_factory.mktemp("draw") / "tiny-graph.html"
+    page.write_text(render_trust_graph(build_graph(generate("tiny"))), encoding="utf-8")
+    return page
+
+
+def test_hook_runs_before_the_page_builds_its_network(trust_graph_page: Path) -> None:
+    """The timer's script sits at the start of <body>: after vis-network is loaded, before drawGraph()."""
+    hooked = with_hook(trust_graph_page.read_text(encoding="utf-8"))
+    at = hooked.index("window.__irsaBench")
+    assert hooked.index("vis-network") < at < hooked.index("new vis.Network(container, data, options)")
+    assert with_hook("<p>no body</p>").startswith(HOOK)
+
+
 @pytest.mark.browser
+@needs_chromium
+def test_draw_time_of_the_default_trust_graph_page(trust_graph_page: Path) -> None:
+    """The page whose first frame the old timer missed (physics off: vis-network draws exactly once)."""
+    nodes, edges = _dataset_sizes(trust_graph_page.read_text(encoding="utf-8"))
+    assert nodes > 20 and edges > 20  # a real graph, not an empty view
+    result = draw_time(trust_graph_page, timeout=120)
+    assert result["status"] == "ok", result
+    assert result["draw_method"] == "afterDrawing" and result["hook"] == "constructor", result
+    assert result["first_draw_s"] is not None and result["first_draw_s"] > 0
+    assert result["canvas_painted"] is True
+    assert result["physics"] is False and result["stabilized_s"] is None
+    assert (result["nodes"], result["edges"]) == (nodes, edges)
+    assert result["bytes"] == trust_graph_page.stat().st_size
+
+
+@pytest.mark.browser
+@needs_chromium
+def test_a_page_that_never_draws_reports_no_draw(trust_graph_page: Path, tmp_path: Path) -> None:
+    """The control: the same page with the network never built gets no figure (so the one above can fail)."""
+    text = trust_graph_page.read_text(encoding="utf-8")
+    assert text.count("drawGraph();") == 1
+    page = tmp_path / "undrawn.html"
+    page.write_text(text.replace("drawGraph();", ""), encoding="utf-8")
+    result = draw_time(page, timeout=5)
+    assert result["status"] == "timeout" and result["first_draw_s"] is None, result
+    assert result["hooked"] is False and "no vis-network instance" in result["reason"]
+
+
+@pytest.mark.browser
+@needs_chromium
+def test_draw_time_falls_back_to_canvas_pixels(tmp_path: Path) -> None:
+    """No vis-network on the page: the first frame after which a canvas holds a drawn pixel is the figure."""
+    page = tmp_path / "canvas.html"
+    page.write_text(
+        '<!DOCTYPE html><html><body><canvas id="c" width="200" height="100"></canvas><script>'
+        "requestAnimationFrame(function () { requestAnimationFrame(function () {"
+        ' var x = document.getElementById("c").getContext("2d"); x.fillStyle = "#c00"; x.fillRect(10, 10, 50, 50);'
+        " }); });</script></body></html>",
+        encoding="utf-8",
+    )
+    result = draw_time(page, timeout=60)
+    assert result["status"] == "ok", result
+    assert result["draw_method"] == "canvas pixels" and result["hooked"] is False
+    assert result["first_draw_s"] is not None and result["first_draw_s"] > 0
+
+
+@pytest.mark.browser
+@needs_chromium
 def test_draw_time_of_a_small_vis_network_page(tmp_path: Path) -> None:
-    if chromium() is None:
-        pytest.skip("chromium is not installed")
+    """pyvis's defaults (physics on): the first draw and the stabilisation are both recorded."""
     from pyvis.network import Network
 
     net = Network(directed=True, cdn_resources="in_line")
@@ -124,4 +228,6 @@ def test_draw_time_of_a_small_vis_network_page(tmp_path: Path) -> None:
     result = draw_time(page, timeout=60)
     assert result["status"] == "ok", result
     assert (result["nodes"], result["edges"]) == (3, 2)
+    assert result["draw_method"] == "afterDrawing"
     assert result["first_draw_s"] is not None and result["first_draw_s"] > 0
+    assert result["physics"] is True and result["stabilized_s"] is not None and result["stabilized_s"] > 0

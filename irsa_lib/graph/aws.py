@@ -266,6 +266,12 @@ class AwsView:
         ``aud``: the token's audience(s), or None when whoever mints the token picks them (the
         context is then incomplete and a condition on ``<issuer>:aud`` stays unresolved).
         """
+        # A trust that never looks at the token's sub answers every service account alike (e.g. an
+        # "AWS": "*" trust guarded by aws:PrincipalOrgID): ask it once per audience, not per account.
+        key = ("web", provider.arn, role.arn, sub if self.trust_reads_sub(role) else None, aud)
+        hit = self._cache.get(key)
+        if hit is not None:
+            return hit
         host = provider.url.removeprefix("https://")
         principal = Principal(arn=provider.arn, kind="federated", account_id=provider.account_id)
         context: dict[str, str | Sequence[str]] = {f"{host}:sub": sub}
@@ -278,13 +284,9 @@ class AwsView:
             context=context,
             context_complete=aud is not None,
         )
-        policies = policy_set_for(self.inventory, provider.arn, role.arn)
-        # A trust that never looks at the token's sub answers every service account alike (e.g. an
-        # "AWS": "*" trust guarded by aws:PrincipalOrgID): ask it once per audience, not per account.
-        token_sub = sub if self._trust_reads_sub(role) else None
-        return self._evaluate(request, policies, ("web", provider.arn, role.arn, token_sub, aud))
+        return self._evaluate(request, policy_set_for(self.inventory, provider.arn, role.arn), key)
 
-    def _trust_reads_sub(self, role: Role) -> bool:
+    def trust_reads_sub(self, role: Role) -> bool:
         """Whether the trust policy could depend on the ``sub`` claim: a key ending in ``:sub`` or a
         policy variable anywhere in it (a textual over-approximation, so never a wrong reuse)."""
         hit = self._sub_dependent.get(role.arn)

@@ -155,6 +155,11 @@ def _provider_edges(ctx: BuildContext, cluster: str, provider: OIDCProvider) -> 
                         candidates.append(hit)
                 else:
                     candidates.extend(sa for sa in sas if _matches(p, sa.subject))
+        if not ctx.aws.trust_reads_sub(role) and all(
+            ctx.aws.web_identity(provider, role, sub=sa.subject, aud=aud).outcome == "deny"
+            for aud, sa in {sa.audience: sa for sa in candidates}.items()
+        ):
+            candidates = []  # one answer per audience, and every one is a deny: skip the accounts
         seen: set[str] = set()
         for sa in candidates:
             if sa.subject in seen:

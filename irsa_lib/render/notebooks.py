@@ -55,6 +55,20 @@ def _kernel_environment() -> Iterator[None]:
             os.environ["PYTHONPATH"] = old
 
 
+def _local_transport() -> dict[str, Any]:
+    """Talk to the kernel over Unix sockets where there are any: nothing listens on a TCP port, and
+    ipykernel has no reason to warn that its TCP traffic is unencrypted."""
+    if os.name != "posix":
+        return {}
+    from jupyter_client.manager import AsyncKernelManager
+    from traitlets import Unicode
+
+    class IpcKernelManager(AsyncKernelManager):
+        transport = Unicode("ipc")
+
+    return {"kernel_manager_class": IpcKernelManager}
+
+
 def execute_notebook(
     notebook: str | os.PathLike[str],
     output: str | os.PathLike[str],
@@ -89,6 +103,7 @@ def execute_notebook(
                 progress_bar=False,
                 log_output=False,
                 execution_timeout=timeout,
+                **_local_transport(),
             )
     except pm.PapermillExecutionError as exc:
         first = next((line for line in exc.source.splitlines() if line.strip()), "")

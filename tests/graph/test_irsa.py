@@ -194,3 +194,22 @@ def test_an_issuer_registered_in_two_accounts_reaches_the_roles_of_both() -> Non
         g = build_graph(snap)
         for arn in (role_arn("web-role"), remote_role.arn):
             assert g.graph.has_edge(sa_id("c1", "app", "web"), role_id(arn)), (arn, [p.account_id for p in order])
+
+
+def test_an_org_wide_aws_star_trust_accepts_no_service_account_token() -> None:
+    # "AWS": "*" guarded by aws:PrincipalOrgID: a web-identity caller carries no organisation id, so the
+    # condition fails for every token (the trust never reads sub, so one answer covers all accounts).
+    trust = doc(
+        {
+            "Effect": "Allow",
+            "Principal": {"AWS": "*"},
+            "Action": ["sts:AssumeRole", "sts:AssumeRoleWithWebIdentity"],
+            "Condition": {"StringEquals": {"aws:PrincipalOrgID": "o-exampleorg"}},
+        }
+    )
+    snap = snapshot(
+        roles=[role("web-role", trust, READ_APP)],
+        service_accounts=[sa("app", "web", "web-role"), sa("other", "x")],
+        **app_values(),
+    )
+    assert table(snap, kinds=("ServiceAccount", "AnyServiceAccount")) == set()
