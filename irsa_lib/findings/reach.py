@@ -90,11 +90,19 @@ def denied_across_accounts(ctx: FindingContext, principal_arn: str, resource: st
     account = ctx.principal_account(principal_arn)
     if account is None or account_of(resource) in (None, account):
         return False  # same account, or unknown: only the evaluator can tell
-    policies = policy_set_for(ctx.inventory, principal_arn, resource)
-    if policies.resource is not None or policies.resource_kind != "generic" or policies.missing:
-        return False
-    resource_account = policies.resource_account or account_of(normalize_resource(resource))
-    return resource_account is not None and resource_account != account
+    key = (principal_arn, resource)
+    found = ctx.cross_account_denials.get(key)
+    if found is None:
+        policies = policy_set_for(ctx.inventory, principal_arn, resource)
+        resource_account = policies.resource_account or account_of(normalize_resource(resource))
+        found = ctx.cross_account_denials[key] = (
+            policies.resource is None
+            and policies.resource_kind == "generic"
+            and not policies.missing
+            and resource_account is not None
+            and resource_account != account
+        )
+    return found
 
 
 def ask(ctx: FindingContext, principal_arn: str, action: str, resource: str, what: str | None = None) -> Reach:
