@@ -327,6 +327,7 @@ class Inventory:
             scps=scps,
             rcps=rcps,
             missing=(*id_missing, *res_missing, *scp_missing, *rcp_missing),
+            resource_complete=not res_missing,
         )
 
     def _principal_side(

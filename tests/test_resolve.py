@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import pytest
@@ -407,3 +408,19 @@ def test_unreadable_secret_resource_policy_is_missing_not_none() -> None:
         policy_set_for(inv, eso, readable.arn),
     )
     assert (d.outcome, d.missing) == ("deny", ())
+
+
+def test_cross_account_without_a_resource_policy_is_denied_even_with_a_policy_missing() -> None:
+    # The principal's managed policy is not in the snapshot, but across accounts the parameter's own
+    # (absent) resource policy would have to allow as well: a definite deny, not "uncertain".
+    inv = Inventory.from_snapshot(snapshot(managed_policies=()))
+    role = f"arn:aws:iam::{A}:role/billing-service-role"
+    elsewhere = "arn:aws:ssm:us-east-1:444455556666:parameter/billing/db"
+    ps = policy_set_for(inv, role, elsewhere)
+    assert ps.missing and ps.resource_complete
+    d = evaluate(Request(inv.principal(role), "ssm:GetParameter", elsewhere), ps)
+    assert (d.outcome, d.missing) == ("deny", ())
+    assert any("no resource-based policy" in r for r in d.reasons)
+    # the same question without knowing the resource side stays uncertain
+    unknown = dataclasses.replace(ps, resource_complete=False)
+    assert evaluate(Request(inv.principal(role), "ssm:GetParameter", elsewhere), unknown).outcome == "conditional"

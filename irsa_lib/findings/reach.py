@@ -79,12 +79,12 @@ def decide(ctx: FindingContext, principal_arn: str, action: str, resource: str) 
 def denied_across_accounts(ctx: FindingContext, principal_arn: str, resource: str) -> bool:
     """True when every request by ``principal_arn`` on ``resource`` is denied, whatever the action.
 
-    That is the case when the request crosses accounts, the resource has no resource-based policy
-    and no evaluation input is missing: across accounts the principal's own policies AND the
-    resource's policy must allow (IAM evaluation logic, "Cross-account policy evaluation"), and
-    an absent policy allows nothing. The evaluator's rule 3 gives ``deny`` for exactly these policy
-    sets (with an input missing it would answer ``conditional`` instead, so those are not
-    covered), so rules that scan many values skip asking it. The policy set and both accounts
+    That is the case when the request crosses accounts and the resource is known to have no
+    resource-based policy (``PolicySet.resource_complete``): across accounts the principal's own
+    policies AND the resource's policy must allow (IAM evaluation logic, "Cross-account policy
+    evaluation"), and an absent policy allows nothing, whatever is missing on the principal's
+    side. The evaluator gives ``deny`` for exactly these policy sets, so rules that scan many
+    values skip asking it. The policy set and both accounts
     are the ones the evaluator is given (``policy_set_for``, the principal's ``account_id``).
     """
     account = ctx.principal_account(principal_arn)
@@ -98,7 +98,7 @@ def denied_across_accounts(ctx: FindingContext, principal_arn: str, resource: st
         found = ctx.cross_account_denials[key] = (
             policies.resource is None
             and policies.resource_kind == "generic"
-            and not policies.missing
+            and policies.resource_complete
             and resource_account is not None
             and resource_account != account
         )

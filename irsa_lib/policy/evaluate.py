@@ -20,6 +20,7 @@ unresolved, and the decision is ``conditional`` naming the keys, never a silent 
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 
 from irsa_lib.policy.arn import account_of, normalize_resource
@@ -134,4 +135,8 @@ def evaluate(request: Request, policies: PolicySet) -> Decision:
         org.extend(lay.allow() for lay in rcp_layers)
     allow = t_and(core, *org) if org else core
     deny = t_or(*(lay.deny() for lay in layers))
+    if kind == "generic" and not same_account and res_layer is None and policies.resource_complete:
+        # Across accounts the resource side must allow and there is no resource policy: whatever is
+        # missing elsewhere (an uncollected managed policy, SCPs) cannot turn this into an allow.
+        policies = dataclasses.replace(policies, missing=())
     return explain(request, policies, layers, allow, deny, same_account)

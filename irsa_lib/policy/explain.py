@@ -34,6 +34,8 @@ def _why_not(request: Request, policies: PolicySet, layers: Sequence[Layer], sam
         out.append(rule)
     if not same_account and policies.resource is not None:
         out.append("cross-account: the resource policy and the principal's own policies must both allow")
+    elif not same_account and policies.resource_kind == "generic":
+        out.append("cross-account: the resource has no resource-based policy, so nothing can allow it")
     return out or [f"nothing allows {request.action} on {request.resource} (implicit deny)"]
 
 

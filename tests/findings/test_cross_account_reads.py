@@ -16,7 +16,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from irsa_lib.findings import FindingContext
-from irsa_lib.findings.reach import denied_across_accounts
+from irsa_lib.findings.reach import decide, denied_across_accounts
 from irsa_lib.findings.shapes import ArnIndex, literal_prefix, pattern_matches
 from irsa_lib.model import KESController, KMSKey, SecretsManagerSecret, SSMParameter
 from tests.findings.builders import (
@@ -168,7 +168,7 @@ def test_f16_history_only_where_it_is_readable() -> None:
 
 
 # --- denied_across_accounts -------------------------------------------------------------------------
-def test_denied_across_accounts_only_when_nothing_else_can_allow() -> None:
+def test_denied_across_accounts_only_when_no_resource_policy_can_allow() -> None:
     ops = _ops()
     missing = role("partial", trust_role(arn("x")), attached_policy_arns=(f"arn:aws:iam::{ACCT}:policy/gone",))
     shared = other_param("/shared/api", resource_policies=(shared_with(arn("ops"), "ssm:GetParameter", "*"),))
@@ -194,7 +194,10 @@ def test_denied_across_accounts_only_when_nothing_else_can_allow() -> None:
     assert not denied_across_accounts(ctx, arn("ops"), shared.arn)  # a resource policy may allow
     assert not denied_across_accounts(ctx, arn("ops"), unread.arn)  # the resource policy is unknown
     assert not denied_across_accounts(ctx, arn("ops"), key.arn)  # key policies and grants decide KMS
-    assert not denied_across_accounts(ctx, arn("partial"), plain.arn)  # an input is missing: the evaluator says
+    # a managed policy of the principal is missing, but nothing on its side can stand in for the
+    # absent resource policy: still denied, and the evaluator says so too
+    assert denied_across_accounts(ctx, arn("partial"), plain.arn)
+    assert decide(ctx, arn("partial"), "ssm:GetParameter", plain.arn).outcome == "deny"
     assert not denied_across_accounts(ctx, f"arn:aws:iam::{ACCT}:role/nobody", plain.arn)  # unknown principal
 
 
