@@ -31,7 +31,7 @@ STAGES: tuple[tuple[str, str], ...] = (
     ("build", "graph build"),
     ("table", "full effective-access table"),
     ("findings", "all findings"),
-    ("who", "who can read X (median of 7 secrets)"),
+    ("who", "who can read X (median of 7 readable secrets)"),
     ("render", "graph HTML render, default view"),
     ("pipeline", "**load + build + table + findings** (one process)"),
 )
@@ -189,7 +189,9 @@ def render_markdown(results: dict[str, Any]) -> str:
         "process needs, not the stage's own increment. tracemalloc was not used: it slows allocation-heavy code "
         "several-fold and misses memory outside Python's allocator.",
         "- The budget row runs load, build, table and findings in one process, as `irsa` does.",
-        "- `who can read X` is the median over 7 fixed SecureString parameters and secrets on the built graph.",
+        "- `who can read X` is the median over 7 fixed SecureString parameters and secrets that someone can read, on the "
+        "built graph; the first query also builds the graph's query view and name index (once per graph) and is "
+        "reported on its own (`first`) and left out of the median.",
         "- Draw time: headless Chromium over the DevTools pipe; a script run before the page builds its network "
         "wraps `vis.Network` so the first `afterDrawing` event cannot be missed, and `performance.now()` there is "
         "the time from navigation start (HTML parsing, script evaluation, layout and any physics stabilisation "
@@ -225,7 +227,8 @@ def budget_lines(results: dict[str, Any]) -> list[str]:
     w = large.get("who")
     if _ok(w):
         assert w is not None
-        out.append(f"| who can read X | < 1 s | median {w['seconds'] * 1000:.0f} ms, max {w['max_seconds'] * 1000:.0f} ms | "
+        first = f", first {w['first_seconds'] * 1000:.0f} ms" if "first_seconds" in w else ""
+        out.append(f"| who can read X | < 1 s | median {w['seconds'] * 1000:.0f} ms, max {w['max_seconds'] * 1000:.0f} ms{first} | "
                    f"{'yes' if w['max_seconds'] < WHO_SECONDS else '**no**'} |")  # fmt: skip
     else:
         out.append(f"| who can read X | < 1 s | {_t(w)} | not measured |")

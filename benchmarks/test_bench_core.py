@@ -48,5 +48,5 @@ def test_build_graph_small(benchmark: Any, small: Snapshot) -> None:
 
 def test_who_can_read_small(benchmark: Any, small: Snapshot, small_graph: Any) -> None:
     access = pytest.importorskip("irsa_lib.access")
-    targets = who_targets(small)
-    benchmark(lambda: [access.who_can_read(small_graph, t) for t in targets])
+    targets = who_targets(small, graph=small_graph)
+    benchmark(lambda: [list(access.who_can_read(small_graph, t)) for t in targets])

@@ -84,7 +84,7 @@ class AccessGraph:
         self.evaluations = 0
         """Policy evaluations made while building (for benchmarks)."""
         self._version = 0
-        self._memo: dict[str, tuple[tuple[int, int, int], Any]] = {}
+        self._memo: dict[str, tuple[tuple[int, int], Any]] = {}
 
     # --- building -----------------------------------------------------------------------------
     def add_node(self, node: str, type_: NodeType, label: str, **attrs: Any) -> str:
@@ -112,8 +112,12 @@ class AccessGraph:
 
     # --- reading ------------------------------------------------------------------------------
     def memo(self, name: str, build: Callable[[], T]) -> T:
-        """A derived structure (a query view, an index), built once and rebuilt after the graph changes."""
-        sig = (self._version, self.graph.number_of_nodes(), self.graph.number_of_edges())
+        """A derived structure (a query view, an index), built once and rebuilt after the graph changes.
+
+        ``add_node`` / ``add_edge`` (the only writers) bump the version; counting edges would cost a
+        pass over the whole graph on every query.
+        """
+        sig = (self._version, len(self.graph._node))
         hit = self._memo.get(name)
         if hit is not None and hit[0] == sig:
             return cast(T, hit[1])
