@@ -2,7 +2,7 @@
 
 For each size the synthetic organisation is generated and saved once, then every stage runs in its
 own fresh process (``benchmarks.stage``) so each reports its own wall time and peak memory. The
-largest graph page rendered is then drawn in headless Chromium (``benchmarks.browser``), and a
+graph page rendered at each size is then drawn in headless Chromium (``benchmarks.browser``), and a
 small organisation is collected from a counting local AWS endpoint (``benchmarks.collect_bench``).
 Stages whose library module is not present are reported as "not available", never estimated.
 """
@@ -94,9 +94,13 @@ def run(sizes: Sequence[str], *, seed: int, workdir: Path, timeout: float, brows
     if browser:
         rendered = [s for s in sizes if results["sizes"][s].get("render", {}).get("status") == "ok"]
         if rendered:
-            page = Path(results["sizes"][rendered[-1]]["render"]["html"])
-            _log(f"drawing {page} in headless Chromium")
-            results["browser"] = {"size": rendered[-1], **draw_time(page)}
+            draws = []
+            for size in rendered:
+                page = Path(results["sizes"][size]["render"]["html"])
+                _log(f"drawing {page} in headless Chromium")
+                draws.append({"size": size, **draw_time(page)})
+            results["browsers"] = draws
+            results["browser"] = draws[-1]  # the largest page (older results files have only this)
         else:
             results["browser"] = {"status": "not available", "reason": "no graph HTML was rendered"}
     if collect:
@@ -247,8 +251,8 @@ def budget_lines(results: dict[str, Any]) -> list[str]:
         out.append(
             f"| graph HTML, default view | < 5 MB | {_mib(r['bytes'])} | {'yes' if r['bytes'] < HTML_BYTES else '**no**'} |"
         )
-    b = results.get("browser") or {}
-    if b.get("size") == "large" and b.get("status") in ("ok", "timeout"):
+    b = next((d for d in _draws(results) if d.get("size") == "large"), {})
+    if b.get("status") in ("ok", "timeout"):
         drawn = b.get("first_draw_s")
         shown = f"{drawn:.1f} s" if drawn is not None else f"not drawn within {b['timeout_s']:.0f} s"
         if drawn is not None and b.get("draw_method") not in (None, "afterDrawing"):
@@ -269,21 +273,31 @@ def _settling(b: dict[str, Any]) -> str:
     return "physics unknown"
 
 
+def _draws(results: dict[str, Any]) -> list[dict[str, Any]]:
+    """The Chromium draws, one per rendered size (older results files hold one, as ``browser``)."""
+    draws = results.get("browsers")
+    if draws:
+        return list(draws)
+    one = results.get("browser")
+    return [one] if one else []
+
+
 def render_lines(results: dict[str, Any]) -> list[str]:
-    b = results.get("browser")
+    draws = _draws(results)
     out = ["## Graph page drawn in headless Chromium", ""]
-    if not b or b.get("status") == "not available":
-        out.append(f"Not available: {(b or {}).get('reason', 'not run')}.")
+    if not draws or draws[0].get("status") == "not available":
+        out.append(f"Not available: {(draws[0] if draws else {}).get('reason', 'not run')}.")
         return out
-    first = b.get("first_draw_s")
-    if first is not None:
-        first_s = f"{first:.1f} s ({b.get('draw_method') or 'afterDrawing'})"
-    else:
-        first_s = f"none within {b.get('timeout_s', float('nan')):.0f} s"
-    load = b.get("load_event_s")
-    load_s = f"{load:.1f} s" if load is not None else "not seen"
-    out.append(f"Size {b['size']}: {_mib(b['bytes'])} page, {b.get('nodes')} nodes / {b.get('edges')} edges, "
-               f"load event {load_s}, first draw {first_s}, {_settling(b)} ({b.get('browser')}).")  # fmt: skip
+    for b in draws:
+        first = b.get("first_draw_s")
+        if first is not None:
+            first_s = f"{first:.1f} s ({b.get('draw_method') or 'afterDrawing'})"
+        else:
+            first_s = f"none within {b.get('timeout_s', float('nan')):.0f} s"
+        load = b.get("load_event_s")
+        load_s = f"{load:.1f} s" if load is not None else "not seen"
+        out.append(f"- Size {b['size']}: {_mib(b['bytes'])} page, {b.get('nodes')} nodes / {b.get('edges')} edges, "
+                   f"load event {load_s}, first draw {first_s}, {_settling(b)} ({b.get('browser')}).")  # fmt: skip
     return out
 
 

@@ -134,6 +134,19 @@ def test_results_browser_rows_name_the_method_and_the_physics() -> None:
     assert "load event not seen, first draw none within 60 s, physics on, not stabilised within 60 s" in md
 
 
+def test_results_budget_draw_is_the_large_page_when_several_sizes_were_drawn() -> None:
+    base = {"started": "2026-01-01T00:00:00+00:00", "seed": 0, "sizes": {"large": {}, "xlarge": {}},
+            "machine": {"nproc": 2, "cpu": "Test CPU", "memory_gib": 8.0, "python": "CPython 3.11.7", "os": "Linux",
+                        "load_average": [1.0, 1.0, 1.0]}}  # fmt: skip
+    large = {"size": "large", "status": "ok", "browser": "Chrome/1", "bytes": 900_000, "first_draw_s": 0.42,
+             "draw_method": "afterDrawing", "physics": False, "load_event_s": 0.5, "nodes": 14, "edges": 22,
+             "timeout_s": 60.0}  # fmt: skip
+    xlarge = {**large, "size": "xlarge", "first_draw_s": 11.0, "bytes": 2_000_000}
+    md = render_markdown({**base, "browsers": [large, xlarge], "browser": xlarge})
+    assert "| drawn by headless Chromium | < 10 s | 0.4 s | yes |" in md  # the budget is about the large size
+    assert "- Size large: 0.9 MB page" in md and "- Size xlarge: 2.0 MB page" in md
+
+
 needs_chromium = pytest.mark.skipif(
     chromium() is None, reason="chromium is not installed (apt-get install -y chromium)"
 )
