@@ -412,11 +412,12 @@ class AwsView:
             role.account_id,
             f"arn:{partition_of(role.arn)}:iam::{role.account_id}:root",
         }
+        session = f":assumed-role/{role.name.lower()}/"  # a resource policy may name one session of the role
         seen = {id(t) for t in found}
         for target, principals in self._resource_policy_principals:
             if id(target) in seen:
                 continue
-            if principals & names or any("*" in p or "?" in p for p in principals):
+            if principals & names or any("*" in p or "?" in p or session in p.lower() for p in principals):
                 found.append(target)
                 seen.add(id(target))
         return found

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from irsa_lib.graph import build_graph
 from irsa_lib.graph.schema import ACTIONS, DECRYPT_DECISION, READ_DECISION, Mechanism, param_id, role_id
 from irsa_lib.model import Account, Grant, GrantConstraints, KMSKey, OrgPolicy, SSMParameter
@@ -369,3 +371,23 @@ def test_cross_account_parameter_shared_by_its_resource_policy_is_readable() -> 
 def test_cross_account_parameter_whose_resource_policy_was_unreadable_stays_possible() -> None:
     snap = _cross_account(resource_policy_readable=False)
     assert table(snap) == {("app", "web", "/shared/db", "direct", "conditional")}  # type: ignore[arg-type]
+
+
+def test_a_resource_policy_naming_one_session_of_the_role_is_a_conditional_read() -> None:
+    # No identity Allow at all: only the secret's own policy, naming the session "ci" of web-role. In the
+    # same account that is enough for that session (IAM UG: the resource policy alone can allow), and
+    # which session a pod gets is not in the snapshot: conditional, never dropped.
+    session = f"arn:aws:sts::{ACCT}:assumed-role/web-role/ci"
+    shared = dataclasses.replace(
+        secret("app/db"),
+        resource_policy=doc(
+            {
+                "Effect": "Allow",
+                "Principal": {"AWS": session},
+                "Action": "secretsmanager:GetSecretValue",
+                "Resource": "*",
+            }
+        ),
+    )
+    snap = snapshot(roles=[role("web-role", WEB_TRUST, doc())], service_accounts=WEB, secrets=[shared])
+    assert table(snap) == {("app", "web", "app/db", "direct", "conditional")}
