@@ -10,8 +10,10 @@ from __future__ import annotations
 import dataclasses
 
 from benchmarks.synthetic import generate
+from irsa_lib.graph import build_graph
 from irsa_lib.graph.aws import SM_READ_ACTIONS, AwsView, Identity, consumer_actions
 from irsa_lib.graph.patterns import allowed_resource_patterns
+from irsa_lib.graph.schema import Mechanism, role_id, sa_id
 from irsa_lib.model import SecretsManagerSecret, SSMParameter
 from irsa_lib.resolve import Inventory
 from irsa_lib.snapshot import Snapshot
@@ -73,3 +75,38 @@ def _session_role(secret: SecretsManagerSecret) -> str:
     session = str(secret.resource_policy["Statement"][0]["Principal"]["AWS"])  # type: ignore[index]
     account, name = session.split(":")[4], session.split("/")[1]
     return f"arn:aws:iam::{account}:role/{name}"
+
+
+def test_assume_candidates_never_leave_out_a_role_the_evaluator_lets_a_role_assume() -> None:
+    snap = generate("tiny", seed=3)
+    aws = AwsView(snap, Inventory.from_snapshot(snap))
+    allowed_dropped = [
+        (source.arn, dest.arn)
+        for source in snap.roles
+        for proposed in [{r.arn for r in aws.roles_trusting(source)}]
+        for dest in snap.roles
+        # a role assuming itself needs a trust naming it explicitly (an account-root trust is not
+        # enough; IAM UG, "role trust policy ... assume itself"): the index applies that rule itself
+        if dest.arn != source.arn
+        and dest.arn not in proposed
+        and aws.assume(Identity(source.arn), dest.arn) is not None
+    ]
+    assert allowed_dropped == []
+    assert any(aws.roles_trusting(r) for r in snap.roles)  # chains exist in this organisation
+
+
+def test_irsa_edges_cover_every_service_account_a_role_trust_accepts() -> None:
+    snap = generate("tiny", seed=3)
+    graph = build_graph(snap)
+    aws = AwsView(snap, Inventory.from_snapshot(snap))
+    issuers = {c.name: c.oidc_issuer.removeprefix("https://") for c in snap.clusters if c.oidc_issuer}
+    accepted = missing = 0
+    for sa in snap.service_accounts:
+        for provider in aws.oidc_by_url.get(issuers.get(sa.cluster, ""), []):
+            for role in snap.roles:
+                if aws.web_identity(provider, role, sub=sa.subject, aud=sa.audience).outcome == "deny":
+                    continue
+                accepted += 1
+                edge = graph.graph.get_edge_data(sa_id(sa.cluster, sa.namespace, sa.name), role_id(role.arn)) or {}
+                missing += not any(e["mechanism"] == Mechanism.IRSA for e in edge.values())
+    assert accepted and missing == 0
