@@ -87,8 +87,9 @@ class Inventory:
         default_factory=dict, repr=False
     )
     _resource_sides: dict[
-        str, tuple[Policy | None, ResourceKind, tuple[Any, ...], str | None, KMSKey | None, tuple[str, ...]]
+        str, tuple[Policy | None, ResourceKind, tuple[Any, ...], str | None, KMSKey | None, tuple[str, ...], bool]
     ] = field(default_factory=dict, repr=False)
+    _paths: set[str] | None = field(default=None, repr=False)
     _org_levels: dict[tuple[str | None, str], tuple[list[list[Policy]] | None, tuple[str, ...]]] = field(
         default_factory=dict, repr=False
     )
@@ -312,7 +313,7 @@ class Inventory:
         the inventory does not change once built.
         """
         p, identity, boundary, id_missing = self._principal_side(principal_arn)
-        resource, kind, grants, resource_account, key, res_missing = self._resource_side(resource_arn)
+        resource, kind, grants, resource_account, key, res_missing, complete = self._resource_side(resource_arn)
         scps, scp_missing = self._org(p.account_id, "scps")
         rcps, rcp_missing = (
             (None, ()) if key is not None and key.manager == "AWS" else self._org(resource_account, "rcps")
@@ -327,7 +328,7 @@ class Inventory:
             scps=scps,
             rcps=rcps,
             missing=(*id_missing, *res_missing, *scp_missing, *rcp_missing),
-            resource_complete=not res_missing,
+            resource_complete=complete,
         )
 
     def _principal_side(
@@ -342,14 +343,40 @@ class Inventory:
 
     def _resource_side(
         self, resource_arn: str
-    ) -> tuple[Policy | None, ResourceKind, tuple[Any, ...], str | None, KMSKey | None, tuple[str, ...]]:
+    ) -> tuple[Policy | None, ResourceKind, tuple[Any, ...], str | None, KMSKey | None, tuple[str, ...], bool]:
         hit = self._resource_sides.get(resource_arn)
         if hit is None:
             missing: list[str] = []
             resource, kind, grants, account = self.resource_side(resource_arn, missing)
             key = self.find_key(resource_arn) if kind == "kms-key" else None
-            hit = self._resource_sides[resource_arn] = (resource, kind, tuple(grants), account, key, tuple(missing))
+            complete = not missing and self._is_value(resource_arn)
+            hit = (resource, kind, tuple(grants), account, key, tuple(missing), complete)
+            self._resource_sides[resource_arn] = hit
         return hit
+
+    def _is_value(self, resource_arn: str) -> bool:
+        """A parameter or secret of the snapshot (whose resource policies were collected with it), or
+        a path above collected parameters (what GetParametersByPath is authorised on): paths carry no
+        resource policy, and one that names no collected parameter is none, since collection lists
+        every parameter of an account and region."""
+        parsed = parse_arn(resource_arn)
+        if parsed is None:
+            return False
+        if parsed.service == "ssm":
+            arn = normalize_resource(resource_arn)
+            return arn in self.parameters or arn in self._parameter_paths()
+        return parsed.service == "secretsmanager" and resource_arn in self.secrets
+
+    def _parameter_paths(self) -> set[str]:
+        """ARNs of every path above a collected parameter (``.../parameter/a``, ``.../parameter/a/b``)."""
+        if self._paths is None:
+            paths: set[str] = set()
+            for arn in self.parameters:
+                base, _, name = arn.partition(":parameter/")
+                segments = name.split("/")[:-1]
+                paths.update(f"{base}:parameter/{'/'.join(segments[:i])}" for i in range(len(segments) + 1))
+            self._paths = paths
+        return self._paths
 
     def _org(self, account_id: str | None, attr: str) -> tuple[list[list[Policy]] | None, tuple[str, ...]]:
         key = (account_id, attr)

@@ -413,14 +413,24 @@ def test_unreadable_secret_resource_policy_is_missing_not_none() -> None:
 def test_cross_account_without_a_resource_policy_is_denied_even_with_a_policy_missing() -> None:
     # The principal's managed policy is not in the snapshot, but across accounts the parameter's own
     # (absent) resource policy would have to allow as well: a definite deny, not "uncertain".
-    inv = Inventory.from_snapshot(snapshot(managed_policies=()))
-    role = f"arn:aws:iam::{A}:role/billing-service-role"
     elsewhere = "arn:aws:ssm:us-east-1:444455556666:parameter/billing/db"
+    shared = SSMParameter(
+        arn=elsewhere, name="/billing/db", account_id="444455556666", region="us-east-1", type="SecureString"
+    )
+    inv = Inventory.from_snapshot(snapshot(managed_policies=(), ssm_parameters=(shared,)))
+    role = f"arn:aws:iam::{A}:role/billing-service-role"
     ps = policy_set_for(inv, role, elsewhere)
     assert ps.missing and ps.resource_complete
     d = evaluate(Request(inv.principal(role), "ssm:GetParameter", elsewhere), ps)
     assert (d.outcome, d.missing) == ("deny", ())
     assert any("no resource-based policy" in r for r in d.reasons)
-    # the same question without knowing the resource side stays uncertain
+    # the same question without knowing the resource side stays uncertain: a parameter that was not
+    # collected (its resource policies unknown), or a policy set built by hand
+    uncollected = "arn:aws:ssm:us-east-1:444455556666:parameter/other/db"
+    ps_uncollected = policy_set_for(inv, role, uncollected)
+    assert not ps_uncollected.resource_complete
+    assert evaluate(Request(inv.principal(role), "ssm:GetParameter", uncollected), ps_uncollected).outcome == (
+        "conditional"
+    )
     unknown = dataclasses.replace(ps, resource_complete=False)
     assert evaluate(Request(inv.principal(role), "ssm:GetParameter", elsewhere), unknown).outcome == "conditional"

@@ -67,6 +67,6 @@ class PolicySet:
     missing: tuple[str, ...] = ()
     """Policies that take part but could not be read (named); they make an answer uncertain."""
     resource_complete: bool = False
-    """The resource side is known in full: its policy was read, or is known not to exist. Then a
-    cross-account request on a resource without a resource-based policy is denied whatever else is
-    missing (nothing on the principal's side can allow it)."""
+    """The resource side is known in full: the resource is a collected record whose resource-based
+    policy was read, or is known not to exist. Then a cross-account request on it without a resource
+    policy is denied whatever else is missing (nothing on the principal's side can allow it)."""

@@ -188,8 +188,10 @@ def test_denied_across_accounts_only_when_no_resource_policy_can_allow() -> None
     )
     assert denied_across_accounts(ctx, arn("ops"), plain.arn)
     assert denied_across_accounts(ctx, arn("ops"), other_secret.arn)
-    # an ancestor path of a parameter (GetParametersByPath) in the other account
+    # an ancestor path of a collected parameter (GetParametersByPath) carries no resource policy;
+    # a parameter that was not collected might have one: the evaluator decides that
     assert denied_across_accounts(ctx, arn("ops"), f"arn:aws:ssm:{REGION}:{OTHER}:parameter/plain")
+    assert not denied_across_accounts(ctx, arn("ops"), f"arn:aws:ssm:{REGION}:{OTHER}:parameter/elsewhere/x")
     assert not denied_across_accounts(ctx, arn("ops"), param("/own/db").arn)  # same account
     assert not denied_across_accounts(ctx, arn("ops"), shared.arn)  # a resource policy may allow
     assert not denied_across_accounts(ctx, arn("ops"), unread.arn)  # the resource policy is unknown
