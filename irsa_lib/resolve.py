@@ -47,6 +47,23 @@ class UnknownPrincipalError(IrsaError, LookupError):
     """A principal ARN that names no role or user in the snapshot."""
 
 
+def parameter_paths(param: SSMParameter) -> list[tuple[str, str]]:
+    """(path, path ARN) of every ancestor path GetParametersByPath could return this parameter from.
+
+    The direct parent works with or without ``Recursive``; higher ancestors need ``Recursive``
+    (which KES and ESO both can set). Names without a leading slash are not hierarchical.
+    """
+    if not param.name.startswith("/"):
+        return []
+    prefix = param.arn[: len(param.arn) - len(param.name.lstrip("/"))]  # "...:parameter/"
+    segments = param.name.strip("/").split("/")[:-1]
+    out = [("/", prefix)]
+    for i in range(1, len(segments) + 1):
+        path = "/" + "/".join(segments[:i])
+        out.append((path, prefix + path.lstrip("/")))
+    return out
+
+
 def principal_for_role(role: Role) -> Principal:
     """The evaluator's principal for (any session of) an IAM role."""
     return Principal(
@@ -370,12 +387,7 @@ class Inventory:
     def _parameter_paths(self) -> set[str]:
         """ARNs of every path above a collected parameter (``.../parameter/a``, ``.../parameter/a/b``)."""
         if self._paths is None:
-            paths: set[str] = set()
-            for arn in self.parameters:
-                base, _, name = arn.partition(":parameter/")
-                segments = name.split("/")[:-1]
-                paths.update(f"{base}:parameter/{'/'.join(segments[:i])}" for i in range(len(segments) + 1))
-            self._paths = paths
+            self._paths = {normalize_resource(arn) for p in self.parameters.values() for _, arn in parameter_paths(p)}
         return self._paths
 
     def _org(self, account_id: str | None, attr: str) -> tuple[list[list[Policy]] | None, tuple[str, ...]]:

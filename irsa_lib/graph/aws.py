@@ -25,7 +25,7 @@ from irsa_lib.graph.patterns import (
 )
 from irsa_lib.model import KMSKey, OIDCProvider, Role, SecretsManagerSecret, SSMParameter
 from irsa_lib.policy import Decision, PolicyError, PolicySet, Principal, Request, evaluate, parse_policy
-from irsa_lib.resolve import Inventory, policy_set_for, principal_for_role
+from irsa_lib.resolve import Inventory, parameter_paths, policy_set_for, principal_for_role
 from irsa_lib.snapshot import Snapshot
 
 SSM_READ_ACTIONS = ("ssm:GetParameter", "ssm:GetParameters", "ssm:GetParametersByPath", "ssm:GetParameterHistory")
@@ -90,23 +90,6 @@ def partition_of(arn: str) -> str:
 def account_of(arn: str) -> str | None:
     parts = arn.split(":")
     return parts[4] if len(parts) > 4 and parts[4] else None
-
-
-def parameter_paths(param: SSMParameter) -> list[tuple[str, str]]:
-    """(path, path ARN) of every ancestor path GetParametersByPath could return this parameter from.
-
-    The direct parent works with or without ``Recursive``; higher ancestors need ``Recursive``
-    (which KES and ESO both can set). Names without a leading slash are not hierarchical.
-    """
-    if not param.name.startswith("/"):
-        return []
-    prefix = param.arn[: len(param.arn) - len(param.name.lstrip("/"))]  # "...:parameter/"
-    segments = param.name.strip("/").split("/")[:-1]
-    out = [("/", prefix)]
-    for i in range(1, len(segments) + 1):
-        path = "/" + "/".join(segments[:i])
-        out.append((path, prefix + path.lstrip("/")))
-    return out
 
 
 def _no_resource_policy(target: SecretRecord) -> bool:

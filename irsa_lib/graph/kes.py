@@ -31,7 +31,7 @@ import dataclasses
 import re
 from collections.abc import Callable
 
-from irsa_lib.graph.aws import SecretRecord, account_of, consumer_actions, parameter_paths
+from irsa_lib.graph.aws import SecretRecord, account_of, consumer_actions
 from irsa_lib.graph.chains import (
     Admission,
     add_controller_read,
@@ -49,6 +49,7 @@ from irsa_lib.graph.schema import (
     Mechanism,
 )
 from irsa_lib.model import KESController, KESExternalSecret, SSMParameter
+from irsa_lib.resolve import parameter_paths
 
 SESSION_NAME = "k8s-external-secrets"
 DEFAULT_REGION = "us-west-2"

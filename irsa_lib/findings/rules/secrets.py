@@ -30,7 +30,7 @@ from irsa_lib.findings.shapes import (
     wildcard_grant,
     written,
 )
-from irsa_lib.graph.aws import Identity, parameter_paths
+from irsa_lib.graph.aws import Identity
 from irsa_lib.graph.imds import imds_leg
 from irsa_lib.graph.legs import Leg, best
 from irsa_lib.graph.schema import NAME, Mechanism, role_id
@@ -38,7 +38,7 @@ from irsa_lib.model import ESOSecretStore, NodeGroup, OrgPolicy, Role, SSMParame
 from irsa_lib.policy.arn import account_of, normalize_resource
 from irsa_lib.policy.document import PolicyKind
 from irsa_lib.policy.patterns import has_wildcard
-from irsa_lib.resolve import UnknownPrincipalError
+from irsa_lib.resolve import UnknownPrincipalError, parameter_paths
 
 BPG_IAM = "https://docs.aws.amazon.com/eks/latest/best-practices/identity-and-access-management.html"
 SSM_ACCESS = "https://docs.aws.amazon.com/systems-manager/latest/userguide/sysman-paramstore-access.html"
