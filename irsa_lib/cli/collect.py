@@ -77,6 +77,27 @@ class _ClusterAction(argparse.Action):
         sources[-1].cluster = str(values)
 
 
+def add_manifest_sources(parser: Any, help_text: str) -> None:
+    """``--manifests DIR --cluster NAME`` pairs on another command (``manifest_sources`` reads them)."""
+    group = parser.add_argument_group("manifests (each followed by --cluster NAME)")
+    group.add_argument("--manifests", dest="manifests", action=_SourceAction, metavar="DIR", help=help_text)
+    group.add_argument(
+        "--cluster", action=_ClusterAction, metavar="NAME", help="EKS cluster of the preceding --manifests"
+    )
+
+
+def manifest_sources(args: argparse.Namespace) -> list[tuple[str, str]]:
+    """(directory, cluster) of every ``--manifests DIR --cluster NAME``; UsageError for a pair left open."""
+    out = []
+    for source in args.k8s_sources or ():
+        if source.cluster is None:
+            raise UsageError(f"{source.label} has no --cluster: write --manifests DIR --cluster NAME")
+        if not Path(source.value).exists():
+            raise UsageError(f"--manifests {source.value}: no such file or directory")
+        out.append((source.value, source.cluster))
+    return out
+
+
 def _positive_int(text: str) -> int:
     try:
         value = int(text)

@@ -21,7 +21,7 @@ from __future__ import annotations
 import dataclasses
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from irsa_lib.collect.context import decode_policy
@@ -75,6 +75,8 @@ class Overlay:
     effects: tuple[Effect, ...] = ()
     unknowns: tuple[str, ...] = ()
     """Values known only after apply (or withheld as sensitive) that the analysis depends on."""
+    unknown_addresses: Mapping[str, str] = field(default_factory=dict)
+    """Each of ``unknowns`` -> the address of the resource whose value it is."""
     placeholders: tuple[str, ...] = ()
     """Identities made up for resources whose ARN the plan does not know, each saying so."""
     skipped: tuple[str, ...] = ()
@@ -115,6 +117,7 @@ class _State:
         self.k8s: dict[str, list[Any]] = {name: list(getattr(base, name)) for name in K8S_FIELDS}
         self.effects: list[Effect] = []
         self.unknowns: list[str] = []
+        self.unknown_addresses: dict[str, str] = {}
         self.placeholders: list[str] = []
         self.skipped: list[str] = list(plan.skipped)
         self.identities: dict[str, dict[str, str]] = {}
@@ -180,6 +183,7 @@ class _State:
         text = f"{v.path} {why}: {meaning}"
         if text not in self.unknowns:
             self.unknowns.append(text)
+            self.unknown_addresses[text] = v.address
         return text
 
     def document(self, change: PlannedChange, attr: str, *, default: PolicyDocument | None = None) -> PolicyDocument:
@@ -199,6 +203,7 @@ class _State:
             reason = f"{change.address}.{attr} is not a JSON policy document ({exc})"
             if reason not in self.unknowns:
                 self.unknowns.append(reason)
+                self.unknown_addresses[reason] = change.address
             return unknown_document(reason)
 
     def placeholder(self, change: PlannedChange, what: str, arn: str) -> str:
@@ -920,6 +925,7 @@ def apply_plan(
         snapshot=state.snapshot(),
         effects=tuple(state.effects),
         unknowns=tuple(state.unknowns),
+        unknown_addresses=dict(state.unknown_addresses),
         placeholders=tuple(state.placeholders),
         skipped=tuple(state.skipped),
     )

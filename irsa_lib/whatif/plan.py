@@ -102,9 +102,14 @@ class PlanError(IrsaError, ValueError):
 
 @dataclass(frozen=True)
 class Unknown:
-    """A value Terraform knows only after apply; ``path`` is ``<address>.<attribute path>``."""
+    """A value Terraform knows only after apply: ``attribute`` (a path) of the resource at ``address``."""
 
-    path: str
+    address: str
+    attribute: str
+
+    @property
+    def path(self) -> str:
+        return f"{self.address}.{self.attribute}"
 
     def __repr__(self) -> str:
         return f"Unknown({self.path!r})"
@@ -112,9 +117,14 @@ class Unknown:
 
 @dataclass(frozen=True)
 class Withheld:
-    """A value the plan marks sensitive: it is not read; ``path`` says which one."""
+    """A value the plan marks sensitive: it is not read; ``address`` and ``attribute`` say which one."""
 
-    path: str
+    address: str
+    attribute: str
+
+    @property
+    def path(self) -> str:
+        return f"{self.address}.{self.attribute}"
 
     def __repr__(self) -> str:
         return f"Withheld({self.path!r})"
@@ -288,16 +298,16 @@ def _values(
         u = unknown.get(attr) if isinstance(unknown, Mapping) else None
         if attr not in value and not u:
             continue
-        out[attr] = _mask(value.get(attr), s, u, f"{address}.{attr}")
+        out[attr] = _mask(value.get(attr), s, u, address, attr)
     return out
 
 
-def _mask(value: Any, sensitive: Any, unknown: Any, path: str) -> Any:
+def _mask(value: Any, sensitive: Any, unknown: Any, address: str, path: str) -> Any:
     """``value`` with sensitive leaves withheld (never copied) and unknown leaves marked."""
     if sensitive is True:
-        return Withheld(path)
+        return Withheld(address, path)
     if unknown is True:
-        return Unknown(path)
+        return Unknown(address, path)
     if isinstance(value, Mapping):
         keys = set(value) | (set(unknown) if isinstance(unknown, Mapping) else set())
         return {
@@ -305,6 +315,7 @@ def _mask(value: Any, sensitive: Any, unknown: Any, path: str) -> Any:
                 value.get(k),
                 sensitive.get(k) if isinstance(sensitive, Mapping) else None,
                 unknown.get(k) if isinstance(unknown, Mapping) else None,
+                address,
                 f"{path}.{k}",
             )
             for k in sorted(keys, key=str)
@@ -319,6 +330,7 @@ def _mask(value: Any, sensitive: Any, unknown: Any, path: str) -> Any:
                 items[i] if i < len(items) else None,
                 s_items[i] if i < len(s_items) else None,
                 u_items[i] if i < len(u_items) else None,
+                address,
                 f"{path}[{i}]",
             )
             for i in range(n)

@@ -45,8 +45,8 @@ def test_create_has_no_before_and_delete_no_after() -> None:
 def test_unknown_values_are_marked_with_their_path() -> None:
     change = {c.address: c for c in load_plan(PLANS / "plan_actions.json").changes}["aws_kms_key.app2"]
     assert change.after is not None
-    assert change.after["arn"] == Unknown("aws_kms_key.app2.arn")
-    assert change.after["key_id"] == Unknown("aws_kms_key.app2.key_id")
+    assert change.after["arn"] == Unknown("aws_kms_key.app2", "arn")
+    assert change.after["key_id"] == Unknown("aws_kms_key.app2", "key_id")
     assert change.after["is_enabled"] is True
 
 
@@ -71,9 +71,11 @@ def test_values_outside_the_allow_list_are_never_kept() -> None:
 def test_sensitive_values_are_withheld_unread() -> None:
     plan = load_plan(PLANS / "plan_sensitive.json")
     by = {c.address: c for c in plan.changes}
-    assert by["aws_iam_role_policy.web_extra"].after["policy"] == Withheld("aws_iam_role_policy.web_extra.policy")  # type: ignore[index]
+    assert by["aws_iam_role_policy.web_extra"].after["policy"] == Withheld("aws_iam_role_policy.web_extra", "policy")  # type: ignore[index]
     manifest = by["kubernetes_manifest.db_secret"].after["manifest"]  # type: ignore[index]
-    assert manifest["stringData"]["password"] == Withheld("kubernetes_manifest.db_secret.manifest.stringData.password")
+    assert manifest["stringData"]["password"] == Withheld(
+        "kubernetes_manifest.db_secret", "manifest.stringData.password"
+    )
     assert (
         "aws_secretsmanager_secret_version.db: type aws_secretsmanager_secret_version is not read by the analysis"
         in (plan.skipped)
