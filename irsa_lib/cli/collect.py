@@ -137,6 +137,9 @@ def register(sub: Any) -> None:
     aws.add_argument("--endpoint-url", metavar="URL", help="send every AWS call to this endpoint (e.g. a local one)")
     aws.add_argument("--no-aws", action="store_true", help="collect only the Kubernetes sources")
     aws.add_argument("--workers", type=_positive_int, default=8, metavar="N", help="concurrent AWS readers (8)")
+    dumps = p.add_argument_group("offline AWS dumps (instead of live AWS; layout in the README)")
+    dumps.add_argument("--iam-dump", metavar="FILE", help="output of aws iam get-account-authorization-details")
+    dumps.add_argument("--aws-dump", metavar="DIR", help="a directory of AWS CLI outputs: iam/, <region>/kms, ssm, ...")
     k8s = p.add_argument_group("Kubernetes (each source followed by --cluster NAME)")
     k8s.add_argument("--kube-context", dest="kube-context", action=_SourceAction, metavar="CTX", help="live cluster")
     k8s.add_argument("--manifests", dest="manifests", action=_SourceAction, metavar="DIR", help="YAML/JSON manifests")
@@ -154,6 +157,8 @@ class CollectPlan:
     """(profile, role_arn) pairs; empty when AWS is skipped."""
     regions: tuple[str, ...]
     k8s_sources: tuple[K8sSource, ...]
+    iam_dump: str | None = None
+    aws_dump: str | None = None
 
 
 def plan_from_args(args: argparse.Namespace) -> CollectPlan:
@@ -182,7 +187,10 @@ def plan_from_args(args: argparse.Namespace) -> CollectPlan:
             f"-o {args.output} is a directory; give a file name such as {Path(args.output) / 'snapshot.json'}"
         )
 
-    if args.no_aws:
+    dumps = [flag for flag, value in (("--iam-dump", args.iam_dump), ("--aws-dump", args.aws_dump)) if value]
+    if len(dumps) == 2:
+        raise UsageError("give --iam-dump FILE or --aws-dump DIR (whose iam/ holds the same file), not both")
+    if args.no_aws or dumps:
         given = [
             flag
             for flag, value in (
@@ -193,11 +201,19 @@ def plan_from_args(args: argparse.Namespace) -> CollectPlan:
             )
             if value
         ]
+        what = dumps[0] if dumps else "--no-aws"
+        if args.no_aws and dumps:
+            given.append(dumps[0])
         if given:
-            raise UsageError(f"--no-aws conflicts with {', '.join(given)}")
-        if not sources:
+            raise UsageError(f"{what} conflicts with {', '.join(given)}")
+        for flag, value in (("--iam-dump", args.iam_dump), ("--aws-dump", args.aws_dump)):
+            if value and not Path(value).exists():
+                raise UsageError(f"{flag} {value}: no such file or directory")
+        if not sources and not dumps:
             raise UsageError("nothing to collect: --no-aws needs at least one --kube-context or --manifests")
-        return CollectPlan(aws_targets=(), regions=(), k8s_sources=tuple(sources))
+        return CollectPlan(
+            aws_targets=(), regions=(), k8s_sources=tuple(sources), iam_dump=args.iam_dump, aws_dump=args.aws_dump
+        )
 
     profiles: Sequence[str | None] = args.profile or [None]
     if args.role_arn:
@@ -217,6 +233,10 @@ def collect(
 ) -> Snapshot:
     """Run the collectors of the plan and merge their partial snapshots."""
     parts: list[Snapshot] = []
+    if plan.iam_dump or plan.aws_dump:
+        from irsa_lib.collect.dumps import load_aws_dump, load_iam_dump
+
+        parts.append(load_iam_dump(plan.iam_dump) if plan.iam_dump else load_aws_dump(str(plan.aws_dump)))
     if plan.aws_targets:
         from irsa_lib.collect.aws import AwsTarget, collect_aws
 
