@@ -43,6 +43,11 @@ def register(sub: Any) -> None:
     p.add_argument("--account", metavar="ID", help="account of resources the plan creates (default: the snapshot's)")
     p.add_argument("--region", metavar="R", help="region of resources the plan creates (default: the plan's provider)")
     p.add_argument(
+        "--baseline",
+        metavar="FILE",
+        help="reuse the snapshot's analysis from FILE when it was written for this snapshot, else write it there",
+    )
+    p.add_argument(
         "--kubernetes-cluster", metavar="NAME", help="EKS cluster that kubernetes_* resources of the plan apply to"
     )
     p.set_defaults(run=run, k8s_sources=None)
@@ -89,7 +94,17 @@ def run(args: argparse.Namespace) -> int:
     for directory, cluster in manifests:
         overlay = replace_cluster(overlay, cluster, load_manifests(directory, cluster=cluster), directory)
         sources.append(f"{directory} (cluster {cluster})")
-    result = what_if(snapshot, overlay)
+    baseline = None
+    if args.baseline:
+        from irsa_lib.diff import analyse
+        from irsa_lib.whatif.baseline import load_baseline, save_baseline
+
+        baseline = load_baseline(args.baseline, args.snapshot)
+        if baseline is None:
+            findings, rows = analyse(snapshot)
+            save_baseline(args.baseline, args.snapshot, findings, rows)
+            baseline = (findings, rows)
+    result = what_if(snapshot, overlay, baseline=baseline)
     if args.format == "json":
         print(json.dumps(to_json(result, sources=sources), indent=2))
     elif args.format == "markdown":

@@ -176,3 +176,23 @@ def test_bad_input_exits_2_with_a_reason(snap: str, tmp_path: Path, capsys: pyte
     assert code == 2 and "format_version 3.0 is not supported" in err
     code, _, err = run(capsys, "whatif", snap, "--terraform-plan", ACTIONS, "--fail-on", "sometimes")
     assert code == 2 and "unknown severity" in err
+
+
+def test_baseline_is_written_then_reused_only_for_the_same_snapshot(
+    snap: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    baseline = tmp_path / "baseline.json"
+    argv = ["whatif", snap, "--terraform-plan", ACTIONS, "--format", "json", "--baseline", str(baseline)]
+    assert run(capsys, *argv)[0] == 0
+    first = json.loads(run(capsys, *argv)[1])
+    assert {_row(r) for r in first["access"]["gained"]} == GAINED  # read from the file, same answer
+    data = json.loads(baseline.read_text())
+    # the file is what the second run used: drop today's /app/old row from it and that loss disappears
+    data["rows"] = [r for r in data["rows"] if r["secret_name"] != "/app/old"]
+    baseline.write_text(json.dumps(data))
+    assert json.loads(run(capsys, *argv)[1])["access"]["lost"] == []
+    # another snapshot: the file is stale, so the snapshot is analysed again and the file rewritten
+    Path(snap).write_text(
+        Path(snap).read_text().replace('"created_at": "2026-11-29T00:00:00Z"', '"created_at": "2026-11-30T00:00:00Z"')
+    )
+    assert {_row(r) for r in json.loads(run(capsys, *argv)[1])["access"]["lost"]} == LOST
