@@ -181,7 +181,7 @@ def make_plan(snapshot: Any, resources: int) -> dict[str, Any]:
 
 
 def stage(name: str, snapshot_path: Path, plan_path: Path, baseline_path: Path) -> dict[str, Any]:
-    from irsa_lib.diff import analyse
+    from irsa_lib.analysis import analyse
     from irsa_lib.snapshot import load_snapshot
     from irsa_lib.whatif.baseline import load_baseline, save_baseline
     from irsa_lib.whatif.compare import what_if
@@ -193,10 +193,11 @@ def stage(name: str, snapshot_path: Path, plan_path: Path, baseline_path: Path) 
     start = time.perf_counter()
     details: dict[str, Any] = {}
     if name == "plain":
-        findings, rows = analyse(snapshot)
-        details = {"findings": len(findings), "rows": len(rows)}
+        analysis = analyse(snapshot)
+        details = {"findings": len(analysis.findings), "rows": len(analysis.rows)}
     elif name == "write-baseline":
-        save_baseline(baseline_path, snapshot_path, *analyse(snapshot))
+        analysis = analyse(snapshot)
+        save_baseline(baseline_path, snapshot_path, analysis.findings, analysis.rows)
     else:
         baseline = load_baseline(baseline_path, snapshot_path) if name == "whatif-baseline" else None
         overlay = apply_plan(snapshot, load_plan(plan_path), account_id=account)

@@ -11,7 +11,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from irsa_lib.diff import Drift, analyse, diff_findings, diff_rows, row_key
+from irsa_lib.analysis import analyse
+from irsa_lib.diff import Drift, diff_findings, diff_rows, row_key
 from irsa_lib.findings import Finding, Severity
 from irsa_lib.snapshot import Snapshot
 from irsa_lib.whatif.overlay import Overlay
@@ -143,8 +144,12 @@ def what_if(
 
     ``baseline``: the findings and access rows of ``snapshot`` when they are already at hand.
     """
-    old_f, old_r = baseline if baseline is not None else analyse(snapshot)
-    new_f, new_r = analyse(overlay.snapshot)
+    if baseline is None:
+        before = analyse(snapshot)
+        baseline = (before.findings, before.rows)
+    old_f, old_r = baseline
+    after = analyse(overlay.snapshot)
+    new_f, new_r = after.findings, after.rows
     fa, fr, fc = diff_findings(old_f, new_f)
     ra, rr, rc = diff_rows(old_r, new_r)
     drift = Drift(tuple(fa), tuple(fr), tuple(fc), tuple(ra), tuple(rr), tuple(rc))
