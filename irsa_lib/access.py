@@ -143,8 +143,8 @@ class AccessPath:
 
 # --- classification --------------------------------------------------------------------------
 def _edge_class(data: dict[str, Any]) -> tuple[int, int]:
-    if data[DECISION] == "potential":
-        return 2, 0
+    if data[DECISION] == "potential":  # an RBAC capability, or a trust whose own answer may be conditional
+        return 2, 1 if data[UNRESOLVED_KEYS] or data.get(MISSING) else 0
     cls = 1 if data[MECHANISM] == Mechanism.MATERIALISED_FROM else 0
     return cls, 1 if data[DECISION] == "conditional" else 0
 

@@ -23,8 +23,10 @@ from irsa_lib.model import Account, Group, KMSKey, ManagedPolicy, Role, SecretsM
 from irsa_lib.policy import Policy, PolicyError, PolicySet, Principal, combine_policies, parse_policy
 from irsa_lib.policy.arn import normalize_resource, parse_arn
 from irsa_lib.policy.document import PolicyKind
+from irsa_lib.policy.errors import UnknownDocumentError
 from irsa_lib.policy.principals import infer_principal
 from irsa_lib.policy.request import ResourceKind
+from irsa_lib.policy.unknown import unknown_reason
 from irsa_lib.snapshot import Snapshot
 
 KNOWN_AWS_MANAGED: tuple[ManagedPolicy, ...] = (
@@ -41,6 +43,11 @@ KNOWN_AWS_MANAGED: tuple[ManagedPolicy, ...] = (
         aws_managed=True,
     ),
 )
+
+
+def unusable(error: PolicyError) -> str:
+    """Why a policy that takes part cannot be read: not known yet, or malformed."""
+    return str(error) if isinstance(error, UnknownDocumentError) else f"malformed policy: {error}"
 
 
 class UnknownPrincipalError(IrsaError, LookupError):
@@ -141,6 +148,11 @@ class Inventory:
         key = (source, kind)
         found = self._parsed.get(key)
         if found is None:
+            reason = unknown_reason(document)
+            if reason is not None:
+                found = UnknownDocumentError(f"{source}: {reason}")
+                self._parsed[key] = found
+                return found
             try:
                 found = parse_policy(document, source=source, kind=kind)
             except PolicyError as exc:
@@ -154,7 +166,7 @@ class Inventory:
     ) -> None:
         parsed = self.policy(document, source=source, kind=kind)
         if isinstance(parsed, PolicyError):
-            missing.append(f"malformed policy: {parsed}")
+            missing.append(unusable(parsed))
         else:
             out.append(parsed)
 
@@ -276,7 +288,7 @@ class Inventory:
                 return None, "role-trust", (), account
             trust = self.policy(role.trust_policy, source=f"{role.arn} trust policy", kind="trust")
             if isinstance(trust, PolicyError):
-                missing.append(f"malformed policy: {trust}")
+                missing.append(unusable(trust))
                 return None, "role-trust", (), account
             return trust, "role-trust", (), role.account_id
         if parsed.service == "kms":
@@ -289,7 +301,7 @@ class Inventory:
                 return None, "kms-key", key.grants, key.account_id
             kp = self.policy(key.policy, source=f"{key.arn} key policy", kind="key")
             if isinstance(kp, PolicyError):
-                missing.append(f"malformed policy: {kp}")
+                missing.append(unusable(kp))
                 return None, "kms-key", key.grants, key.account_id
             return kp, "kms-key", key.grants, key.account_id
         if parsed.service == "ssm":
@@ -317,7 +329,7 @@ class Inventory:
                 return None, "generic", (), account
             sp = self.policy(secret.resource_policy, source=f"{secret.arn} resource policy", kind="resource")
             if isinstance(sp, PolicyError):
-                missing.append(f"malformed policy: {sp}")
+                missing.append(unusable(sp))
                 return None, "generic", (), secret.account_id
             return sp, "generic", (), secret.account_id
         return None, "generic", (), account

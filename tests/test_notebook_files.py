@@ -15,6 +15,7 @@ EXPECTED_PARAMETERS = {
     "access_report.ipynb": {
         "snapshot_path",
         "previous_snapshot",
+        "whatif_path",
         "aws_profiles",
         "aws_role_arns",
         "aws_regions",

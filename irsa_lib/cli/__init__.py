@@ -12,7 +12,20 @@ import sys
 from collections.abc import Sequence
 
 from irsa_lib import __version__
-from irsa_lib.cli import access, collect, demo, diff, findings, graph, lab, onboard, report, simulate, snapshot_info
+from irsa_lib.cli import (
+    access,
+    collect,
+    demo,
+    diff,
+    findings,
+    graph,
+    lab,
+    onboard,
+    report,
+    simulate,
+    snapshot_info,
+    whatif,
+)
 from irsa_lib.errors import IrsaError
 
 COMMANDS = (
@@ -22,6 +35,7 @@ COMMANDS = (
     access,
     findings,
     diff,
+    whatif,
     simulate,
     onboard,
     graph,

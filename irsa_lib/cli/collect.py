@@ -77,6 +77,27 @@ class _ClusterAction(argparse.Action):
         sources[-1].cluster = str(values)
 
 
+def add_manifest_sources(parser: Any, help_text: str) -> None:
+    """``--manifests DIR --cluster NAME`` pairs on another command (``manifest_sources`` reads them)."""
+    group = parser.add_argument_group("manifests (each followed by --cluster NAME)")
+    group.add_argument("--manifests", dest="manifests", action=_SourceAction, metavar="DIR", help=help_text)
+    group.add_argument(
+        "--cluster", action=_ClusterAction, metavar="NAME", help="EKS cluster of the preceding --manifests"
+    )
+
+
+def manifest_sources(args: argparse.Namespace) -> list[tuple[str, str]]:
+    """(directory, cluster) of every ``--manifests DIR --cluster NAME``; UsageError for a pair left open."""
+    out = []
+    for source in args.k8s_sources or ():
+        if source.cluster is None:
+            raise UsageError(f"{source.label} has no --cluster: write --manifests DIR --cluster NAME")
+        if not Path(source.value).exists():
+            raise UsageError(f"--manifests {source.value}: no such file or directory")
+        out.append((source.value, source.cluster))
+    return out
+
+
 def _positive_int(text: str) -> int:
     try:
         value = int(text)
@@ -116,6 +137,9 @@ def register(sub: Any) -> None:
     aws.add_argument("--endpoint-url", metavar="URL", help="send every AWS call to this endpoint (e.g. a local one)")
     aws.add_argument("--no-aws", action="store_true", help="collect only the Kubernetes sources")
     aws.add_argument("--workers", type=_positive_int, default=8, metavar="N", help="concurrent AWS readers (8)")
+    dumps = p.add_argument_group("offline AWS dumps (instead of live AWS; layout in the README)")
+    dumps.add_argument("--iam-dump", metavar="FILE", help="output of aws iam get-account-authorization-details")
+    dumps.add_argument("--aws-dump", metavar="DIR", help="a directory of AWS CLI outputs: iam/, <region>/kms, ssm, ...")
     k8s = p.add_argument_group("Kubernetes (each source followed by --cluster NAME)")
     k8s.add_argument("--kube-context", dest="kube-context", action=_SourceAction, metavar="CTX", help="live cluster")
     k8s.add_argument("--manifests", dest="manifests", action=_SourceAction, metavar="DIR", help="YAML/JSON manifests")
@@ -133,6 +157,8 @@ class CollectPlan:
     """(profile, role_arn) pairs; empty when AWS is skipped."""
     regions: tuple[str, ...]
     k8s_sources: tuple[K8sSource, ...]
+    iam_dump: str | None = None
+    aws_dump: str | None = None
 
 
 def plan_from_args(args: argparse.Namespace) -> CollectPlan:
@@ -161,7 +187,10 @@ def plan_from_args(args: argparse.Namespace) -> CollectPlan:
             f"-o {args.output} is a directory; give a file name such as {Path(args.output) / 'snapshot.json'}"
         )
 
-    if args.no_aws:
+    dumps = [flag for flag, value in (("--iam-dump", args.iam_dump), ("--aws-dump", args.aws_dump)) if value]
+    if len(dumps) == 2:
+        raise UsageError("give --iam-dump FILE or --aws-dump DIR (whose iam/ holds the same file), not both")
+    if args.no_aws or dumps:
         given = [
             flag
             for flag, value in (
@@ -172,11 +201,19 @@ def plan_from_args(args: argparse.Namespace) -> CollectPlan:
             )
             if value
         ]
+        what = dumps[0] if dumps else "--no-aws"
+        if args.no_aws and dumps:
+            given.append(dumps[0])
         if given:
-            raise UsageError(f"--no-aws conflicts with {', '.join(given)}")
-        if not sources:
+            raise UsageError(f"{what} conflicts with {', '.join(given)}")
+        for flag, value in (("--iam-dump", args.iam_dump), ("--aws-dump", args.aws_dump)):
+            if value and not Path(value).exists():
+                raise UsageError(f"{flag} {value}: no such file or directory")
+        if not sources and not dumps:
             raise UsageError("nothing to collect: --no-aws needs at least one --kube-context or --manifests")
-        return CollectPlan(aws_targets=(), regions=(), k8s_sources=tuple(sources))
+        return CollectPlan(
+            aws_targets=(), regions=(), k8s_sources=tuple(sources), iam_dump=args.iam_dump, aws_dump=args.aws_dump
+        )
 
     profiles: Sequence[str | None] = args.profile or [None]
     if args.role_arn:
@@ -196,6 +233,10 @@ def collect(
 ) -> Snapshot:
     """Run the collectors of the plan and merge their partial snapshots."""
     parts: list[Snapshot] = []
+    if plan.iam_dump or plan.aws_dump:
+        from irsa_lib.collect.dumps import load_aws_dump, load_iam_dump
+
+        parts.append(load_iam_dump(plan.iam_dump) if plan.iam_dump else load_aws_dump(str(plan.aws_dump)))
     if plan.aws_targets:
         from irsa_lib.collect.aws import AwsTarget, collect_aws
 

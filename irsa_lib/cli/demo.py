@@ -2,7 +2,8 @@
 
 Starts moto (plus the EKS Pod Identity stand-in) on 127.0.0.1, seeds the demo account, collects it
 together with the shipped Kubernetes manifests of cluster ``demo`` and writes
-``<DIR>/snapshot.json``, then the HTML access report (``<DIR>/access_report.html``, executed with
+``<DIR>/snapshot.json``, reviews an example Terraform plan against it (``<DIR>/whatif.md``, ``.json``,
+``.sarif``: what the change would grant), then the HTML access report (``<DIR>/access_report.html``, executed with
 papermill) and the standalone trust graph (``<DIR>/trust-graph.html``). Nothing leaves the machine; real AWS profiles are never read.
 """
 
@@ -56,10 +57,21 @@ def run(args: argparse.Namespace) -> int:
         )
         print(f"snapshot written: {result.snapshot_path}")
         print("\n".join(coverage_lines(result.snapshot)))
+        from irsa_lib.demo.whatif import run_demo_whatif
+        from irsa_lib.whatif.render import subject, summary_counts
+
+        review = run_demo_whatif(result.snapshot, result.snapshot_path, facts, args.out_dir)
+        readers = sorted({subject(r) for r in review.result.gained})
+        print(f"what-if of an example plan ({review.plan}): {summary_counts(review.result)}")
+        print(f"  new readers: {', '.join(readers) or 'none'}")
+        print(f"  pull-request comment: {review.markdown}; SARIF: {review.sarif}")
         if not args.no_report:
             from irsa_lib.render.notebooks import run_report
 
-            report = run_report(args.out_dir, {"snapshot_path": str(result.snapshot_path.resolve())})
+            report = run_report(
+                args.out_dir,
+                {"snapshot_path": str(result.snapshot_path.resolve()), "whatif_path": str(review.json.resolve())},
+            )
             print(f"trust graph: {report.out_dir / 'trust-graph.html'}")
             print(f"report: {report.html}")
         if not args.no_onboarding:

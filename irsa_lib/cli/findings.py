@@ -5,13 +5,15 @@ from __future__ import annotations
 import argparse
 import json
 import textwrap
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from irsa_lib.analysis import analyse
+from irsa_lib.cli.collect import add_manifest_sources, manifest_sources
 from irsa_lib.errors import UsageError
 from irsa_lib.findings import RULES, Finding, Severity, at_or_above, select_rules
 from irsa_lib.findings.sarif import to_sarif
+from irsa_lib.locate import Location
 from irsa_lib.snapshot import load_snapshot
 
 
@@ -33,7 +35,8 @@ def register(sub: Any) -> None:
         "--rule", action="append", metavar="ID", default=[], help="run only this rule (repeatable, e.g. --rule F01)"
     )
     p.add_argument("--list-rules", action="store_true", help="print the rule catalogue (markdown table) and exit")
-    p.set_defaults(run=run)
+    add_manifest_sources(p, "SARIF: point results about Kubernetes objects at this manifest tree (repeatable)")
+    p.set_defaults(run=run, k8s_sources=None)
 
 
 def rules_table(ids: Sequence[str] | None = None) -> str:
@@ -63,6 +66,24 @@ def format_table(findings: Sequence[Finding]) -> str:
     return "\n".join(out)
 
 
+def finding_locator(snapshot_path: str, manifests: Sequence[tuple[str, str]]) -> Callable[[Finding], Location]:
+    """Where a finding's resource is written: its manifest when one of ``manifests`` (dir, cluster)
+    holds it, else its record in the snapshot file."""
+    from irsa_lib.locate import ManifestLocator, SnapshotLocator
+
+    trees = [ManifestLocator(d, cluster=c) for d, c in manifests]
+    snap = SnapshotLocator(snapshot_path)
+
+    def locate(f: Finding) -> Location:
+        for tree in trees:
+            hit = tree.find(f.resource)
+            if hit is not None:
+                return hit
+        return snap.find(f.resource)
+
+    return locate
+
+
 def run(args: argparse.Namespace) -> int:
     if args.list_rules:
         print(rules_table(args.rule))
@@ -75,7 +96,8 @@ def run(args: argparse.Namespace) -> int:
     if args.format == "json":
         print(json.dumps([f.to_json() for f in findings], indent=2))
     elif args.format == "sarif":
-        print(json.dumps(to_sarif(findings, [r.meta for r in selected]), indent=2))
+        locate = finding_locator(args.snapshot, manifest_sources(args))
+        print(json.dumps(to_sarif(findings, [r.meta for r in selected], locate=locate), indent=2))
     else:
         print(format_table(findings))
     if threshold is not None and at_or_above(findings, threshold):

@@ -5,8 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-CoverageStatus = Literal["ok", "denied", "throttled", "failed", "not_found", "absent", "unreachable", "ignored"]
-"""``absent``: the source does not have this kind at all (e.g. a CRD not installed): not an error.
+CoverageStatus = Literal[
+    "ok", "denied", "throttled", "failed", "not_found", "absent", "unreachable", "ignored", "not_collected"
+]
+"""``not_collected``: the source (an offline dump) does not hold this at all: unknown, like a failure.
+``absent``: the source does not have this kind at all (e.g. a CRD not installed): not an error.
 ``ignored``: objects were read but are of a kind the analysis does not use (a Service, an Ingress): not an error."""
 
 COMPLETE_STATUSES: frozenset[str] = frozenset({"ok", "absent", "not_found", "ignored"})

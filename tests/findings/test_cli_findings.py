@@ -155,3 +155,52 @@ def test_sarif_marks_unknown_as_review(tmp_path: Path, capsys: pytest.CaptureFix
     check_sarif(log)
     assert code == 0  # unknown findings never trip the gate
     assert [(r["kind"], r["level"]) for r in log["runs"][0]["results"]] == [("review", "none")]
+
+
+def test_sarif_validates_and_every_result_points_at_a_file(
+    snapshot_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tests.sarif_schema import validate_sarif
+
+    assert run(capsys, "findings", str(snapshot_file))[0] == 0
+    _, out, _ = run(capsys, "findings", str(snapshot_file), "--format", "sarif")
+    log = json.loads(out)
+    validate_sarif(log)
+    results = log["runs"][0]["results"]
+    text = snapshot_file.read_text().splitlines()
+    for r in results:
+        loc = r["locations"][0]["physicalLocation"]
+        assert loc["artifactLocation"]["uri"] == snapshot_file.resolve().as_uri()
+        resource = r["locations"][0]["logicalLocations"][0]["fullyQualifiedName"]
+        assert text[loc["region"]["startLine"] - 1].strip() == f'"arn": "{resource}",'
+
+
+def test_sarif_points_kubernetes_findings_at_their_manifest(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from irsa_lib.collect.manifests import load_manifests
+    from irsa_lib.snapshot import merge_snapshots
+    from tests.sarif_schema import validate_sarif
+
+    manifests = tmp_path / "k8s"
+    manifests.mkdir()
+    (manifests / "rbac.yaml").write_text(
+        "# cluster-wide secret readers\n"
+        "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata: {name: secret-reader}\n"
+        "rules: [{apiGroups: [''], resources: [secrets], verbs: [get, list]}]\n---\n"
+        "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRoleBinding\nmetadata: {name: devs-read-secrets}\n"
+        "roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: secret-reader}\n"
+        "subjects: [{kind: Group, name: developers, apiGroup: rbac.authorization.k8s.io}]\n"
+    )
+    path = save_snapshot(merge_snapshots([snap(), load_manifests(manifests, cluster="c1")]), tmp_path / "s.json")
+    argv = ["findings", str(path), "--format", "sarif", "--rule", "F13"]
+    _, out, _ = run(capsys, *argv, "--manifests", str(manifests), "--cluster", "c1")
+    log = json.loads(out)
+    validate_sarif(log)
+    (result,) = log["runs"][0]["results"]
+    loc = result["locations"][0]["physicalLocation"]
+    assert loc["artifactLocation"]["uri"].endswith("k8s/rbac.yaml")
+    resource = result["locations"][0]["logicalLocations"][0]["fullyQualifiedName"]
+    expected = 2 if "ClusterRole/" in resource else 7
+    assert loc["region"]["startLine"] == expected
+    _, out, _ = run(capsys, *argv)  # without the manifests: the record in the snapshot file
+    loc = json.loads(out)["runs"][0]["results"][0]["locations"][0]["physicalLocation"]
+    assert loc["artifactLocation"]["uri"] == path.resolve().as_uri() and loc["region"]["startLine"] > 1

@@ -57,6 +57,7 @@ from irsa_lib.model import (
 from irsa_lib.snapshot import Snapshot, now_utc
 
 __all__ = [
+    "K8S_RECORD_FIELDS",
     "KINDS",
     "KindSpec",
     "ObjectError",
@@ -66,6 +67,7 @@ __all__ = [
     "identify",
     "lookup_kind",
     "parse_object",
+    "snapshot_field",
     "split_api_version",
 ]
 
@@ -275,6 +277,14 @@ _FIELD_BY_TYPE: dict[type, str] = {
     ESOController: "eso_controllers",
     SecretProviderClass: "secret_provider_classes",
 }
+
+K8S_RECORD_FIELDS: tuple[str, ...] = tuple(_FIELD_BY_TYPE.values())
+"""Snapshot fields holding Kubernetes records (each record carries its ``cluster``)."""
+
+
+def snapshot_field(record: Record) -> str:
+    """The snapshot field a Kubernetes record belongs in."""
+    return _FIELD_BY_TYPE[type(record)]
 
 
 def _sort_key(record: Record) -> tuple[str, ...]:

@@ -1,0 +1,158 @@
+"""The planned state overlaid on a snapshot: every action, ARNs of new resources, unknown values."""
+
+from __future__ import annotations
+
+import pytest
+
+from irsa_lib.errors import UsageError
+from irsa_lib.policy.unknown import unknown_reason
+from irsa_lib.whatif.overlay import SECRET_SUFFIX, apply_plan
+from irsa_lib.whatif.plan import load_plan, parse_plan
+from tests.graph.factory import key_arn, param_arn, role_arn
+from tests.whatif.base import PLANS, SHARED_ARN, base_snapshot
+
+APP2_PLACEHOLDER = "arn:aws:kms:us-east-1:111122223333:key/planned-aws_kms_key.app2"
+
+
+def _actions():  # type: ignore[no-untyped-def]
+    return apply_plan(base_snapshot(), load_plan(PLANS / "plan_actions.json"))
+
+
+def test_update_replaces_the_trust_policy() -> None:
+    snap = _actions().snapshot
+    app = next(r for r in snap.roles if r.name == "app-role")
+    assert app.arn == role_arn("app-role")
+    cond = app.trust_policy["Statement"][0]["Condition"]
+    assert cond["StringLike"] == {"oidc.eks.us-east-1.amazonaws.com/id/ABC123:sub": "system:serviceaccount:app:*"}
+    assert [p.name for p in app.inline_policies] == ["p0"]
+
+
+def test_delete_removes_the_parameter() -> None:
+    names = {p.name for p in _actions().snapshot.ssm_parameters}
+    assert names == {"/app/db", "/open/config", "/shared/cfg", "/app/token"}
+
+
+def test_create_resolves_an_unknown_key_reference_through_the_configuration() -> None:
+    overlay = _actions()
+    token = next(p for p in overlay.snapshot.ssm_parameters if p.name == "/app/token")
+    assert token.arn == param_arn("/app/token")  # derived: name, the provider's region, the snapshot's account
+    assert token.key_id == APP2_PLACEHOLDER  # aws_kms_key.app2.arn, known only after apply
+    key = next(k for k in overlay.snapshot.kms_keys if k.arn == APP2_PLACEHOLDER)
+    assert key.policy is not None and unknown_reason(key.policy) is None
+    assert key.policy["Statement"][0]["Principal"] == {"AWS": role_arn("app-role")}
+    assert key.rotation_enabled is True
+    assert overlay.placeholders == (
+        f"aws_kms_key.app2: the key id is known only after apply; shown as {APP2_PLACEHOLDER}",
+    )
+    assert overlay.unknowns == ()
+
+
+def test_replace_with_a_new_path_moves_the_role() -> None:
+    roles = {r.arn: r for r in _actions().snapshot.roles}
+    assert role_arn("batch-role") not in roles
+    batch = roles["arn:aws:iam::111122223333:role/jobs/batch-role"]
+    assert batch.path == "/jobs/"
+    assert batch.attached_policy_arns == (SHARED_ARN,)
+
+
+def test_create_before_destroy_replace_keeps_the_policy_arn_with_the_new_document() -> None:
+    shared = {p.arn: p for p in _actions().snapshot.managed_policies}[SHARED_ARN]
+    assert [s["Action"] for s in shared.document["Statement"]] == ["ssm:GetParameter", "kms:Decrypt"]
+
+
+def test_no_op_and_skipped_changes_leave_records_alone() -> None:
+    overlay = _actions()
+    base = base_snapshot()
+    assert {k.arn: k for k in overlay.snapshot.kms_keys}[key_arn("app-key")] == {k.arn: k for k in base.kms_keys}[
+        key_arn("app-key")
+    ]
+    assert {e.address for e in overlay.effects} == {
+        "aws_iam_role.app",
+        "aws_kms_key.app2",
+        "aws_ssm_parameter.token",
+        "aws_ssm_parameter.old",
+        "aws_iam_role.batch",
+        "aws_iam_policy.shared",
+    }
+    assert len(overlay.skipped) == 2
+
+
+def test_unknown_trust_becomes_an_unknown_document_naming_the_attribute() -> None:
+    overlay = apply_plan(base_snapshot(), load_plan(PLANS / "plan_unknown.json"))
+    pending = {r.name: r for r in overlay.snapshot.roles}["pending-role"]
+    assert pending.arn == role_arn("pending-role")
+    assert unknown_reason(pending.trust_policy) == (
+        "aws_iam_role.pending.assume_role_policy is known only after apply: "
+        "answers that depend on this policy are conditional"
+    )
+    assert pending.inline_policies[0].name == "read-open"
+
+
+def test_unknown_policy_arn_resolves_to_a_planned_policy_or_a_placeholder() -> None:
+    overlay = apply_plan(base_snapshot(), load_plan(PLANS / "plan_unknown.json"))
+    web = {r.name: r for r in overlay.snapshot.roles}["web-role"]
+    placeholder = "arn:aws:iam::111122223333:policy/planned-aws_iam_role_policy_attachment.mystery"
+    assert web.attached_policy_arns == ("arn:aws:iam::111122223333:policy/extra-read", placeholder)
+    policies = {p.arn: p for p in overlay.snapshot.managed_policies}
+    assert unknown_reason(policies[placeholder].document) == (
+        "aws_iam_role_policy_attachment.mystery.policy_arn is known only after apply: "
+        "the role's permissions are conditional"
+    )
+
+
+def test_unknowns_that_cannot_be_placed_are_reported() -> None:
+    overlay = apply_plan(base_snapshot(), load_plan(PLANS / "plan_unknown.json"))
+    assert (
+        "aws_kms_grant.later.grantee_principal is known only after apply: the grant is left out (whom it lets decrypt is not known)"
+        in overlay.unknowns
+    )
+    assert (
+        "aws_eks_cluster.c2.identity is known only after apply: IRSA trust for cluster c2 cannot be judged until its OIDC issuer exists"
+        in overlay.unknowns
+    )
+    c2 = {c.name: c for c in overlay.snapshot.clusters}["c2"]
+    assert c2.oidc_issuer is None
+    assert c2.arn == "arn:aws:eks:us-east-1:111122223333:cluster/c2"
+
+
+def test_sensitive_policy_is_never_read_and_answers_depend_on_it() -> None:
+    overlay = apply_plan(base_snapshot(), load_plan(PLANS / "plan_sensitive.json"))
+    web = {r.name: r for r in overlay.snapshot.roles}["web-role"]
+    extra = {p.name: p for p in web.inline_policies}["extra"]
+    assert unknown_reason(extra.document) == (
+        "aws_iam_role_policy.web_extra.policy is sensitive in the plan and was not read: "
+        "answers that depend on this policy are conditional"
+    )
+    assert "PLAN-SENSITIVE" not in repr(overlay)
+
+
+def test_new_secret_gets_a_stated_placeholder_arn() -> None:
+    plan = parse_plan(
+        {
+            "format_version": "1.2",
+            "resource_changes": [
+                {
+                    "address": "aws_secretsmanager_secret.s",
+                    "mode": "managed",
+                    "type": "aws_secretsmanager_secret",
+                    "name": "s",
+                    "change": {"actions": ["create"], "after": {"name": "app/api-key"}, "after_unknown": {"arn": True}},
+                }
+            ],
+        }
+    )
+    overlay = apply_plan(base_snapshot(), plan, region="us-east-1")
+    (secret,) = overlay.snapshot.secrets
+    assert secret.arn == f"arn:aws:secretsmanager:us-east-1:111122223333:secret:app/api-key-{SECRET_SUFFIX}"
+    assert secret.kms_key_id is None
+    assert overlay.placeholders[0].startswith("aws_secretsmanager_secret.s: the secret ARN is known only after apply")
+
+
+def test_account_must_be_known_for_new_resources() -> None:
+    import dataclasses
+
+    snap = dataclasses.replace(base_snapshot(), accounts=(), roles=())
+    plan = load_plan(PLANS / "plan_unknown.json")
+    with pytest.raises(UsageError, match="give --account"):
+        apply_plan(snap, plan)
+    assert apply_plan(snap, plan, account_id="111122223333").snapshot.roles
