@@ -36,20 +36,10 @@ class PageLoad:
     """URLs the page requested (browser-internal requests excluded)."""
 
 
-def load_page(
-    page: Path,
-    work: Path,
-    *,
-    name: str = "shot",
-    width: int = 1280,
-    height: int = 900,
-    budget_ms: int = 8000,
-) -> PageLoad:
-    """Open ``page`` from file:// in headless Chromium, screenshot it and record its requests."""
+def _chromium(work: Path, name: str, budget_ms: int) -> list[str]:
+    """Headless Chromium that cannot resolve any host but 127.0.0.1 and logs every request it starts."""
     assert CHROMIUM, SKIP_REASON
-    shot = work / f"{name}.png"
-    net_log = work / f"{name}.netlog.json"
-    args = [
+    return [
         CHROMIUM,
         "--headless",
         "--no-sandbox",
@@ -62,17 +52,48 @@ def load_page(
         "--hide-scrollbars",
         f"--user-data-dir={work / (name + '.profile')}",
         "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1",
-        f"--log-net-log={net_log}",
+        f"--log-net-log={work / (name + '.netlog.json')}",
         f"--virtual-time-budget={budget_ms}",
-        f"--window-size={width},{height}",
-        f"--screenshot={shot}",
     ]
-    args.append(page.resolve().as_uri())
+
+
+def _run(args: list[str]) -> subprocess.CompletedProcess[str]:
     # the timeout only stops a hung browser; nothing is asserted about time
     proc = subprocess.run(args, capture_output=True, text=True, timeout=300, check=False)
-    if proc.returncode != 0 or not shot.exists():
+    if proc.returncode != 0:
         raise AssertionError(f"chromium failed ({proc.returncode}): {proc.stderr[-2000:]}")
-    return PageLoad(screenshot=shot, requests=page_requests(net_log))
+    return proc
+
+
+def load_page(
+    page: Path,
+    work: Path,
+    *,
+    name: str = "shot",
+    width: int = 1280,
+    height: int = 900,
+    budget_ms: int = 8000,
+) -> PageLoad:
+    """Open ``page`` from file:// in headless Chromium, screenshot it and record its requests."""
+    shot = work / f"{name}.png"
+    args = [*_chromium(work, name, budget_ms), f"--window-size={width},{height}", f"--screenshot={shot}"]
+    _run([*args, page.resolve().as_uri()])
+    if not shot.exists():
+        raise AssertionError(f"chromium wrote no screenshot of {page}")
+    return PageLoad(screenshot=shot, requests=page_requests(work / f"{name}.netlog.json"))
+
+
+@dataclass(frozen=True)
+class PageDom:
+    dom: str
+    """The main document serialised after its scripts ran (``--dump-dom``)."""
+    requests: tuple[str, ...]
+
+
+def load_dom(page: Path, work: Path, *, name: str = "dom", budget_ms: int = 8000) -> PageDom:
+    """Open ``page`` in headless Chromium, let its scripts run, and return its DOM and the requests it made."""
+    proc = _run([*_chromium(work, name, budget_ms), "--dump-dom", page.resolve().as_uri()])
+    return PageDom(dom=proc.stdout, requests=page_requests(work / f"{name}.netlog.json"))
 
 
 def page_requests(net_log: Path) -> tuple[str, ...]:

@@ -25,7 +25,7 @@ from irsa_lib.graph.patterns import (
 )
 from irsa_lib.model import KMSKey, OIDCProvider, Role, SecretsManagerSecret, SSMParameter
 from irsa_lib.policy import Decision, PolicyError, PolicySet, Principal, Request, evaluate, parse_policy
-from irsa_lib.resolve import Inventory, parameter_paths, policy_set_for, principal_for_role
+from irsa_lib.resolve import Inventory, UnknownPrincipalError, parameter_paths, policy_set_for, principal_for_role
 from irsa_lib.snapshot import Snapshot
 
 SSM_READ_ACTIONS = ("ssm:GetParameter", "ssm:GetParameters", "ssm:GetParametersByPath", "ssm:GetParameterHistory")
@@ -145,9 +145,12 @@ class AwsView:
         self.roles_by_id: dict[str, Role] = {r.role_id: r for r in snapshot.roles}
         # from the inventory, which may know documented AWS managed policies the snapshot lacks
         self.managed: dict[str, Mapping[str, Any]] = {a: p.document for a, p in inventory.managed_policies.items()}
-        self.collected_accounts: set[str] = {a.account_id for a in snapshot.accounts} | {
-            r.account_id for r in snapshot.roles
-        }
+        # an account whose IAM could not be read (denied, throttled, a bad response) is not collected:
+        # a role missing from it may well exist, so chains through it are gaps, not dead ends
+        iam_gaps = {c.scope.split("/")[0] for c in snapshot.incomplete() if c.source == "aws" and c.service == "iam"}
+        self.collected_accounts: set[str] = (
+            {a.account_id for a in snapshot.accounts} | {r.account_id for r in snapshot.roles}
+        ) - iam_gaps
         # One issuer may be registered as a provider in several accounts (cross-account IRSA): keep them all.
         self.oidc_by_url: dict[str, list[OIDCProvider]] = {}
         for provider in snapshot.oidc_providers:
@@ -178,6 +181,7 @@ class AwsView:
         self._trust_index: dict[str, list[Role]] | None = None
         self._federated_index: dict[str, list[Role]] | None = None
         self._principals: dict[Identity, Principal] = {}
+        self._known: dict[str, bool] = {}
         self._cache: dict[tuple[Any, ...], Decision] = {}
         # Controllers ask the same read question once per namespace (synthetic ExternalSecrets) and
         # once per chain: answer each (identity, value, actions, path) once. Values are keyed by id():
@@ -192,7 +196,24 @@ class AwsView:
         return arn in self.roles
 
     def account_collected(self, account_id: str | None) -> bool:
+        """The account's IAM was read: a role it lacks does not exist."""
         return account_id is not None and account_id in self.collected_accounts
+
+    def knows(self, identity: Identity) -> bool:
+        """The identity's policies are in the snapshot (a role, or a user the inventory resolves).
+
+        An unknown identity's requests are not evaluated: what it may do is unknown, and the builder
+        that reached it records the gap (see ``chains.note_missing_role``, the IMDS builder).
+        """
+        known = self._known.get(identity.role_arn)
+        if known is None:
+            try:
+                self.inventory.principal(identity.role_arn)
+                known = True
+            except UnknownPrincipalError:
+                known = False
+            self._known[identity.role_arn] = known
+        return known
 
     def principal(self, identity: Identity) -> Principal:
         p = self._principals.get(identity)
@@ -341,9 +362,9 @@ class AwsView:
     ) -> Leg | None:
         """sts:AssumeRole (or ``action``, e.g. sts:TagSession) from ``source`` to ``target_arn``.
 
-        None when denied or the target is unknown.
+        None when denied or either side is unknown.
         """
-        if target_arn not in self.roles:
+        if target_arn not in self.roles or not self.knows(source):
             return None
         ctx = dict(context or {})
         request = Request(
@@ -376,7 +397,9 @@ class AwsView:
         A value in another account whose resource policy is known to be absent is left out: without
         a resource-side Allow a cross-account request is denied (the evaluator's rule 3).
         """
-        role = self.roles[identity.role_arn]
+        role = self.roles.get(identity.role_arn)
+        if role is None:
+            return []  # its policies are unknown (a user's candidates are not indexed)
         documents = self.identity_documents(role)
         found: list[SecretRecord] = []
         for kind, prefix in ((SSMParameter, "ssm:"), (SecretsManagerSecret, "secretsmanager:")):
@@ -417,6 +440,8 @@ class AwsView:
         Memoised per (identity, value, actions, path).
         """
         actions = tuple(actions)
+        if not self.knows(identity):
+            return None
         key = (identity, id(target), actions, path)
         if key in self._reads:
             return self._reads[key]
@@ -448,6 +473,8 @@ class AwsView:
         """Can ``identity`` overwrite ``target``? The put action AND the KMS action the service calls
         to encrypt the new value (SSM standard tier: kms:Encrypt; advanced tier and Secrets Manager:
         kms:GenerateDataKey), with the same ViaService and encryption context as reading."""
+        if not self.knows(identity):
+            return None
         is_param = isinstance(target, SSMParameter)
         action = SSM_WRITE_ACTION if is_param else SM_WRITE_ACTION
         put = from_decision(self._request(identity, action, target.arn, {}, ()), f"{action} on {target.arn}")

@@ -79,10 +79,12 @@ def _origin(ctx: BuildContext, node: str) -> tuple[str, str, str] | None:
 
 
 def note_missing_role(ctx: BuildContext, role_arn: str, cluster: str, who: str) -> None:
-    """A chain names a role the snapshot does not have: unknown if its account was not collected."""
+    """A chain names a role the snapshot does not have: unknown if its account's IAM was not collected."""
     account = role_arn.split(":")[4] if role_arn.count(":") >= 5 else None
     if not ctx.aws.has_role(role_arn) and not ctx.aws.account_collected(account):
-        ctx.graph.add_gap(Gap(what=f"{who} uses role {role_arn}, whose account was not collected", cluster=cluster))
+        ctx.graph.add_gap(
+            Gap(what=f"{who} uses role {role_arn}, whose account's IAM was not collected", cluster=cluster)
+        )
 
 
 def add_controller_read(

@@ -5,7 +5,8 @@ environment still runs, and it imports the same ``irsa_lib`` as the caller: the 
 directory is put first on the kernel's ``PYTHONPATH``. A failing cell raises
 :class:`NotebookError` naming the notebook, the cell and the error; the executed notebook is kept
 next to the report for debugging. The HTML is converted without input cells and made
-offline-clean (nbconvert's templates load MathJax and require.js from a CDN; they are dropped).
+offline-clean (nbconvert's templates load MathJax and require.js from a CDN; they are dropped, and the
+lab template's mermaid loader, a script that would import mermaid from a CDN, is left out altogether).
 """
 
 from __future__ import annotations
@@ -26,6 +27,11 @@ from irsa_lib.render.offline import offline_clean
 __all__ = ["NotebookError", "ReportResult", "execute_notebook", "notebook_to_html", "run_report"]
 
 KERNEL = "python3"
+_TEMPLATE = "irsa_report.html.j2"
+_NO_MERMAID = (
+    '{%- extends "lab/index.html.j2" -%}\n{%- block html_head_js_mermaidjs -%}{%- endblock html_head_js_mermaidjs -%}\n'
+)
+"""nbconvert's lab template without the block that loads mermaid from a CDN (reports draw no mermaid)."""
 
 
 class NotebookError(IrsaError):
@@ -119,10 +125,12 @@ def execute_notebook(
 def notebook_to_html(notebook: str | os.PathLike[str], html_path: str | os.PathLike[str]) -> Path:
     """Convert an executed notebook to one offline HTML file without input cells or prompts."""
     import nbformat
+    from jinja2 import DictLoader
     from nbconvert import HTMLExporter
 
     node = nbformat.read(str(notebook), as_version=4)
-    exporter = HTMLExporter(template_name="lab")
+    exporter = HTMLExporter(template_name="lab", extra_loaders=[DictLoader({_TEMPLATE: _NO_MERMAID})])
+    exporter.template_file = _TEMPLATE
     exporter.exclude_input = True
     exporter.exclude_input_prompt = True
     exporter.exclude_output_prompt = True

@@ -8,6 +8,7 @@ clusters and manifest directories), and one function per report section of an
 
 from __future__ import annotations
 
+import html
 import os
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
@@ -25,6 +26,7 @@ from irsa_lib.render.tables import (
     access_frame,
     access_matrix,
     coverage_frame,
+    escaped,
     export_frames,
     findings_frame,
     findings_summary,
@@ -179,8 +181,7 @@ def summary_frame(analysis: Analysis) -> pd.DataFrame:
 
 def summary_table(analysis: Analysis) -> Styler:
     return (
-        summary_frame(analysis)
-        .style.set_uuid("summary")
+        escaped(summary_frame(analysis).style.set_uuid("summary"))
         .hide(axis="index")
         .hide(axis="columns")
         .set_table_styles([{"selector": "td", "props": "text-align: left; padding: 1px 12px 1px 0;"}])
@@ -260,13 +261,12 @@ def drift_table(analysis: Analysis, previous: Analysis | Snapshot | str | os.Pat
     before = previous.snapshot
     frame = drift_frame(diff_analyses(previous, analysis))
     if frame.empty:
-        return Html(f"<p>No change since the previous snapshot ({before.created_at}).</p>")
+        return Html(f"<p>No change since the previous snapshot ({html.escape(before.created_at)}).</p>")
     colors = {"new": "#fcbba1", "gone": "#c7e9c0", "changed": "#fdd0a2"}
     return (
-        frame.style.set_uuid("drift")
+        escaped(frame.style.set_uuid("drift"), f"Changes since {before.created_at}")
         .hide(axis="index")
         .map(lambda c: f"background-color: {colors.get(str(c), 'transparent')};", subset=["change"])
-        .set_caption(f"Changes since {before.created_at}")
     )
 
 

@@ -3,6 +3,9 @@
 Frames are plain data (strings and numbers, one row per fact) so they export unchanged; styling
 is separate (:func:`style_access_matrix` etc.) and uses only ``Styler.map`` and CSS, no
 matplotlib. Each Styler gets a fixed ``set_uuid`` so the HTML is the same on every run.
+Every cell and label comes from collected inputs (names, annotations, file names, error texts),
+which anyone able to edit a ServiceAccount or a manifest controls: pandas' Styler writes them into
+HTML as they are, so each Styler made here is passed through :func:`escaped` first.
 
 Rows and findings are read by attribute or key, so dataclasses and mappings both work.
 
@@ -19,6 +22,7 @@ Example
 from __future__ import annotations
 
 import dataclasses
+import html
 import json
 import os
 from collections import Counter
@@ -39,6 +43,7 @@ __all__ = [
     "access_frame",
     "access_matrix",
     "coverage_frame",
+    "escaped",
     "export_frames",
     "findings_frame",
     "findings_summary",
@@ -108,6 +113,18 @@ def _text(value: Any, sep: str = ", ") -> str:
     return str(value)
 
 
+def escaped(styler: Styler, caption: str | None = None) -> Styler:
+    """``styler`` with every cell, row label and column label HTML-escaped, and ``caption`` (escaped) set.
+
+    >>> import pandas as pd
+    >>> html = escaped(pd.DataFrame({"<b>": ["<script>x</script>"]}).style, "<i>").to_html()
+    >>> "<script>" in html or "<b>" in html or "<i>" in html
+    False
+    """
+    out = styler.format(escape="html").format_index(escape="html", axis=0).format_index(escape="html", axis=1)
+    return out.set_caption(html.escape(caption)) if caption is not None else out
+
+
 # ---------------------------------------------------------------- effective access
 
 
@@ -172,9 +189,8 @@ def _matrix_cell_css(cell: Any) -> str:
 def style_access_matrix(matrix: pd.DataFrame, *, uuid: str = "access-matrix") -> Styler:
     """The matrix coloured by decision (green allow, orange conditional, purple potential)."""
     return (
-        matrix.style.set_uuid(uuid)
+        escaped(matrix.style.set_uuid(uuid), "Effective access: service account × secret (strongest path shown)")
         .map(_matrix_cell_css)
-        .set_caption("Effective access: service account × secret (strongest path shown)")
         .set_table_styles(
             [
                 {"selector": "th.col_heading", "props": "writing-mode: vertical-rl; transform: rotate(180deg);"},
@@ -187,10 +203,9 @@ def style_access_matrix(matrix: pd.DataFrame, *, uuid: str = "access-matrix") ->
 def style_access_rows(frame: pd.DataFrame, *, uuid: str = "access-rows") -> Styler:
     """The access rows with the decision column coloured."""
     return (
-        frame.style.set_uuid(uuid)
+        escaped(frame.style.set_uuid(uuid), "Effective access paths")
         .hide(axis="index")
         .map(lambda d: f"background-color: {DECISION_COLORS.get(str(d), 'transparent')};", subset=["decision"])
-        .set_caption("Effective access paths")
         .set_table_styles([{"selector": "td, th", "props": "text-align: left; padding: 1px 6px; font-size: 90%;"}])
     )
 
@@ -234,7 +249,7 @@ def _severity_css(severity: Any) -> str:
 
 def style_findings(frame: pd.DataFrame, *, uuid: str = "findings") -> Styler:
     """Findings with the severity column coloured."""
-    styler = frame.style.set_uuid(uuid).hide(axis="index").set_caption("Findings")
+    styler = escaped(frame.style.set_uuid(uuid), "Findings").hide(axis="index")
     if "severity" in frame.columns:
         styler = styler.map(_severity_css, subset=["severity"])
     return styler.set_table_styles(
@@ -248,7 +263,7 @@ def style_findings(frame: pd.DataFrame, *, uuid: str = "findings") -> Styler:
 
 def style_findings_summary(summary: pd.DataFrame, *, uuid: str = "severities") -> Styler:
     """Counts per severity, the severity cells coloured."""
-    return summary.style.set_uuid(uuid).hide(axis="index").map(_severity_css, subset=["severity"])
+    return escaped(summary.style.set_uuid(uuid)).hide(axis="index").map(_severity_css, subset=["severity"])
 
 
 # ---------------------------------------------------------------- coverage
@@ -275,7 +290,7 @@ def _status_css(status: Any) -> str:
 
 def style_coverage(frame: pd.DataFrame, *, uuid: str = "coverage") -> Styler:
     """Coverage with incomplete sources highlighted: their absence of access is *unknown*."""
-    styler = frame.style.set_uuid(uuid).hide(axis="index").set_caption("Collection coverage")
+    styler = escaped(frame.style.set_uuid(uuid), "Collection coverage").hide(axis="index")
     if "status" in frame.columns:
         styler = styler.map(_status_css, subset=["status"])
     return styler.set_table_styles([{"selector": "td, th", "props": "text-align: left; padding: 1px 6px;"}])

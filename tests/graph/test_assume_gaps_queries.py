@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from irsa_lib.access import what_can_read, who_can_read
 from irsa_lib.errors import UsageError
 from irsa_lib.graph import build_graph
-from irsa_lib.model import Coverage
+from irsa_lib.model import Account, Coverage, MetadataOptions
 from tests.graph.conftest import rows, table
 from tests.graph.factory import (
     ACCT,
@@ -19,7 +21,9 @@ from tests.graph.factory import (
     role,
     role_arn,
     sa,
+    secure_nodes,
     snapshot,
+    workload,
 )
 from tests.graph.test_kes import scenario
 
@@ -197,3 +201,31 @@ def test_denied_rbac_also_marks_conditional_rows_an_unseen_binding_could_better(
     gap = Coverage(source="kubernetes", scope="c1", service="clusterrolebindings", status="denied")
     [row] = rows(dataclasses.replace(snap, coverage=(gap,)))  # type: ignore[call-overload]
     assert (row.access, row.decision, row.complete) == ("direct", "conditional", False)
+
+
+def test_a_node_role_in_an_account_whose_iam_was_not_read_makes_the_rows_of_its_pods_incomplete() -> None:
+    """The pods of ``web`` may reach a node role through IMDS; its account's IAM dump was denied, so
+    what that role reads is unknown: the row web gets through IRSA is not the whole answer."""
+    other = "444455556666"
+    nodes = dataclasses.replace(
+        secure_nodes(),
+        account_id=other,
+        node_role_arn=f"arn:aws:iam::{other}:role/node-role",
+        metadata_options=MetadataOptions(http_tokens="optional", hop_limit=2, http_endpoint="enabled"),
+    )
+    denied = Coverage(source="aws", scope=f"{other}/global", service="iam", status="denied", error="AccessDenied")
+    snap = snapshot(
+        accounts=[Account(account_id=ACCT), Account(account_id=other)],
+        roles=[
+            role("web-role", irsa_trust("system:serviceaccount:app:web"), doc(allow("ssm:GetParameter", "*"))),
+        ],
+        service_accounts=[sa("app", "web", "web-role")],
+        workloads=[workload("app", "web", "web")],
+        node_groups=[nodes],
+        ssm_parameters=[param("/app/db")],
+        coverage=[denied],
+    )
+    [row] = rows(snap)
+    assert (row.namespace, row.service_account, row.secret_name, row.decision) == ("app", "web", "/app/db", "allow")
+    assert row.complete is False
+    assert f"node role arn:aws:iam::{other}:role/node-role is not in the snapshot" in row.unknown
