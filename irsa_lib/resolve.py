@@ -24,7 +24,7 @@ from irsa_lib.policy import Policy, PolicyError, PolicySet, Principal, combine_p
 from irsa_lib.policy.arn import normalize_resource, parse_arn
 from irsa_lib.policy.document import PolicyKind
 from irsa_lib.policy.errors import UnknownDocumentError
-from irsa_lib.policy.principals import infer_principal
+from irsa_lib.policy.principals import SERVICE_LINKED_PATH, infer_principal, is_service_linked_arn
 from irsa_lib.policy.request import ResourceKind
 from irsa_lib.policy.unknown import unknown_reason
 from irsa_lib.snapshot import Snapshot
@@ -71,6 +71,12 @@ def parameter_paths(param: SSMParameter) -> list[tuple[str, str]]:
     return out
 
 
+def is_service_linked(role: Role) -> bool:
+    """A service-linked role: flagged at collection, or on the ``/aws-service-role/`` path (a record from a
+    source that did not set the flag); SCPs and RCPs do not apply to it."""
+    return role.service_linked or role.path.startswith("/" + SERVICE_LINKED_PATH) or is_service_linked_arn(role.arn)
+
+
 def principal_for_role(role: Role) -> Principal:
     """The evaluator's principal for (any session of) an IAM role."""
     return Principal(
@@ -80,7 +86,7 @@ def principal_for_role(role: Role) -> Principal:
         role_arn=role.arn,
         unique_id=role.role_id,
         tags=dict(role.tags),
-        service_linked=role.service_linked,
+        service_linked=is_service_linked(role),
     )
 
 
@@ -204,7 +210,7 @@ class Inventory:
                     f"no role {parts[1] if len(parts) > 1 else '?'} in account {parsed.account} for session {arn}"
                 )
             return Principal(
-                arn, "session", role.account_id, role.arn, role.role_id, dict(role.tags), role.service_linked
+                arn, "session", role.account_id, role.arn, role.role_id, dict(role.tags), is_service_linked(role)
             )
         if parsed is not None and parsed.resource.startswith(("role/", "user/")):
             raise UnknownPrincipalError(f"principal {arn} is not in the snapshot")
@@ -356,7 +362,9 @@ class Inventory:
             grants=grants,
             scps=scps,
             rcps=rcps,
-            missing=(*id_missing, *res_missing, *scp_missing, *rcp_missing),
+            missing=(*id_missing, *res_missing),
+            scp_missing=scp_missing,
+            rcp_missing=rcp_missing,
             resource_complete=complete,
         )
 

@@ -311,8 +311,11 @@ def test_scps_do_not_apply_to_the_management_account() -> None:
 def test_unreadable_scps_of_an_org_member_are_missing() -> None:
     acct = Account(account_id=A, organization_id="o-1", management_account=False, scps=None)
     inv = Inventory.from_snapshot(snapshot(accounts=(acct,)))
-    ps = policy_set_for(inv, f"arn:aws:iam::{A}:role/billing-service-role", PARAM)
-    assert any("SCPs of account" in m for m in ps.missing)
+    role = f"arn:aws:iam::{A}:role/billing-service-role"
+    ps = policy_set_for(inv, role, PARAM)
+    assert any("SCPs of account" in m for m in ps.scp_missing)
+    decision = evaluate(Request(inv.principal(role), "ssm:GetParameter", PARAM), ps)
+    assert any("SCPs of account" in m for m in decision.missing)
 
 
 def test_parameter_and_secret_resource_policies() -> None:

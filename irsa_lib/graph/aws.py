@@ -579,6 +579,7 @@ class AwsView:
                 resource_kind="kms-key",
                 grants=(),
                 rcps=None,
+                rcp_missing=(),
                 missing=tuple(m for m in policies.missing if key_arn not in m),
             )
             leg = from_decision(self._evaluate(request, policies, cache_key), what)

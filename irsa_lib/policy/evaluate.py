@@ -39,6 +39,10 @@ RCP_SERVICES = frozenset({"s3", "sts", "kms", "sqs", "secretsmanager", "ecr", "a
 support RCPs": S3, STS, KMS, SQS and Secrets Manager at launch, later ECR, OpenSearch Serverless, CloudWatch
 Logs and DynamoDB). An RCP has no effect on any other service, whatever its Action says; Systems Manager
 Parameter Store is not supported. Re-check the live list when AWS adds a service."""
+SLR_NOTE = (
+    "service-linked role: SCPs and RCPs do not apply to it, so they were not evaluated "
+    "(Organizations orgs_manage_policies_scps, orgs_manage_policies_rcps)"
+)
 UNLIMITED = ("direct", "wildcard")
 ROLE = ("role",)
 ACCOUNT = ("account",)
@@ -69,6 +73,8 @@ def evaluate(request: Request, policies: PolicySet) -> Decision:
         and not policies.session
         and policies.scps is None
         and policies.rcps is None
+        and not policies.scp_missing
+        and not policies.rcp_missing
         and policies.resource_kind == "generic"
         and p.kind in _IDENTITY_ONLY
     ):
@@ -125,18 +131,26 @@ def evaluate(request: Request, policies: PolicySet) -> Decision:
             core = identity_side
 
     org: list[Tri] = []
-    if policies.scps is not None and p.kind in _IAM_KINDS and not p.service_linked:
+    notes: list[str] = []
+    if p.service_linked and (policies.scps is not None or policies.rcps is not None or policies.scp_missing):
+        notes.append(SLR_NOTE)
+    scps_apply = p.kind in _IAM_KINDS and not p.service_linked
+    rcps_apply = not p.service_linked and action.split(":", 1)[0].lower() in RCP_SERVICES
+    if policies.scps is not None and scps_apply:
         scp_layers = _levels("scp", policies.scps, action, resource, ctx)
         layers.extend(scp_layers)
         org.extend(lay.allow() for lay in scp_layers)
-    if policies.rcps is not None and not p.service_linked and action.split(":", 1)[0].lower() in RCP_SERVICES:
+    if policies.rcps is not None and rcps_apply:
         rcp_layers = _levels("rcp", policies.rcps, action, resource, ctx)
         layers.extend(rcp_layers)
         org.extend(lay.allow() for lay in rcp_layers)
+    org_missing = (*(policies.scp_missing if scps_apply else ()), *(policies.rcp_missing if rcps_apply else ()))
+    if org_missing:
+        policies = dataclasses.replace(policies, missing=(*policies.missing, *org_missing))
     allow = t_and(core, *org) if org else core
     deny = t_or(*(lay.deny() for lay in layers))
     if kind == "generic" and not same_account and res_layer is None and policies.resource_complete:
         # Across accounts the resource side must allow and there is no resource policy: whatever is
         # missing elsewhere (an uncollected managed policy, SCPs) cannot turn this into an allow.
         policies = dataclasses.replace(policies, missing=())
-    return explain(request, policies, layers, allow, deny, same_account)
+    return explain(request, policies, layers, allow, deny, same_account, notes)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 
 from irsa_lib.policy.decision import Decision, StatementRef
@@ -40,9 +41,25 @@ def _why_not(request: Request, policies: PolicySet, layers: Sequence[Layer], sam
 
 
 def explain(
+    request: Request,
+    policies: PolicySet,
+    layers: Sequence[Layer],
+    allow: Tri,
+    deny: Tri,
+    same_account: bool,
+    notes: Sequence[str] = (),
+) -> Decision:
+    """The decision for the combined allow / deny truth values; ``notes`` are rules that shaped the
+    evaluation (a layer left out, the key's state) and are added to the reasons in words."""
+    decision = _decide(request, policies, layers, allow, deny, same_account)
+    if not notes:
+        return decision
+    return dataclasses.replace(decision, reasons=(*decision.reasons, *notes))
+
+
+def _decide(
     request: Request, policies: PolicySet, layers: Sequence[Layer], allow: Tri, deny: Tri, same_account: bool
 ) -> Decision:
-    """The decision for the combined allow / deny truth values."""
     missing = tuple(policies.missing)
     missing_reasons = tuple(f"not available, so the answer is uncertain: {m}" for m in missing)
     if deny[0] == 2:

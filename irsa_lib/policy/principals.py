@@ -266,6 +266,25 @@ def parse_principal(element: Any) -> PrincipalSpec:
     )
 
 
+SERVICE_LINKED_PATH = "aws-service-role/"
+"""IAM puts every service-linked role on this path (``role/aws-service-role/<service>/AWSServiceRoleFor...``)."""
+
+
+def is_service_linked_arn(arn: str) -> bool:
+    """Whether ``arn`` is the ARN of a service-linked role: its path is ``/aws-service-role/``.
+
+    Only the path is decisive (IAM UG using-service-linked-roles); a session ARN carries no path, so a
+    session is service-linked only when its role is known to be.
+
+    >>> is_service_linked_arn("arn:aws:iam::111122223333:role/aws-service-role/ssm.amazonaws.com/AWSServiceRoleForAmazonSSM")
+    True
+    >>> is_service_linked_arn("arn:aws:iam::111122223333:role/AWSServiceRoleForAmazonSSM")
+    False
+    """
+    parts = arn.split(":", 5)
+    return len(parts) == 6 and parts[0] == "arn" and parts[5].startswith("role/" + SERVICE_LINKED_PATH)
+
+
 def infer_principal(
     arn: str,
     *,
@@ -300,6 +319,7 @@ def infer_principal(
         raise PolicyError(
             f"cannot tell what kind of principal {arn!r} is (expected a role, user, session, root or provider ARN)"
         )
+    service_linked = service_linked or is_service_linked_arn(role_arn or "")
     return Principal(
         arn, kind, account_id=acct, role_arn=role_arn, unique_id=unique_id, tags=tags, service_linked=service_linked
     )

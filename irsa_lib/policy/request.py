@@ -66,6 +66,11 @@ class PolicySet:
     rcps: Sequence[Sequence[Policy]] | None = None
     missing: tuple[str, ...] = ()
     """Policies that take part but could not be read (named); they make an answer uncertain."""
+    scp_missing: tuple[str, ...] = ()
+    """SCPs that could not be read: uncertain only where SCPs apply (not for service-linked roles)."""
+    rcp_missing: tuple[str, ...] = ()
+    """RCPs that could not be read: uncertain only where RCPs apply (a supported service, not a
+    service-linked role)."""
     resource_complete: bool = False
     """The resource side is known in full: the resource is a collected record whose resource-based
     policy was read, or is known not to exist. Then a cross-account request on it without a resource

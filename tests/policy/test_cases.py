@@ -3,7 +3,7 @@
 Each file in ``cases/`` holds ``cases:``, a list of ``{name, cite, request, expect}``. ``request``
 uses the ``irsa simulate --request`` format. ``expect`` has ``decision`` and optionally
 ``explicit_deny``, ``deciding`` (the Sids of the deciding statements, or ``grant <id>``) and
-``unresolved_keys``; or ``error`` (a substring of the PolicyError message) for malformed input.
+``unresolved_keys`` and ``reason`` (a phrase one of the reasons must contain: the rule in words); or ``error`` (a substring of the PolicyError message) for malformed input.
 The expected answers were written by hand from the cited documentation.
 """
 
@@ -55,6 +55,8 @@ def test_case(case: dict[str, Any]) -> None:
     if "deciding" in expect:
         got = sorted(r.sid or r.source for r in decision.deciding)
         assert got == sorted(expect["deciding"]), explain
+    if "reason" in expect:
+        assert any(expect["reason"] in r for r in decision.reasons), explain
     if "unresolved_keys" in expect:
         assert sorted(k.lower() for k in decision.unresolved_keys) == sorted(
             k.lower() for k in expect["unresolved_keys"]

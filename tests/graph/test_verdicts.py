@@ -1,0 +1,149 @@
+"""Verdicts the graph and ``irsa simulate`` reach over whole snapshots, class by class, each from the
+AWS documentation page it cites (the request-level cases are in ``tests/policy/cases``)."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from irsa_lib.cli import main
+from irsa_lib.graph.aws import AwsView, Identity
+from irsa_lib.model import Account, OrgPolicy, Role
+from irsa_lib.resolve import Inventory
+from irsa_lib.snapshot import Snapshot, save_snapshot
+from tests.graph.factory import (
+    ACCT,
+    allow,
+    deny,
+    doc,
+    key_policy_for,
+    kms_key,
+    param,
+    param_arn,
+    role,
+)
+
+ORG_ACCOUNT = Account(
+    account_id=ACCT,
+    organization_id="o-1",
+    management_account=False,
+    ou_path=("r-root", ACCT),
+    rcps=(),
+    scps=(
+        (OrgPolicy(policy_id="p-full", name="FullAWSAccess", document=doc(allow("*")), target_id="r-root"),),
+        (OrgPolicy(policy_id="p-nossm", name="NoSsm", document=doc(allow("*"), deny("ssm:*")), target_id=ACCT),),
+    ),
+)
+
+
+def simulate(tmp_path: Path, snap: Snapshot, capsys: pytest.CaptureFixture[str], *args: str) -> dict[str, Any]:
+    """``irsa simulate SNAPSHOT ... --format json`` and its answer."""
+    path = tmp_path / "snap.json"
+    save_snapshot(snap, path)
+    capsys.readouterr()
+    assert main(["simulate", str(path), *args, "--format", "json"]) == 0
+    return json.loads(capsys.readouterr().out)  # type: ignore[no-any-return]
+
+
+def simulate_text(tmp_path: Path, snap: Snapshot, capsys: pytest.CaptureFixture[str], *args: str) -> str:
+    path = tmp_path / "snap.json"
+    save_snapshot(snap, path)
+    capsys.readouterr()
+    assert main(["simulate", str(path), *args]) == 0
+    return capsys.readouterr().out
+
+
+# --- SCPs and RCPs do not apply to service-linked roles ----------------------------------------------
+# https://docs.aws.amazon.com/organizations/latest/userguide/orgs_manage_policies_scps.html ("SCPs don't
+# affect service-linked roles"); IAM puts every service-linked role on the /aws-service-role/ path
+# (https://docs.aws.amazon.com/IAM/latest/UserGuide/using-service-linked-roles.html).
+
+SLR_NAME = "AWSServiceRoleForAmazonSSM"
+SLR_ARN = f"arn:aws:iam::{ACCT}:role/aws-service-role/ssm.amazonaws.com/{SLR_NAME}"
+
+
+def _slr_snapshot() -> Snapshot:
+    # A record from a source that does not set service_linked (an offline dump, an older snapshot):
+    # its path alone says what it is.
+    slr = dataclasses.replace(
+        role(
+            SLR_NAME,
+            doc({"Effect": "Allow", "Principal": {"Service": "ssm.amazonaws.com"}, "Action": "sts:AssumeRole"}),
+        ),
+        arn=SLR_ARN,
+        path="/aws-service-role/ssm.amazonaws.com/",
+    )
+    slr = dataclasses.replace(slr, inline_policies=role("x", {}, doc(allow("ssm:GetParameter"))).inline_policies)
+    app = role("app-role", {}, doc(allow("ssm:GetParameter")))
+    return Snapshot(
+        created_at="2026-11-29T00:00:00Z",
+        accounts=(ORG_ACCOUNT,),
+        roles=(slr, app),
+        kms_keys=(kms_key("k1", "alias/app", key_policy_for(SLR_NAME, "app-role")),),
+        ssm_parameters=(param("/app/db", "alias/app"),),
+    )
+
+
+def test_an_scp_deny_does_not_turn_a_service_linked_roles_read_into_a_deny() -> None:
+    snap = _slr_snapshot()
+    aws = AwsView(snap, Inventory.from_snapshot(snap))
+    [target] = aws.parameters
+    slr_read = aws.read(Identity(SLR_ARN), target, ("ssm:GetParameter",))
+    assert slr_read is not None and slr_read.leg.decision == "allow"
+    # the same SCP still denies an ordinary role of the account
+    assert aws.read(Identity(role("app-role", {}).arn), target, ("ssm:GetParameter",)) is None
+
+
+def test_simulate_says_why_the_scp_was_not_applied(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    args = ("--principal", SLR_ARN, "--action", "ssm:GetParameter", "--resource", param_arn("/app/db"))
+    out = simulate(tmp_path, _slr_snapshot(), capsys, *args)
+    assert out["decision"] == "allow"
+    assert any("SCPs and RCPs do not apply to it" in r for r in out["reasons"])
+    session = f"arn:aws:sts::{ACCT}:assumed-role/{SLR_NAME}/run-1"
+    out = simulate(tmp_path, _slr_snapshot(), capsys, "--principal", session, *args[2:])
+    assert out["decision"] == "allow"
+
+
+def test_a_role_named_like_a_service_linked_role_is_still_restricted(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    snap = _slr_snapshot()
+    impostor = dataclasses.replace(snap.roles[0], arn=f"arn:aws:iam::{ACCT}:role/{SLR_NAME}", path="/")
+    snap = dataclasses.replace(snap, roles=(impostor, snap.roles[1]))
+    out = simulate(
+        tmp_path, snap, capsys, "--principal", impostor.arn, "--action", "ssm:GetParameter", "--resource",
+        param_arn("/app/db"),
+    )  # fmt: skip
+    assert (out["decision"], out["explicit_deny"]) == ("deny", True)
+
+
+def test_roles_flagged_at_collection_stay_service_linked() -> None:
+    flagged = Role(
+        arn=f"arn:aws:iam::{ACCT}:role/custom-path/{SLR_NAME}",
+        name=SLR_NAME,
+        role_id="AROASLR",
+        account_id=ACCT,
+        trust_policy={},
+        service_linked=True,
+    )
+    assert Inventory.from_snapshot(Snapshot(created_at="x", roles=(flagged,))).principal(flagged.arn).service_linked
+
+
+def test_unread_org_policies_leave_a_service_linked_role_certain() -> None:
+    # SCPs and RCPs that could not be read cannot change an answer they do not take part in: not for a
+    # service-linked role, and RCPs not for Parameter Store (Organizations orgs_manage_policies_rcps:
+    # Systems Manager is not among the services RCPs apply to).
+    unread = dataclasses.replace(ORG_ACCOUNT, scps=None, rcps=None)
+    snap = dataclasses.replace(_slr_snapshot(), accounts=(unread,))
+    aws = AwsView(snap, Inventory.from_snapshot(snap))
+    [target] = aws.parameters
+    slr_read = aws.read(Identity(SLR_ARN), target, ("ssm:GetParameter",))
+    assert slr_read is not None and slr_read.leg.decision == "allow"
+    app_read = aws.read(Identity(role("app-role", {}).arn), target, ("ssm:GetParameter",))
+    assert app_read is not None and app_read.leg.decision == "conditional"
+    assert app_read.read.missing == (f"SCPs of account {ACCT} could not be read",)  # RCPs: not for SSM
+    assert f"RCPs of account {ACCT} could not be read" in app_read.decrypt.missing  # but for KMS
