@@ -109,6 +109,11 @@ def _unique(roles: list[Role]) -> list[Role]:
 _AWS_MANAGED_ALIASES = {"ssm": "alias/aws/ssm", "secretsmanager": "alias/aws/secretsmanager"}
 
 
+def web_principal(provider: OIDCProvider) -> Principal:
+    """The caller of ``sts:AssumeRoleWithWebIdentity`` with a token of ``provider``."""
+    return Principal(arn=provider.arn, kind="federated", account_id=provider.account_id)
+
+
 def aws_managed_key_policy(service: str, account_id: str, region: str) -> dict[str, Any]:
     """The documented key policy of ``aws/ssm`` / ``aws/secretsmanager`` (fixed by AWS).
 
@@ -277,7 +282,7 @@ class AwsView:
         if hit is not None:
             return hit
         host = provider.url.removeprefix("https://")
-        principal = Principal(arn=provider.arn, kind="federated", account_id=provider.account_id)
+        principal = web_principal(provider)
         context: dict[str, str | Sequence[str]] = {f"{host}:sub": sub}
         if aud is not None:
             context[f"{host}:aud"] = aud if isinstance(aud, str) else list(aud)

@@ -3,9 +3,12 @@
 For every cluster, the roles whose trust names the cluster's OIDC provider (found through an index
 of Federated principals) are evaluated for ``sts:AssumeRoleWithWebIdentity`` with the token of each
 candidate service account (``sub`` = ``system:serviceaccount:<ns>:<name>``, ``aud`` = the audience
-annotation or ``sts.amazonaws.com``). Candidates come from the trust's own ``sub`` values, so the
-work grows with the number of trusts, not roles x service accounts; only a wildcard (or missing)
-``sub`` makes a role meet every service account of the cluster.
+annotation or ``sts.amazonaws.com``). Candidates come from the trust's own ``sub`` conditions
+(:func:`accepted_subjects`): ``StringEquals`` values are looked up, ``StringLike`` patterns are
+tried on the service accounts sharing their literal prefix, so the work grows with the number of
+trusts and the service accounts they can accept, not roles x service accounts. A trust the index
+cannot read that way (no ``sub`` condition, a negated or ``IfExists`` operator, policy variables...)
+meets every service account of the cluster; the evaluator decides every candidate.
 
 A wildcard ``sub`` also yields ONE potential edge from a synthetic "any service account someone
 could create in <cluster>[/<ns>]" node, found by probing the trust with made-up names.
@@ -13,14 +16,16 @@ could create in <cluster>[/<ns>]" node, found by probing the trust with made-up 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import bisect
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
-from irsa_lib.graph.aws import Identity
+from irsa_lib.graph.aws import Identity, web_principal
 from irsa_lib.graph.context import BuildContext, Reach
 from irsa_lib.graph.core import Gap
 from irsa_lib.graph.legs import Leg, from_decision, leg_edge
-from irsa_lib.graph.patterns import statements, wildcard_match
+from irsa_lib.graph.patterns import statements
 from irsa_lib.graph.schema import (
     ARN,
     CLUSTER,
@@ -32,16 +37,23 @@ from irsa_lib.graph.schema import (
     oidc_id,
 )
 from irsa_lib.model import OIDCProvider, Role, ServiceAccount
+from irsa_lib.policy import Policy, Principal
+from irsa_lib.policy.patterns import compile_glob, unmark
+from irsa_lib.policy.principals import judge
+from irsa_lib.policy.variables import KeyStatus
 
 PROBE = "irsa-probe-made-up"
+WEB_IDENTITY = "sts:AssumeRoleWithWebIdentity"
+_NARROWING = ("stringequals", "stringlike")
 _POSITIVE_OPERATORS = {"stringequals", "stringlike", "stringequalsifexists", "stringlikeifexists"}
 
 
 def sub_patterns(trust: Mapping[str, Any]) -> list[str] | None:
-    """The ``sub`` values an Allow of this trust can accept, or None when it may accept any.
+    """The ``sub`` values an Allow of this trust can accept, read from the raw document to make up
+    probe subjects (:func:`_probe_subjects`), or None when it may accept any.
 
-    Only positive string operators narrow the candidates; anything else (no sub condition, a
-    negated or case-insensitive operator, a ForAllValues set) counts as "any service account".
+    Only positive string operators narrow the probes; anything else (no sub condition, a negated or
+    case-insensitive operator, a ForAllValues set) counts as "any service account".
     """
     out: list[str] = []
     for st in statements(trust):
@@ -70,15 +82,92 @@ def sub_patterns(trust: Mapping[str, Any]) -> list[str] | None:
     return out
 
 
+def _unknown(_key: str) -> tuple[KeyStatus, tuple[str, ...]]:
+    return "unknown", ()
+
+
+@dataclass(frozen=True)
+class Accepted:
+    """The token subjects a trust can accept: exact values and ``StringLike`` patterns."""
+
+    exact: frozenset[str]
+    patterns: tuple[str, ...]
+    """As the evaluator's matcher takes them (``${*}`` / ``${?}`` kept as literal marks)."""
+
+
+def accepted_subjects(trust: Policy | None, principal: Principal, sub_key: str) -> Accepted | None:
+    """The ``sub`` values the Allow statements of ``trust`` can accept from ``principal`` (an OIDC
+    provider), or None when this reading cannot tell (then every service account is a candidate).
+
+    ``trust`` is the evaluator's parsed document and ``sub_key`` the lower-case ``<issuer>:sub``. A
+    statement takes part when it covers sts:AssumeRoleWithWebIdentity and its Principal names the
+    provider (the evaluator's own tests). It narrows the subjects through one condition on exactly
+    ``sub_key`` with ``StringEquals`` or ``StringLike`` (plain or ``ForAnyValue:``), not negated,
+    without ``IfExists`` and without policy variables: the token always carries its ``sub``, so
+    such a condition is false for a subject matching none of its values, and a statement with a
+    false condition allows nothing. A statement without one makes the answer None.
+    """
+    if trust is None:
+        return None
+    exact: set[str] = set()
+    patterns: list[str] = []
+    for st in trust.statements_for(WEB_IDENTITY):
+        if st.effect != "Allow":
+            continue
+        if (
+            st.principal is not None
+            and judge(st.principal, st.not_principal, st.effect, principal, _unknown)[0] is None
+        ):
+            continue
+        narrowing = [
+            c
+            for c in st.conditions
+            if c.key == sub_key
+            and c.base in _NARROWING
+            and c.static
+            and not c.negated
+            and not c.if_exists
+            and c.qualifier != "all"
+        ]
+        if not narrowing:
+            return None
+        best = min(narrowing, key=lambda c: c.base != "stringequals")  # exact values over patterns
+        values = [v for v in best.values if isinstance(v, str)]
+        if best.base == "stringequals":
+            exact.update(unmark(v) for v in values)
+        else:
+            patterns.extend(values)
+    return Accepted(frozenset(exact), tuple(patterns))
+
+
+class SubjectIndex:
+    """A cluster's service accounts by token subject, for :class:`Accepted` lookups."""
+
+    def __init__(self, sas: Iterable[ServiceAccount]) -> None:
+        self.sas = list(sas)
+        self.position = {sa.subject: i for i, sa in enumerate(self.sas)}
+        self._sorted = sorted(self.position)
+
+    def candidates(self, accepted: Accepted | None) -> list[ServiceAccount]:
+        """The service accounts whose subject ``accepted`` may admit, in the cluster's order."""
+        if accepted is None:
+            return self.sas
+        hits = {self.position[v] for v in accepted.exact if v in self.position}
+        for pattern in accepted.patterns:
+            cut = min((i for i in (pattern.find("*"), pattern.find("?")) if i >= 0), default=len(pattern))
+            prefix = unmark(pattern[:cut])
+            match = compile_glob(pattern)
+            i = bisect.bisect_left(self._sorted, prefix)
+            while i < len(self._sorted) and self._sorted[i].startswith(prefix):
+                if match(self._sorted[i]):
+                    hits.add(self.position[self._sorted[i]])
+                i += 1
+        return [self.sas[i] for i in sorted(hits)]
+
+
 def _literal(value: str) -> str:
     """A StringEquals value as a pattern that matches only itself (``*``/``?`` are literal there)."""
     return value.replace("*", "\x00").replace("?", "\x01")
-
-
-def _matches(pattern: str, subject: str) -> bool:
-    if "\x00" in pattern or "\x01" in pattern:
-        return pattern.replace("\x00", "*").replace("\x01", "?") == subject
-    return wildcard_match(pattern, subject) if ("*" in pattern or "?" in pattern) else pattern == subject
 
 
 def _probe_subjects(patterns: list[str] | None) -> list[tuple[str, str | None]]:
@@ -140,34 +229,24 @@ def _provider_edges(ctx: BuildContext, cluster: str, provider: OIDCProvider) -> 
     oidc_node = g.add_node(
         oidc_id(provider.arn), NodeType.OIDC_PROVIDER, f"OIDC {provider.url}", **{ARN: provider.arn, CLUSTER: cluster}
     )
-    sas = [sa for (c, _, _), sa in ctx.service_accounts.items() if c == cluster]
-    by_subject = {sa.subject: sa for sa in sas}
+    index = SubjectIndex(sa for (c, _, _), sa in ctx.service_accounts.items() if c == cluster)
+    principal = web_principal(provider)
+    sub_key = f"{provider.url.removeprefix('https://')}:sub".lower()
     for role in ctx.aws.roles_trusting_federated(provider.arn):
-        patterns = sub_patterns(role.trust_policy)
-        if patterns is None:
-            candidates = sas
-        else:
-            candidates = []
-            for p in patterns:
-                if "\x00" in p or "\x01" in p or ("*" not in p and "?" not in p):
-                    hit = by_subject.get(p.replace("\x00", "*").replace("\x01", "?"))
-                    if hit is not None:
-                        candidates.append(hit)
-                else:
-                    candidates.extend(sa for sa in sas if _matches(p, sa.subject))
+        trust = ctx.aws.inventory.policy_set_for(provider.arn, role.arn).resource
+        accepted = accepted_subjects(trust, principal, sub_key)
+        candidates = index.candidates(accepted)
         if not ctx.aws.trust_reads_sub(role) and all(
             ctx.aws.web_identity(provider, role, sub=sa.subject, aud=aud).outcome == "deny"
             for aud, sa in {sa.audience: sa for sa in candidates}.items()
         ):
             candidates = []  # one answer per audience, and every one is a deny: skip the accounts
-        seen: set[str] = set()
         for sa in candidates:
-            if sa.subject in seen:
-                continue
-            seen.add(sa.subject)
             _sa_edge(ctx, provider, oidc_node, role, sa)
-        if patterns is None or any(("*" in p or "?" in p) and "\x00" not in p for p in patterns):
-            _potential_edges(ctx, provider, oidc_node, role, cluster, patterns, set(by_subject))
+        patterns = sub_patterns(role.trust_policy)
+        wild = patterns is None or any(("*" in p or "?" in p) and "\x00" not in p for p in patterns)
+        if wild or accepted is None or accepted.patterns:
+            _potential_edges(ctx, provider, oidc_node, role, cluster, patterns, set(index.position))
 
 
 def _sa_edge(ctx: BuildContext, provider: OIDCProvider, oidc_node: str, role: Role, sa: ServiceAccount) -> None:

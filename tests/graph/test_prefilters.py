@@ -1,4 +1,4 @@
-"""The graph only evaluates the reads its indexes propose: those indexes must never drop a readable value.
+"""The graph only evaluates the pairs its indexes propose: those indexes must never drop an allowed pair.
 
 Checked exhaustively on a synthetic organisation (several accounts, wildcard grants, cross-account keys,
 org-wide trusts), with resource policies added that share values across accounts and name single role
@@ -8,15 +8,19 @@ sessions: every (role, value) pair the candidate index leaves out must be one th
 from __future__ import annotations
 
 import dataclasses
+from typing import Any
 
 from benchmarks.synthetic import generate
 from irsa_lib.graph import build_graph
-from irsa_lib.graph.aws import SM_READ_ACTIONS, AwsView, Identity, consumer_actions
+from irsa_lib.graph.aws import SM_READ_ACTIONS, AwsView, Identity, consumer_actions, web_principal
+from irsa_lib.graph.irsa import SubjectIndex, accepted_subjects
 from irsa_lib.graph.patterns import allowed_resource_patterns
-from irsa_lib.graph.schema import Mechanism, role_id, sa_id
-from irsa_lib.model import SecretsManagerSecret, SSMParameter
+from irsa_lib.graph.schema import Mechanism, any_sa_id, role_id, sa_id
+from irsa_lib.model import AUDIENCE_ANNOTATION, SecretsManagerSecret, SSMParameter
 from irsa_lib.resolve import Inventory
 from irsa_lib.snapshot import Snapshot
+from tests.graph import factory as f
+from tests.graph.factory import ACCT, CLUSTER, HOST, PROVIDER_ARN
 
 
 def _with_resource_policies(snap: Snapshot) -> Snapshot:
@@ -110,3 +114,120 @@ def test_irsa_edges_cover_every_service_account_a_role_trust_accepts() -> None:
                 edge = graph.graph.get_edge_data(sa_id(sa.cluster, sa.namespace, sa.name), role_id(role.arn)) or {}
                 missing += not any(e["mechanism"] == Mechanism.IRSA for e in edge.values())
     assert accepted and missing == 0
+
+
+def _web(sub: str | list[str], op: str, **extra: Any) -> dict[str, Any]:
+    """A web-identity trust statement for the factory cluster's provider with ``op`` on ``sub``."""
+    cond: dict[str, Any] = {op: {f"{HOST}:sub": sub}, **extra}
+    return {
+        "Effect": "Allow",
+        "Principal": {"Federated": PROVIDER_ARN},
+        "Action": "sts:AssumeRoleWithWebIdentity",
+        "Condition": cond,
+    }
+
+
+SUB = f"{HOST}:sub"
+TRUSTS: dict[str, list[dict[str, Any]]] = {
+    "equals": [_web("system:serviceaccount:team-a:app", "StringEquals")],
+    "equals-list": [_web(["system:serviceaccount:team-a:app", "system:serviceaccount:team-b:app"], "StringEquals")],
+    "any-equals": [_web("system:serviceaccount:team-b:app", "ForAnyValue:StringEquals")],
+    "like-namespace": [_web("system:serviceaccount:team-a:*", "StringLike")],
+    "like-prefix": [_web("system:serviceaccount:team-a*:app", "StringLike")],
+    "like-qmark": [_web("system:serviceaccount:team-?:app", "StringLike")],
+    "any-like": [_web(["system:serviceaccount:other:*", "system:serviceaccount:team-b:w*"], "ForAnyValue:StringLike")],
+    "like-literal-star": [_web("system:serviceaccount:team-a:${*}", "StringLike")],
+    "not-equals": [_web("system:serviceaccount:team-a:app", "StringNotEquals")],
+    "not-like": [_web("system:serviceaccount:team-*", "StringNotLike")],
+    "equals-if-exists": [_web("system:serviceaccount:team-a:app", "StringEqualsIfExists")],
+    "like-if-exists": [_web("system:serviceaccount:team-b:*", "StringLikeIfExists")],
+    "all-values": [_web("system:serviceaccount:other:x", "ForAllValues:StringEquals")],
+    "ignore-case": [_web("SYSTEM:SERVICEACCOUNT:TEAM-A:APP", "StringEqualsIgnoreCase")],
+    # a policy variable with a default names team-a; one naming the token's own sub matches every subject
+    "variable-default": [_web("system:serviceaccount:${aws:PrincipalTag/ns, 'team-a'}:app", "StringEquals")],
+    "variable-self": [_web(f"${{{SUB}}}", "StringEquals")],
+    "no-sub": [
+        {
+            "Effect": "Allow",
+            "Principal": {"Federated": PROVIDER_ARN},
+            "Action": "sts:AssumeRoleWithWebIdentity",
+            "Condition": {"StringEquals": {f"{HOST}:aud": "sts.amazonaws.com"}},
+        }
+    ],
+    "root-and-one": [
+        {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ACCT}:root"}, "Action": "sts:AssumeRole"},
+        _web("system:serviceaccount:team-b:worker", "StringEquals"),
+    ],
+    "root-any-sts": [
+        {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ACCT}:root"}, "Action": "sts:*"},
+        _web("system:serviceaccount:team-b:worker", "StringEquals"),
+    ],
+    "star-principal": [
+        {
+            "Effect": "Allow",
+            "Principal": "*",
+            "Action": "sts:AssumeRoleWithWebIdentity",
+            "Condition": {"StringLike": {SUB: "system:serviceaccount:team-ab:*"}},
+        }
+    ],
+    "equals-and-like": [
+        _web("system:serviceaccount:team-a:app", "StringEquals", StringLike={SUB: "system:serviceaccount:*"})
+    ],
+    "two-statements": [_web("system:serviceaccount:other:x", "StringEquals"), _web("system:*:team-b:*", "StringLike")],
+    "other-issuer": [
+        {
+            "Effect": "Allow",
+            "Principal": {"Federated": PROVIDER_ARN},
+            "Action": "sts:AssumeRoleWithWebIdentity",
+            "Condition": {"StringEquals": {"oidc.example.com/id/OTHER:sub": "system:serviceaccount:team-a:app"}},
+        }
+    ],
+    "deny-one": [
+        _web("system:serviceaccount:team-a:*", "StringLike"),
+        {
+            "Effect": "Deny",
+            "Principal": {"Federated": PROVIDER_ARN},
+            "Action": "sts:AssumeRoleWithWebIdentity",
+            "Condition": {"StringEquals": {SUB: "system:serviceaccount:team-a:worker"}},
+        },
+    ],
+    # not a valid policy (unknown operator): the evaluator cannot read it, so the index must not either
+    "malformed": [_web("system:serviceaccount:team-a:app", "StringEqualsSometimes")],
+}
+SAS = [("team-a", "app"), ("team-a", "worker"), ("team-ab", "app"), ("team-b", "app"), ("team-b", "worker"),
+       ("other", "x"), ("team-c", "app")]  # fmt: skip
+
+
+def test_the_irsa_index_never_leaves_out_a_service_account_the_evaluator_lets_assume_a_role() -> None:
+    roles = [f.role(name, f.doc(*statements)) for name, statements in TRUSTS.items()]
+    sas = [f.sa(ns, name) for ns, name in SAS]
+    sas.append(dataclasses.replace(f.sa("team-c", "custom-aud"), annotations={AUDIENCE_ANNOTATION: "vault"}))
+    snap = f.snapshot(roles=roles, service_accounts=sas)
+    graph = build_graph(snap)
+    aws = AwsView(snap, Inventory.from_snapshot(snap))
+    provider = snap.oidc_providers[0]
+    index = SubjectIndex(sas)
+    narrowed = accepted = 0
+    for r in roles:
+        trust = aws.inventory.policy_set_for(provider.arn, r.arn).resource
+        proposed = {x.subject for x in index.candidates(accepted_subjects(trust, web_principal(provider), SUB.lower()))}
+        narrowed += len(proposed) < len(sas)
+        for account in sas:
+            if aws.web_identity(provider, r, sub=account.subject, aud=account.audience).outcome == "deny":
+                continue
+            accepted += 1
+            assert account.subject in proposed, f"{r.name} accepts {account.subject} but the index left it out"
+            edges = graph.graph.get_edge_data(sa_id(CLUSTER, account.namespace, account.name), role_id(r.arn)) or {}
+            assert any(e["mechanism"] == Mechanism.IRSA for e in edges.values()), (r.name, account.subject)
+    assert accepted >= 25 and narrowed >= 10  # neither vacuous nor "everything is a candidate"
+    # a trust that accepts a service account nobody has created yet has a potential edge from "any service account"
+    potential = 0
+    for r in roles:
+        for ns in ("brand-new", "team-a"):
+            made_up = f"system:serviceaccount:{ns}:made-up"
+            if aws.web_identity(provider, r, sub=made_up, aud="sts.amazonaws.com").outcome == "deny":
+                continue
+            potential += 1
+            sources = {any_sa_id(CLUSTER), any_sa_id(CLUSTER, ns)}
+            assert any(u in sources for u, _ in graph.graph.in_edges(role_id(r.arn))), (r.name, made_up)
+    assert potential >= 10
