@@ -14,7 +14,6 @@ from typing import Any, Literal, TypeVar, cast
 import networkx as nx
 
 from irsa_lib.graph.schema import (
-    DECISION,
     LABEL,
     MECHANISM,
     TYPE,
@@ -165,11 +164,3 @@ class AccessGraph:
             f"AccessGraph({self.graph.number_of_nodes()} nodes, {self.graph.number_of_edges()} edges, "
             f"{len(self._gaps)} gaps)"
         )
-
-    def summary(self) -> dict[str, int]:
-        """Edge counts per mechanism and decision, for logs and benchmarks."""
-        out: dict[str, int] = {}
-        for _, _, d in self.graph.edges(data=True):
-            k = f"{d[MECHANISM]}/{d[DECISION]}"
-            out[k] = out.get(k, 0) + 1
-        return dict(sorted(out.items()))
