@@ -23,8 +23,8 @@ from irsa_lib.model import Account, Group, KMSKey, ManagedPolicy, Role, SecretsM
 from irsa_lib.policy import Policy, PolicyError, PolicySet, Principal, combine_policies, parse_policy
 from irsa_lib.policy.arn import normalize_resource, parse_arn
 from irsa_lib.policy.document import PolicyKind
+from irsa_lib.policy.policyset import ResourceKind
 from irsa_lib.policy.principals import infer_principal
-from irsa_lib.policy.request import ResourceKind
 from irsa_lib.snapshot import Snapshot
 
 KNOWN_AWS_MANAGED: tuple[ManagedPolicy, ...] = (

@@ -57,13 +57,13 @@ def run(args: argparse.Namespace) -> int:
         print(f"snapshot written: {result.snapshot_path}")
         print("\n".join(coverage_lines(result.snapshot)))
         if not args.no_report:
-            from irsa_lib.render.notebooks import run_report
+            from irsa_lib.notebooks import run_report
 
             report = run_report(args.out_dir, {"snapshot_path": str(result.snapshot_path.resolve())})
             print(f"trust graph: {report.out_dir / 'trust-graph.html'}")
             print(f"report: {report.html}")
         if not args.no_onboarding:
-            from irsa_lib.onboarding.demo import onboard_dry_run_demo
+            from irsa_lib.demo.onboarding import onboard_dry_run_demo
 
             onboarding = onboard_dry_run_demo(args.out_dir, endpoint_url=aws.endpoint_url)
             steps = ", ".join(f"{n} {s}" for s, n in sorted(onboarding.report.counts().items()))
