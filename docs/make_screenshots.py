@@ -58,10 +58,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=DOCS, help="directory for report.png and graph.png")
     args = parser.parse_args(argv)
 
-    from irsa_lib.demo import run_demo
-    from irsa_lib.render.graph_html import Focus, render_trust_graph
-    from irsa_lib.render.notebooks import run_report
     from irsa_lib.analysis import analyse
+    from irsa_lib.demo import run_demo
+    from irsa_lib.notebooks import run_report
+    from irsa_lib.render.graph_html import Focus, render_trust_graph
 
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)

@@ -24,8 +24,8 @@ from irsa_lib.policy import Policy, PolicyError, PolicySet, Principal, combine_p
 from irsa_lib.policy.arn import normalize_resource, parse_arn
 from irsa_lib.policy.document import PolicyKind
 from irsa_lib.policy.errors import UnknownDocumentError
+from irsa_lib.policy.policyset import ResourceKind
 from irsa_lib.policy.principals import SERVICE_LINKED_PATH, infer_principal, is_service_linked_arn
-from irsa_lib.policy.request import ResourceKind
 from irsa_lib.policy.unknown import unknown_reason
 from irsa_lib.snapshot import Snapshot
 

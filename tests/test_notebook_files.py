@@ -9,7 +9,7 @@ import nbformat
 import pytest
 
 from irsa_lib.errors import UsageError
-from irsa_lib.notebook import NOTEBOOKS, notebook_path, notebooks_dir
+from irsa_lib.notebooks import NOTEBOOKS, notebook_path, notebooks_dir
 
 EXPECTED_PARAMETERS = {
     "access_report.ipynb": {

@@ -26,8 +26,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from irsa_lib.notebook import notebook_path
-from irsa_lib.render.notebooks import NotebookError, ReportResult, execute_notebook, run_report
+from irsa_lib.notebooks import NotebookError, ReportResult, execute_notebook, notebook_path, run_report
 from irsa_lib.render.offline import external_references
 from irsa_lib.snapshot import RECORD_FIELDS, Snapshot, save_snapshot
 from tests.browser_support import CHROMIUM, SKIP_REASON, decode_png, leaving_requests, load_page, near
@@ -128,7 +127,7 @@ def test_access_report_has_every_section(report: ReportResult) -> None:
 def test_report_html_is_offline_and_without_code(report: ReportResult) -> None:
     html = report.html.read_text(encoding="utf-8")
     assert external_references(html) == []
-    assert "report.gather_snapshot(" not in html  # input cells are excluded
+    assert "gather_snapshot(" not in html  # input cells are excluded
     assert "T_access-matrix" in html
 
 

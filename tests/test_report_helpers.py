@@ -11,15 +11,13 @@ import pytest
 from irsa_lib.analysis import Analysis
 from irsa_lib.cli import build_parser
 from irsa_lib.cli.report import parameters
+from irsa_lib.collect.gather import gather_snapshot, parse_cluster_map
 from irsa_lib.errors import UsageError
 from irsa_lib.model import Coverage, ServiceAccount
-from irsa_lib.notebook import choices, selection
+from irsa_lib.notebooks import choices, rows_for, selection
 from irsa_lib.render.graph_view import Focus
 from irsa_lib.render.report import (
     drift_frame,
-    gather_snapshot,
-    parse_cluster_map,
-    rows_for,
     summary_frame,
     trust_graph,
     write_report_files,
@@ -253,7 +251,7 @@ def test_selection_focuses_the_graph_and_filters_findings() -> None:
 
 
 def test_explorer_panel_updates_on_picks() -> None:
-    from irsa_lib.notebook import explorer
+    from irsa_lib.notebooks import explorer
 
     panel = explorer(analysis())
     pickers, result = panel.children[0].children, panel.children[1]

@@ -66,7 +66,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"  new readers: {', '.join(readers) or 'none'}")
         print(f"  pull-request comment: {review.markdown}; SARIF: {review.sarif}")
         if not args.no_report:
-            from irsa_lib.render.notebooks import run_report
+            from irsa_lib.notebooks import run_report
 
             report = run_report(
                 args.out_dir,
@@ -75,7 +75,7 @@ def run(args: argparse.Namespace) -> int:
             print(f"trust graph: {report.out_dir / 'trust-graph.html'}")
             print(f"report: {report.html}")
         if not args.no_onboarding:
-            from irsa_lib.onboarding.demo import onboard_dry_run_demo
+            from irsa_lib.demo.onboarding import onboard_dry_run_demo
 
             onboarding = onboard_dry_run_demo(args.out_dir, endpoint_url=aws.endpoint_url)
             steps = ", ".join(f"{n} {s}" for s, n in sorted(onboarding.report.counts().items()))

@@ -3,7 +3,7 @@
 The demo's local AWS endpoint is started and seeded, the demo snapshot is written, and JupyterLab
 runs with an environment in which the notebooks work unchanged: ``AWS_ENDPOINT_URL`` and
 placeholder credentials point every boto3 call at the local endpoint, and ``IRSA_SNAPSHOT`` names
-the demo snapshot, which :func:`irsa_lib.render.report.gather_snapshot` uses when a notebook is
+the demo snapshot, which :func:`irsa_lib.collect.gather.gather_snapshot` uses when a notebook is
 given no other source. The endpoint stops when JupyterLab exits.
 """
 
@@ -17,9 +17,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from irsa_lib.collect.gather import SNAPSHOT_ENV
 from irsa_lib.errors import UsageError
-from irsa_lib.notebook import notebooks_dir
-from irsa_lib.render.report import SNAPSHOT_ENV
+from irsa_lib.notebooks import notebooks_dir
 
 
 def register(sub: Any) -> None:

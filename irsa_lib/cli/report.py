@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from irsa_lib.collect.gather import parse_cluster_map
 from irsa_lib.errors import UsageError
-from irsa_lib.render.report import parse_cluster_map
 
 
 def register(sub: Any) -> None:
@@ -85,7 +85,7 @@ def _abs(path: str | None) -> str | None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from irsa_lib.render.notebooks import run_report
+    from irsa_lib.notebooks import run_report
 
     result = run_report(args.output, parameters(args), timeout=args.timeout)
     print(f"report: {result.html}")

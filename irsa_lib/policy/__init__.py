@@ -17,8 +17,9 @@ from irsa_lib.policy.decision import Decision, StatementRef
 from irsa_lib.policy.document import Policy, combine_policies, parse_policy
 from irsa_lib.policy.errors import PolicyError
 from irsa_lib.policy.evaluate import evaluate
+from irsa_lib.policy.policyset import PolicySet
 from irsa_lib.policy.principals import infer_principal
-from irsa_lib.policy.request import PolicySet, Principal, Request
+from irsa_lib.policy.request import Principal, Request
 from irsa_lib.policy.sts import pod_identity_decision, pod_identity_requests, web_identity_request
 
 __all__ = [

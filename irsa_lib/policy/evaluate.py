@@ -30,7 +30,8 @@ from irsa_lib.policy.document import Policy
 from irsa_lib.policy.explain import explain
 from irsa_lib.policy.kms import grant_allows
 from irsa_lib.policy.layers import FALSE, TRUE, Layer, Tri, scan, t_and, t_or
-from irsa_lib.policy.request import PolicySet, Request
+from irsa_lib.policy.policyset import PolicySet
+from irsa_lib.policy.request import Request
 
 _IAM_KINDS = frozenset({"role", "user", "session", "root"})
 _IDENTITY_ONLY = frozenset({"role", "user", "session"})

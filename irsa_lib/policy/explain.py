@@ -7,7 +7,8 @@ from collections.abc import Sequence
 
 from irsa_lib.policy.decision import Decision, StatementRef
 from irsa_lib.policy.layers import Layer, Tri
-from irsa_lib.policy.request import PolicySet, Request
+from irsa_lib.policy.policyset import PolicySet
+from irsa_lib.policy.request import Request
 
 _RULES = {
     "kms-key": "KMS: the key policy must allow the principal directly, or allow the account root and an IAM "

@@ -1,17 +1,12 @@
-"""Evaluator inputs: who asks (Principal), what for (Request), and which policies apply (PolicySet)."""
+"""Evaluator inputs: who asks (Principal) and what for (Request); the policies that apply are a PolicySet."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Literal
-
-if TYPE_CHECKING:
-    from irsa_lib.model import Grant
-    from irsa_lib.policy.document import Policy
+from typing import Literal
 
 PrincipalKind = Literal["role", "user", "session", "service", "federated", "root"]
-ResourceKind = Literal["generic", "kms-key", "role-trust"]
 ContextValue = str | Sequence[str]
 
 
@@ -47,31 +42,3 @@ class Request:
     context_complete: bool = False
     """False: a condition on a key not given makes the answer ``conditional`` naming that key.
     True: keys not given are absent, as AWS sees a real request."""
-
-
-@dataclass(frozen=True)
-class PolicySet:
-    """Every policy that takes part in deciding one request."""
-
-    identity: Sequence[Policy] = ()
-    boundary: Policy | None = None
-    session: Sequence[Policy] = ()
-    resource: Policy | None = None
-    """Resource-based policy: role trust policy, KMS key policy, secret or parameter policy."""
-    resource_account: str | None = None
-    resource_kind: ResourceKind = "generic"
-    grants: Sequence[Grant] = ()
-    scps: Sequence[Sequence[Policy]] | None = None
-    """SCPs per level, root to account; None when no SCPs apply (or none are known)."""
-    rcps: Sequence[Sequence[Policy]] | None = None
-    missing: tuple[str, ...] = ()
-    """Policies that take part but could not be read (named); they make an answer uncertain."""
-    scp_missing: tuple[str, ...] = ()
-    """SCPs that could not be read: uncertain only where SCPs apply (not for service-linked roles)."""
-    rcp_missing: tuple[str, ...] = ()
-    """RCPs that could not be read: uncertain only where RCPs apply (a supported service, not a
-    service-linked role)."""
-    resource_complete: bool = False
-    """The resource side is known in full: the resource is a collected record whose resource-based
-    policy was read, or is known not to exist. Then a cross-account request on it without a resource
-    policy is denied whatever else is missing (nothing on the principal's side can allow it)."""

@@ -23,8 +23,9 @@ from typing import Any
 from irsa_lib.errors import IrsaError
 from irsa_lib.model import Grant, GrantConstraints
 from irsa_lib.policy.document import Policy, PolicyKind, parse_policy
+from irsa_lib.policy.policyset import PolicySet, ResourceKind
 from irsa_lib.policy.principals import infer_principal
-from irsa_lib.policy.request import PolicySet, Principal, Request, ResourceKind
+from irsa_lib.policy.request import Principal, Request
 
 _TOP = frozenset(
     {"principal", "action", "resource", "resource_policy", "resource_account", "resource_kind", "scps", "rcps",

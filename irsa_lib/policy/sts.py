@@ -20,7 +20,8 @@ from __future__ import annotations
 
 from irsa_lib.policy.decision import Decision, Outcome
 from irsa_lib.policy.evaluate import evaluate
-from irsa_lib.policy.request import PolicySet, Principal, Request
+from irsa_lib.policy.policyset import PolicySet
+from irsa_lib.policy.request import Principal, Request
 
 DEFAULT_AUDIENCE = "sts.amazonaws.com"
 POD_IDENTITY_SERVICE = "pods.eks.amazonaws.com"

@@ -1,9 +1,9 @@
-"""Report assembly shared by the notebooks and ``irsa report``: gather a snapshot, show the sections of its analysis.
+"""The report's sections, shared by the notebooks and ``irsa report``: one function per section of an analysis.
 
-Notebook cells are one or two calls into this module, so everything a report does is reachable
-from tests: :func:`gather_snapshot` (load a snapshot file, or collect from AWS accounts, live
-clusters and manifest directories), and one function per report section of an
-:class:`~irsa_lib.analysis.Analysis`, returning something Jupyter displays (a Styler or :class:`Html`).
+Notebook cells are one or two calls into this module, so everything a report shows is reachable
+from tests: each function takes an :class:`~irsa_lib.analysis.Analysis` and returns something
+Jupyter displays (a Styler or :class:`Html`); :func:`write_report_files` writes the tables, the
+snapshot and the trust graph beside the report.
 """
 
 from __future__ import annotations
@@ -11,15 +11,15 @@ from __future__ import annotations
 import html
 import os
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 from pandas.io.formats.style import Styler
 
-from irsa_lib.analysis import Analysis, analyse
-from irsa_lib.errors import UsageError
+from irsa_lib.analysis import Analysis
+from irsa_lib.diff import diff_analyses
 from irsa_lib.render.files import write_output
 from irsa_lib.render.graph_html import Focus, render_graph_iframe, render_trust_graph
 from irsa_lib.render.tables import (
@@ -36,7 +36,7 @@ from irsa_lib.render.tables import (
     style_findings,
     style_findings_summary,
 )
-from irsa_lib.snapshot import Snapshot, load_snapshot, merge_snapshots, save_snapshot
+from irsa_lib.snapshot import save_snapshot
 
 __all__ = [
     "Html",
@@ -46,8 +46,6 @@ __all__ = [
     "drift_frame",
     "drift_table",
     "findings_table",
-    "gather_snapshot",
-    "parse_cluster_map",
     "severity_table",
     "summary_frame",
     "summary_table",
@@ -56,96 +54,11 @@ __all__ = [
 ]
 
 
-SNAPSHOT_ENV = "IRSA_SNAPSHOT"
-
-
 class Html(str):
     """A string Jupyter displays as HTML (no IPython import needed, and no IFrame warning)."""
 
     def _repr_html_(self) -> str:
         return str(self)
-
-
-# ---------------------------------------------------------------- inputs
-
-
-def parse_cluster_map(value: Mapping[str, str] | Sequence[str] | str | None, *, what: str) -> dict[str, str]:
-    """``{"cluster": "x"}``, ``["cluster=x", ...]``, ``"cluster=x,other=y"`` or ``["x"]`` (cluster = x) as a dict.
-
-    Papermill parameters and command-line options arrive in all of these shapes.
-    """
-    if value is None:
-        return {}
-    if isinstance(value, Mapping):
-        return {str(k): str(v) for k, v in value.items()}
-    items = value.split(",") if isinstance(value, str) else list(value)
-    out: dict[str, str] = {}
-    for item in (i.strip() for i in items):
-        if not item:
-            continue
-        cluster, sep, target = item.partition("=")
-        if not sep:
-            cluster, target = Path(item).name or item, item
-        if not cluster or not target:
-            raise UsageError(f"{what}: cannot read {item!r}; expected CLUSTER=VALUE")
-        if cluster in out:
-            raise UsageError(f"{what}: cluster {cluster!r} given twice")
-        out[cluster] = target
-    return out
-
-
-def gather_snapshot(
-    *,
-    snapshot_path: str | os.PathLike[str] | None = None,
-    aws_profiles: Sequence[str] = (),
-    aws_role_arns: Sequence[str] = (),
-    aws_regions: Sequence[str] = (),
-    endpoint_url: str | None = None,
-    collect_aws: bool | None = None,
-    kube_contexts: Mapping[str, str] | Sequence[str] | str | None = None,
-    kubeconfig: str | None = None,
-    manifest_dirs: Mapping[str, str] | Sequence[str] | str | None = None,
-) -> Snapshot:
-    """Load ``snapshot_path``, or collect a fresh snapshot from the given sources.
-
-    AWS is collected when profiles, role ARNs, regions or an endpoint are given (or ``collect_aws=True``:
-    the default credential chain). ``kube_contexts`` and ``manifest_dirs`` map cluster names to a
-    kubeconfig context / a directory of YAML manifests. With no source at all, the snapshot named
-    by the ``IRSA_SNAPSHOT`` environment variable is used (``irsa lab`` sets it to the demo's).
-    """
-    if snapshot_path:
-        return load_snapshot(snapshot_path)
-    contexts = parse_cluster_map(kube_contexts, what="kube_contexts")
-    manifests = parse_cluster_map(manifest_dirs, what="manifest_dirs")
-    if collect_aws is None:
-        collect_aws = bool(aws_profiles or aws_role_arns or aws_regions or endpoint_url)
-    if not (collect_aws or contexts or manifests):
-        if os.environ.get(SNAPSHOT_ENV):
-            return load_snapshot(os.environ[SNAPSHOT_ENV])
-        raise UsageError(
-            "nothing to analyse: give a snapshot, or AWS / Kubernetes / manifest sources to collect "
-            f"(or set {SNAPSHOT_ENV} to a snapshot file)"
-        )
-    parts: list[Snapshot] = []
-    if collect_aws:
-        from irsa_lib.collect.aws import AwsTarget
-        from irsa_lib.collect.aws import collect_aws as _collect_aws
-
-        regions = tuple(aws_regions)
-        targets = [AwsTarget(profile=p, regions=regions) for p in aws_profiles]
-        targets += [AwsTarget(role_arn=r, regions=regions) for r in aws_role_arns]
-        parts.append(_collect_aws(targets or [AwsTarget(regions=regions)], endpoint_url=endpoint_url, progress=False))
-    if contexts:
-        from irsa_lib.collect.k8s import collect_kubernetes
-
-        for cluster, context in contexts.items():
-            parts.append(collect_kubernetes(cluster=cluster, context=context, kubeconfig=kubeconfig))
-    if manifests:
-        from irsa_lib.collect.manifests import load_manifests
-
-        for cluster, path in manifests.items():
-            parts.append(load_manifests(path, cluster=cluster))
-    return merge_snapshots(parts)
 
 
 # ---------------------------------------------------------------- sections
@@ -250,14 +163,10 @@ def _plain(value: Any) -> str:
     return str(getattr(value, "value", value))
 
 
-def drift_table(analysis: Analysis, previous: Analysis | Snapshot | str | os.PathLike[str] | None) -> Styler | Html:
-    """What changed since ``previous`` (its analysis, its snapshot or the snapshot's file), or a note when there is none."""
-    if previous is None or previous == "":
+def drift_table(analysis: Analysis, previous: Analysis | None) -> Styler | Html:
+    """What changed since the ``previous`` analysis, or a note when there is none."""
+    if previous is None:
         return Html("<p>No previous snapshot given: drift is not computed.</p>")
-    from irsa_lib.diff import diff_analyses
-
-    if not isinstance(previous, Analysis):
-        previous = analyse(previous if isinstance(previous, Snapshot) else load_snapshot(previous))
     before = previous.snapshot
     frame = drift_frame(diff_analyses(previous, analysis))
     if frame.empty:
@@ -299,30 +208,3 @@ def write_report_files(
     page = render_trust_graph(analysis.graph, focus=focus, findings=analysis.findings)
     written.append(write_output(out / "trust-graph.html", page))
     return written
-
-
-def rows_for(
-    rows: Iterable[Any],
-    *,
-    cluster: str | None = None,
-    namespace: str | None = None,
-    service_account: str | None = None,
-    secret: str | None = None,
-) -> list[Any]:
-    """The access rows matching every given selector (``secret``: name or ARN)."""
-
-    def get(r: Any, name: str) -> Any:
-        return r.get(name) if isinstance(r, Mapping) else getattr(r, name, None)
-
-    out = []
-    for r in rows:
-        if cluster and get(r, "cluster") != cluster:
-            continue
-        if namespace and get(r, "namespace") != namespace:
-            continue
-        if service_account and get(r, "service_account") != service_account:
-            continue
-        if secret and secret not in (get(r, "secret_name"), get(r, "secret_arn")):
-            continue
-        out.append(r)
-    return out

@@ -9,8 +9,8 @@ import pytest
 
 from irsa_lib.collect.manifests import load_manifests
 from irsa_lib.demo import local_aws, manifests_dir, seed_aws
+from irsa_lib.demo.onboarding import onboard_dry_run_demo
 from irsa_lib.demo.server import aws_client
-from irsa_lib.onboarding.demo import onboard_dry_run_demo
 
 
 @pytest.fixture

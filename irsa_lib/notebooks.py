@@ -1,0 +1,341 @@
+"""The shipped notebooks: where they are, running them (papermill, nbconvert), and the explorer of ``explore.ipynb``.
+
+* :func:`notebook_path` finds a shipped notebook; :func:`run_report` executes one with papermill
+  into a directory and converts it to one offline HTML report (:func:`execute_notebook`,
+  :func:`notebook_to_html`). The kernel is always ``python3`` (papermill's ``kernel_name``), so a
+  notebook saved from another environment still runs, and it imports the same ``irsa_lib`` as the
+  caller: the package's parent directory is put first on the kernel's ``PYTHONPATH``. A failing cell
+  raises :class:`NotebookError` naming the notebook, the cell and the error; the executed notebook is
+  kept next to the report for debugging. The HTML is converted without input cells and made
+  offline-clean (nbconvert's templates load MathJax and require.js from a CDN; they are dropped).
+* The explorer is a thin ipywidgets shell over :func:`selection`, a pure function (tested without a
+  kernel) that turns picker values into the rows, focus and findings to show.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+import irsa_lib
+from irsa_lib.analysis import Analysis
+from irsa_lib.errors import IrsaError, UsageError
+from irsa_lib.render.files import write_output
+from irsa_lib.render.graph_html import Focus
+from irsa_lib.render.graph_view import build_view, locate_findings
+from irsa_lib.render.offline import offline_clean
+from irsa_lib.render.report import trust_graph
+from irsa_lib.render.tables import access_frame, findings_frame
+
+__all__ = [
+    "NOTEBOOKS",
+    "NotebookError",
+    "ReportResult",
+    "Selection",
+    "choices",
+    "execute_notebook",
+    "explorer",
+    "notebook_path",
+    "notebook_to_html",
+    "notebooks_dir",
+    "rows_for",
+    "run_report",
+    "selection",
+    "selection_html",
+]
+
+NOTEBOOKS: tuple[str, ...] = ("access_report.ipynb", "explore.ipynb", "onboard_service.ipynb")
+
+
+def notebooks_dir() -> Path:
+    """The directory of the notebooks shipped with the package (``irsa_lib/data/notebooks``)."""
+    return Path(str(resources.files("irsa_lib").joinpath("data", "notebooks")))
+
+
+def notebook_path(name: str) -> Path:
+    """The path of a shipped notebook; a clear error for an unknown name."""
+    if not name.endswith(".ipynb"):
+        name += ".ipynb"
+    path = notebooks_dir() / name
+    if name not in NOTEBOOKS or not path.is_file():
+        raise UsageError(f"no notebook {name!r} in {notebooks_dir()} (have: {', '.join(NOTEBOOKS)})")
+    return path
+
+
+# ---------------------------------------------------------------- running
+
+KERNEL = "python3"
+_TEMPLATE = "irsa_report.html.j2"
+_NO_MERMAID = (
+    '{%- extends "lab/index.html.j2" -%}\n{%- block html_head_js_mermaidjs -%}{%- endblock html_head_js_mermaidjs -%}\n'
+)
+"""nbconvert's lab template without the block that loads mermaid from a CDN (reports draw no mermaid)."""
+
+
+class NotebookError(IrsaError):
+    """A notebook could not be executed: a cell failed, or no kernel could be started."""
+
+
+@dataclass(frozen=True)
+class ReportResult:
+    html: Path
+    notebook: Path
+    out_dir: Path
+
+
+@contextlib.contextmanager
+def _kernel_environment() -> Iterator[None]:
+    """Let the kernel import the ``irsa_lib`` this process runs (a checkout or an installed package)."""
+    root = str(Path(irsa_lib.__file__).resolve().parent.parent)
+    old = os.environ.get("PYTHONPATH")
+    parts = [root, *(old.split(os.pathsep) if old else [])]
+    os.environ["PYTHONPATH"] = os.pathsep.join(dict.fromkeys(parts))
+    try:
+        yield
+    finally:
+        if old is None:
+            os.environ.pop("PYTHONPATH", None)
+        else:
+            os.environ["PYTHONPATH"] = old
+
+
+def _local_transport() -> dict[str, Any]:
+    """Talk to the kernel over Unix sockets where there are any: nothing listens on a TCP port, and
+    ipykernel has no reason to warn that its TCP traffic is unencrypted."""
+    if os.name != "posix":
+        return {}
+    from jupyter_client.manager import AsyncKernelManager
+    from traitlets import Unicode
+
+    class IpcKernelManager(AsyncKernelManager):
+        transport = Unicode("ipc")
+
+    return {"kernel_manager_class": IpcKernelManager}
+
+
+def execute_notebook(
+    notebook: str | os.PathLike[str],
+    output: str | os.PathLike[str],
+    parameters: Mapping[str, Any],
+    *,
+    cwd: str | os.PathLike[str] | None = None,
+    timeout: int = 900,
+) -> Path:
+    """Execute ``notebook`` (a shipped notebook's name, or a path) into ``output`` with ``parameters``."""
+    try:
+        import papermill as pm
+        from jupyter_client.kernelspec import NoSuchKernel
+    except ImportError as exc:  # pragma: no cover - depends on the installed extras
+        raise NotebookError(
+            f"running notebooks needs papermill and ipykernel: pip install 'irsa_lib[notebooks]' ({exc})"
+        ) from exc
+    source = (
+        Path(notebook)
+        if Path(notebook).suffix == ".ipynb" and Path(notebook).exists()
+        else notebook_path(str(notebook))
+    )
+    out = Path(output)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        with _kernel_environment():
+            pm.execute_notebook(
+                str(source),
+                str(out),
+                parameters=dict(parameters),
+                kernel_name=KERNEL,
+                cwd=str(cwd) if cwd else None,
+                progress_bar=False,
+                log_output=False,
+                execution_timeout=timeout,
+                **_local_transport(),
+            )
+    except pm.PapermillExecutionError as exc:
+        first = next((line for line in exc.source.splitlines() if line.strip()), "")
+        raise NotebookError(
+            f"{source.name}: cell {exc.cell_index} (execution count {exc.exec_count}) failed: "
+            f"{exc.ename}: {exc.evalue}\n  cell starts: {first}\n  executed notebook kept for debugging: {out}"
+        ) from None
+    except NoSuchKernel:
+        raise NotebookError(f"no Jupyter kernel named {KERNEL!r}: install ipykernel in this environment") from None
+    return out
+
+
+def notebook_to_html(notebook: str | os.PathLike[str], html_path: str | os.PathLike[str]) -> Path:
+    """Convert an executed notebook to one offline HTML file without input cells or prompts."""
+    import nbformat
+    from jinja2 import DictLoader
+    from nbconvert import HTMLExporter
+
+    node = nbformat.read(str(notebook), as_version=4)
+    exporter = HTMLExporter(template_name="lab", extra_loaders=[DictLoader({_TEMPLATE: _NO_MERMAID})])
+    exporter.template_file = _TEMPLATE
+    exporter.exclude_input = True
+    exporter.exclude_input_prompt = True
+    exporter.exclude_output_prompt = True
+    body, _ = exporter.from_notebook_node(node)
+    return write_output(html_path, offline_clean(body))
+
+
+def run_report(
+    out_dir: str | os.PathLike[str],
+    parameters: Mapping[str, Any],
+    *,
+    notebook: str = "access_report.ipynb",
+    timeout: int = 900,
+) -> ReportResult:
+    """Execute ``notebook`` with ``parameters`` into ``out_dir`` and write its HTML report there.
+
+    ``output_dir`` defaults to ``out_dir`` (absolute), so the notebook's files land beside the report.
+    """
+    out = Path(out_dir).resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    params = {"output_dir": str(out), **parameters}
+    stem = Path(notebook).stem
+    executed = execute_notebook(notebook, out / f"{stem}.ipynb", params, cwd=out, timeout=timeout)
+    html = notebook_to_html(executed, out / f"{stem}.html")
+    return ReportResult(html=html, notebook=executed, out_dir=out)
+
+
+# ---------------------------------------------------------------- the explorer
+
+
+@dataclass(frozen=True)
+class Selection:
+    """What the explorer shows for one choice of cluster / namespace / service account / secret."""
+
+    rows: pd.DataFrame
+    findings: pd.DataFrame
+    focus: Focus
+    description: str
+
+
+def selection(
+    analysis: Analysis,
+    *,
+    cluster: str | None = None,
+    namespace: str | None = None,
+    service_account: str | None = None,
+    secret: str | None = None,
+) -> Selection:
+    """The access paths, the graph focus and the findings for the picked objects (``None`` = any).
+
+    The findings shown are those about the nodes the focused graph shows (all of them when
+    nothing is picked).
+    """
+    rows = rows_for(analysis.rows, cluster=cluster, namespace=namespace, service_account=service_account, secret=secret)
+    frame = access_frame(rows)
+    if service_account:
+        sa = "/".join(p for p in (cluster, namespace, service_account) if p) if namespace else service_account
+        focus = Focus(service_account=sa)
+    elif secret:
+        focus = Focus(secret=secret)
+    elif namespace:
+        focus = Focus(namespace=namespace)
+    else:
+        focus = Focus()
+    if focus == Focus():
+        chosen = list(analysis.findings)
+    else:
+        shown = {n.id for n in build_view(analysis.graph, focus=focus, aggregate=False).nodes}
+        located = locate_findings(analysis.graph, analysis.findings)
+        chosen = [f for node, found in located.items() if str(node) in shown for f in found]
+    described = ", ".join(
+        f"{k} {v}"
+        for k, v in (
+            ("cluster", cluster),
+            ("namespace", namespace),
+            ("service account", service_account),
+            ("secret", secret),
+        )
+        if v
+    )
+    return Selection(rows=frame, findings=findings_frame(chosen), focus=focus, description=described or "everything")
+
+
+def rows_for(
+    rows: Iterable[Any],
+    *,
+    cluster: str | None = None,
+    namespace: str | None = None,
+    service_account: str | None = None,
+    secret: str | None = None,
+) -> list[Any]:
+    """The access rows matching every given selector (``secret``: name or ARN)."""
+
+    def get(r: Any, name: str) -> Any:
+        return r.get(name) if isinstance(r, Mapping) else getattr(r, name, None)
+
+    out = []
+    for r in rows:
+        if cluster and get(r, "cluster") != cluster:
+            continue
+        if namespace and get(r, "namespace") != namespace:
+            continue
+        if service_account and get(r, "service_account") != service_account:
+            continue
+        if secret and secret not in (get(r, "secret_name"), get(r, "secret_arn")):
+            continue
+        out.append(r)
+    return out
+
+
+def choices(analysis: Analysis) -> dict[str, list[str]]:
+    """The values each picker offers, from the access rows (sorted, unique)."""
+    frame = access_frame(analysis.rows)
+    if frame.empty:
+        return {"cluster": [], "namespace": [], "service_account": [], "secret": []}
+    return {
+        "cluster": sorted(set(frame["cluster"])),
+        "namespace": sorted(set(frame["namespace"])),
+        "service_account": sorted(set(frame["service_account"])),
+        "secret": sorted(set(frame["secret_name"])),
+    }
+
+
+def selection_html(analysis: Analysis, sel: Selection) -> str:
+    """What the explorer shows for a selection, as one HTML fragment (escaped by pandas and the renderer)."""
+    from html import escape
+
+    from irsa_lib.render.tables import style_access_rows, style_findings
+
+    return "\n".join(
+        [
+            f"<h4>Access paths: {len(sel.rows)} ({escape(sel.description)})</h4>",
+            style_access_rows(sel.rows, uuid="explore-rows").to_html(),
+            str(trust_graph(analysis, focus=sel.focus, height=600)),
+            f"<h4>Findings: {len(sel.findings)}</h4>",
+            style_findings(sel.findings, uuid="explore-findings").to_html(),
+        ]
+    )
+
+
+def explorer(analysis: Analysis) -> Any:
+    """An ipywidgets panel: four pickers, and below them the paths, the graph and the findings.
+
+    The result area is an ``HTML`` widget whose value is replaced on every pick (an ``Output``
+    widget would make headless papermill runs wait for a front end that never comes).
+    """
+    import ipywidgets as widgets
+
+    options = choices(analysis)
+    pickers = {
+        key: widgets.Dropdown(options=[("(any)", None), *[(v, v) for v in values]], description=key.replace("_", " "))
+        for key, values in options.items()
+    }
+    result = widgets.HTML()
+
+    def refresh(_: Any = None) -> None:
+        picked = {k: w.value for k, w in pickers.items()}
+        result.value = selection_html(analysis, selection(analysis, **picked))
+
+    for w in pickers.values():
+        w.observe(refresh, names="value")
+    refresh()
+    return widgets.VBox([widgets.HBox(list(pickers.values())), result])
