@@ -20,6 +20,7 @@ from botocore.exceptions import (
     EndpointConnectionError,
     ReadTimeoutError,
 )
+from botocore.parsers import ResponseParserError
 
 from irsa_lib.collect.session import Clients
 from irsa_lib.model import Coverage, CoverageStatus
@@ -110,6 +111,8 @@ def classify(exc: BaseException, operation: str) -> tuple[CoverageStatus, str]:
         return "failed", f"{operation}: {code}: {_first_line(message)}"
     if isinstance(exc, BotoCoreError):
         return "failed", f"{operation}: {exc}"
+    if isinstance(exc, ResponseParserError):  # its text carries the raw body: not repeated here
+        return "failed", f"{operation}: malformed response: botocore could not read the body"
     return "failed", f"{operation}: {type(exc).__name__}: {exc}"
 
 
@@ -213,5 +216,6 @@ class Partial:
         self.coverage.extend(other.coverage)
 
 
-CALL_ERRORS = (ClientError, BotoCoreError)
-"""What a ``get_*`` function may raise for a failed AWS call; anything else is a bug and propagates."""
+CALL_ERRORS = (ClientError, BotoCoreError, ResponseParserError)
+"""What a ``get_*`` function may raise for a failed AWS call (a malformed answer included:
+:mod:`irsa_lib.collect.responses`); anything else is a bug and propagates."""

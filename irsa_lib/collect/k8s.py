@@ -11,8 +11,9 @@ of metadata: it is filled from metadata-only listings filtered by ``fieldSelecto
 the types in :data:`SECRET_TYPES_BY_SELECTOR`, and left unknown (None) otherwise.
 
 Failures: a kind the server does not serve (a CRD not installed) is ``absent``; 403 on a kind is
-``denied`` and collection continues; an unknown context, an unreachable server, or rejected or
-missing credentials raise :class:`CollectionError`, since nothing can be collected then.
+``denied``; an answer that is not a JSON object, or breaks off, is ``failed`` for that kind; collection
+continues with the other kinds. An unknown context, an unreachable server, or rejected or missing
+credentials raise :class:`CollectionError`, since nothing can be collected then.
 """
 
 from __future__ import annotations
@@ -195,8 +196,18 @@ def _list_all(conn: _Cluster, fetch: Fetch) -> tuple[str, list[Mapping[str, Any]
 
 
 def _read(response: Any) -> Page:
-    data = json.loads(response.data)
-    return data if isinstance(data, Mapping) else {}
+    """One page of a list: a JSON object, else this kind is unreadable (truncated or garbled), not empty."""
+    try:
+        raw = response.data
+    except urllib3.exceptions.HTTPError as exc:
+        raise _Unavailable("failed", f"the answer broke off: {getattr(exc, 'reason', None) or exc}") from None
+    try:
+        data = json.loads(raw)
+    except (ValueError, RecursionError):  # a UnicodeDecodeError is a ValueError
+        raise _Unavailable("failed", f"the answer is not valid JSON ({len(raw)} bytes, truncated or garbled)") from None
+    if not isinstance(data, Mapping):
+        raise _Unavailable("failed", f"the answer is not a JSON object but {type(data).__name__}")
+    return data
 
 
 def _builtin_fetch(conn: _Cluster, spec: KindSpec, page_size: int, **extra: Any) -> Fetch:
