@@ -3,12 +3,14 @@
 IAM's ``*`` and ``?`` used to be turned into a regular expression and matched by Python's backtracking
 engine: ten wildcards against a name of a few hundred characters that almost matches take longer than
 anyone waits, and a trust policy's ``StringLike`` on ``sub`` or a policy's ``Resource`` is written by
-whoever may edit IAM. ``irsa access`` runs in a subprocess here; its timeout only stops a hung run (how
+whoever may edit IAM. The same held for the KES namespace regex, written by whoever may annotate a
+namespace, now evaluated with RE2. ``irsa access`` runs in a subprocess here; its timeout only stops a hung run (how
 long matching takes is measured in ``benchmarks/bench_matching.py``).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import subprocess
 import sys
@@ -23,12 +25,14 @@ from tests.graph.factory import (
     key_arn,
     key_policy_root,
     kms_key,
+    namespace,
     param,
     param_arn,
     role,
     sa,
     snapshot,
 )
+from tests.graph.test_kes import PERMITTED, es, scenario
 
 ROOT = Path(__file__).resolve().parents[2]
 NAMESPACE = "a" * 30
@@ -73,3 +77,25 @@ def test_many_wildcards_against_long_names_finish_with_the_right_rows(tmp_path: 
         ("ServiceAccount", NAMESPACE, "x" * 200 + "b", matching, "direct"),
     ]
     assert {r["decision"] for r in rows} == {"allow"}
+
+
+def test_a_kes_permitted_regex_that_backtracks_exponentially_is_decided(tmp_path: Path) -> None:
+    """``(a+)+$`` against ``role/aaaa...!`` takes exponential time in a backtracking engine; RE2 says no."""
+    snap = scenario()
+    snap = dataclasses.replace(
+        snap,
+        namespaces=tuple(
+            namespace("billing", {PERMITTED: "^arn:aws:iam::111122223333:role/(a+)+$"}) if n.name == "billing" else n
+            for n in snap.namespaces
+        ),
+        kes_external_secrets=(*snap.kes_external_secrets, es("billing", "long", "a" * 40 + "!", "/billing/db")),
+    )
+    rows = irsa_access(save_snapshot(snap, tmp_path / "snap.json"))
+    # the regex admits no role ARN named in billing: nothing reaches it through KES (the roles
+    # the other namespaces permit are unchanged)
+    assert [r for r in rows if r["namespace"] == "billing"] == []
+    accounts = [r for r in rows if r["subject_kind"] == "ServiceAccount"]
+    assert {(r["namespace"], r["secret_name"]) for r in accounts if r["access"] == "via-controller"} == {
+        ("payments", "/payments/key"),
+        ("team-x", "/payments/key"),
+    }
