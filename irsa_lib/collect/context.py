@@ -7,7 +7,6 @@ coverage statuses so "could not look" never reads as "nothing there".
 
 from __future__ import annotations
 
-import json
 import urllib.parse
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -24,6 +23,7 @@ from botocore.parsers import ResponseParserError
 
 from irsa_lib.collect.session import Clients
 from irsa_lib.model import Coverage, CoverageStatus
+from irsa_lib.nesting import check_depth, json_loads
 
 DENIED_CODES = frozenset(
     {
@@ -137,13 +137,14 @@ def decode_policy(document: Any) -> Mapping[str, Any]:
     {'Statement': []}
     """
     if isinstance(document, Mapping):
+        check_depth(document)
         return document
     if not isinstance(document, str):
         raise ValueError(f"policy document is neither a JSON object nor a string: {type(document).__name__}")
     text = document.strip()
     if not text.startswith("{"):
         text = urllib.parse.unquote(text)
-    value = json.loads(text)
+    value = json_loads(text)
     if not isinstance(value, dict):
         raise ValueError("policy document is not a JSON object")
     return value

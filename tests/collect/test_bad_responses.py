@@ -183,3 +183,19 @@ def test_irsa_collect_keeps_both_sides_when_each_has_a_bad_answer(
     assert len(snap.ssm_parameters) == 3 and len(snap.kms_keys) >= 1  # AWS survived the bad Kubernetes kind
     assert [(sa.namespace, sa.name) for sa in snap.service_accounts] == [("billing", "api")]  # and vice versa
     assert [n.name for n in snap.namespaces] == ["billing"]
+
+
+def test_a_key_policy_nested_too_deep_is_a_failure_not_a_crash(proxy: AwsProxy, moto: str) -> None:
+    seeded = seed_account(moto)
+
+    def deep_policy(call: Call, params: dict[str, object], body: bytes) -> bytes:
+        return json.dumps({"PolicyName": "default", "Policy": "[" * 10_000 + "]" * 10_000}).encode()
+
+    proxy.hooks[("kms", "GetKeyPolicy")] = deep_policy
+    snap = collect(proxy)
+    status, error = gaps(snap)[(SCOPE, "kms")]
+    assert status == "failed"
+    assert error.startswith("kms: unexpected response from the endpoint: TooDeep: [0][0][0]")
+    assert error.endswith(" more): nested more than 64 levels deep")
+    assert seeded.key_arn not in {k.arn for k in snap.kms_keys}
+    assert len(snap.roles) == 3 and len(snap.ssm_parameters) == 3  # the other families were collected
