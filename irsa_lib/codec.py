@@ -13,6 +13,8 @@ import typing
 from collections.abc import Mapping
 from typing import Any, TypeVar, Union, get_args, get_origin, get_type_hints
 
+from irsa_lib.nesting import TooDeep, check_depth
+
 T = TypeVar("T")
 
 _HINTS: dict[type, dict[str, Any]] = {}
@@ -51,7 +53,12 @@ def _hints(cls: type) -> dict[str, Any]:
 
 
 def _decode(tp: Any, data: Any, path: str) -> Any:
-    if tp is Any:
+    if tp is Any:  # free-form (policy documents): only its nesting is bounded
+        if isinstance(data, Mapping | list):
+            try:
+                check_depth(data, prefix=path)
+            except TooDeep as exc:
+                raise DecodeError(exc.path, f"nested more than {exc.limit} levels deep") from None
         return data
     origin = get_origin(tp)
     if origin in (Union, types.UnionType):

@@ -57,6 +57,7 @@ from irsa_lib.model import (
     User,
     Workload,
 )
+from irsa_lib.nesting import TooDeep, json_loads
 
 SCHEMA_VERSION = 1
 FORMAT_NAME = "irsa_lib.snapshot"
@@ -181,9 +182,11 @@ def load_snapshot(path: str | os.PathLike[str]) -> Snapshot:
     except UnicodeDecodeError as exc:
         raise SnapshotError(f"{p}: not UTF-8 text ({exc.reason} at byte {exc.start})") from exc
     try:
-        data = json.loads(text)
+        data = json_loads(text, check=False)  # the codec bounds the free-form parts (policy documents)
     except json.JSONDecodeError as exc:
         raise SnapshotError(f"{p}: malformed JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}") from exc
+    except TooDeep as exc:
+        raise SnapshotError(f"{p}: {exc}") from None
     return snapshot_from_json(data, source=str(p))
 
 

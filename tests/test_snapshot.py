@@ -173,3 +173,39 @@ def test_cli_bad_snapshot_exits_2_with_message(tmp_path: Path, capsys: pytest.Ca
     path.write_text("[]")
     assert main(["snapshot-info", str(path)]) == 2
     assert "x.json: not a snapshot" in capsys.readouterr().err
+
+
+def deep_snapshot_text(levels: int) -> str:
+    """The sample snapshot with a trust policy condition value nested ``levels`` deep (written as text:
+    the JSON writer cannot write it either)."""
+    data = snapshot_to_json(sample())
+    data["roles"][0]["trust_policy"]["Statement"][0]["Condition"] = {"StringEquals": {"aws:x": "@DEEP@"}}
+    return json.dumps(data).replace('"@DEEP@"', "[" * levels + '"v"' + "]" * levels)
+
+
+@pytest.mark.parametrize("levels", [10_000, 600])
+def test_deep_nesting_is_refused_naming_the_file_and_field(tmp_path: Path, levels: int) -> None:
+    """10,000 levels break Python's JSON reader; 600 are read but break everything that walks them."""
+    path = tmp_path / "deep.json"
+    path.write_text(deep_snapshot_text(levels))
+    with pytest.raises(SnapshotError) as err:
+        load_snapshot(path)
+    message = str(err.value)
+    assert message.startswith(f"{path}: roles[0].trust_policy.Statement[0].Condition.StringEquals.aws:x[0][0]")
+    assert message.endswith(" more): nested more than 64 levels deep")
+
+
+def test_cli_on_a_deep_snapshot_is_one_line_naming_the_field(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "deep.json"
+    path.write_text(deep_snapshot_text(10_000))
+    assert main(["access", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "roles[0].trust_policy.Statement[0]" in err and "Traceback" not in err
+
+
+def test_nesting_within_the_bound_loads(tmp_path: Path) -> None:
+    path = tmp_path / "ok.json"
+    path.write_text(deep_snapshot_text(20))
+    assert load_snapshot(path).roles[0].name == "a"

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from irsa_lib.errors import UsageError
+from irsa_lib.nesting import TooDeep, json_loads
 from irsa_lib.policy import Decision, PolicySet, Request, evaluate
 from irsa_lib.policy.requestfile import load_request
 from irsa_lib.resolve import Inventory
@@ -69,13 +70,15 @@ def _from_file(args: argparse.Namespace) -> tuple[Request, PolicySet]:
         raise UsageError("--request is self-contained: do not also give SNAPSHOT, --principal, --action or --resource")
     path = Path(args.request)
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = json_loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise UsageError(f"{path}: no such request file") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise UsageError(f"{path}: cannot read: {exc}") from None
     except json.JSONDecodeError as exc:
         raise UsageError(f"{path}: malformed JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}") from None
+    except TooDeep as exc:
+        raise UsageError(f"{path}: {exc}") from None
     request, policies = load_request(data, source=str(path))
     extra = parse_context(args.context)
     if extra or args.context_complete:

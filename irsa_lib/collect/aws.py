@@ -23,13 +23,13 @@ from typing import Any
 
 import boto3
 from botocore.exceptions import (
-    BotoCoreError,
     ClientError,
     NoCredentialsError,
     NoRegionError,
     PartialCredentialsError,
     ProfileNotFound,
 )
+from botocore.parsers import ResponseParserError
 
 from irsa_lib.collect.context import CALL_ERRORS, Partial, Scope, classify
 from irsa_lib.collect.eks import collect_eks
@@ -39,6 +39,7 @@ from irsa_lib.collect.kms import collect_kms
 from irsa_lib.collect.nodes import resolve_node_roles
 from irsa_lib.collect.organizations import collect_organizations
 from irsa_lib.collect.progress import Progress
+from irsa_lib.collect.responses import MalformedResponseError
 from irsa_lib.collect.secretsmanager import collect_secretsmanager
 from irsa_lib.collect.session import (
     Clients,
@@ -133,6 +134,8 @@ def _refusal(exc: Exception, endpoint_url: str | None) -> str:
     if isinstance(exc, ClientError):
         status, message = classify(exc, f"sts:{_operation(exc)}")
         return f"{_where(endpoint_url)} refused the credentials ({status}): {message}"
+    if isinstance(exc, MalformedResponseError | ResponseParserError):
+        return f"{_where(endpoint_url)} answered unreadably: {classify(exc, f'sts:{_operation(exc)}')[1]}"
     return f"cannot reach {_where(endpoint_url)}: {exc}"
 
 
@@ -169,7 +172,7 @@ def resolve_target(target: AwsTarget, *, endpoint_url: str | None, config: Any) 
             ) from None
         except NoRegionError:
             raise CollectionError(f"{who}: no region configured") from None
-        except (ClientError, BotoCoreError) as exc:
+        except CALL_ERRORS as exc:
             failures[region] = exc
             continue
         arn = str(identity["Arn"])
@@ -219,11 +222,15 @@ def check_region(resolved: ResolvedTarget, region: str) -> Partial:
     return Partial()
 
 
+SHAPE_ERRORS = (KeyError, ValueError, TypeError, AttributeError, IndexError)
+"""What reading an answer of an unexpected shape raises (a field missing, a string where a list was)."""
+
+
 def _guarded(job: Callable[[], Partial], scope: Scope, service: str) -> Partial:
     """Run one family; a malformed response is recorded as ``failed``, never stops the other families."""
     try:
         return job()
-    except (KeyError, ValueError, TypeError) as exc:
+    except SHAPE_ERRORS as exc:
         out = Partial()
         out.status(
             scope, service, "failed", f"{service}: unexpected response from the endpoint: {type(exc).__name__}: {exc}"
@@ -304,7 +311,7 @@ def collect_aws(
         for scope, org_fut in org_jobs:
             try:
                 accounts[scope.account_id], part = org_fut.result()
-            except (KeyError, ValueError, TypeError) as exc:
+            except SHAPE_ERRORS as exc:
                 part = Partial()
                 part.status(scope, "organizations", "failed", f"organizations: unexpected response: {exc!r}")
             result.extend(part)

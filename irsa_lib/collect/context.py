@@ -7,7 +7,6 @@ coverage statuses so "could not look" never reads as "nothing there".
 
 from __future__ import annotations
 
-import json
 import urllib.parse
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -20,9 +19,11 @@ from botocore.exceptions import (
     EndpointConnectionError,
     ReadTimeoutError,
 )
+from botocore.parsers import ResponseParserError
 
 from irsa_lib.collect.session import Clients
 from irsa_lib.model import Coverage, CoverageStatus
+from irsa_lib.nesting import check_depth, json_loads
 
 DENIED_CODES = frozenset(
     {
@@ -110,6 +111,8 @@ def classify(exc: BaseException, operation: str) -> tuple[CoverageStatus, str]:
         return "failed", f"{operation}: {code}: {_first_line(message)}"
     if isinstance(exc, BotoCoreError):
         return "failed", f"{operation}: {exc}"
+    if isinstance(exc, ResponseParserError):  # its text carries the raw body: not repeated here
+        return "failed", f"{operation}: malformed response: botocore could not read the body"
     return "failed", f"{operation}: {type(exc).__name__}: {exc}"
 
 
@@ -134,13 +137,14 @@ def decode_policy(document: Any) -> Mapping[str, Any]:
     {'Statement': []}
     """
     if isinstance(document, Mapping):
+        check_depth(document)
         return document
     if not isinstance(document, str):
         raise ValueError(f"policy document is neither a JSON object nor a string: {type(document).__name__}")
     text = document.strip()
     if not text.startswith("{"):
         text = urllib.parse.unquote(text)
-    value = json.loads(text)
+    value = json_loads(text)
     if not isinstance(value, dict):
         raise ValueError("policy document is not a JSON object")
     return value
@@ -213,5 +217,6 @@ class Partial:
         self.coverage.extend(other.coverage)
 
 
-CALL_ERRORS = (ClientError, BotoCoreError)
-"""What a ``get_*`` function may raise for a failed AWS call; anything else is a bug and propagates."""
+CALL_ERRORS = (ClientError, BotoCoreError, ResponseParserError)
+"""What a ``get_*`` function may raise for a failed AWS call (a malformed answer included:
+:mod:`irsa_lib.collect.responses`); anything else is a bug and propagates."""

@@ -35,6 +35,7 @@ from irsa_lib.collect.nodes import (
     transform_metadata_options,
     transform_self_managed,
 )
+from irsa_lib.collect.responses import listing
 from irsa_lib.model import EKSCluster, MetadataOptions, NodeGroup, PodIdentityAssociation
 
 SERVICE = "eks"
@@ -48,7 +49,7 @@ EKS_DEFAULT_METADATA = MetadataOptions(http_tokens="optional", hop_limit=2, http
 
 
 def get_cluster_names(eks: Any) -> list[str]:
-    return [n for page in eks.get_paginator("list_clusters").paginate() for n in page.get("clusters", [])]
+    return [n for page in eks.get_paginator("list_clusters").paginate() for n in listing(page, "clusters")]
 
 
 def get_cluster(eks: Any, name: str) -> dict[str, Any]:
@@ -57,7 +58,7 @@ def get_cluster(eks: Any, name: str) -> dict[str, Any]:
 
 def get_nodegroup_names(eks: Any, cluster: str) -> list[str]:
     pages = eks.get_paginator("list_nodegroups").paginate(clusterName=cluster)
-    return [n for page in pages for n in page.get("nodegroups", [])]
+    return [n for page in pages for n in listing(page, "nodegroups")]
 
 
 def get_nodegroup(eks: Any, cluster: str, name: str) -> dict[str, Any]:
@@ -70,7 +71,7 @@ def get_launch_template_metadata(ec2: Any, template: Mapping[str, Any]) -> dict[
         {"LaunchTemplateId": template["id"]} if template.get("id") else {"LaunchTemplateName": template["name"]}
     )
     versions = ec2.describe_launch_template_versions(**ref, Versions=[str(template.get("version") or "$Default")])
-    found = versions.get("LaunchTemplateVersions", [])
+    found = listing(versions, "LaunchTemplateVersions")
     if not found:
         return None
     options = found[0].get("LaunchTemplateData", {}).get("MetadataOptions")
@@ -80,7 +81,7 @@ def get_launch_template_metadata(ec2: Any, template: Mapping[str, Any]) -> dict[
 def get_pod_identity_associations(eks: Any, cluster: str) -> list[dict[str, Any]]:
     """DescribePodIdentityAssociation for every association ListPodIdentityAssociations names."""
     pages = eks.get_paginator("list_pod_identity_associations").paginate(clusterName=cluster)
-    summaries = [a for page in pages for a in page.get("associations", [])]
+    summaries = [a for page in pages for a in listing(page, "associations")]
     return [
         dict(
             eks.describe_pod_identity_association(clusterName=cluster, associationId=a["associationId"])["association"]

@@ -11,6 +11,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from irsa_lib.collect.context import CALL_ERRORS, Partial, Scope, arn_account, decode_policy, tags_dict
+from irsa_lib.collect.responses import listing
 from irsa_lib.model import Group, InlinePolicy, InstanceProfile, ManagedPolicy, OIDCProvider, Role, User
 
 SERVICE = "iam"
@@ -30,7 +31,7 @@ def get_authorization_details(iam: Any) -> dict[str, list[dict[str, Any]]]:
     }
     for page in iam.get_paginator("get_account_authorization_details").paginate():
         for key, items in out.items():
-            items.extend(page.get(key, []))
+            items.extend(listing(page, key))
     return out
 
 
@@ -39,7 +40,7 @@ def get_role_session_durations(iam: Any) -> dict[str, int]:
     return {
         role["Arn"]: int(role.get("MaxSessionDuration", 3600))
         for page in iam.get_paginator("list_roles").paginate()
-        for role in page.get("Roles", [])
+        for role in listing(page, "Roles")
     }
 
 
@@ -51,7 +52,8 @@ def get_managed_policy(iam: Any, arn: str) -> dict[str, Any]:
 
 
 def get_oidc_provider_arns(iam: Any) -> list[str]:
-    return [p["Arn"] for p in iam.list_open_id_connect_providers().get("OpenIDConnectProviderList", [])]
+    found = listing(iam.list_open_id_connect_providers(), "OpenIDConnectProviderList")
+    return [p["Arn"] for p in found]
 
 
 def get_oidc_provider(iam: Any, arn: str) -> dict[str, Any]:

@@ -11,12 +11,14 @@ of metadata: it is filled from metadata-only listings filtered by ``fieldSelecto
 the types in :data:`SECRET_TYPES_BY_SELECTOR`, and left unknown (None) otherwise.
 
 Failures: a kind the server does not serve (a CRD not installed) is ``absent``; 403 on a kind is
-``denied`` and collection continues; an unknown context, an unreachable server, or rejected or
-missing credentials raise :class:`CollectionError`, since nothing can be collected then.
+``denied``; an answer that is not a JSON object, or breaks off, is ``failed`` for that kind; collection
+continues with the other kinds. An unknown context, an unreachable server, or rejected or missing
+credentials raise :class:`CollectionError`, since nothing can be collected then.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 from collections.abc import Callable, Mapping
@@ -35,6 +37,9 @@ from irsa_lib.model import Coverage, CoverageStatus
 from irsa_lib.snapshot import Snapshot
 
 DEFAULT_PAGE_SIZE = 500
+DEFAULT_MAX_PAGES = 1000
+"""Pages of one listing before it is given up (500,000 objects of one kind at the default page size):
+a server that keeps sending a new ``continue`` token must not keep the collection going forever."""
 PARTIAL_METADATA_ACCEPT = "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1"
 SECRET_TYPES_BY_SELECTOR: tuple[str, ...] = ("Opaque", "kubernetes.io/service-account-token")
 REQUEST_TIMEOUT = (10, 120)
@@ -71,6 +76,7 @@ class _Cluster:
     api: client.ApiClient
     context: str
     kubeconfig: str
+    max_pages: int = DEFAULT_MAX_PAGES
 
     @property
     def where(self) -> str:
@@ -83,14 +89,16 @@ def collect_kubernetes(
     context: str | None = None,
     kubeconfig: str | None = None,
     page_size: int = DEFAULT_PAGE_SIZE,
+    max_pages: int = DEFAULT_MAX_PAGES,
 ) -> Snapshot:
     """Records of every kind the analysis reads, from one kubeconfig context, with their coverage.
 
     ``cluster`` is the EKS cluster name this context reaches (its ServiceAccounts meet that cluster's
     OIDC issuer); ``context`` defaults to the kubeconfig's current context and ``kubeconfig`` to
-    ``$KUBECONFIG`` or ``~/.kube/config``. Raises CollectionError when nothing can be collected.
+    ``$KUBECONFIG`` or ``~/.kube/config``. A listing that repeats a ``continue`` token or runs past
+    ``max_pages`` pages is stopped and recorded as failed. Raises CollectionError when nothing can be collected.
     """
-    conn = _connect(context, kubeconfig)
+    conn = dataclasses.replace(_connect(context, kubeconfig), max_pages=max_pages)
     try:
         return _collect(conn, cluster, page_size)
     finally:
@@ -174,19 +182,35 @@ def _call(conn: _Cluster, fetch: Fetch, token: str | None) -> Page:
 
 
 def _list_all(conn: _Cluster, fetch: Fetch) -> tuple[str, list[Mapping[str, Any]]]:
-    """Every item of a paginated list, and the list's kind; an expired continue token restarts it once."""
+    """Every item of a paginated list, and the list's kind; an expired continue token restarts it once.
+
+    The loop is bounded: a token seen before, or more than ``conn.max_pages`` pages, stops the listing.
+    """
     for attempt in (1, 2):
         items: list[Mapping[str, Any]] = []
         token: str | None = None
+        seen: set[str] = set()
         list_kind = ""
         try:
-            while True:
+            for _ in range(conn.max_pages):
                 page = _call(conn, fetch, token)
                 list_kind = str(page.get("kind") or list_kind)
                 items.extend(i for i in page.get("items") or [] if isinstance(i, Mapping))
                 token = (page.get("metadata") or {}).get("continue") or None
                 if token is None:
                     return list_kind, items
+                if token in seen:
+                    raise _Unavailable(
+                        "failed",
+                        f"the API server sent a continue token it had sent before (page {len(seen) + 1}): "
+                        "the listing would never end, so it was stopped",
+                    )
+                seen.add(token)
+            raise _Unavailable(
+                "failed",
+                f"stopped after {conn.max_pages} pages ({len(items)} objects) with the API server still sending "
+                "continue tokens",
+            )
         except _Unavailable as exc:
             if exc.code == 410 and attempt == 1:
                 continue  # 410 Gone: the continue token expired; list again from the start
@@ -195,8 +219,18 @@ def _list_all(conn: _Cluster, fetch: Fetch) -> tuple[str, list[Mapping[str, Any]
 
 
 def _read(response: Any) -> Page:
-    data = json.loads(response.data)
-    return data if isinstance(data, Mapping) else {}
+    """One page of a list: a JSON object, else this kind is unreadable (truncated or garbled), not empty."""
+    try:
+        raw = response.data
+    except urllib3.exceptions.HTTPError as exc:
+        raise _Unavailable("failed", f"the answer broke off: {getattr(exc, 'reason', None) or exc}") from None
+    try:
+        data = json.loads(raw)
+    except (ValueError, RecursionError):  # a UnicodeDecodeError is a ValueError
+        raise _Unavailable("failed", f"the answer is not valid JSON ({len(raw)} bytes, truncated or garbled)") from None
+    if not isinstance(data, Mapping):
+        raise _Unavailable("failed", f"the answer is not a JSON object but {type(data).__name__}")
+    return data
 
 
 def _builtin_fetch(conn: _Cluster, spec: KindSpec, page_size: int, **extra: Any) -> Fetch:

@@ -10,6 +10,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
 from irsa_lib.collect.context import CALL_ERRORS, Partial, Scope, decode_policy
+from irsa_lib.collect.responses import listing
 from irsa_lib.model import Grant, GrantConstraints, KMSKey
 
 SERVICE = "kms"
@@ -22,12 +23,12 @@ def get_keys(kms: Any, page_size: int | None = None) -> list[dict[str, Any]]:
     """ListKeys: ``[{"KeyId", "KeyArn"}]`` over all pages."""
     config = {"PageSize": page_size} if page_size else {}
     return [
-        k for page in kms.get_paginator("list_keys").paginate(PaginationConfig=config) for k in page.get("Keys", [])
+        k for page in kms.get_paginator("list_keys").paginate(PaginationConfig=config) for k in listing(page, "Keys")
     ]
 
 
 def get_aliases(kms: Any) -> list[dict[str, Any]]:
-    return [a for page in kms.get_paginator("list_aliases").paginate() for a in page.get("Aliases", [])]
+    return [a for page in kms.get_paginator("list_aliases").paginate() for a in listing(page, "Aliases")]
 
 
 def get_key_metadata(kms: Any, key_id: str) -> dict[str, Any]:
@@ -44,7 +45,7 @@ def get_rotation(kms: Any, key_id: str) -> bool:
 
 
 def get_grants(kms: Any, key_id: str) -> list[dict[str, Any]]:
-    return [g for page in kms.get_paginator("list_grants").paginate(KeyId=key_id) for g in page.get("Grants", [])]
+    return [g for page in kms.get_paginator("list_grants").paginate(KeyId=key_id) for g in listing(page, "Grants")]
 
 
 # --- transform ---------------------------------------------------------------------------------------

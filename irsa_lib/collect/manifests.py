@@ -34,6 +34,7 @@ import yaml
 from irsa_lib.collect.k8s_parse import ObjectError, RecordSet, identify, parse_object, split_api_version
 from irsa_lib.errors import IrsaError
 from irsa_lib.model import Coverage
+from irsa_lib.nesting import TooDeep, deepest_in_yaml, json_loads, path_text
 from irsa_lib.snapshot import Snapshot
 
 MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
@@ -101,9 +102,12 @@ def _documents(file: Path) -> Iterator[_Document]:
         return
     if file.suffix.lower() == ".json":
         try:
-            loaded = json.loads(text)
+            loaded = json_loads(text, check=False)
         except json.JSONDecodeError as exc:
             yield _Document(f"{file}#0", error=f"invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}")
+            return
+        except TooDeep as exc:
+            yield _Document(f"{file}#0", error=f"{exc.path}: nested too deeply to read")
             return
         yield from _expand(f"{file}#0", loaded)
         return
@@ -111,8 +115,12 @@ def _documents(file: Path) -> Iterator[_Document]:
         location = f"{file}#{index}"
         try:
             loaded = yaml.load(chunk, Loader=_Loader)  # a SafeLoader subclass
+        except RecursionError:
+            yield _Document(location, error=_too_deep(chunk, first_line))
+            continue
         except yaml.YAMLError as exc:
-            yield _Document(location, error=_yaml_error(exc, first_line))
+            deep = "nesting depth" in str(getattr(exc, "problem", ""))  # libyaml stops at 1,000 levels
+            yield _Document(location, error=_too_deep(chunk, first_line) if deep else _yaml_error(exc, first_line))
             continue
         if loaded is not None:
             yield from _expand(location, loaded)
@@ -140,6 +148,12 @@ def _split_documents(text: str) -> list[tuple[int, str]]:
 
 def _blank(text: str) -> bool:
     return all(not line.strip() or line.lstrip().startswith("#") for line in text.splitlines())
+
+
+def _too_deep(chunk: str, first_line: int) -> str:
+    """Where a document nests too deeply for the YAML reader: the field and the line."""
+    keys, depth, line = deepest_in_yaml(chunk, _Loader)
+    return f"{path_text(keys)}: nested {depth}+ levels deep (line {first_line + line - 1}), too deep to read"
 
 
 def _yaml_error(exc: yaml.YAMLError, first_line: int) -> str:

@@ -24,6 +24,7 @@ import dataclasses
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from irsa_lib.collect.responses import listing
 from irsa_lib.model import Coverage, InstanceProfile, MetadataOptions, NodeGroup
 
 CLUSTER_TAG_PREFIX = "kubernetes.io/cluster/"
@@ -61,7 +62,7 @@ def get_cluster_instances(ec2: Any, page_size: int | None = None) -> list[dict[s
     return [
         dict(instance)
         for page in pages
-        for reservation in page.get("Reservations", [])
+        for reservation in listing(page, "Reservations")
         for instance in reservation.get("Instances", [])
     ]
 

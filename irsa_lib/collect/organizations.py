@@ -15,6 +15,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from irsa_lib.collect.context import CALL_ERRORS, Partial, Scope, decode_policy, error_code
+from irsa_lib.collect.responses import listing
 from irsa_lib.model import Account, OrgPolicy
 
 SERVICE = "organizations"
@@ -37,7 +38,7 @@ def get_ou_path(org: Any, account_id: str) -> tuple[str, ...]:
     path = [account_id]
     child = account_id
     for _ in range(10):  # OUs nest at most five deep under the root
-        parents = org.list_parents(ChildId=child)["Parents"]
+        parents = listing(org.list_parents(ChildId=child), "Parents")
         if not parents:
             break
         parent = parents[0]
@@ -50,7 +51,7 @@ def get_ou_path(org: Any, account_id: str) -> tuple[str, ...]:
 
 def get_policies_for_target(org: Any, target_id: str, policy_type: str) -> list[dict[str, Any]]:
     pages = org.get_paginator("list_policies_for_target").paginate(TargetId=target_id, Filter=policy_type)
-    return [p for page in pages for p in page.get("Policies", [])]
+    return [p for page in pages for p in listing(page, "Policies")]
 
 
 def get_policy(org: Any, policy_id: str) -> dict[str, Any]:

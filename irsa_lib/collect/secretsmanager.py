@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from irsa_lib.collect.context import CALL_ERRORS, Partial, Scope, arn_account, decode_policy, tags_dict
+from irsa_lib.collect.responses import listing
 from irsa_lib.model import SecretsManagerSecret
 
 SERVICE = "secretsmanager"
@@ -21,7 +22,7 @@ def get_secrets(sm: Any, page_size: int | None = None) -> list[dict[str, Any]]:
     return [
         s
         for page in sm.get_paginator("list_secrets").paginate(PaginationConfig=config)
-        for s in page.get("SecretList", [])
+        for s in listing(page, "SecretList")
     ]
 
 

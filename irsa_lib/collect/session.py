@@ -3,7 +3,8 @@
 Clients share one botocore ``Config``: standard or adaptive retries (throttling is retried with backoff
 before it is recorded as ``throttled``), bounded connect/read timeouts, and a user agent naming irsa_lib.
 The endpoint is the ``endpoint_url`` given, else ``AWS_ENDPOINT_URL`` (and the per-service
-``AWS_ENDPOINT_URL_<SERVICE>`` variables), which botocore reads itself, else AWS.
+``AWS_ENDPOINT_URL_<SERVICE>`` variables), which botocore reads itself, else AWS. A successful answer
+that cannot be read is an error, never an empty result (:mod:`irsa_lib.collect.responses`).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from botocore.exceptions import NoCredentialsError
 
 from irsa_lib import __version__
 from irsa_lib.collect.allowlist import install_guard
+from irsa_lib.collect.responses import install_response_checks
 
 RetryMode = Literal["standard", "adaptive"]
 
@@ -75,8 +77,13 @@ class Clients:
                 if self.endpoint_url:
                     kwargs["endpoint_url"] = self.endpoint_url
                 session: Any = self.session
-                found = self._cache[key] = install_guard(session.client(service, **kwargs))
+                found = self._cache[key] = _collector_client(session.client(service, **kwargs))
             return found
+
+
+def _collector_client(client: Any) -> Any:
+    """A client that sends only allow-listed operations and refuses answers it cannot read."""
+    return install_response_checks(install_guard(client))
 
 
 def base_session(profile: str | None, region: str | None = None) -> boto3.Session:
@@ -130,7 +137,7 @@ def assume_role_session(
             kwargs["endpoint_url"] = endpoint_url
         session: Any = base
         with lock:  # boto3 sessions are not thread-safe when creating clients
-            return install_guard(session.client(service, config=config or client_config(), **kwargs))
+            return _collector_client(session.client(service, config=config or client_config(), **kwargs))
 
     extra: dict[str, Any] = {"RoleSessionName": session_name}
     if duration_seconds is not None:

@@ -11,6 +11,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from irsa_lib.collect.context import CALL_ERRORS, Partial, Scope, decode_policy
+from irsa_lib.collect.responses import listing
 from irsa_lib.model import PolicyDocument, SSMParameter
 
 SERVICE = "ssm"
@@ -25,14 +26,15 @@ def get_parameters(ssm: Any, page_size: int | None = None) -> list[dict[str, Any
     """
     config = {"PageSize": page_size or MAX_PAGE_SIZE}
     paginator = ssm.get_paginator("describe_parameters")
-    return [p for page in paginator.paginate(PaginationConfig=config) for p in page.get("Parameters", [])]
+    pages = paginator.paginate(PaginationConfig=config)
+    return [p for page in pages for p in listing(page, "Parameters")]
 
 
 def get_resource_policies(ssm: Any, arn: str) -> list[dict[str, Any]]:
     return [
         p
         for page in ssm.get_paginator("get_resource_policies").paginate(ResourceArn=arn)
-        for p in page.get("Policies", [])
+        for p in listing(page, "Policies")
     ]
 
 

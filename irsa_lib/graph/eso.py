@@ -16,7 +16,6 @@ identity a store usable from ``<ns>`` ends in.
 from __future__ import annotations
 
 import dataclasses
-import re
 from collections.abc import Iterable
 
 from irsa_lib.graph.aws import Identity, SecretRecord, account_of
@@ -39,6 +38,7 @@ from irsa_lib.graph.schema import (
 )
 from irsa_lib.model import ESOController, ESOExternalSecret, ESOSecretStore, StoreRef
 from irsa_lib.model.k8s import ROLE_ARN_ANNOTATION
+from irsa_lib.userregex import RegexError, compile_regex
 
 
 def _store_node(ctx: BuildContext, store: ESOSecretStore) -> str:
@@ -78,8 +78,8 @@ def admits(ctx: BuildContext, store: ESOSecretStore, namespace: str) -> Leg | No
             )
         for rx in cond.namespace_regexes:
             try:
-                hit = re.search(rx, namespace) is not None
-            except re.error:
+                hit = compile_regex(rx, dialect="go").search(namespace)
+            except RegexError:
                 hit, unknown = False, True
             if hit:
                 return Leg(

@@ -5,9 +5,10 @@ IMDS), then ``AWS_INTERMEDIATE_ROLE_ARN`` when set, then ``spec.roleArn`` (RoleS
 ``k8s-external-secrets``); without ``roleArn`` the controller's own identity reads. ``roleArn`` is
 gated by the namespace's permitted-role annotation (``iam.amazonaws.com/permitted`` unless
 ``ROLE_PERMITTED_ANNOTATION`` says otherwise) when the annotation exists or
-``ENFORCE_NAMESPACE_ANNOTATIONS`` is set. The regex is unanchored JavaScript ``RegExp.test``;
-Python's ``re.search`` is used, which agrees for the patterns seen in practice (character classes
-and lookarounds aside). ``WATCHED_NAMESPACES`` and ``controllerId`` / ``INSTANCE_ID`` filter which
+``ENFORCE_NAMESPACE_ANNOTATIONS`` is set. The regex is unanchored JavaScript ``RegExp.test``, written by
+whoever may annotate the namespace: it is evaluated with RE2 (:mod:`irsa_lib.userregex`, linear time),
+and one RE2 cannot evaluate as JavaScript would makes the gate unknown (a conditional leg naming the
+annotation), neither open nor closed. ``WATCHED_NAMESPACES`` and ``controllerId`` / ``INSTANCE_ID`` filter which
 ExternalSecrets a controller serves (an ExternalSecret or controller without an id is kept: the
 graph over-approximates rather than miss a path).
 
@@ -28,7 +29,6 @@ controller would assume for that namespace.
 from __future__ import annotations
 
 import dataclasses
-import re
 from collections.abc import Callable
 
 from irsa_lib.graph.aws import SecretRecord, account_of, consumer_actions
@@ -50,6 +50,7 @@ from irsa_lib.graph.schema import (
 )
 from irsa_lib.model import KESController, KESExternalSecret, SSMParameter
 from irsa_lib.resolve import parameter_paths
+from irsa_lib.userregex import RegexError, UserRegex, compile_regex
 
 SESSION_NAME = "k8s-external-secrets"
 DEFAULT_REGION = "us-west-2"
@@ -62,7 +63,7 @@ def role_gate(ctx: BuildContext, controller: KESController, namespace: str, role
     if undecided is not None:
         return undecided
     if rx is not None:
-        if rx.search(role_arn) is None:
+        if not rx.search(role_arn):
             return None
         return Leg(
             decision="allow",
@@ -80,7 +81,7 @@ def role_gate(ctx: BuildContext, controller: KESController, namespace: str, role
 
 def _regex_gate(
     ctx: BuildContext, controller: KESController, namespace: str, annotation: str
-) -> tuple[re.Pattern[str] | None, Leg | None]:
+) -> tuple[UserRegex | None, Leg | None]:
     """The namespace's regex for ``annotation``: (compiled or None when absent/empty, or an
     undecidable leg when the namespace is unknown or the regex unreadable)."""
     ns = ctx.namespaces.get((controller.cluster, namespace))
@@ -95,11 +96,11 @@ def _regex_gate(
     if not pattern:
         return None, None
     try:
-        return re.compile(pattern), None
-    except re.error:
+        return compile_regex(pattern, dialect="javascript"), None
+    except RegexError as exc:
         return None, Leg(
             decision="conditional",
-            evidence=(f"namespace {namespace}: annotation {annotation}={pattern!r} is not a regex Python can read",),
+            evidence=(f"namespace {namespace}: annotation {annotation}={pattern!r} cannot be evaluated: {exc}",),
             unresolved=unknown,
         )
 
@@ -112,7 +113,7 @@ def naming_gate(ctx: BuildContext, controller: KESController, namespace: str, ke
         return undecided
     if rx is None:
         return ALLOW
-    missed = [k for k in keys if rx.search(k) is None]
+    missed = [k for k in keys if not rx.search(k)]
     if missed:
         return None
     return Leg(

@@ -10,10 +10,11 @@ Nothing here is a decision.
 from __future__ import annotations
 
 import bisect
-import re
 from collections.abc import Iterable, Iterator, Mapping
 from functools import lru_cache
 from typing import Any, Generic, TypeVar
+
+from irsa_lib.policy.patterns import LITERAL_QMARK, LITERAL_STAR, Matcher, compile_glob
 
 T = TypeVar("T")
 
@@ -78,24 +79,26 @@ def allowed_resource_patterns(documents: Iterable[Mapping[str, Any] | None], act
 
 
 @lru_cache(maxsize=65536)
-def _compiled(pattern: str) -> re.Pattern[str]:
+def _glob(pattern: str) -> Matcher:
+    """The pattern for the linear-time IAM matcher: a policy variable becomes ``*`` (anything), and the
+    private-use characters that matcher reads as literal ``*``/``?`` become ``?`` (still over-approximate)."""
     parts: list[str] = []
     i = 0
     while i < len(pattern):
         c = pattern[i]
         if c == "$" and pattern.startswith("${", i):
             end = pattern.find("}", i)
-            parts.append(".*")
+            parts.append("*")
             i = len(pattern) if end < 0 else end + 1
             continue
-        parts.append(".*" if c == "*" else "." if c == "?" else re.escape(c))
+        parts.append("?" if c in (LITERAL_STAR, LITERAL_QMARK) else c)
         i += 1
-    return re.compile("".join(parts), re.DOTALL)
+    return compile_glob("".join(parts))
 
 
 def wildcard_match(pattern: str, value: str) -> bool:
     """IAM-style ``*`` / ``?`` match; policy variables match anything (over-approximation)."""
-    return _compiled(pattern).fullmatch(value) is not None
+    return _glob(pattern)(value)
 
 
 def literal_prefix(pattern: str) -> str:

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import re
 from collections import defaultdict
 
 from irsa_lib.graph.aws import SecretRecord
 from irsa_lib.model import SecretsManagerSecret, SSMParameter
+from irsa_lib.userregex import RegexError, compile_regex
 
 
 def strip_selector(name: str) -> str:
@@ -62,8 +62,8 @@ class TargetIndex:
         if not regexp:
             return found
         try:
-            rx = re.compile(regexp)
-        except re.error:
+            rx = compile_regex(regexp, dialect="go")
+        except RegexError:
             return found  # cannot tell which match: over-approximate
         return [p for p in found if rx.search(p.name)]
 
@@ -87,7 +87,7 @@ class TargetIndex:
         if not regexp:
             return out
         try:
-            rx = re.compile(regexp)
-        except re.error:
+            rx = compile_regex(regexp, dialect="go")
+        except RegexError:
             return out
         return [s for s in out if rx.search(s.name)]

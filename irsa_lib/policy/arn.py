@@ -18,11 +18,10 @@ True
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from functools import lru_cache
 
-from irsa_lib.policy.patterns import Matcher, compile_glob, glob_regex, has_wildcard, unmark
+from irsa_lib.policy.patterns import Matcher, compile_glob, has_wildcard, unmark
 
 
 @dataclass(frozen=True)
@@ -92,10 +91,6 @@ def _split_pattern(pattern: str) -> list[str] | None:
     return parts
 
 
-def _component_regex(pattern: str, last: bool) -> str:
-    return glob_regex(pattern) if last else glob_regex(pattern, "[^:]*", "[^:]")
-
-
 @lru_cache(maxsize=65536)
 def compile_arn_pattern(pattern: str) -> Matcher:
     """A predicate matching ARNs against ``pattern`` component by component, case-sensitively.
@@ -103,16 +98,21 @@ def compile_arn_pattern(pattern: str) -> Matcher:
     Wildcards in the partition, service, region and account components stay within that
     component; in the resource component they span ``/`` and ``:``. A pattern that is not a
     six-component ARN (``*``, or ``arn:aws:ssm:*``) is matched against the whole string instead.
+    The value is split at its first five colons, so no wildcard has to search for a component boundary.
     """
     parts = _split_pattern(pattern)
     if parts is None:
         return compile_glob(pattern)
     head = parts[:5]
+    rest = compile_glob(parts[5])
     if not any(has_wildcard(p) for p in head):
         prefix = unmark(":".join(head)) + ":"
-        rest = compile_glob(parts[5])
         cut = len(prefix)
         return lambda value: value.startswith(prefix) and rest(value[cut:])
-    source = ":".join([_component_regex(p, False) for p in head] + [_component_regex(parts[5], True)])
-    fullmatch = re.compile(source, re.DOTALL).fullmatch
-    return lambda value: fullmatch(value) is not None
+    heads = [compile_glob(p) for p in head]
+
+    def match(value: str) -> bool:
+        got = value.split(":", 5)
+        return len(got) == 6 and rest(got[5]) and all(m(v) for m, v in zip(heads, got, strict=False))
+
+    return match

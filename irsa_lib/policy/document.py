@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from irsa_lib.nesting import TooDeep, json_loads
 from irsa_lib.policy.conditions import Condition, ConditionSyntaxError, parse_conditions
 from irsa_lib.policy.decision import StatementRef
 from irsa_lib.policy.errors import PolicyError
@@ -149,9 +150,11 @@ def parse_policy(document: Mapping[str, Any] | str, *, source: str, kind: Policy
         raise PolicyError(f"{source}: unknown policy kind {kind!r}")
     if isinstance(document, str):
         try:
-            document = json.loads(document)
+            document = json_loads(document)
         except json.JSONDecodeError as exc:
             raise PolicyError(f"{source}: malformed JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}") from None
+        except TooDeep as exc:
+            raise PolicyError(f"{source}: {exc}") from None
     if not isinstance(document, Mapping):
         raise PolicyError(f"{source}: a policy document must be a JSON object, not {type(document).__name__}")
     unknown = set(document) - {"Version", "Id", "Statement"}

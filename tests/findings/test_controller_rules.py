@@ -73,6 +73,18 @@ def test_f03_ungated_namespaces() -> None:
     }
 
 
+def test_f03_a_regex_re2_cannot_evaluate_leaves_the_namespace_unknown() -> None:
+    lookahead = f"^{arn('billing-service-role')}(?!x)$"  # JavaScript reads it; RE2 has no lookahead
+    inline_flag = f"(?i)^{arn('billing-service-role')}$"  # RE2 reads it; JavaScript does not
+    s = snap(**kes_world(ns("lookahead", **{PERMITTED: lookahead}), ns("flag", **{PERMITTED: inline_flag})))
+    assert fails(s, "F03") == set()
+    assert unknowns(s, "F03") == {"demo/Namespace/lookahead", "demo/Namespace/flag"}
+    [finding] = [f for f in run_findings(s, rules=["F03"]) if f.resource == "demo/Namespace/lookahead"]
+    assert finding.evidence == (
+        f"{PERMITTED}={lookahead!r} cannot be evaluated: RE2 cannot compile it (invalid perl operator: (?!)",
+    )
+
+
 def test_f03_enforced_annotations_gate_unannotated_namespaces() -> None:
     s = snap(**kes_world(ns("plain"), ns("other", team="x"), controller=kes(enforce_namespace_annotations=True)))
     assert fails(s, "F03") == set()

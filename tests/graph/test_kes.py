@@ -298,3 +298,27 @@ def test_a_naming_regex_admitting_only_a_path_allows_a_by_path_read() -> None:
     # the path /payments matches (payments-service-role may GetParametersByPath on it); billing's do not
     assert (None, "alice", "/payments/key", "potential", "allow") in got
     assert (None, "alice", "/billing/db", "potential", "conditional") in got
+
+
+LOOKAHEAD = "^arn:aws:iam::111122223333:role/(?=billing)billing-service-role$"
+"""JavaScript reads it (and would admit the billing role only); RE2 has no lookahead."""
+
+
+def with_billing_regex(snap: Snapshot, regex: str) -> Snapshot:
+    return dataclasses.replace(
+        snap,
+        namespaces=tuple(
+            namespace("billing", {PERMITTED: regex}) if n.name == "billing" else n for n in snap.namespaces
+        ),
+    )
+
+
+def test_a_permitted_regex_re2_cannot_evaluate_makes_the_gate_unknown_not_open_or_closed() -> None:
+    got = {r[:4]: r[4] for r in table(with_billing_regex(scenario(), LOOKAHEAD)) if r[0] == "billing"}
+    # both ExternalSecrets of billing (its own role, and the payments role) depend on the unknown gate
+    assert got == {
+        ("billing", "api", "/billing/db", "via-controller"): "conditional",
+        ("billing", "api", "/payments/key", "via-controller"): "conditional",
+    }
+    [row] = rows(with_billing_regex(scenario(), LOOKAHEAD), namespace="billing", secret="/billing/db")
+    assert row.unresolved_keys == (f"namespace-annotation:{PERMITTED}",)

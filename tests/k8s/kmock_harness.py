@@ -10,7 +10,9 @@ kmock 0.8 that the client trips over or that collection depends on:
 * ``Accept: ...;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1`` served as metadata only;
 * ``/version/`` (the client adds a trailing slash) and ``/api/v1/namespaces[/name]`` URL parsing;
 * bearer-token authentication (401 for a rejected token, 403 ``system:anonymous`` without one) and
-  per-resource 403s, to exercise the collector's error paths.
+  per-resource 403s, to exercise the collector's error paths;
+* ``list_hooks``: per resource plural, a function that rewrites each list page before it is sent (a
+  body that is not JSON, a ``continue`` token that never ends, ``items`` that is not a list).
 
 Seed objects with :meth:`ThreadedKMock.seed` (from their ``apiVersion``/``kind``) and declare CRDs with
 :meth:`ThreadedKMock.declare_crd`. Every request is kept in ``emulator.requests`` for assertions.
@@ -86,6 +88,8 @@ class PatchedEmulator(kmock.KubernetesEmulator):
     """Accepted bearer tokens; None turns authentication off."""
     denied: set[str] = attrs.field(factory=set)
     """Resource plurals (``rolebindings``) every request for which is answered 403."""
+    list_hooks: dict[str, Callable[[dict[str, Any]], Any]] = attrs.field(factory=dict)
+    """Resource plural -> page -> what is sent instead (a dict is sent as JSON, bytes as they are)."""
 
     def __attrs_post_init__(self) -> None:
         super().__attrs_post_init__()
@@ -147,8 +151,9 @@ class PatchedEmulator(kmock.KubernetesEmulator):
         page = items[start:end]
 
         api_version = f"{group}/{version}" if group else version
+        answer: dict[str, Any]
         if PARTIAL_METADATA in request.headers.get("Accept", ""):
-            return {
+            answer = {
                 "kind": "PartialObjectMetadataList",
                 "apiVersion": "meta.k8s.io/v1",
                 "metadata": metadata,
@@ -157,11 +162,14 @@ class PatchedEmulator(kmock.KubernetesEmulator):
                     for i in page
                 ],
             }
-        if group in BUILTIN_GROUPS:  # a real API server leaves kind/apiVersion off built-in list items
-            page = [{k: v for k, v in i.items() if k not in ("kind", "apiVersion")} for i in page]
-        info = self.resources.get(request.resource)
-        kind = info.kind if info is not None and info.kind else (plural or "").capitalize()
-        return {"kind": f"{kind}List", "apiVersion": api_version, "metadata": metadata, "items": page}
+        else:
+            if group in BUILTIN_GROUPS:  # a real API server leaves kind/apiVersion off built-in list items
+                page = [{k: v for k, v in i.items() if k not in ("kind", "apiVersion")} for i in page]
+            info = self.resources.get(request.resource)
+            kind = info.kind if info is not None and info.kind else (plural or "").capitalize()
+            answer = {"kind": f"{kind}List", "apiVersion": api_version, "metadata": metadata, "items": page}
+        hook = self.list_hooks.get(plural or "")
+        return hook(answer) if hook is not None else answer
 
 
 # apiVersion/kind -> (resource key, namespaced) for seeding
@@ -259,9 +267,18 @@ class ThreadedKMock:
             self.emulator.resources.clear()
             self.emulator.resources.load_bundled()
             self.emulator.denied.clear()
+            self.emulator.list_hooks.clear()
             self.emulator.tokens = None
 
         self._in_loop(wipe)
+
+    def hook_list(self, plural: str, hook: Callable[[dict[str, Any]], Any]) -> None:
+        """Rewrite every list page of ``plural`` with ``hook`` (see ``PatchedEmulator.list_hooks``)."""
+
+        def install() -> None:
+            self.emulator.list_hooks[plural] = hook
+
+        self._in_loop(install)
 
     def declare_crd(self, group: str, version: str, kind: str) -> None:
         plural, namespaced = CRDS[(group, kind)]

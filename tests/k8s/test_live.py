@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import json
 import socket
@@ -309,6 +310,53 @@ def test_pagination_reads_every_page(kube: Kube) -> None:
     pages = [r for r in kube.server.emulator.requests if r.url.path == "/api/v1/serviceaccounts"]
     assert [r.params.get("limit") for r in pages] == ["3", "3", "3"]
     assert [bool(r.params.get("continue")) for r in pages] == [False, True, True]
+
+
+def endless(*, same: bool, give_up: int = 200) -> Any:
+    """A list hook whose pages ask for another: with the same token each time, or a new one. After
+    ``give_up`` pages it stops (so a collector without a bound finishes, and its test fails, not hangs)."""
+    pages = iter(range(1_000_000))
+
+    def hook(page: dict[str, Any]) -> dict[str, Any]:
+        n = next(pages)
+        if n >= give_up:
+            return {**page, "metadata": {k: v for k, v in page["metadata"].items() if k != "continue"}}
+        # kmock reads the token as an offset: each request serves the first page again
+        token = base64.b64encode(json.dumps({"offset": 0, "n": 0 if same else n}).encode()).decode()
+        return {**page, "metadata": {**page["metadata"], "continue": token}}
+
+    return hook
+
+
+def pod_requests(kube: Kube) -> int:
+    return sum(r.url.path == "/api/v1/pods" for r in kube.server.emulator.requests)
+
+
+def test_a_repeated_continue_token_stops_the_listing_as_failed(kube: Kube) -> None:
+    seed_cluster(kube)
+    kube.server.hook_list("pods", endless(same=True))
+    snap = collect(kube)
+    assert coverage(snap)["pods"] == ("failed", None)
+    [pods] = [c for c in snap.coverage if c.service == "pods"]
+    assert pods.error == (
+        "the API server sent a continue token it had sent before (page 2): the listing would never end, so it was stopped"
+    )
+    assert pod_requests(kube) == 2
+    assert len(snap.service_accounts) == 3 and coverage(snap)["serviceaccounts"] == ("ok", 3)
+
+
+def test_a_listing_that_never_ends_is_stopped_after_max_pages(kube: Kube) -> None:
+    seed_cluster(kube)
+    kube.server.hook_list("pods", endless(same=False))
+    snap = collect(kube, max_pages=25)
+    [pods] = [c for c in snap.coverage if c.service == "pods"]
+    assert (pods.status, pods.error) == (
+        "failed",
+        "stopped after 25 pages (25 objects) with the API server still sending continue tokens",
+    )
+    assert pod_requests(kube) == 25
+    assert all(w.kind != "Pod" for w in snap.workloads)
+    assert len(snap.service_accounts) == 3
 
 
 def test_forbidden_kind_is_denied_and_the_rest_is_collected(kube: Kube) -> None:

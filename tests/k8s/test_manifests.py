@@ -156,6 +156,34 @@ def test_bad_documents_are_reported_and_everything_else_loads(tmp_path: Path) ->
     assert len(snap.incomplete()) == 5
 
 
+@pytest.mark.parametrize("levels", [10_000, 400])
+def test_deep_nesting_names_the_file_and_field_and_the_rest_loads(tmp_path: Path, levels: int) -> None:
+    """Python's YAML and JSON readers recurse per level; libyaml stops at 1,000 levels."""
+    deep = "[" * levels + "]" * levels
+    yaml_file = write(
+        tmp_path,
+        "a/deep.yaml",
+        "apiVersion: v1\nkind: ServiceAccount\nmetadata: {name: first, namespace: shop}\n---\n"
+        f"apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: deep}}\ndata:\n  x: {deep}\n---\n"
+        "apiVersion: v1\nkind: ServiceAccount\nmetadata: {name: last, namespace: shop}\n",
+    )
+    json_file = write(tmp_path, "b/deep.json", '{"apiVersion": "v1", "kind": "List", "items": ' + deep + "}")
+    write(tmp_path, "c/ns.yaml", "apiVersion: v1\nkind: Namespace\nmetadata: {name: shop}\n")
+
+    snap = load_manifests(tmp_path, cluster="demo")
+
+    assert [sa.name for sa in snap.service_accounts] == ["first", "last"]
+    assert [ns.name for ns in snap.namespaces] == ["shop"]
+    found = dict(failures(snap.coverage))
+    if levels > 1000:  # too deep to read at all: the field and the line are named
+        assert found[f"{yaml_file}#1"].startswith("data.x[0][0][0]")
+        assert " levels deep (line 9), too deep to read" in found[f"{yaml_file}#1"]
+        assert found[f"{json_file}#0"].startswith("items[0][0][0]")
+        assert found[f"{json_file}#0"].endswith(" more): nested too deeply to read")
+    else:  # read: a ConfigMap is not used, and the List's items are not objects
+        assert f"{yaml_file}#1" not in found
+
+
 def test_malformed_field_names_the_file_document_and_field(tmp_path: Path) -> None:
     path = write(
         tmp_path,

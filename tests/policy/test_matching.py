@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
-import pytest
+from unittest import mock
 
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from irsa_lib.policy import patterns
 from irsa_lib.policy.arn import compile_arn_pattern, normalize_resource, parameter_name, ssm_parameter_arn
-from irsa_lib.policy.patterns import compile_glob, literal
+from irsa_lib.policy.patterns import LITERAL_QMARK, LITERAL_STAR, compile_glob, literal
 
 P = "arn:aws:ssm:us-east-1:111122223333:parameter/"
 
@@ -99,3 +104,105 @@ def test_parameter_arn_and_name_round_trip() -> None:
     assert parameter_name(P + "db/pw") == "/db/pw"
     assert parameter_name(P + "TestParam1") == "TestParam1"
     assert parameter_name("arn:aws:s3:::b") is None
+
+
+# ---------------------------------------------------------------- the matcher against a reference
+# Patterns are hostile input, so the matcher avoids regular expressions (see irsa_lib.policy.patterns).
+# The reference below is the textbook dynamic programme over (pattern position, value position): slow,
+# but plainly right. Alphabets are small so that wildcards meet many near-misses.
+
+STAR_FREE = {LITERAL_STAR: "*", LITERAL_QMARK: "?"}
+
+
+def reference_match(pattern: str, value: str, *, stop: str = "") -> bool:
+    """``*`` any run, ``?`` one character (neither of them one of ``stop``); everything else literal."""
+    n = len(value)
+    reach = [True] + [False] * n  # reach[j]: the pattern so far matches value[:j]
+    for p in pattern:
+        nxt = [False] * (n + 1)
+        for j in range(n + 1):
+            if p == "*":
+                nxt[j] = reach[j] or (j > 0 and nxt[j - 1] and value[j - 1] not in stop)
+            elif j > 0 and reach[j - 1]:
+                c = value[j - 1]
+                nxt[j] = (c not in stop) if p == "?" else c == STAR_FREE.get(p, p)
+        reach = nxt
+    return reach[n]
+
+
+def reference_arn_match(pattern: str, value: str) -> bool:
+    """IAM's component-wise rule: in the first five components a wildcard never spans a ``:``."""
+    parts = pattern.split(":", 5)
+    if len(parts) != 6 or parts[0] != "arn":
+        return reference_match(pattern, value)
+    # a head wildcard may not cross ':'; the ':' between components are literal in both
+    head = ":".join(parts[:5]) + ":"
+    for split in range(len(value) + 1):
+        if reference_match(head, value[:split], stop=":") and value[:split].count(":") == 5:
+            return reference_match(parts[5], value[split:])
+    return False
+
+
+SEGMENT = st.text(st.sampled_from(["a", "b", "?"] * 3 + [LITERAL_STAR, LITERAL_QMARK]), min_size=1, max_size=4)
+GLOBS = st.lists(SEGMENT | st.just(""), max_size=5).map("*".join)
+"""Runs of literals and ``?`` between ``*``: every shape of the matcher's segments, with near-misses."""
+VALUES = st.text(st.sampled_from(["a", "b"] * 3 + ["*", "?"]), max_size=16)
+
+
+@settings(max_examples=1000, deadline=None)
+@given(pattern=GLOBS, value=VALUES)
+def test_glob_agrees_with_the_reference(pattern: str, value: str) -> None:
+    assert compile_glob(pattern)(value) is reference_match(pattern, value)
+
+
+@settings(max_examples=600, deadline=None)
+@given(pattern=GLOBS, value=VALUES)
+def test_the_one_pass_search_agrees_with_the_reference(pattern: str, value: str) -> None:
+    """A segment with ``?`` switches to a shift-and pass after a few misses: here, from the start."""
+    with mock.patch.object(patterns, "_MISSES", 0):
+        assert compile_glob(pattern)(value) is reference_match(pattern, value)
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    pattern=st.text(st.sampled_from(["a", "B", "*", "?"]), max_size=10),
+    value=st.text(st.sampled_from(["A", "b", "a", "B"]), max_size=12),
+)
+def test_glob_ignoring_case_agrees_with_the_reference(pattern: str, value: str) -> None:
+    assert compile_glob(pattern, ignore_case=True)(value) is reference_match(pattern.lower(), value.lower())
+
+
+ARN_PARTS = st.text(st.sampled_from(["a", "b", "*", "?", ":"]), max_size=3)
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    head=st.lists(st.text(st.sampled_from(["a", "*", "?"]), max_size=3), min_size=4, max_size=4),
+    resource=st.text(st.sampled_from(["a", "b", "*", "?", ":", "/"]), max_size=6),
+    value_head=st.lists(st.text(st.sampled_from(["a", "b"]), max_size=3), min_size=4, max_size=4),
+    value_resource=ARN_PARTS,
+)
+def test_arn_patterns_agree_with_the_reference(
+    head: list[str], resource: str, value_head: list[str], value_resource: str
+) -> None:
+    pattern = ":".join(["arn", *head, resource])
+    value = ":".join(["arn", *value_head, value_resource])
+    assert compile_arn_pattern(pattern)(value) is reference_arn_match(pattern, value)
+    assert compile_arn_pattern(pattern)(pattern) is reference_arn_match(pattern, pattern)
+
+
+@pytest.mark.parametrize(
+    ("pattern", "value", "expected"),
+    [
+        ("*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*b", "a" * 1000, False),
+        ("*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*b", "a" * 1000 + "b", True),
+        ("*?a*?a*?a*?a*?a*?a*?a*?a*?a*?a*c", "a" * 1000, False),
+        ("*?a*?a*?a*?a*?a*?a*?a*?a*?a*?a*c", "a" * 1000 + "c", True),
+        ("a" + "*a" * 40 + "*", "a" * 40, False),
+    ],
+)
+def test_many_wildcards_on_long_names(pattern: str, value: str, expected: bool) -> None:
+    """Cases on which a backtracking regex takes exponential time (how long they take: benchmarks/)."""
+    assert compile_glob(pattern)(value) is expected
+    arn = f"arn:aws:ssm:us-east-1:111122223333:parameter/{value}"
+    assert compile_arn_pattern(f"arn:aws:ssm:*:*:parameter/{pattern}")(arn) is expected

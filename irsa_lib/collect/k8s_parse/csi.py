@@ -22,6 +22,8 @@ def _objects(parameters: Fields) -> tuple[CSIObject, ...]:
         mark = getattr(exc, "problem_mark", None)
         at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
         raise ObjectError(f"{where}: not valid YAML{at}: {getattr(exc, 'problem', None) or exc}") from None
+    except RecursionError:
+        raise ObjectError(f"{where}: nested too deeply to read") from None
     if loaded is None:
         return ()
     if not isinstance(loaded, list):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 
 from irsa_lib.findings.context import FindingContext, k8s_id
@@ -16,6 +15,7 @@ from irsa_lib.graph.schema import Mechanism, kes_es_id, store_id
 from irsa_lib.model import KESController, Namespace, Role, Subject
 from irsa_lib.policy import Principal, infer_principal
 from irsa_lib.resolve import UnknownPrincipalError
+from irsa_lib.userregex import RegexError, compile_regex
 
 KES_REPO = "https://github.com/external-secrets/kubernetes-external-secrets"
 KES_POLLER = f"{KES_REPO}/blob/master/lib/poller.js"
@@ -125,11 +125,16 @@ def gating_problem(ns: Namespace, c: KESController) -> tuple[str, str | None] | 
     return None
 
 
-def _regex_matches(regex: str, arn: str) -> bool:
+def unreadable_gate(ns: Namespace, c: KESController) -> str | None:
+    """Why the namespace's role regex cannot be evaluated as KES would (then gating is unknown), else None."""
+    regex = ns.annotations.get(c.role_permitted_annotation)
+    if not regex:
+        return None
     try:
-        return re.search(regex, arn) is not None
-    except re.error:
-        return False
+        compile_regex(regex, dialect="javascript")
+    except RegexError as exc:
+        return f"{c.role_permitted_annotation}={regex!r} cannot be evaluated: {exc}"
+    return None
 
 
 F03 = RuleMeta(
@@ -152,7 +157,7 @@ F03 = RuleMeta(
     scope=(
         "Gating follows lib/poller.js: namespaces without annotations pass unless ENFORCE_NAMESPACE_ANNOTATIONS is set; "
         "a missing or empty permitted annotation allows all roles; the regex is unanchored RegExp.test (matched here "
-        "with Python's re, close to JavaScript for ordinary patterns). Only roles whose trust names the controller "
+        "with RE2; a regex RE2 cannot evaluate as JavaScript would leaves the namespace unknown). Only roles whose trust names the controller "
         "role ARN and that the evaluator lets it assume are counted (root trusts are F08's). System namespaces "
         "(kube-system, kube-public, kube-node-lease and the namespaces the KES/ESO controllers run in) are excluded "
         "unless a RoleBinding there lets a non-admin write ExternalSecrets. With the access graph, the evidence "
@@ -184,6 +189,10 @@ def check_f03(ctx: FindingContext) -> Iterator[Finding]:
             continue
         trusting = [r.arn for r in services]
         for ns, _ in tenant_namespaces(ctx, rbac, c):
+            unreadable = unreadable_gate(ns, c)
+            if unreadable is not None:
+                yield F03.unknown(k8s_id(c.cluster, "Namespace", ns.name), unreadable)
+                continue
             problem = gating_problem(ns, c)
             if problem is None:
                 continue
@@ -194,7 +203,8 @@ def check_f03(ctx: FindingContext) -> Iterator[Finding]:
                 reason,
             ]
             if regex:
-                matched = [a for a in trusting if _regex_matches(regex, a)]
+                rx = compile_regex(regex, dialect="javascript")
+                matched = [a for a in trusting if rx.search(a)]
                 evidence.append(f"the regex matches {len(matched)} role(s) trusting the controller: {limit(matched)}")
                 if len(matched) <= 1:
                     sev = Severity.HIGH
