@@ -32,7 +32,11 @@ def whatif_dir() -> Path:
 
 def demo_plan_text(facts: DemoFacts) -> str:
     """The example plan with the demo cluster's OIDC issuer filled in."""
-    return (whatif_dir() / "plan.json").read_text(encoding="utf-8").replace(ISSUER_TOKEN, facts.oidc_issuer_host)
+    return (
+        (whatif_dir() / "plan.json")
+        .read_text(encoding="utf-8")
+        .replace(ISSUER_TOKEN, facts.oidc_issuer.removeprefix("https://"))
+    )
 
 
 @dataclass(frozen=True)
