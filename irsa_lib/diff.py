@@ -99,7 +99,7 @@ class Drift:
 def row_to_dict(row: Any) -> dict[str, Any]:
     """An access row (dataclass or mapping) as a plain dict with JSON-ready values."""
     if dataclasses.is_dataclass(row) and not isinstance(row, type):
-        data = dataclasses.asdict(row)
+        data = {f.name: getattr(row, f.name) for f in dataclasses.fields(row)}  # rows hold no nested records
     elif isinstance(row, Mapping):
         data = dict(row)
     else:
@@ -107,8 +107,14 @@ def row_to_dict(row: Any) -> dict[str, Any]:
     return {k: list(v) if isinstance(v, tuple) else v for k, v in data.items()}
 
 
-def row_key(row: Mapping[str, Any]) -> tuple[str, ...]:
-    return tuple(str(row.get(k, "")) for k in ROW_KEY)
+def _field(row: Any, name: str) -> Any:
+    value = row.get(name, "") if isinstance(row, Mapping) else getattr(row, name, "")
+    return tuple(value) if isinstance(value, list) else value
+
+
+def row_key(row: Any) -> tuple[str, ...]:
+    """The identity of an access row (a mapping or an access-row record) across analyses."""
+    return tuple(str(_field(row, k)) for k in ROW_KEY)
 
 
 def diff_findings(
@@ -130,16 +136,18 @@ def diff_findings(
 def diff_rows(
     old: Iterable[Any], new: Iterable[Any]
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[RowChange]]:
-    before = {row_key(r): r for r in map(row_to_dict, old)}
-    after = {row_key(r): r for r in map(row_to_dict, new)}
-    added = [r for k, r in sorted(after.items()) if k not in before]
-    removed = [r for k, r in sorted(before.items()) if k not in after]
+    """Rows added, removed and changed; only those are converted to dicts (tables hold ~10^5 rows)."""
+    before = {row_key(r): r for r in old}
+    after = {row_key(r): r for r in new}
+    added = [row_to_dict(r) for k, r in sorted(after.items()) if k not in before]
+    removed = [row_to_dict(r) for k, r in sorted(before.items()) if k not in after]
     changed = []
     for k, r in sorted(after.items()):
         if k in before:
-            fields = tuple(name for name in ROW_COMPARED if before[k].get(name) != r.get(name))
+            was = before[k]
+            fields = tuple(name for name in ROW_COMPARED if _field(was, name) != _field(r, name))
             if fields:
-                changed.append(RowChange(before[k], r, fields))
+                changed.append(RowChange(row_to_dict(was), row_to_dict(r), fields))
     return added, removed, changed
 
 
