@@ -196,3 +196,28 @@ def test_baseline_is_written_then_reused_only_for_the_same_snapshot(
         Path(snap).read_text().replace('"created_at": "2026-11-29T00:00:00Z"', '"created_at": "2026-11-30T00:00:00Z"')
     )
     assert {_row(r) for r in json.loads(run(capsys, *argv)[1])["access"]["lost"]} == LOST
+
+
+def test_parallel_analysis_gives_the_same_answer(snap: str) -> None:
+    """The two analyses in two processes (forked; run in a fresh interpreter, away from pytest's threads)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import json, sys\n"
+        "from irsa_lib.snapshot import load_snapshot\n"
+        "from irsa_lib.whatif.compare import what_if\n"
+        "from irsa_lib.whatif.overlay import apply_plan\n"
+        "from irsa_lib.whatif.plan import load_plan\n"
+        "from irsa_lib.whatif.render import to_json\n"
+        "s = load_snapshot(sys.argv[1])\n"
+        "o = apply_plan(s, load_plan(sys.argv[2]))\n"
+        "print(json.dumps([to_json(what_if(s, o, parallel=p)) for p in (True, False)]))\n"
+    )
+    root = Path(__file__).resolve().parent.parent.parent
+    out = subprocess.run(
+        [sys.executable, "-c", code, snap, ACTIONS], cwd=root, capture_output=True, text=True, check=True
+    )
+    parallel, sequential = json.loads(out.stdout)
+    assert parallel == sequential
+    assert {_row(r) for r in parallel["access"]["gained"]} == GAINED
