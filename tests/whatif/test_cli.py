@@ -221,3 +221,33 @@ def test_parallel_analysis_gives_the_same_answer(snap: str) -> None:
     parallel, sequential = json.loads(out.stdout)
     assert parallel == sequential
     assert {_row(r) for r in parallel["access"]["gained"]} == GAINED
+
+
+def test_values_known_after_apply_make_every_dependent_row_conditional(
+    snap: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """plan_unknown.json, by hand: pending-role (inline policy: ssm:GetParameter and kms:Decrypt on *) has a
+    trust known only after apply, so whoever might assume it might read what it reads: /open/config and
+    /shared/cfg (their keys delegate to IAM; app-key names only app-role). Candidates: every service account
+    of c1 through web identity and app-role's holders through sts:AssumeRole; with web-role's extra policy
+    ARN unknown, web might read any value. None of these is an allow, none is left out."""
+    code, out, _ = run(capsys, "whatif", snap, "--terraform-plan", str(PLANS / "plan_unknown.json"), "--format", "json")
+    data = json.loads(out)
+    trust = "aws_iam_role.pending.assume_role_policy is known only after apply"
+    policy = "aws_iam_role_policy_attachment.mystery.policy_arn is known only after apply"
+    expected = (
+        {("c1", None, "*", "AnyServiceAccount", v, "potential", "conditional") for v in ("/open/config", "/shared/cfg")}
+        | {
+            ("c1", "app", sa, "ServiceAccount", v, "direct", "conditional")
+            for sa in ("api", "worker")
+            for v in ("/open/config", "/shared/cfg")
+        }
+        | {
+            ("c1", "other", "web", "ServiceAccount", v, "direct", "conditional")
+            for v in ("/app/db", "/app/old", "/open/config", "/shared/cfg")
+        }
+    )
+    assert {_row(r) for r in data["access"]["gained"]} == expected
+    for r in data["access"]["gained"]:
+        assert any((policy if r["service_account"] == "web" else trust) in u for u in r["unknown"]), r
+    assert code == 0
