@@ -15,6 +15,7 @@ True
 from __future__ import annotations
 
 import dataclasses
+import operator
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -117,6 +118,26 @@ def row_key(row: Any) -> tuple[str, ...]:
     return tuple(str(_field(row, k)) for k in ROW_KEY)
 
 
+_KEY_ATTRS = operator.attrgetter(*ROW_KEY)
+_KEY_ITEMS = operator.itemgetter(*ROW_KEY)
+_CMP_ATTRS = operator.attrgetter(*ROW_COMPARED)
+_CMP_ITEMS = operator.itemgetter(*ROW_COMPARED)
+
+
+def _keyed(rows: Iterable[Any]) -> dict[tuple[Any, ...], Any]:
+    """Rows by their raw key fields (a fast path for the whole table; ``row_key`` is for single rows)."""
+    return {(_KEY_ITEMS(r) if isinstance(r, Mapping) else _KEY_ATTRS(r)): r for r in rows}
+
+
+def _compared(row: Any) -> tuple[Any, ...]:
+    values = _CMP_ITEMS(row) if isinstance(row, Mapping) else _CMP_ATTRS(row)
+    return tuple(tuple(v) if isinstance(v, list) else v for v in values)
+
+
+def _order(key: tuple[Any, ...]) -> tuple[str, ...]:
+    return tuple("" if v is None else str(v) for v in key)
+
+
 def diff_findings(
     old: Sequence[Finding], new: Sequence[Finding]
 ) -> tuple[list[Finding], list[Finding], list[FindingChange]]:
@@ -137,17 +158,15 @@ def diff_rows(
     old: Iterable[Any], new: Iterable[Any]
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[RowChange]]:
     """Rows added, removed and changed; only those are converted to dicts (tables hold ~10^5 rows)."""
-    before = {row_key(r): r for r in old}
-    after = {row_key(r): r for r in new}
-    added = [row_to_dict(r) for k, r in sorted(after.items()) if k not in before]
-    removed = [row_to_dict(r) for k, r in sorted(before.items()) if k not in after]
+    before = _keyed(old)
+    after = _keyed(new)
+    added = [row_to_dict(after[k]) for k in sorted(after.keys() - before.keys(), key=_order)]
+    removed = [row_to_dict(before[k]) for k in sorted(before.keys() - after.keys(), key=_order)]
     changed = []
-    for k, r in sorted(after.items()):
-        if k in before:
-            was = before[k]
-            fields = tuple(name for name in ROW_COMPARED if _field(was, name) != _field(r, name))
-            if fields:
-                changed.append(RowChange(row_to_dict(was), row_to_dict(r), fields))
+    for k in sorted((k for k, r in after.items() if k in before and _compared(before[k]) != _compared(r)), key=_order):
+        was, now = _compared(before[k]), _compared(after[k])
+        fields = tuple(name for name, a, b in zip(ROW_COMPARED, was, now, strict=True) if a != b)
+        changed.append(RowChange(row_to_dict(before[k]), row_to_dict(after[k]), fields))
     return added, removed, changed
 
 
