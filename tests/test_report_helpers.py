@@ -26,7 +26,7 @@ from irsa_lib.render.report import (
 )
 from irsa_lib.resolve import Inventory
 from irsa_lib.snapshot import Snapshot, save_snapshot
-from tests.render_fixtures import BILLING_DB, ES_ROLE, FakeFinding, demo_like_graph
+from tests.render_fixtures import BILLING_DB, ES_ROLE, demo_like_graph, finding
 
 ROWS = (
     {
@@ -55,8 +55,8 @@ ROWS = (
     },
 )
 FINDINGS = (
-    FakeFinding("F03", "critical", "KES without namespace gating", ES_ROLE.removeprefix("role:")),
-    FakeFinding("F18", "low", "no aud", "demo/billing/ServiceAccount/billing"),
+    finding("F03", ES_ROLE.removeprefix("role:")),
+    finding("F18", "demo/billing/ServiceAccount/billing"),
 )
 SNAP = Snapshot(
     created_at="2026-11-29T00:00:00Z",
@@ -220,9 +220,9 @@ def test_drift_frame_lists_each_change() -> None:
             "new",
             "finding",
             "F03 arn:aws:iam::123456789012:role/external-secrets-role",
-            "critical: KES without namespace gating",
+            "critical: kubernetes-external-secrets without effective namespace role gating",
         ),
-        ("gone", "finding", "F18 demo/billing/ServiceAccount/billing", "low: no aud"),
+        ("gone", "finding", "F18 demo/billing/ServiceAccount/billing", "low: IRSA trust policy has no aud condition"),
         ("new", "access", "demo/billing/billing → /billing/db", "via-controller · allow"),
         (
             "changed",
