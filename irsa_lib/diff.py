@@ -15,6 +15,7 @@ True
 from __future__ import annotations
 
 import dataclasses
+import operator
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -99,7 +100,7 @@ class Drift:
 def row_to_dict(row: Any) -> dict[str, Any]:
     """An access row (dataclass or mapping) as a plain dict with JSON-ready values."""
     if dataclasses.is_dataclass(row) and not isinstance(row, type):
-        data = dataclasses.asdict(row)
+        data = {f.name: getattr(row, f.name) for f in dataclasses.fields(row)}  # rows hold no nested records
     elif isinstance(row, Mapping):
         data = dict(row)
     else:
@@ -107,8 +108,34 @@ def row_to_dict(row: Any) -> dict[str, Any]:
     return {k: list(v) if isinstance(v, tuple) else v for k, v in data.items()}
 
 
-def row_key(row: Mapping[str, Any]) -> tuple[str, ...]:
-    return tuple(str(row.get(k, "")) for k in ROW_KEY)
+def _field(row: Any, name: str) -> Any:
+    value = row.get(name, "") if isinstance(row, Mapping) else getattr(row, name, "")
+    return tuple(value) if isinstance(value, list) else value
+
+
+def row_key(row: Any) -> tuple[str, ...]:
+    """The identity of an access row (a mapping or an access-row record) across analyses."""
+    return tuple(str(_field(row, k)) for k in ROW_KEY)
+
+
+_KEY_ATTRS = operator.attrgetter(*ROW_KEY)
+_KEY_ITEMS = operator.itemgetter(*ROW_KEY)
+_CMP_ATTRS = operator.attrgetter(*ROW_COMPARED)
+_CMP_ITEMS = operator.itemgetter(*ROW_COMPARED)
+
+
+def _keyed(rows: Iterable[Any]) -> dict[tuple[Any, ...], Any]:
+    """Rows by their raw key fields (a fast path for the whole table; ``row_key`` is for single rows)."""
+    return {(_KEY_ITEMS(r) if isinstance(r, Mapping) else _KEY_ATTRS(r)): r for r in rows}
+
+
+def _compared(row: Any) -> tuple[Any, ...]:
+    values = _CMP_ITEMS(row) if isinstance(row, Mapping) else _CMP_ATTRS(row)
+    return tuple(tuple(v) if isinstance(v, list) else v for v in values)
+
+
+def _order(key: tuple[Any, ...]) -> tuple[str, ...]:
+    return tuple("" if v is None else str(v) for v in key)
 
 
 def diff_findings(
@@ -130,16 +157,16 @@ def diff_findings(
 def diff_rows(
     old: Iterable[Any], new: Iterable[Any]
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[RowChange]]:
-    before = {row_key(r): r for r in map(row_to_dict, old)}
-    after = {row_key(r): r for r in map(row_to_dict, new)}
-    added = [r for k, r in sorted(after.items()) if k not in before]
-    removed = [r for k, r in sorted(before.items()) if k not in after]
+    """Rows added, removed and changed; only those are converted to dicts (tables hold ~10^5 rows)."""
+    before = _keyed(old)
+    after = _keyed(new)
+    added = [row_to_dict(after[k]) for k in sorted(after.keys() - before.keys(), key=_order)]
+    removed = [row_to_dict(before[k]) for k in sorted(before.keys() - after.keys(), key=_order)]
     changed = []
-    for k, r in sorted(after.items()):
-        if k in before:
-            fields = tuple(name for name in ROW_COMPARED if before[k].get(name) != r.get(name))
-            if fields:
-                changed.append(RowChange(before[k], r, fields))
+    for k in sorted((k for k, r in after.items() if k in before and _compared(before[k]) != _compared(r)), key=_order):
+        was, now = _compared(before[k]), _compared(after[k])
+        fields = tuple(name for name, a, b in zip(ROW_COMPARED, was, now, strict=True) if a != b)
+        changed.append(RowChange(row_to_dict(before[k]), row_to_dict(after[k]), fields))
     return added, removed, changed
 
 

@@ -124,9 +124,12 @@ def test_report_cli_parameters(tmp_path: Path) -> None:
             "http://127.0.0.1:1",
             "--previous",
             "p.json",
+            "--whatif",
+            "w.json",
         ]
     )
     params = parameters(args)
+    assert params["whatif_path"] == str(Path("w.json").resolve())
     assert params["manifest_dirs"] == {"demo": str(Path("m").resolve())}
     assert params["endpoint_url"] == "http://127.0.0.1:1"
     assert params["previous_snapshot"] == str(Path("p.json").resolve())

@@ -47,6 +47,9 @@ def register(sub: Any) -> None:
         help="directory of YAML manifests for a cluster (repeatable)",
     )
     p.add_argument("--previous", metavar="FILE", help="an earlier snapshot: the report shows the drift")
+    p.add_argument(
+        "--whatif", metavar="FILE", help="a what-if (irsa whatif --format json): the report lists its new readers"
+    )
     p.add_argument("--timeout", type=int, default=900, help="seconds a single notebook cell may run")
     p.set_defaults(run=run)
 
@@ -67,6 +70,7 @@ def parameters(args: argparse.Namespace) -> dict[str, Any]:
     return {
         "snapshot_path": _abs(args.snapshot),
         "previous_snapshot": _abs(args.previous),
+        "whatif_path": _abs(args.whatif),
         "aws_profiles": list(args.aws_profile),
         "aws_role_arns": list(args.aws_role_arn),
         "aws_regions": list(args.region),

@@ -32,10 +32,29 @@ def _digest(snapshot_path: str | os.PathLike[str]) -> str:
     return h.hexdigest()
 
 
-def _row(row: Any) -> dict[str, Any]:
-    if isinstance(row, dict):
-        return row
-    return {**row.to_json(), "nodes": list(row.nodes)}
+COLUMNS = (
+    "cluster",
+    "namespace",
+    "service_account",
+    "subject_kind",
+    "secret_arn",
+    "secret_name",
+    "secret_kind",
+    "access",
+    "decision",
+    "path",
+    "mechanisms",
+    "unresolved_keys",
+    "complete",
+    "unknown",
+    "nodes",
+)
+"""Rows are stored as lists in this column order (a third of the size of one object per row)."""
+
+
+def _row(row: Any) -> list[Any]:
+    get = row.get if isinstance(row, dict) else lambda name: getattr(row, name)
+    return [list(v) if isinstance(v := get(name), tuple) else v for name in COLUMNS]
 
 
 def save_baseline(
@@ -50,6 +69,7 @@ def save_baseline(
         "tool_version": __version__,
         "snapshot_sha256": _digest(snapshot_path),
         "findings": [f.to_json() for f in findings],
+        "columns": list(COLUMNS),
         "rows": [_row(r) for r in rows],
     }
     return write_atomic(path, json.dumps(data, separators=(",", ":")))
@@ -67,7 +87,9 @@ def load_baseline(path: str | os.PathLike[str], snapshot_path: str | os.PathLike
         return None
     try:
         findings = [Finding.from_json(f) for f in data["findings"]]
-        rows = [dict(r) for r in data["rows"]]
+        if data["columns"] != list(COLUMNS):
+            return None
+        rows = [dict(zip(COLUMNS, r, strict=True)) for r in data["rows"]]
     except (KeyError, TypeError, ValueError):
         return None
     return findings, rows

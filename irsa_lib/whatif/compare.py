@@ -7,11 +7,14 @@ sources that touch a record on its path, so a review comment or a SARIF result c
 
 from __future__ import annotations
 
+import multiprocessing
+import os
 from collections.abc import Iterable, Mapping, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-from irsa_lib.analysis import analyse
+from irsa_lib.analysis import Analysis, analyse
 from irsa_lib.diff import Drift, diff_findings, diff_rows, row_key
 from irsa_lib.findings import Finding, Severity
 from irsa_lib.snapshot import Snapshot
@@ -134,21 +137,58 @@ def _finding_causes(
     return tuple(found)
 
 
+PARALLEL_FROM_RECORDS = 5000
+"""Below this many records an analysis takes about a second: a second process does not pay."""
+
+_PENDING: list[Snapshot] = []
+
+
+def _analyse_pending() -> tuple[tuple[Finding, ...], tuple[Any, ...]]:
+    """In the forked worker: the findings and rows of the snapshot the parent left in ``_PENDING``."""
+    result = analyse(_PENDING[0])
+    return result.findings, result.rows
+
+
+def _both(snapshot: Snapshot, overlaid: Snapshot, parallel: bool | None) -> tuple[tuple[Any, Any], Analysis]:
+    """The findings and rows of ``snapshot`` and the analysis of ``overlaid``, in two processes when it pays.
+
+    The worker is forked after ``snapshot`` is in place, so it is not sent over a pipe; only its findings
+    and rows come back.
+    """
+    size = sum(snapshot.counts().values())
+    if parallel is None:
+        parallel = (os.cpu_count() or 1) >= 2 and size >= PARALLEL_FROM_RECORDS
+    if not parallel or "fork" not in multiprocessing.get_all_start_methods():
+        before = analyse(snapshot)
+        return (before.findings, before.rows), analyse(overlaid)
+    _PENDING[:] = [snapshot]
+    try:
+        with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("fork")) as pool:
+            future = pool.submit(_analyse_pending)
+            after = analyse(overlaid)
+            return future.result(), after
+    finally:
+        _PENDING.clear()
+
+
 def what_if(
     snapshot: Snapshot,
     overlay: Overlay,
     *,
     baseline: tuple[Sequence[Finding], Sequence[Any]] | None = None,
+    parallel: bool | None = None,
 ) -> WhatIf:
     """Analyse ``snapshot`` and ``overlay.snapshot`` and compare them.
 
     ``baseline``: the findings and access rows of ``snapshot`` when they are already at hand.
+    ``parallel``: analyse the two snapshots at the same time in two processes (default: when the
+    machine has two cores or more and the snapshot is large enough for it to pay).
     """
     if baseline is None:
-        before = analyse(snapshot)
-        baseline = (before.findings, before.rows)
+        baseline, after = _both(snapshot, overlay.snapshot, parallel)
+    else:
+        after = analyse(overlay.snapshot)
     old_f, old_r = baseline
-    after = analyse(overlay.snapshot)
     new_f, new_r = after.findings, after.rows
     fa, fr, fc = diff_findings(old_f, new_f)
     ra, rr, rc = diff_rows(old_r, new_r)

@@ -126,7 +126,9 @@ class _State:
             self.instances[c.config_address] += 1
         self._account = account_id
         self._region = region or plan.region
-        self.cluster = cluster
+        known = {c.name for c in base.clusters} | {sa.cluster for sa in base.service_accounts}
+        self.cluster = cluster or (next(iter(known)) if len(known) == 1 else None)
+        """The cluster ``kubernetes_*`` resources apply to: given, or the snapshot's only one."""
         self.partition = next((a.partition for a in base.accounts), "aws")
 
     # --- where new resources live --------------------------------------------------------------
@@ -719,10 +721,9 @@ def _secret_policy(s: _State, c: PlannedChange) -> None:
 
 def _cluster(s: _State, c: PlannedChange) -> None:
     old = _text(s.value(c, "name", "before"))
-    if c.kind in ("delete", "replace") and old:
-        s.clusters.pop(old, None)
+    gone = s.clusters.pop(old, None) if c.kind in ("delete", "replace") and old else None
     if c.kind == "delete":
-        s.effect(c, old or c.address, "cluster deleted")
+        s.effect(c, gone.arn if gone else old or c.address, "cluster deleted")
         return
     name = _text(s.value(c, "name"))
     if name is None:
@@ -834,7 +835,7 @@ def _known(s: _State, c: PlannedChange, value: Any, attr: str) -> Any:
 
 
 def _kubernetes(s: _State, c: PlannedChange) -> None:
-    cluster = s.cluster or (next(iter(s.clusters)) if len(s.clusters) == 1 else None)
+    cluster = s.cluster
     if cluster is None:
         s.skip(c, "which cluster it applies to is not known: give --kubernetes-cluster")
         return

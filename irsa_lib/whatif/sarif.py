@@ -17,7 +17,7 @@ from typing import Any
 from irsa_lib.findings import RULES, Finding, RuleMeta, Severity
 from irsa_lib.findings.sarif import finding_result, physical, rule_json, sarif_log
 from irsa_lib.locate import Location, ManifestLocator, SnapshotLocator, TerraformLocator
-from irsa_lib.whatif.compare import WhatIf
+from irsa_lib.whatif.compare import WhatIf, node_record
 from irsa_lib.whatif.render import subject
 
 WHATIF_DOCS = "https://docs.aws.amazon.com/eks/latest/userguide/iam-roles-for-service-accounts.html"
@@ -116,8 +116,6 @@ class WhatIfLocator:
 
 
 def _row_records(row: Mapping[str, Any]) -> list[str]:
-    from irsa_lib.whatif.compare import node_record
-
     out = [r for r in (node_record(str(n)) for n in row.get("nodes") or ()) if r]
     return [*out, str(row.get("secret_arn", ""))]
 
