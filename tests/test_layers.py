@@ -14,13 +14,23 @@ from pathlib import Path
 import irsa_lib
 
 LAYERS: tuple[tuple[str, ...], ...] = (
-    ("irsa_lib", "errors", "codec", "model", "snapshot"),  # records and the snapshot seam
+    (
+        "irsa_lib",
+        "errors",
+        "codec",
+        "model",
+        "snapshot",
+        "nesting",
+        "userregex",
+        "locate",
+    ),  # records, the seam, leaf helpers
     ("policy",),  # the IAM evaluator, pure
     ("resolve", "collect"),  # a snapshot as evaluator inputs; collection writes snapshots
     ("graph",),
     ("access",),
     ("findings",),
     ("analysis", "diff"),  # the one pipeline, and drift between two of its results
+    ("whatif",),  # a plan overlaid on a snapshot, compared through the pipeline
     ("render",),  # views that only render
     ("notebooks", "onboarding"),
     ("demo",),
