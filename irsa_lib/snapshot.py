@@ -165,9 +165,31 @@ def snapshot_from_json(data: Any, *, source: str = "<snapshot>") -> Snapshot:
         raise SnapshotError(f"{source}: unknown snapshot schema version {version}")
     body = {k: v for k, v in data.items() if k != "format"}
     try:
-        return from_data(Snapshot, body)
+        snapshot = from_data(Snapshot, body)
     except DecodeError as exc:
         raise SnapshotError(f"{source}: {exc}") from exc
+    duplicate = first_duplicate(snapshot)
+    if duplicate is not None:
+        raise SnapshotError(f"{source}: {duplicate}")
+    return snapshot
+
+
+def first_duplicate(snapshot: Snapshot) -> str | None:
+    """Two records of one collection with the same ARN, described, or None.
+
+    Each AWS resource is collected once; a second copy (a hand-edited or concatenated file) would
+    silently replace the first in every index the analysis builds, so the file is refused instead.
+    """
+    for name in RECORD_FIELDS:
+        seen: dict[str, int] = {}
+        for i, record in enumerate(getattr(snapshot, name)):
+            key = getattr(record, "arn", None) or getattr(record, "association_arn", None)
+            if not key:
+                continue
+            if key in seen:
+                return f"{name}[{seen[key]}] and {name}[{i}] are the same resource ({key}): a snapshot holds each once"
+            seen[key] = i
+    return None
 
 
 def load_snapshot(path: str | os.PathLike[str]) -> Snapshot:

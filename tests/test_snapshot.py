@@ -209,3 +209,27 @@ def test_nesting_within_the_bound_loads(tmp_path: Path) -> None:
     path = tmp_path / "ok.json"
     path.write_text(deep_snapshot_text(20))
     assert load_snapshot(path).roles[0].name == "a"
+
+
+def test_a_duplicate_arn_is_refused_naming_both_entries(tmp_path: Path) -> None:
+    """The second copy would replace the first in every index: here it would grant ``Action: *``."""
+    data = snapshot_to_json(sample())
+    admin = dict(data["roles"][0], inline_policies=[{"name": "all", "document": {
+        "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}}])  # fmt: skip
+    data["roles"] = [data["roles"][0], admin]
+    path = tmp_path / "dup.json"
+    path.write_text(json.dumps(data))
+    with pytest.raises(SnapshotError) as err:
+        load_snapshot(path)
+    assert str(err.value) == (
+        f"{path}: roles[0] and roles[1] are the same resource (arn:aws:iam::111122223333:role/a): "
+        "a snapshot holds each once"
+    )
+
+
+def test_records_without_an_arn_may_repeat_their_other_fields(tmp_path: Path) -> None:
+    snap = sample()
+    path = save_snapshot(
+        merge_snapshots([snap, Snapshot(created_at=snap.created_at, coverage=snap.coverage)]), tmp_path / "s.json"
+    )
+    assert len(load_snapshot(path).coverage) == 4
