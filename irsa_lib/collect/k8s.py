@@ -195,8 +195,8 @@ def _list_all(conn: _Cluster, fetch: Fetch) -> tuple[str, list[Mapping[str, Any]
             for _ in range(conn.max_pages):
                 page = _call(conn, fetch, token)
                 list_kind = str(page.get("kind") or list_kind)
-                items.extend(i for i in page.get("items") or [] if isinstance(i, Mapping))
-                token = (page.get("metadata") or {}).get("continue") or None
+                items.extend(_page_items(page))
+                token = _continue_token(page)
                 if token is None:
                     return list_kind, items
                 if token in seen:
@@ -216,6 +216,29 @@ def _list_all(conn: _Cluster, fetch: Fetch) -> tuple[str, list[Mapping[str, Any]
                 continue  # 410 Gone: the continue token expired; list again from the start
             raise
     raise AssertionError("unreachable")
+
+
+def _page_items(page: Page) -> list[Mapping[str, Any]]:
+    """The objects of one list page; a page whose ``items`` is not a list of objects is malformed, not empty."""
+    if "items" not in page:
+        raise _Unavailable("failed", "the answer has no items list")
+    items = page["items"]
+    if items is None:  # Go encodes an empty (nil) slice as null
+        return []
+    if not isinstance(items, list):
+        raise _Unavailable("failed", f"the answer's items is not a list but {type(items).__name__}")
+    bad = sum(not isinstance(i, Mapping) for i in items)
+    if bad:
+        raise _Unavailable("failed", f"{bad} of the answer's {len(items)} items are not objects")
+    return items
+
+
+def _continue_token(page: Page) -> str | None:
+    meta = page.get("metadata")
+    token = meta.get("continue") if isinstance(meta, Mapping) else None
+    if token is not None and not isinstance(token, str):
+        raise _Unavailable("failed", f"the answer's continue token is not a string but {type(token).__name__}")
+    return token or None
 
 
 def _read(response: Any) -> Page:

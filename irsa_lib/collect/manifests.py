@@ -169,6 +169,9 @@ def _expand(location: str, loaded: Any) -> Iterator[_Document]:
     if isinstance(loaded, Mapping):
         kind = loaded.get("kind")
         items = loaded.get("items")
+        if isinstance(kind, str) and kind.endswith("List") and "items" in loaded and not isinstance(items, list):
+            yield _Document(location, error=f"{kind}: items must be a list, got {type(items).__name__}")
+            return
         if isinstance(kind, str) and kind.endswith("List") and isinstance(items, list):
             item_kind = kind[: -len("List")] if kind != "List" else None
             for j, item in enumerate(items):

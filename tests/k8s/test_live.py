@@ -359,6 +359,29 @@ def test_a_listing_that_never_ends_is_stopped_after_max_pages(kube: Kube) -> Non
     assert len(snap.service_accounts) == 3
 
 
+@pytest.mark.parametrize(
+    ("items", "error"),
+    [
+        ({"a": {"metadata": {"name": "x"}}}, "the answer's items is not a list but dict"),
+        ("none", "the answer's items is not a list but str"),
+        ([{"metadata": {"name": "x"}}, "x"], "1 of the answer's 2 items are not objects"),
+        (..., "the answer has no items list"),
+    ],
+)
+def test_a_list_whose_items_is_not_a_list_of_objects_is_failed_not_empty(kube: Kube, items: Any, error: str) -> None:
+    seed_cluster(kube)
+
+    def hook(page: dict[str, Any]) -> dict[str, Any]:
+        return {k: v for k, v in page.items() if k != "items"} if items is ... else {**page, "items": items}
+
+    kube.server.hook_list("serviceaccounts", hook)
+    snap = collect(kube)
+    [accounts] = [c for c in snap.coverage if c.service == "serviceaccounts"]
+    assert (accounts.status, accounts.error) == ("failed", error)
+    assert snap.service_accounts == ()
+    assert coverage(snap)["pods"] == ("ok", 1)
+
+
 def test_forbidden_kind_is_denied_and_the_rest_is_collected(kube: Kube) -> None:
     seed_cluster(kube)
     kube.server.emulator.denied.add("rolebindings")

@@ -184,6 +184,14 @@ def test_deep_nesting_names_the_file_and_field_and_the_rest_loads(tmp_path: Path
         assert f"{yaml_file}#1" not in found
 
 
+def test_a_list_whose_items_is_not_a_list_is_failed(tmp_path: Path) -> None:
+    path = write(tmp_path, "list.yaml", "apiVersion: v1\nkind: List\nitems: {name: web}\n")
+    write(tmp_path, "ns.yaml", "apiVersion: v1\nkind: Namespace\nmetadata: {name: shop}\n")
+    snap = load_manifests(tmp_path, cluster="demo")
+    assert failures(snap.coverage) == [(f"{path}#0", "List: items must be a list, got dict")]
+    assert [ns.name for ns in snap.namespaces] == ["shop"]
+
+
 def test_malformed_field_names_the_file_document_and_field(tmp_path: Path) -> None:
     path = write(
         tmp_path,
