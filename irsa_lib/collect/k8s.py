@@ -262,8 +262,10 @@ def _read(response: Any) -> Page:
         raise _Unavailable("failed", f"the answer broke off: {getattr(exc, 'reason', None) or exc}") from None
     try:
         data = json.loads(raw)
-    except (ValueError, RecursionError):  # a UnicodeDecodeError is a ValueError
+    except ValueError:  # a UnicodeDecodeError is a ValueError
         raise _Unavailable("failed", f"the answer is not valid JSON ({len(raw)} bytes, truncated or garbled)") from None
+    except RecursionError:
+        raise _Unavailable("failed", "the answer is nested too deeply to read") from None
     if not isinstance(data, Mapping):
         raise _Unavailable("failed", f"the answer is not a JSON object but {type(data).__name__}")
     return data
