@@ -1,8 +1,9 @@
 """The snapshot: every collected record plus what was and was not collected, as versioned JSON.
 
 Collection writes a snapshot; analysis reads only snapshots. A snapshot file is written atomically
-(temporary file, then rename) so an interrupted run never leaves half a file, and reading one is
-strict: a malformed file or a newer schema fails with a message naming the file and the field.
+(an unnamed file, named and renamed once complete) so an interrupted or killed run never leaves half a
+file, and reading one is strict: a malformed file, a newer schema, data nested too deep or two records
+of one resource fail with a message naming the file and the field.
 
 Example
 -------
@@ -16,9 +17,10 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import glob
 import json
 import os
-import tempfile
+import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -165,9 +167,31 @@ def snapshot_from_json(data: Any, *, source: str = "<snapshot>") -> Snapshot:
         raise SnapshotError(f"{source}: unknown snapshot schema version {version}")
     body = {k: v for k, v in data.items() if k != "format"}
     try:
-        return from_data(Snapshot, body)
+        snapshot = from_data(Snapshot, body)
     except DecodeError as exc:
         raise SnapshotError(f"{source}: {exc}") from exc
+    duplicate = first_duplicate(snapshot)
+    if duplicate is not None:
+        raise SnapshotError(f"{source}: {duplicate}")
+    return snapshot
+
+
+def first_duplicate(snapshot: Snapshot) -> str | None:
+    """Two records of one collection with the same ARN, described, or None.
+
+    Each AWS resource is collected once; a second copy (a hand-edited or concatenated file) would
+    silently replace the first in every index the analysis builds, so the file is refused instead.
+    """
+    for name in RECORD_FIELDS:
+        seen: dict[str, int] = {}
+        for i, record in enumerate(getattr(snapshot, name)):
+            key = getattr(record, "arn", None) or getattr(record, "association_arn", None)
+            if not key:
+                continue
+            if key in seen:
+                return f"{name}[{seen[key]}] and {name}[{i}] are the same resource ({key}): a snapshot holds each once"
+            seen[key] = i
+    return None
 
 
 def load_snapshot(path: str | os.PathLike[str]) -> Snapshot:
@@ -196,15 +220,68 @@ def save_snapshot(snapshot: Snapshot, path: str | os.PathLike[str]) -> Path:
 
 
 def write_atomic(path: str | os.PathLike[str], text: str) -> Path:
-    """Write text to ``path`` through a temporary file in the same directory, then rename."""
+    """Write text to ``path`` so that readers, and a crash, see the old file or the whole new one.
+
+    On Linux the text goes to an unnamed file in the target's directory (``O_TMPFILE``): killed while
+    writing, the process leaves nothing behind. Only once the text is complete does the file get a
+    temporary name, to be renamed over ``path`` at once. Elsewhere a named temporary file is used. Either
+    way a temporary left by a process that died (its PID is in the name) is removed by the next write.
+    """
     p = Path(path)
     p.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=p.parent)
+    _remove_stale_temporaries(p)
+    data = text.encode("utf-8")
+    tmp = p.parent / f".{p.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp"
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
+        if not _write_unnamed(data, tmp):
+            with open(tmp, "xb", opener=lambda f, flags: os.open(f, flags | os.O_CLOEXEC, 0o600)) as fh:
+                fh.write(data)
         os.replace(tmp, p)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
         raise
     return p
+
+
+def _write_unnamed(data: bytes, name: Path) -> bool:
+    """Write ``data`` to an unnamed file in ``name``'s directory, then name it ``name``. False (and
+    nothing named) where the system cannot: no ``O_TMPFILE`` (another OS, some file systems) or no /proc."""
+    flag = getattr(os, "O_TMPFILE", None)
+    if flag is None:
+        return False
+    try:
+        fd = os.open(name.parent, flag | os.O_WRONLY | os.O_CLOEXEC, 0o600)
+    except OSError:
+        return False
+    try:
+        with os.fdopen(fd, "wb", closefd=False) as fh:
+            fh.write(data)
+        # os.link calls linkat (which can follow the /proc link to the open file) only with a directory fd
+        directory = os.open(name.parent, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+        try:
+            os.link(f"/proc/self/fd/{fd}", name.name, dst_dir_fd=directory, follow_symlinks=True)
+        except OSError:
+            return False
+        finally:
+            os.close(directory)
+        return True
+    finally:
+        os.close(fd)
+
+
+def _remove_stale_temporaries(target: Path) -> None:
+    """Remove ``.<name>.<pid>.<random>.tmp`` files next to ``target`` whose writing process is gone."""
+    for leftover in target.parent.glob(f".{glob.escape(target.name)}.*.tmp"):
+        pid = leftover.name[len(target.name) + 2 :].split(".", 1)[0]
+        if pid.isdigit() and not _alive(int(pid)):
+            leftover.unlink(missing_ok=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # it exists but is not ours to signal
+        return True
+    return True

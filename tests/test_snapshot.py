@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -17,7 +23,10 @@ from irsa_lib.snapshot import (
     merge_snapshots,
     save_snapshot,
     snapshot_to_json,
+    write_atomic,
 )
+
+ROOT = Path(__file__).resolve().parent.parent
 
 TRUST = {
     "Version": "2012-10-17",
@@ -209,3 +218,70 @@ def test_nesting_within_the_bound_loads(tmp_path: Path) -> None:
     path = tmp_path / "ok.json"
     path.write_text(deep_snapshot_text(20))
     assert load_snapshot(path).roles[0].name == "a"
+
+
+def test_a_duplicate_arn_is_refused_naming_both_entries(tmp_path: Path) -> None:
+    """The second copy would replace the first in every index: here it would grant ``Action: *``."""
+    data = snapshot_to_json(sample())
+    admin = dict(data["roles"][0], inline_policies=[{"name": "all", "document": {
+        "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}}])  # fmt: skip
+    data["roles"] = [data["roles"][0], admin]
+    path = tmp_path / "dup.json"
+    path.write_text(json.dumps(data))
+    with pytest.raises(SnapshotError) as err:
+        load_snapshot(path)
+    assert str(err.value) == (
+        f"{path}: roles[0] and roles[1] are the same resource (arn:aws:iam::111122223333:role/a): "
+        "a snapshot holds each once"
+    )
+
+
+def test_records_without_an_arn_may_repeat_their_other_fields(tmp_path: Path) -> None:
+    snap = sample()
+    path = save_snapshot(
+        merge_snapshots([snap, Snapshot(created_at=snap.created_at, coverage=snap.coverage)]), tmp_path / "s.json"
+    )
+    assert len(load_snapshot(path).coverage) == 4
+
+
+WRITER = """
+import sys
+from irsa_lib.snapshot import write_atomic
+text = "x" * 40_000_000
+write_atomic(sys.argv[1], text)
+print("written", flush=True)
+while True:
+    write_atomic(sys.argv[1], text)
+"""
+
+
+def _writing_into(pid: int, directory: Path) -> bool:
+    """Does the process hold a file of ``directory`` open (a write in progress)?"""
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        with contextlib.suppress(OSError):
+            if os.readlink(fd).startswith(f"{directory}/"):
+                return True
+    return False
+
+
+@pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="needs /proc to see a write in progress")
+def test_a_writer_killed_mid_write_leaves_no_partial_file(tmp_path: Path) -> None:
+    """A real process writing a 40 MB file over and over is killed with SIGKILL while a write is open."""
+    target = tmp_path / "snap.json"
+    child = subprocess.Popen([sys.executable, "-c", WRITER, str(target)], cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    try:
+        assert child.stdout is not None and child.stdout.readline() == "written\n"
+        deadline = time.monotonic() + 120  # only stops a writer that never writes again
+        while not _writing_into(child.pid, tmp_path):
+            assert time.monotonic() < deadline, "the writer never opened a file again"
+            time.sleep(0.002)
+        os.kill(child.pid, signal.SIGKILL)
+    finally:
+        child.kill()
+        child.wait()
+    size = 40_000_000
+    # what a crash may leave: the previous file whole, and nothing partial or empty beside it
+    assert target.stat().st_size == size
+    assert {p.name: p.stat().st_size for p in tmp_path.iterdir() if p != target and p.stat().st_size != size} == {}
+    write_atomic(target, "next run")  # the next write clears a whole temporary a crash left between its steps
+    assert [p.name for p in tmp_path.iterdir()] == ["snap.json"]

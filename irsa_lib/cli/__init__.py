@@ -2,7 +2,10 @@
 
 A subcommand module has ``register(subparsers)``, which adds its parser and sets ``run`` (a
 function of the parsed arguments returning the exit status). Errors the library raises on bad input
-(``IrsaError``) are printed as one clear line with exit status 2; nothing else is swallowed.
+(``IrsaError``) are printed as one clear line with exit status 2; nothing else is swallowed. Everything
+printed goes through :mod:`irsa_lib.terminal` (control characters in the data are shown, not sent to the
+terminal), and a reader that closes the pipe early (``irsa ... | head``) ends the command quietly with
+status 141, as a process stopped by SIGPIPE reports.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from irsa_lib.cli import (
     whatif,
 )
 from irsa_lib.errors import IrsaError
+from irsa_lib.terminal import quiet_broken_pipe, safe_output
 
 COMMANDS = (
     collect,
@@ -56,18 +60,25 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+BROKEN_PIPE = 141
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    try:
-        status: int = args.run(args)
-    except IrsaError as exc:
-        print(f"irsa {args.command}: error: {exc}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print(f"irsa {args.command}: interrupted", file=sys.stderr)
-        return 130
-    return status
+    with safe_output():
+        args = build_parser().parse_args(argv)
+        try:
+            status: int = args.run(args)
+            sys.stdout.flush()
+        except BrokenPipeError:
+            quiet_broken_pipe()
+            return BROKEN_PIPE
+        except IrsaError as exc:
+            print(f"irsa {args.command}: error: {exc}", file=sys.stderr)
+            return 2
+        except KeyboardInterrupt:
+            print(f"irsa {args.command}: interrupted", file=sys.stderr)
+            return 130
+        return status
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -108,6 +108,16 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {text!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be more than 0 seconds, got {text}")
+    return value
+
+
 def _region(text: str) -> str:
     if not _REGION.match(text):
         raise argparse.ArgumentTypeError(f"{text!r} is not an AWS region name (like us-east-1)")
@@ -145,6 +155,13 @@ def register(sub: Any) -> None:
     k8s.add_argument("--manifests", dest="manifests", action=_SourceAction, metavar="DIR", help="YAML/JSON manifests")
     k8s.add_argument("--cluster", action=_ClusterAction, metavar="NAME", help="EKS cluster of the preceding source")
     k8s.add_argument("--kubeconfig", metavar="FILE", help="kubeconfig for --kube-context (default: the usual)")
+    k8s.add_argument(
+        "--kube-timeout",
+        type=_seconds,
+        metavar="SECONDS",
+        help="wait this long for each Kubernetes list request; a kind that does not answer is recorded "
+        "as unreachable (default: 30)",
+    )
     p.add_argument("--quiet", action="store_true", help="no progress display; print the path and any gaps only")
     p.set_defaults(run=run, k8s_sources=None)
 
@@ -229,7 +246,13 @@ def plan_from_args(args: argparse.Namespace) -> CollectPlan:
 
 
 def collect(
-    plan: CollectPlan, *, endpoint_url: str | None, kubeconfig: str | None, workers: int, progress: bool | None
+    plan: CollectPlan,
+    *,
+    endpoint_url: str | None,
+    kubeconfig: str | None,
+    workers: int,
+    progress: bool | None,
+    kube_timeout: float | None = None,
 ) -> Snapshot:
     """Run the collectors of the plan and merge their partial snapshots."""
     parts: list[Snapshot] = []
@@ -251,7 +274,10 @@ def collect(
         else:
             from irsa_lib.collect.k8s import collect_kubernetes
 
-            parts.append(collect_kubernetes(cluster=source.cluster, context=source.value, kubeconfig=kubeconfig))
+            timeout: dict[str, Any] = {"request_timeout": kube_timeout} if kube_timeout else {}
+            parts.append(
+                collect_kubernetes(cluster=source.cluster, context=source.value, kubeconfig=kubeconfig, **timeout)
+            )
     return merge_snapshots(parts)
 
 
@@ -263,6 +289,7 @@ def run(args: argparse.Namespace) -> int:
         kubeconfig=args.kubeconfig,
         workers=args.workers,
         progress=False if args.quiet else None,
+        kube_timeout=args.kube_timeout,
     )
     path = save_snapshot(snapshot, args.output)
     print(f"snapshot written: {path}")

@@ -42,8 +42,9 @@ DEFAULT_MAX_PAGES = 1000
 a server that keeps sending a new ``continue`` token must not keep the collection going forever."""
 PARTIAL_METADATA_ACCEPT = "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1"
 SECRET_TYPES_BY_SELECTOR: tuple[str, ...] = ("Opaque", "kubernetes.io/service-account-token")
-REQUEST_TIMEOUT = (10, 120)
-"""(connect, read) seconds for each API request."""
+DEFAULT_REQUEST_TIMEOUT = 30.0
+"""Seconds to wait for an answer to one list request (one page of at most ``page_size`` objects)."""
+CONNECT_TIMEOUT = 10.0
 
 # The typed list call of each built-in kind (across all namespaces).
 _BUILTIN_LISTS: dict[str, tuple[type, str]] = {
@@ -77,6 +78,12 @@ class _Cluster:
     context: str
     kubeconfig: str
     max_pages: int = DEFAULT_MAX_PAGES
+    request_timeout: float = DEFAULT_REQUEST_TIMEOUT
+
+    @property
+    def timeout(self) -> tuple[float, float]:
+        """(connect, read) seconds for each request."""
+        return min(CONNECT_TIMEOUT, self.request_timeout), self.request_timeout
 
     @property
     def where(self) -> str:
@@ -90,15 +97,17 @@ def collect_kubernetes(
     kubeconfig: str | None = None,
     page_size: int = DEFAULT_PAGE_SIZE,
     max_pages: int = DEFAULT_MAX_PAGES,
+    request_timeout: float = DEFAULT_REQUEST_TIMEOUT,
 ) -> Snapshot:
     """Records of every kind the analysis reads, from one kubeconfig context, with their coverage.
 
     ``cluster`` is the EKS cluster name this context reaches (its ServiceAccounts meet that cluster's
     OIDC issuer); ``context`` defaults to the kubeconfig's current context and ``kubeconfig`` to
     ``$KUBECONFIG`` or ``~/.kube/config``. A listing that repeats a ``continue`` token or runs past
-    ``max_pages`` pages is stopped and recorded as failed. Raises CollectionError when nothing can be collected.
+    ``max_pages`` pages is stopped and recorded as failed; a request unanswered after ``request_timeout``
+    seconds (tried twice) leaves its kind unreachable. Raises CollectionError when nothing can be collected.
     """
-    conn = dataclasses.replace(_connect(context, kubeconfig), max_pages=max_pages)
+    conn = dataclasses.replace(_connect(context, kubeconfig), max_pages=max_pages, request_timeout=request_timeout)
     try:
         return _collect(conn, cluster, page_size)
     finally:
@@ -177,6 +186,10 @@ def _call(conn: _Cluster, fetch: Fetch, token: str | None) -> Page:
         raise _Unavailable(status, message, exc.status) from None
     except urllib3.exceptions.HTTPError as exc:
         reason = getattr(exc, "reason", None) or exc
+        if isinstance(reason, urllib3.exceptions.ReadTimeoutError):  # connected, but this list is slow
+            raise _Unavailable(
+                "unreachable", f"no answer within {conn.request_timeout:g} s (the request timeout, --kube-timeout)"
+            ) from None
         raise CollectionError(f"cannot reach the {conn.where}: {reason}") from None
     return page
 
@@ -195,8 +208,8 @@ def _list_all(conn: _Cluster, fetch: Fetch) -> tuple[str, list[Mapping[str, Any]
             for _ in range(conn.max_pages):
                 page = _call(conn, fetch, token)
                 list_kind = str(page.get("kind") or list_kind)
-                items.extend(i for i in page.get("items") or [] if isinstance(i, Mapping))
-                token = (page.get("metadata") or {}).get("continue") or None
+                items.extend(_page_items(page))
+                token = _continue_token(page)
                 if token is None:
                     return list_kind, items
                 if token in seen:
@@ -218,6 +231,29 @@ def _list_all(conn: _Cluster, fetch: Fetch) -> tuple[str, list[Mapping[str, Any]
     raise AssertionError("unreachable")
 
 
+def _page_items(page: Page) -> list[Mapping[str, Any]]:
+    """The objects of one list page; a page whose ``items`` is not a list of objects is malformed, not empty."""
+    if "items" not in page:
+        raise _Unavailable("failed", "the answer has no items list")
+    items = page["items"]
+    if items is None:  # Go encodes an empty (nil) slice as null
+        return []
+    if not isinstance(items, list):
+        raise _Unavailable("failed", f"the answer's items is not a list but {type(items).__name__}")
+    bad = sum(not isinstance(i, Mapping) for i in items)
+    if bad:
+        raise _Unavailable("failed", f"{bad} of the answer's {len(items)} items are not objects")
+    return items
+
+
+def _continue_token(page: Page) -> str | None:
+    meta = page.get("metadata")
+    token = meta.get("continue") if isinstance(meta, Mapping) else None
+    if token is not None and not isinstance(token, str):
+        raise _Unavailable("failed", f"the answer's continue token is not a string but {type(token).__name__}")
+    return token or None
+
+
 def _read(response: Any) -> Page:
     """One page of a list: a JSON object, else this kind is unreadable (truncated or garbled), not empty."""
     try:
@@ -226,8 +262,10 @@ def _read(response: Any) -> Page:
         raise _Unavailable("failed", f"the answer broke off: {getattr(exc, 'reason', None) or exc}") from None
     try:
         data = json.loads(raw)
-    except (ValueError, RecursionError):  # a UnicodeDecodeError is a ValueError
+    except ValueError:  # a UnicodeDecodeError is a ValueError
         raise _Unavailable("failed", f"the answer is not valid JSON ({len(raw)} bytes, truncated or garbled)") from None
+    except RecursionError:
+        raise _Unavailable("failed", "the answer is nested too deeply to read") from None
     if not isinstance(data, Mapping):
         raise _Unavailable("failed", f"the answer is not a JSON object but {type(data).__name__}")
     return data
@@ -238,7 +276,7 @@ def _builtin_fetch(conn: _Cluster, spec: KindSpec, page_size: int, **extra: Any)
     call = getattr(api_cls(conn.api), method)
 
     def fetch(token: str | None) -> Page:
-        kwargs = dict(extra, limit=page_size, _preload_content=False, _request_timeout=REQUEST_TIMEOUT)
+        kwargs = dict(extra, limit=page_size, _preload_content=False, _request_timeout=conn.timeout)
         if token:
             kwargs["_continue"] = token
         return _read(call(**kwargs))
@@ -250,7 +288,7 @@ def _custom_fetch(conn: _Cluster, spec: KindSpec, version: str, page_size: int) 
     api = client.CustomObjectsApi(conn.api)
 
     def fetch(token: str | None) -> Page:
-        kwargs: dict[str, Any] = {"limit": page_size, "_preload_content": False, "_request_timeout": REQUEST_TIMEOUT}
+        kwargs: dict[str, Any] = {"limit": page_size, "_preload_content": False, "_request_timeout": conn.timeout}
         if token:
             kwargs["_continue"] = token
         return _read(api.list_cluster_custom_object(spec.group, version, spec.plural, **kwargs))

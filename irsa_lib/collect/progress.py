@@ -1,10 +1,15 @@
-"""A one-line progress display for long collections, on stderr, only when stderr is a terminal."""
+"""A one-line progress display for long collections, on stderr, only when stderr is a terminal.
+
+It redraws its line with ``\r`` and an erase sequence written to the terminal itself
+(:func:`irsa_lib.terminal.raw`); the names it shows are made printable first."""
 
 from __future__ import annotations
 
 import sys
 import threading
 from typing import TextIO
+
+from irsa_lib.terminal import printable, raw
 
 
 class Progress:
@@ -32,12 +37,12 @@ class Progress:
         with self._lock:
             self.done += 1
             if self.enabled:
-                line = f"[{self.done}/{self.total}] {account} {region} {service}: {status}"
-                self.stream.write("\r\033[K" + line[:150])
+                line = printable(f"[{self.done}/{self.total}] {account} {region} {service}: {status}")
+                raw(self.stream).write("\r\033[K" + line[:150])
                 self.stream.flush()
 
     def close(self) -> None:
         if self.enabled:
             with self._lock:
-                self.stream.write("\r\033[K")
+                raw(self.stream).write("\r\033[K")
                 self.stream.flush()

@@ -1,6 +1,6 @@
 """Writing report files: atomically, and readable like any file the user creates.
 
-``snapshot.write_atomic`` goes through ``mkstemp``, which creates files readable by the owner only.
+``snapshot.write_atomic`` creates its files readable by the owner only (mode 0600).
 Reports are made to be shared (a web server, a ticket), so their files get the permissions the
 user's umask gives a new file.
 """

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import inspect
 import json
 import threading
 from collections.abc import Callable, Iterable, Mapping
@@ -89,7 +90,8 @@ class PatchedEmulator(kmock.KubernetesEmulator):
     denied: set[str] = attrs.field(factory=set)
     """Resource plurals (``rolebindings``) every request for which is answered 403."""
     list_hooks: dict[str, Callable[[dict[str, Any]], Any]] = attrs.field(factory=dict)
-    """Resource plural -> page -> what is sent instead (a dict is sent as JSON, bytes as they are)."""
+    """Resource plural -> page -> what is sent instead (a dict is sent as JSON, bytes as they are); an
+    async hook is awaited (``asyncio.sleep`` in it delays the answer without stopping the server)."""
 
     def __attrs_post_init__(self) -> None:
         super().__attrs_post_init__()
@@ -169,7 +171,10 @@ class PatchedEmulator(kmock.KubernetesEmulator):
             kind = info.kind if info is not None and info.kind else (plural or "").capitalize()
             answer = {"kind": f"{kind}List", "apiVersion": api_version, "metadata": metadata, "items": page}
         hook = self.list_hooks.get(plural or "")
-        return hook(answer) if hook is not None else answer
+        if hook is None:
+            return answer
+        result = hook(answer)
+        return await result if inspect.isawaitable(result) else result
 
 
 # apiVersion/kind -> (resource key, namespaced) for seeding

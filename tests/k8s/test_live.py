@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import dataclasses
 import json
@@ -12,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from irsa_lib.cli import main
 from irsa_lib.codec import to_data
 from irsa_lib.collect import k8s as live
 from irsa_lib.collect.errors import CollectionError
@@ -357,6 +359,58 @@ def test_a_listing_that_never_ends_is_stopped_after_max_pages(kube: Kube) -> Non
     assert pod_requests(kube) == 25
     assert all(w.kind != "Pod" for w in snap.workloads)
     assert len(snap.service_accounts) == 3
+
+
+@pytest.mark.parametrize(
+    ("items", "error"),
+    [
+        ({"a": {"metadata": {"name": "x"}}}, "the answer's items is not a list but dict"),
+        ("none", "the answer's items is not a list but str"),
+        ([{"metadata": {"name": "x"}}, "x"], "1 of the answer's 2 items are not objects"),
+        (..., "the answer has no items list"),
+    ],
+)
+def test_a_list_whose_items_is_not_a_list_of_objects_is_failed_not_empty(kube: Kube, items: Any, error: str) -> None:
+    seed_cluster(kube)
+
+    def hook(page: dict[str, Any]) -> dict[str, Any]:
+        return {k: v for k, v in page.items() if k != "items"} if items is ... else {**page, "items": items}
+
+    kube.server.hook_list("serviceaccounts", hook)
+    snap = collect(kube)
+    [accounts] = [c for c in snap.coverage if c.service == "serviceaccounts"]
+    assert (accounts.status, accounts.error) == ("failed", error)
+    assert snap.service_accounts == ()
+    assert coverage(snap)["pods"] == ("ok", 1)
+
+
+async def slow(page: dict[str, Any]) -> dict[str, Any]:
+    await asyncio.sleep(3)
+    return page
+
+
+def test_a_kind_that_does_not_answer_in_time_is_unreachable_and_the_rest_collected(kube: Kube) -> None:
+    seed_cluster(kube)
+    kube.server.hook_list("pods", slow)
+    snap = collect(kube, request_timeout=1)
+    [pods] = [c for c in snap.coverage if c.service == "pods"]
+    assert (pods.status, pods.error) == ("unreachable", "no answer within 1 s (the request timeout, --kube-timeout)")
+    assert coverage(snap)["serviceaccounts"] == ("ok", 3)
+
+
+def test_irsa_collect_takes_the_kubernetes_timeout(
+    kube: Kube, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    seed_cluster(kube)
+    kube.server.hook_list("pods", slow)
+    out = tmp_path / "snap.json"
+    argv = ["collect", "-o", str(out), "--no-aws", "--kube-context", "kmock", "--cluster", "demo"]
+    assert main([*argv, "--kubeconfig", str(kube.kubeconfig), "--kube-timeout", "1.5", "--quiet"]) == 0
+    assert "unreachable kubernetes demo pods: no answer within 1.5 s" in capsys.readouterr().out
+    with pytest.raises(SystemExit) as refused:
+        main([*argv, "--kube-timeout", "0"])
+    assert refused.value.code == 2
+    assert "--kube-timeout: must be more than 0 seconds" in capsys.readouterr().err
 
 
 def test_forbidden_kind_is_denied_and_the_rest_is_collected(kube: Kube) -> None:

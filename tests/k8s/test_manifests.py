@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+import yaml
 
 from irsa_lib.collect.manifests import ManifestError, load_manifests
 from irsa_lib.model import Coverage
@@ -118,6 +119,12 @@ def failures(snapshot_coverage: tuple[Coverage, ...]) -> list[tuple[str | None, 
     return [(c.resource, c.error) for c in snapshot_coverage if c.status == "failed"]
 
 
+UNCLOSED = (
+    "did not find expected ',' or ']'" if yaml.__with_libyaml__ else "expected ',' or ']', but got '<stream end>'"
+)
+"""The problem an unclosed flow sequence is reported with (libyaml's wording, or the pure-Python parser's)."""
+
+
 def test_bad_documents_are_reported_and_everything_else_loads(tmp_path: Path) -> None:
     bad = write(
         tmp_path,
@@ -142,7 +149,7 @@ def test_bad_documents_are_reported_and_everything_else_loads(tmp_path: Path) ->
     assert [sa.name for sa in snap.service_accounts] == ["after", "before"]
     assert [ns.name for ns in snap.namespaces] == ["shop"]
     assert failures(snap.coverage) == [
-        (f"{bad}#1", "invalid YAML at line 9, column 1: expected ',' or ']', but got '<stream end>'"),
+        (f"{bad}#1", f"invalid YAML at line 9, column 1: {UNCLOSED}"),
         (f"{bad}#2 ?/no-kind", "apiVersion and kind: missing (not a Kubernetes object)"),
         (f"{bad}#3 Deploymnet/typo", "kind: unknown kind 'Deploymnet' for apiVersion apps/v1"),
         (
@@ -182,6 +189,25 @@ def test_deep_nesting_names_the_file_and_field_and_the_rest_loads(tmp_path: Path
         assert found[f"{json_file}#0"].endswith(" more): nested too deeply to read")
     else:  # read: a ConfigMap is not used, and the List's items are not objects
         assert f"{yaml_file}#1" not in found
+
+
+def test_unquoted_dates_stay_strings(tmp_path: Path) -> None:
+    """kubectl keeps ``2024-01-02`` a string; YAML 1.1 would make it a date, which no label may be."""
+    write(
+        tmp_path,
+        "sa.yaml",
+        "apiVersion: v1\nkind: ServiceAccount\nmetadata: {name: web, labels: {since: 2024-01-02}}\n",
+    )
+    [sa] = load_manifests(tmp_path, cluster="demo").service_accounts
+    assert sa.labels == {"since": "2024-01-02"}
+
+
+def test_a_list_whose_items_is_not_a_list_is_failed(tmp_path: Path) -> None:
+    path = write(tmp_path, "list.yaml", "apiVersion: v1\nkind: List\nitems: {name: web}\n")
+    write(tmp_path, "ns.yaml", "apiVersion: v1\nkind: Namespace\nmetadata: {name: shop}\n")
+    snap = load_manifests(tmp_path, cluster="demo")
+    assert failures(snap.coverage) == [(f"{path}#0", "List: items must be a list, got dict")]
+    assert [ns.name for ns in snap.namespaces] == ["shop"]
 
 
 def test_malformed_field_names_the_file_document_and_field(tmp_path: Path) -> None:
