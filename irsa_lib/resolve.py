@@ -354,6 +354,7 @@ class Inventory:
             scp_missing=scp_missing,
             rcp_missing=rcp_missing,
             resource_complete=complete,
+            key_state=key.key_state if key is not None else None,
         )
 
     def _principal_side(

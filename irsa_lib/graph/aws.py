@@ -25,6 +25,7 @@ from irsa_lib.graph.patterns import (
 )
 from irsa_lib.model import KMSKey, OIDCProvider, Role, SecretsManagerSecret, SSMParameter
 from irsa_lib.policy import Decision, PolicyError, PolicySet, Principal, Request, evaluate, parse_policy
+from irsa_lib.policy.kms import key_state_blocks
 from irsa_lib.resolve import Inventory, parameter_paths, policy_set_for, principal_for_role
 from irsa_lib.snapshot import Snapshot
 
@@ -566,8 +567,9 @@ class AwsView:
             )
         decision = self._evaluate(request, self.policies(identity, key_arn), cache_key)
         if key.policy is None:
-            # Unreadable key policy: an allow cannot be established, but neither can a deny.
-            if decision.outcome == "deny" and decision.explicit_deny:
+            # Unreadable key policy: an allow cannot be established, but neither can a deny (unless
+            # explicit, or the key's state refuses the operation whatever the policy says).
+            if decision.outcome == "deny" and (decision.explicit_deny or key_state_blocks(key.key_state, action)):
                 return None
             return Leg(
                 decision="conditional",

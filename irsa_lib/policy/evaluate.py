@@ -12,7 +12,8 @@
 4. Identity side = identity policies AND boundary (if any) AND session policies (if any).
 5. Role trust: the trust policy must allow as well (``resource_kind="role-trust"``).
    KMS: the key policy must allow directly, or via the account root plus an IAM allow, or a grant
-   must cover the operation (``resource_kind="kms-key"``).
+   must cover the operation (``resource_kind="kms-key"``). A cryptographic operation on a key that is
+   not enabled (Disabled, PendingDeletion...) fails whatever the policies say (KMS key-state table).
 
 Three values: with an incomplete context a condition on a key not given leaves the statement
 unresolved, and the decision is ``conditional`` naming the keys, never a silent allow or deny.
@@ -28,7 +29,7 @@ from irsa_lib.policy.context import RequestContext
 from irsa_lib.policy.decision import Decision
 from irsa_lib.policy.document import Policy
 from irsa_lib.policy.explain import explain
-from irsa_lib.policy.kms import grant_allows
+from irsa_lib.policy.kms import grant_allows, key_state_blocks, key_state_reason
 from irsa_lib.policy.layers import FALSE, TRUE, Layer, Tri, scan, t_and, t_or
 from irsa_lib.policy.request import PolicySet, Request
 
@@ -153,4 +154,24 @@ def evaluate(request: Request, policies: PolicySet) -> Decision:
         # Across accounts the resource side must allow and there is no resource policy: whatever is
         # missing elsewhere (an uncollected managed policy, SCPs) cannot turn this into an allow.
         policies = dataclasses.replace(policies, missing=())
-    return explain(request, policies, layers, allow, deny, same_account, notes)
+    decision = explain(request, policies, layers, allow, deny, same_account, notes)
+    if kind == "kms-key" and key_state_blocks(policies.key_state, action):
+        return _key_state_refusal(decision, policies.key_state or "", request)
+    return decision
+
+
+def _key_state_refusal(decision: Decision, key_state: str, request: Request) -> Decision:
+    """KMS refuses a cryptographic operation on a key that is not enabled, whatever the policies say:
+    a definite deny (an explicit deny in the policies is still reported as one), with the policies'
+    own answer kept in the reasons."""
+    explicit = decision.outcome == "deny" and decision.explicit_deny
+    policies_say = f"the policies alone: {decision.outcome}" + (
+        f" ({'; '.join(decision.reasons)})" if decision.reasons else ""
+    )
+    return Decision(
+        "deny",
+        explicit,
+        decision.deciding if explicit else (),
+        (),
+        (key_state_reason(key_state, request.action, request.resource), policies_say),
+    )

@@ -22,6 +22,50 @@ if TYPE_CHECKING:
     from irsa_lib.model import Grant
     from irsa_lib.policy.context import RequestContext
 
+UNUSABLE_KEY_STATES = frozenset(
+    {"Disabled", "PendingDeletion", "PendingImport", "Unavailable", "PendingReplicaDeletion"}
+)
+"""Key states in which KMS refuses cryptographic operations whatever the policies say (KMS dev guide
+key-state, https://docs.aws.amazon.com/kms/latest/developerguide/key-state.html). ``Creating`` and
+``Updating`` (transient states of multi-Region keys) are left out: a read is never denied on a guess."""
+CRYPTOGRAPHIC_OPERATIONS = frozenset(
+    {
+        "decrypt",
+        "encrypt",
+        "reencryptfrom",
+        "reencryptto",
+        "generatedatakey",
+        "generatedatakeywithoutplaintext",
+        "generatedatakeypair",
+        "generatedatakeypairwithoutplaintext",
+        "sign",
+        "verify",
+        "generatemac",
+        "verifymac",
+        "derivesharedsecret",
+    }
+)
+"""The KMS actions that use the key material (lower-case names after ``kms:``)."""
+
+
+def key_state_blocks(key_state: str | None, action: str) -> bool:
+    """Whether a key in ``key_state`` refuses ``action`` (a cryptographic operation on an unusable key).
+
+    >>> key_state_blocks("Disabled", "kms:Decrypt"), key_state_blocks("Disabled", "kms:DescribeKey")
+    (True, False)
+    """
+    service, _, name = action.lower().partition(":")
+    return key_state in UNUSABLE_KEY_STATES and service == "kms" and name in CRYPTOGRAPHIC_OPERATIONS
+
+
+def key_state_reason(key_state: str, action: str, key: str) -> str:
+    """The rule in words, for a request refused because of the key's state."""
+    return (
+        f"KMS key {key} is {key_state}: KMS refuses cryptographic operations such as {action} on a key in "
+        "this state, whatever the key policy, grants and IAM policies say (KMS dev guide key-state)"
+    )
+
+
 EC_PREFIX = "kms:encryptioncontext:"
 EC_KEYS = "kms:encryptioncontextkeys"
 """The keys of the request's encryption context (values may be given separately, or not at all)."""

@@ -66,6 +66,8 @@ class PolicySet:
     rcps: Sequence[Sequence[Policy]] | None = None
     missing: tuple[str, ...] = ()
     """Policies that take part but could not be read (named); they make an answer uncertain."""
+    key_state: str | None = None
+    """KMS: the key's state (``Enabled``, ``Disabled``, ``PendingDeletion``...), when known."""
     scp_missing: tuple[str, ...] = ()
     """SCPs that could not be read: uncertain only where SCPs apply (not for service-linked roles)."""
     rcp_missing: tuple[str, ...] = ()

@@ -7,9 +7,10 @@
      "action": "ssm:GetParameter", "resource": "arn:...",
      "resource_policy": doc | null, "resource_account": "111122223333",
      "scps": [[doc, ...], ...], "rcps": [[doc, ...], ...],
-     "grants": [ListGrants entries], "context": {key: value | [values]}, "context_complete": false}
+     "grants": [ListGrants entries], "key_state": "Enabled", "context": {key: value | [values]},
+     "context_complete": false}
 
-A missing optional field means "none". For KMS actions ``resource_policy`` is the key policy, for
+A missing optional field means "none" (``key_state``: unknown, so not taken into account). For KMS actions ``resource_policy`` is the key policy, for
 ``sts:AssumeRole*`` / ``sts:TagSession`` the trust policy (``resource_kind`` may say so explicitly).
 A policy entry is a document, or ``{"source": name, "document": doc}`` to name it.
 Optional principal fields: ``kind``, ``account_id``, ``unique_id``, ``role_arn``, ``service_linked``.
@@ -28,7 +29,7 @@ from irsa_lib.policy.request import PolicySet, Principal, Request, ResourceKind
 
 _TOP = frozenset(
     {"principal", "action", "resource", "resource_policy", "resource_account", "resource_kind", "scps", "rcps",
-     "grants", "context", "context_complete"}
+     "grants", "key_state", "context", "context_complete"}
 )  # fmt: skip
 _PRINCIPAL = frozenset(
     {"arn", "identity_policies", "permissions_boundary", "session_policies", "tags", "kind", "account_id",
@@ -197,5 +198,6 @@ def _load(data: Any) -> tuple[Request, PolicySet]:
         grants=grants,
         scps=org["scps"],
         rcps=org["rcps"],
+        key_state=_str(data.get("key_state"), "key_state", optional=True),
     )
     return request, policies

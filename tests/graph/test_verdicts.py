@@ -11,20 +11,28 @@ from typing import Any
 import pytest
 
 from irsa_lib.cli import main
+from irsa_lib.findings import run_findings
 from irsa_lib.graph.aws import AwsView, Identity
 from irsa_lib.model import Account, OrgPolicy, Role
 from irsa_lib.resolve import Inventory
 from irsa_lib.snapshot import Snapshot, save_snapshot
+from tests.graph.conftest import table
 from tests.graph.factory import (
     ACCT,
     allow,
     deny,
     doc,
+    irsa_trust,
+    key_arn,
     key_policy_for,
     kms_key,
     param,
     param_arn,
     role,
+    role_arn,
+    sa,
+    secret,
+    snapshot,
 )
 
 ORG_ACCOUNT = Account(
@@ -147,3 +155,55 @@ def test_unread_org_policies_leave_a_service_linked_role_certain() -> None:
     assert app_read is not None and app_read.leg.decision == "conditional"
     assert app_read.read.missing == (f"SCPs of account {ACCT} could not be read",)  # RCPs: not for SSM
     assert f"RCPs of account {ACCT} could not be read" in app_read.decrypt.missing  # but for KMS
+
+
+# --- a key that is not enabled decrypts nothing ------------------------------------------------------
+# https://docs.aws.amazon.com/kms/latest/developerguide/key-state.html: cryptographic operations fail for
+# keys that are Disabled, PendingDeletion, PendingImport, Unavailable or PendingReplicaDeletion.
+
+WEB_TRUST = irsa_trust("system:serviceaccount:app:web")
+
+
+def _key_state_snapshot(state: str, *, policy_readable: bool = True) -> Snapshot:
+    policy = key_policy_for("web-role") if policy_readable else None
+    return snapshot(
+        roles=[role("web-role", WEB_TRUST, doc(allow(["ssm:GetParameter", "secretsmanager:GetSecretValue"])))],
+        service_accounts=[sa("app", "web", "web-role")],
+        kms_keys=[
+            kms_key("k1", "alias/app", policy, key_state=state),
+            kms_key("k2", "alias/ok", key_policy_for("web-role")),
+        ],
+        ssm_parameters=[param("/app/db", "alias/app"), param("/app/ok", "alias/ok")],
+        secrets=[secret("app/api", key=key_arn("k1"))],
+    )
+
+
+@pytest.mark.parametrize("state", ["Disabled", "PendingDeletion", "PendingImport", "Unavailable"])
+def test_values_on_a_key_that_is_not_enabled_are_read_by_no_one(state: str) -> None:
+    assert table(_key_state_snapshot(state)) == {("app", "web", "/app/ok", "direct", "allow")}
+    # an unreadable key policy cannot make them conditional either: the state refuses whatever it says
+    assert table(_key_state_snapshot(state, policy_readable=False)) == {("app", "web", "/app/ok", "direct", "allow")}
+
+
+def test_an_enabled_key_still_reads() -> None:
+    assert table(_key_state_snapshot("Enabled")) == {
+        ("app", "web", "/app/ok", "direct", "allow"),
+        ("app", "web", "/app/db", "direct", "allow"),
+        ("app", "web", "app/api", "direct", "allow"),
+    }
+
+
+def test_simulate_explains_the_key_state(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    args = ("--principal", role_arn("web-role"), "--action", "kms:Decrypt", "--resource", "alias/app")
+    text = simulate_text(tmp_path, _key_state_snapshot("Disabled"), capsys, *args)
+    assert text.startswith("decision: DENY\n")
+    assert f"KMS key {key_arn('k1')} is Disabled: KMS refuses cryptographic operations such as kms:Decrypt" in text
+    assert "the policies alone: allow" in text
+
+
+def test_f29_names_values_no_one_can_read() -> None:
+    found = {(f.resource, f.severity.value) for f in run_findings(_key_state_snapshot("Disabled"), rules=["F29"])}
+    assert found == {(param_arn("/app/db"), "medium"), (secret("app/api").arn, "medium")}
+    pending = run_findings(_key_state_snapshot("PendingDeletion"), rules=["F29"])
+    assert {f.severity.value for f in pending} == {"high"}
+    assert run_findings(_key_state_snapshot("Enabled"), rules=["F29"]) == []
