@@ -68,6 +68,9 @@ class PolicySet:
     """Policies that take part but could not be read (named); they make an answer uncertain."""
     key_state: str | None = None
     """KMS: the key's state (``Enabled``, ``Disabled``, ``PendingDeletion``...), when known."""
+    alias_keys: tuple[tuple[str, PolicySet], ...] = ()
+    """KMS alias management (CreateAlias, UpdateAlias, DeleteAlias on an alias ARN): each key the
+    request affects, with the policies deciding the action on that key."""
     scp_missing: tuple[str, ...] = ()
     """SCPs that could not be read: uncertain only where SCPs apply (not for service-linked roles)."""
     rcp_missing: tuple[str, ...] = ()

@@ -207,3 +207,75 @@ def test_f29_names_values_no_one_can_read() -> None:
     pending = run_findings(_key_state_snapshot("PendingDeletion"), rules=["F29"])
     assert {f.severity.value for f in pending} == {"high"}
     assert run_findings(_key_state_snapshot("Enabled"), rules=["F29"]) == []
+
+
+# --- KMS actions with no key, and alias management ----------------------------------------------------
+# https://docs.aws.amazon.com/service-authorization/latest/reference/list_awskeymanagementservice.html
+# (actions without a resource type are allowed on "*"); https://docs.aws.amazon.com/kms/latest/developerguide/
+# alias-access.html (alias operations need the alias in an IAM policy and every affected key in its key policy).
+
+
+def _kms_admin_snapshot() -> Snapshot:
+    alias_admin = {
+        "Sid": "OpsAliases",
+        "Effect": "Allow",
+        "Principal": {"AWS": role_arn("ops-role")},
+        "Action": ["kms:CreateAlias", "kms:UpdateAlias", "kms:DeleteAlias", "kms:DescribeKey"],
+        "Resource": "*",
+    }
+    return snapshot(
+        roles=[
+            role(
+                "ops-role",
+                {},
+                doc(
+                    allow(["kms:ListKeys", "kms:ListAliases", "kms:CreateKey"]),
+                    allow(["kms:CreateAlias", "kms:UpdateAlias", "kms:DeleteAlias"], "arn:aws:kms:*:*:alias/app*"),
+                ),
+            )
+        ],
+        kms_keys=[
+            kms_key("k1", "alias/app", doc(alias_admin)),
+            kms_key("k2", "alias/other", key_policy_for("admin-role")),
+        ],
+    )
+
+
+def test_kms_actions_without_a_key_are_decided_by_iam(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    snap = _kms_admin_snapshot()
+    for action in ("kms:ListKeys", "kms:ListAliases", "kms:CreateKey"):
+        out = simulate(
+            tmp_path, snap, capsys, "--principal", role_arn("ops-role"), "--action", action, "--resource", "*"
+        )
+        assert out["decision"] == "allow", out
+    text = simulate_text(
+        tmp_path, snap, capsys, "--principal", role_arn("ops-role"), "--action", "kms:GenerateRandom", "--resource", "*"
+    )
+    assert text.startswith("decision: DENY\n")
+    assert "kms:GenerateRandom has no resource type" in text
+
+
+def test_alias_management_needs_the_alias_and_every_key(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    snap = _kms_admin_snapshot()
+    who = ("--principal", role_arn("ops-role"))
+    out = simulate(tmp_path, snap, capsys, *who, "--action", "kms:DeleteAlias", "--resource", "alias/app")
+    assert (out["decision"], out["resource"]) == ("allow", f"arn:aws:kms:us-east-1:{ACCT}:alias/app")
+    # creating a new alias for k1: the alias pattern and k1's key policy both allow
+    out = simulate(
+        tmp_path, snap, capsys, *who, "--action", "kms:CreateAlias", "--resource", "alias/app-2", "--target-key", "k1"
+    )
+    assert out["decision"] == "allow"
+    # pointing alias/app at k2: k2's key policy does not allow ops-role
+    text = simulate_text(
+        tmp_path, snap, capsys, *who, "--action", "kms:UpdateAlias", "--resource", "alias/app", "--target-key", "k2"
+    )
+    assert text.startswith("decision: DENY\n")
+    assert f"on the key {key_arn('k2')}:" in text
+    # the new key not given: uncertain, and it says which key is missing
+    out = simulate(tmp_path, snap, capsys, *who, "--action", "kms:UpdateAlias", "--resource", "alias/app")
+    assert out["decision"] == "conditional"
+    assert out["missing"] == ["the target key (--target-key) is not known"]
+    # alias/other is outside the IAM alias pattern, whatever k2's policy says
+    out = simulate(tmp_path, snap, capsys, *who, "--action", "kms:DeleteAlias", "--resource", "alias/other")
+    assert out["decision"] == "deny"
+    assert any(r.startswith(f"on the alias arn:aws:kms:us-east-1:{ACCT}:alias/other:") for r in out["reasons"])
