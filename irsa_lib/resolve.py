@@ -355,7 +355,29 @@ class Inventory:
             rcp_missing=rcp_missing,
             resource_complete=complete,
             key_state=key.key_state if key is not None else None,
+            resource_tags=self.resource_tags(resource_arn),
         )
+
+    def resource_tags(self, resource_arn: str) -> Mapping[str, str] | None:
+        """The tags of the resource a request is on, when the snapshot knows them: a role (GAAD), a
+        secret (ListSecrets), a KMS key or a parameter whose tags were collected. None otherwise (a
+        parameter path, an uncollected resource): ``aws:ResourceTag`` conditions then stay unresolved."""
+        parsed = parse_arn(resource_arn)
+        if parsed is None:
+            return None
+        if parsed.service == "iam" and parsed.resource.startswith("role/"):
+            role = self.find_role(resource_arn)
+            return role.tags if role is not None else None
+        if parsed.service == "kms":
+            key = self.find_key(resource_arn)
+            return key.tags if key is not None else None
+        if parsed.service == "ssm":
+            param = self.parameters.get(normalize_resource(resource_arn))
+            return param.tags if param is not None else None
+        if parsed.service == "secretsmanager":
+            secret = self.secrets.get(resource_arn)
+            return secret.tags if secret is not None else None
+        return None
 
     def alias_policy_set(
         self, principal_arn: str, action: str, alias: str, target_key: str | None = None

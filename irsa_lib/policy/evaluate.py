@@ -105,7 +105,7 @@ def _alias_management(request: Request, policies: PolicySet) -> Decision:
 def _evaluate_one(request: Request, policies: PolicySet, notes: list[str]) -> Decision:
     """One request on one resource (``notes``: rules that shaped it, added to the reasons)."""
     p = request.principal
-    ctx = RequestContext(request)
+    ctx = RequestContext(request, policies.resource_tags)
     action = request.action
     resource = normalize_resource(request.resource)
     layers: list[Layer] = []

@@ -66,6 +66,10 @@ class PolicySet:
     rcps: Sequence[Sequence[Policy]] | None = None
     missing: tuple[str, ...] = ()
     """Policies that take part but could not be read (named); they make an answer uncertain."""
+    resource_tags: Mapping[str, str] | None = None
+    """The resource's tags when known (``aws:ResourceTag/<key>`` and the service's own
+    ``<service>:ResourceTag/<key>`` resolve from them; a key not among them is absent). None: unknown,
+    so a condition on them stays unresolved."""
     key_state: str | None = None
     """KMS: the key's state (``Enabled``, ``Disabled``, ``PendingDeletion``...), when known."""
     alias_keys: tuple[tuple[str, PolicySet], ...] = ()

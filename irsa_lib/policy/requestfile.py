@@ -7,11 +7,12 @@
      "action": "ssm:GetParameter", "resource": "arn:...",
      "resource_policy": doc | null, "resource_account": "111122223333",
      "scps": [[doc, ...], ...], "rcps": [[doc, ...], ...],
-     "grants": [ListGrants entries], "key_state": "Enabled", "context": {key: value | [values]},
+     "grants": [ListGrants entries], "key_state": "Enabled", "resource_tags": {key: value}, "context": {key: value | [values]},
      "context_complete": false,
      "alias_keys": [{"arn": key ARN, "key_policy": doc, "grants": [...], "key_state": ...}, ...]}
 
-A missing optional field means "none" (``key_state``: unknown, so not taken into account). For KMS actions ``resource_policy`` is the key policy, for
+A missing optional field means "none" (``key_state``: unknown, so not taken into account;
+``resource_tags``: unknown, so ``aws:ResourceTag/*`` conditions stay unresolved; ``{}``: no tags). For KMS actions ``resource_policy`` is the key policy, for
 ``sts:AssumeRole*`` / ``sts:TagSession`` the trust policy (``resource_kind`` may say so explicitly).
 A policy entry is a document, or ``{"source": name, "document": doc}`` to name it.
 ``alias_keys`` (KMS CreateAlias / UpdateAlias / DeleteAlias on an alias ARN): the keys the request
@@ -33,7 +34,7 @@ from irsa_lib.policy.request import PolicySet, Principal, Request, ResourceKind
 
 _TOP = frozenset(
     {"principal", "action", "resource", "resource_policy", "resource_account", "resource_kind", "scps", "rcps",
-     "grants", "key_state", "context", "context_complete", "alias_keys"}
+     "grants", "key_state", "resource_tags", "context", "context_complete", "alias_keys"}
 )  # fmt: skip
 _PRINCIPAL = frozenset(
     {"arn", "identity_policies", "permissions_boundary", "session_policies", "tags", "kind", "account_id",
@@ -121,6 +122,12 @@ def _alias_key(entry: Any, where: str, common: PolicySet) -> tuple[str, PolicySe
         key_state=_str(raw.get("key_state"), f"{where}.key_state", optional=True),
     )
     return arn, policies
+
+
+def _tags(value: Any, where: str) -> dict[str, str] | None:
+    if value is None:
+        return None
+    return {str(k): str(v) for k, v in _obj(value, where).items()}
 
 
 def _principal(raw: Mapping[str, Any]) -> Principal:
@@ -231,6 +238,7 @@ def _load(data: Any) -> tuple[Request, PolicySet]:
         scps=org["scps"],
         rcps=org["rcps"],
         key_state=_str(data.get("key_state"), "key_state", optional=True),
+        resource_tags=_tags(data.get("resource_tags"), "resource_tags"),
         alias_keys=alias_keys,
     )
     return request, policies

@@ -16,6 +16,7 @@ from irsa_lib.graph.aws import AwsView, Identity
 from irsa_lib.model import Account, OrgPolicy, Role
 from irsa_lib.resolve import Inventory
 from irsa_lib.snapshot import Snapshot, save_snapshot
+from tests.graph.conftest import rows as rows_of
 from tests.graph.conftest import table
 from tests.graph.factory import (
     ACCT,
@@ -25,6 +26,7 @@ from tests.graph.factory import (
     irsa_trust,
     key_arn,
     key_policy_for,
+    key_policy_root,
     kms_key,
     param,
     param_arn,
@@ -279,3 +281,60 @@ def test_alias_management_needs_the_alias_and_every_key(tmp_path: Path, capsys: 
     out = simulate(tmp_path, snap, capsys, *who, "--action", "kms:DeleteAlias", "--resource", "alias/other")
     assert out["decision"] == "deny"
     assert any(r.startswith(f"on the alias arn:aws:kms:us-east-1:{ACCT}:alias/other:") for r in out["reasons"])
+
+
+# --- aws:ResourceTag from the tags the snapshot holds --------------------------------------------------
+# https://docs.aws.amazon.com/IAM/latest/UserGuide/access_tags.html (aws:ResourceTag compares the tags of the
+# resource); https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_condition_operators.html
+# (a missing key makes StringEquals false).
+
+TEAM = {"StringEquals": {"aws:ResourceTag/team": "app"}}
+
+
+def _tagged_snapshot(*, parameter_tags: dict[str, str] | None, key_tags: dict[str, str] | None = None) -> Snapshot:
+    read = doc(
+        allow(["secretsmanager:GetSecretValue", "ssm:GetParameter"], Condition=TEAM),
+        allow("kms:Decrypt", Condition={"StringEquals": {"aws:ResourceTag/team": "${aws:PrincipalTag/team}"}}),
+    )
+    return snapshot(
+        roles=[role("web-role", WEB_TRUST, read, tags={"team": "app"})],
+        service_accounts=[sa("app", "web", "web-role")],
+        kms_keys=[kms_key("k1", "alias/app", key_policy_root(), tags=key_tags)],
+        secrets=[
+            dataclasses.replace(secret("app/match", key=key_arn("k1")), tags={"team": "app"}),
+            dataclasses.replace(secret("app/other", key=key_arn("k1")), tags={"team": "billing"}),
+            dataclasses.replace(secret("app/untagged", key=key_arn("k1")), tags={}),
+        ],
+        ssm_parameters=[dataclasses.replace(param("/app/db", "alias/app"), tags=parameter_tags)],
+    )
+
+
+def test_resource_tags_resolve_from_the_snapshot() -> None:
+    snap = _tagged_snapshot(parameter_tags={"team": "app"}, key_tags={"team": "app"})
+    assert table(snap) == {
+        ("app", "web", "app/match", "direct", "allow"),
+        ("app", "web", "/app/db", "direct", "allow"),
+    }
+
+
+def test_tags_not_collected_leave_the_key_unresolved() -> None:
+    # parameter tags not collected: conditional on the parameter's tag; key tags not collected: on the key's
+    snap = _tagged_snapshot(parameter_tags=None, key_tags=None)
+    rows = {r.secret_name: r for r in rows_of(snap)}
+    assert set(rows) == {"app/match", "/app/db"}
+    assert all(r.decision == "conditional" for r in rows.values())
+    assert set(rows["/app/db"].unresolved_keys) == {"aws:ResourceTag/team"}
+    # collected and different: no row at all
+    assert table(_tagged_snapshot(parameter_tags={"team": "billing"}, key_tags={"team": "app"})) == {
+        ("app", "web", "app/match", "direct", "allow")
+    }
+
+
+def test_simulate_resolves_resource_tags(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    snap = _tagged_snapshot(parameter_tags={"team": "app"}, key_tags={"team": "app"})
+    who = ("--principal", role_arn("web-role"), "--action", "secretsmanager:GetSecretValue", "--resource")
+    assert simulate(tmp_path, snap, capsys, *who, secret("app/match").arn)["decision"] == "allow"
+    assert simulate(tmp_path, snap, capsys, *who, secret("app/untagged").arn)["decision"] == "deny"
+    # the caller can still say what a tag is (a what-if): the given context wins
+    out = simulate(tmp_path, snap, capsys, *who, secret("app/untagged").arn, "--context", "aws:ResourceTag/team=app")
+    assert out["decision"] == "allow"
