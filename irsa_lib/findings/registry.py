@@ -18,7 +18,7 @@ RULES: dict[str, Rule] = {
         (*trust.RULES, *k8s.RULES, *controllers.RULES, *secrets.RULES, *values.RULES), key=lambda r: r.id
     )
 }
-"""Every rule by id (F01..F29), in id order."""
+"""Every rule by id (F01..F30), in id order."""
 
 
 def select_rules(ids: Iterable[str] | None) -> list[Rule]:

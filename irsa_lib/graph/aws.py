@@ -30,7 +30,7 @@ from irsa_lib.resolve import Inventory, parameter_paths, policy_set_for, princip
 from irsa_lib.snapshot import Snapshot
 
 SSM_READ_ACTIONS = ("ssm:GetParameter", "ssm:GetParameters", "ssm:GetParametersByPath", "ssm:GetParameterHistory")
-"""Every SSM action that returns a SecureString value (what a workload's own code could call)."""
+"""Every SSM action that returns a parameter's value (what a workload's own code could call)."""
 SM_READ_ACTIONS = ("secretsmanager:GetSecretValue",)
 ALL_READ_ACTIONS = SSM_READ_ACTIONS + SM_READ_ACTIONS
 SSM_WRITE_ACTION = "ssm:PutParameter"
@@ -93,6 +93,21 @@ def account_of(arn: str) -> str | None:
     return parts[4] if len(parts) > 4 and parts[4] else None
 
 
+def is_plaintext(target: SecretRecord) -> bool:
+    """A ``String`` / ``StringList`` parameter: Parameter Store returns its value in plain text, with no
+    KMS key involved (SSM UG, parameter types), so reading it needs the read action alone."""
+    return isinstance(target, SSMParameter) and target.type != "SecureString"
+
+
+def plaintext_leg(target: SecretRecord, action: str) -> Leg:
+    """The KMS leg of a plaintext parameter: there is none to ask."""
+    assert isinstance(target, SSMParameter)
+    return Leg(
+        decision="allow",
+        evidence=(f"{action}: not needed, {target.name} is a {target.type} parameter (plain text, no KMS key)",),
+    )
+
+
 def _no_resource_policy(target: SecretRecord) -> bool:
     """The value is known to have no resource policy (collected, and there was none)."""
     if isinstance(target, SSMParameter):
@@ -153,7 +168,7 @@ class AwsView:
         self.oidc_by_url: dict[str, list[OIDCProvider]] = {}
         for provider in snapshot.oidc_providers:
             self.oidc_by_url.setdefault(provider.url.removeprefix("https://"), []).append(provider)
-        self.parameters = [p for p in snapshot.ssm_parameters if p.type == "SecureString"]
+        self.parameters = list(snapshot.ssm_parameters)
         self.secrets = list(snapshot.secrets)
         self._keys_by_ref: dict[str, KMSKey] = {}
         for k in snapshot.kms_keys:
@@ -499,7 +514,9 @@ class AwsView:
         return self._evaluate(request, self.policies(identity, resource), key)
 
     def key_for(self, target: SecretRecord) -> tuple[KMSKey | None, str, str | None]:
-        """The KMS key of a value: (record or None, key ARN used for evaluation, AWS-managed service or None)."""
+        """The KMS key of a value: (record or None, key ARN used for evaluation, AWS-managed service or None).
+
+        Only for encrypted values (SecureString parameters and secrets); see :func:`is_plaintext`."""
         if isinstance(target, SSMParameter):
             ref, service = target.key_id, "ssm"
         else:
@@ -523,7 +540,10 @@ class AwsView:
         return self.kms(identity, target, "kms:Decrypt")
 
     def kms(self, identity: Identity, target: SecretRecord, action: str) -> Leg | None:
-        """A KMS ``action`` as the service calls it for this value (ViaService, CallerAccount, context)."""
+        """A KMS ``action`` as the service calls it for this value (ViaService, CallerAccount, context);
+        none for a plaintext parameter."""
+        if is_plaintext(target):
+            return plaintext_leg(target, action)
         key, key_arn, managed_service = self.key_for(target)
         principal = self.principal(identity)
         if isinstance(target, SSMParameter):

@@ -12,8 +12,10 @@ import pytest
 
 from irsa_lib.cli import main
 from irsa_lib.findings import run_findings
+from irsa_lib.graph import build_graph
 from irsa_lib.graph.aws import AwsView, Identity
-from irsa_lib.model import Account, OrgPolicy, Role
+from irsa_lib.graph.schema import param_id, role_id
+from irsa_lib.model import Account, OrgPolicy, Role, SSMParameter
 from irsa_lib.resolve import Inventory
 from irsa_lib.snapshot import Snapshot, save_snapshot
 from tests.graph.conftest import rows as rows_of
@@ -338,3 +340,62 @@ def test_simulate_resolves_resource_tags(tmp_path: Path, capsys: pytest.CaptureF
     # the caller can still say what a tag is (a what-if): the given context wins
     out = simulate(tmp_path, snap, capsys, *who, secret("app/untagged").arn, "--context", "aws:ResourceTag/team=app")
     assert out["decision"] == "allow"
+
+
+# --- String and StringList parameters are values too -------------------------------------------------
+# https://docs.aws.amazon.com/systems-manager/latest/userguide/sysman-paramstore-about.html (parameter types:
+# String and StringList values are plain text; only SecureString values are encrypted with a KMS key).
+
+
+def _plain(name: str, ptype: str = "String") -> SSMParameter:
+    return dataclasses.replace(param(name), type=ptype, key_id=None)  # type: ignore[arg-type]
+
+
+def _plaintext_snapshot() -> Snapshot:
+    return snapshot(
+        roles=[role("web-role", WEB_TRUST, doc(allow("ssm:GetParameter", param_arn("/app/*"))))],
+        service_accounts=[sa("app", "web", "web-role")],
+        kms_keys=[kms_key("k1", "alias/app", key_policy_for("admin-role"))],  # the role cannot decrypt
+        ssm_parameters=[
+            param("/app/db-password", "alias/app"),
+            _plain("/app/db-username"),
+            _plain("/app/hosts", "StringList"),
+            _plain("/app/apiToken"),
+            _plain("/other/url"),
+        ],
+    )
+
+
+def test_string_parameters_are_read_without_a_key() -> None:
+    got = {(r.secret_name, r.secret_kind, r.access, r.decision) for r in rows_of(_plaintext_snapshot())}
+    assert got == {
+        ("/app/db-username", "ssm-string-parameter", "direct", "allow"),
+        ("/app/hosts", "ssm-string-parameter", "direct", "allow"),
+        ("/app/apiToken", "ssm-string-parameter", "direct", "allow"),
+    }  # not the SecureString (its key policy does not name the role), not /other/url (not allowed)
+
+
+def test_string_parameter_read_is_explained_without_kms(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    g = build_graph(_plaintext_snapshot())
+    [edge] = g.graph.get_edge_data(role_id(role_arn("web-role")), param_id(param_arn("/app/db-username"))).values()
+    assert any("no KMS key" in e for e in edge["evidence"])
+    out = simulate(
+        tmp_path, _plaintext_snapshot(), capsys, "--principal", role_arn("web-role"), "--action", "ssm:GetParameter",
+        "--resource", param_arn("/app/db-username"),
+    )  # fmt: skip
+    assert out["decision"] == "allow"
+
+
+def test_f30_flags_plaintext_parameters_that_look_like_secrets() -> None:
+    snap = _plaintext_snapshot()
+    found = {f.resource: f for f in run_findings(snap, graph=build_graph(snap), rules=["F30"])}
+    assert {r: f.severity.value for r, f in found.items()} == {
+        param_arn("/app/apiToken"): "high",  # its name says token
+        param_arn("/app/db-username"): "medium",  # beside the SecureString /app/db-password
+        param_arn("/app/hosts"): "medium",
+    }
+    evidence = found[param_arn("/app/apiToken")].evidence
+    assert "its name says token" in evidence
+    assert "readable by 1 subject(s): ['c1/app/web']" in evidence
+    # encrypted values are not F30's business, nor plain text on its own path with a neutral name
+    assert param_arn("/other/url") not in found and param_arn("/app/db-password") not in found
