@@ -1,6 +1,6 @@
 """Collection benchmark: API calls and time per 1,000 resources against a local AWS endpoint.
 
-``python -m benchmarks.collect_bench [--size collect]`` starts the counting endpoint
+``python -m benchmarks.collect_bench [--size collect] [--ssm-tags auto|always|never]`` starts the counting endpoint
 (``benchmarks.endpoint``) in its own process, seeds it with one account of a synthetic
 organisation, clears the counts, runs ``irsa_lib.collect.aws.collect_aws`` against it and prints
 one JSON line: seconds, resources seeded, records collected, calls per operation, and any call that
@@ -34,16 +34,16 @@ VALUE_READS = frozenset(
 )
 
 
-def minimum_calls(seeded: dict[str, int], *, advanced_parameters: int = 0) -> int:
+def minimum_calls(seeded: dict[str, int], *, advanced_parameters: int = 0, parameter_tags: bool = False) -> int:
     """A floor for collecting ``seeded`` under the documented page sizes, reading no values.
 
     IAM in bulk (GetAccountAuthorizationDetails, up to 1,000 entities a page) plus one
     GetOpenIDConnectProvider each; KMS ListKeys/ListAliases pages plus DescribeKey (state, manager),
-    GetKeyPolicy and ListGrants per key (no bulk form exists; rotation status is extra); SSM DescribeParameters (50 a page) plus GetResourcePolicies for
+    GetKeyPolicy, ListGrants and ListResourceTags per key (no bulk form exists; rotation status is extra); SSM DescribeParameters (50 a page) plus GetResourcePolicies for
     Advanced-tier parameters only (Standard ones cannot carry policies); Secrets Manager ListSecrets
     (100 a page) plus GetResourcePolicy per secret; EKS ListClusters, then DescribeCluster,
     ListNodegroups and ListPodIdentityAssociations per cluster and DescribeNodegroup per node group;
-    one GetCallerIdentity.
+    one GetCallerIdentity. With ``parameter_tags``: ListTagsForResource per parameter (no bulk form).
     """
 
     def pages(n: int, size: int) -> int:
@@ -58,9 +58,10 @@ def minimum_calls(seeded: dict[str, int], *, advanced_parameters: int = 0) -> in
         + seeded.get("oidc_providers", 0)
         + pages(keys, 1000)
         + pages(keys, 100)
-        + 3 * keys
+        + 4 * keys
         + pages(seeded.get("ssm_parameters", 0), 50)
         + advanced_parameters
+        + (seeded.get("ssm_parameters", 0) if parameter_tags else 0)
         + pages(seeded.get("secrets", 0), 100)
         + seeded.get("secrets", 0)
         + 1
@@ -77,7 +78,7 @@ def _calls(url: str, action: str = "calls") -> dict[str, int]:
     return data
 
 
-def run(size: str, seed: int) -> dict[str, Any]:
+def run(size: str, seed: int, ssm_tags: str = "auto") -> dict[str, Any]:
     env = {**os.environ, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
     server = subprocess.Popen(
         [sys.executable, "-m", "benchmarks.endpoint"],
@@ -101,7 +102,10 @@ def run(size: str, seed: int) -> dict[str, Any]:
             "seeded": dict(seeded.counts),
             "seed_seconds": seed_seconds,
             "seed_calls": seed_calls,
-            "minimum_calls": minimum_calls(dict(seeded.counts), advanced_parameters=seeded.advanced_parameters),
+            "ssm_tags": ssm_tags,
+            "minimum_calls": minimum_calls(
+                dict(seeded.counts), advanced_parameters=seeded.advanced_parameters, parameter_tags=ssm_tags == "always"
+            ),
         }
         from irsa_lib.collect.aws import AwsTarget, collect_aws
 
@@ -110,7 +114,7 @@ def run(size: str, seed: int) -> dict[str, Any]:
         os.environ["AWS_DEFAULT_REGION"] = REGION
         base = rss_mib()
         t0 = time.perf_counter()
-        snap = collect_aws([AwsTarget(regions=(REGION,))], endpoint_url=url, progress=False)
+        snap = collect_aws([AwsTarget(regions=(REGION,))], endpoint_url=url, progress=False, ssm_tags=ssm_tags)
         seconds = time.perf_counter() - t0
         calls = _calls(url)
         total = sum(calls.values())
@@ -123,6 +127,9 @@ def run(size: str, seed: int) -> dict[str, Any]:
             total_calls=total,
             calls_per_resource=total / max(1, seeded.resources),
             seconds_per_1000=seconds / max(1, seeded.resources) * 1000,
+            parameter_tag_calls_per_1000_parameters=calls.get("ssm:ListTagsForResource", 0)
+            / max(1, seeded.counts.get("ssm_parameters", 0))
+            * 1000,
             value_reads=sorted(op for op in calls if op in VALUE_READS),
         )
         return out
@@ -135,9 +142,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.collect_bench", description=__doc__)
     parser.add_argument("--size", default="collect")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--ssm-tags", choices=("auto", "always", "never"), default="auto")
     args = parser.parse_args(argv)
     try:
-        result = run(args.size, args.seed)
+        result = run(args.size, args.seed, args.ssm_tags)
     except Exception as exc:
         result = {"status": "error", "reason": f"{type(exc).__name__}: {exc}"}
     result["peak_rss_mib"] = rss_mib()

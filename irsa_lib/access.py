@@ -39,6 +39,7 @@ from irsa_lib.graph.schema import (
     MISSING,
     NAME,
     NAMESPACE,
+    PARAMETER_TYPE,
     REGION,
     SECRET_TYPES,
     SUBJECT_TYPES,
@@ -86,12 +87,23 @@ class PathLimits:
 
 PATH_LIMITS = PathLimits()
 """The limits of :func:`who_can_read` and the other path queries unless a caller gives its own."""
-_SECRET_KIND = {NodeType.SSM_PARAMETER: "ssm-parameter", NodeType.SECRETSMANAGER_SECRET: "secretsmanager-secret"}
 _SUBJECT_KIND = {
     NodeType.SERVICE_ACCOUNT: "ServiceAccount",
     NodeType.ANY_SERVICE_ACCOUNT: "AnyServiceAccount",
     NodeType.WORKLOAD: "Workload",
 }
+
+
+def _secret_kind(
+    graph: AccessGraph, node: str
+) -> Literal["ssm-parameter", "ssm-string-parameter", "secretsmanager-secret"]:
+    if graph.type_of(node) == NodeType.SECRETSMANAGER_SECRET:
+        return "secretsmanager-secret"
+    return (
+        "ssm-parameter"
+        if graph.node(node).get(PARAMETER_TYPE, "SecureString") == "SecureString"
+        else "ssm-string-parameter"
+    )
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -106,7 +118,8 @@ class AccessRow:
     ``*`` for "the node running the pod" (see ``subject_kind``)."""
     secret_arn: str
     secret_name: str
-    secret_kind: Literal["ssm-parameter", "secretsmanager-secret"]
+    secret_kind: Literal["ssm-parameter", "ssm-string-parameter", "secretsmanager-secret"]
+    """``ssm-string-parameter``: a String / StringList parameter, returned in plain text (no KMS leg)."""
     access: Access
     decision: RowDecision
     path: tuple[str, ...]
@@ -373,7 +386,7 @@ def _rows(graph: AccessGraph) -> list[AccessRow]:
                     subject_kind=kind,
                     secret_arn=attrs[ARN],
                     secret_name=attrs[NAME],
-                    secret_kind=_SECRET_KIND[graph.type_of(target)],  # type: ignore[arg-type]
+                    secret_kind=_secret_kind(graph, target),
                     access=path.access,
                     decision=path.decision,
                     path=path.hops,
@@ -482,7 +495,7 @@ def _secret_node(graph: AccessGraph, secret: str) -> str:
                 return node
     hits = graph.memo("secret-index", lambda: _secret_index(graph)).get(secret, [])
     if not hits:
-        raise UsageError(f"no SSM SecureString parameter or Secrets Manager secret named {secret!r} in the graph")
+        raise UsageError(f"no SSM parameter or Secrets Manager secret named {secret!r} in the graph")
     if len(hits) > 1:
         raise UsageError(f"{secret!r} names several values ({', '.join(hits)}); give the ARN")
     return hits[0]

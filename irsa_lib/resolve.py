@@ -18,7 +18,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from irsa_lib.errors import IrsaError
+from irsa_lib.errors import IrsaError, UsageError
 from irsa_lib.model import Account, Group, KMSKey, ManagedPolicy, Role, SecretsManagerSecret, SSMParameter, User
 from irsa_lib.policy import Policy, PolicyError, PolicySet, Principal, combine_policies, parse_policy
 from irsa_lib.policy.arn import normalize_resource, parse_arn
@@ -366,7 +366,81 @@ class Inventory:
             scp_missing=scp_missing,
             rcp_missing=rcp_missing,
             resource_complete=complete,
+            key_state=key.key_state if key is not None else None,
+            resource_tags=self.resource_tags(resource_arn),
         )
+
+    def resource_tags(self, resource_arn: str) -> Mapping[str, str] | None:
+        """The tags of the resource a request is on, when the snapshot knows them: a role (GAAD), a
+        secret (ListSecrets), a KMS key or a parameter whose tags were collected. None otherwise (a
+        parameter path, an uncollected resource): ``aws:ResourceTag`` conditions then stay unresolved."""
+        parsed = parse_arn(resource_arn)
+        if parsed is None:
+            return None
+        if parsed.service == "iam" and parsed.resource.startswith("role/"):
+            role = self.find_role(resource_arn)
+            return role.tags if role is not None else None
+        if parsed.service == "kms":
+            key = self.find_key(resource_arn)
+            return key.tags if key is not None else None
+        if parsed.service == "ssm":
+            param = self.parameters.get(normalize_resource(resource_arn))
+            return param.tags if param is not None else None
+        if parsed.service == "secretsmanager":
+            secret = self.secrets.get(resource_arn)
+            return secret.tags if secret is not None else None
+        return None
+
+    def alias_policy_set(
+        self, principal_arn: str, action: str, alias: str, target_key: str | None = None
+    ) -> tuple[str, PolicySet]:
+        """The alias ARN and policies of KMS alias management (CreateAlias / UpdateAlias / DeleteAlias).
+
+        The alias side is the principal's policies (an alias has no resource policy, KMS dev guide
+        alias-access); ``alias_keys`` holds each key the request affects: the key the alias points to
+        (UpdateAlias, DeleteAlias) and ``target_key`` (CreateAlias, UpdateAlias). A key that is needed
+        but not known is kept as a placeholder whose policy is missing, so the answer stays uncertain.
+        """
+        current = self.find_key(alias)
+        target = self.find_key(target_key) if target_key else None
+        if target_key and target is None and not target_key.startswith("arn:"):
+            raise UsageError(f"--target-key {target_key}: no such KMS key in the snapshot (give its ARN)")
+        where = current or target
+        if alias.startswith("arn:"):
+            alias_arn = alias
+        elif where is not None and alias.startswith("alias/"):
+            alias_arn = f"arn:{where.arn.split(':')[1]}:kms:{where.region}:{where.account_id}:{alias}"
+        else:
+            raise UsageError(f"{alias}: give the alias ARN (arn:aws:kms:REGION:ACCOUNT:alias/NAME)")
+        op = action.split(":", 1)[-1].lower()
+        keys: list[tuple[str, PolicySet]] = []
+        if op in ("updatealias", "deletealias"):
+            keys.append(self._alias_key(principal_arn, current.arn if current else None, f"the key {alias} points to"))
+        if op in ("createalias", "updatealias"):
+            arn = target.arn if target else target_key
+            keys.append(self._alias_key(principal_arn, arn, "the target key (--target-key)"))
+        p, identity, boundary, missing = self._principal_side(principal_arn)
+        scps, scp_missing = self._org(p.account_id, "scps")
+        parsed = parse_arn(alias_arn)
+        account = parsed.account if parsed is not None else None
+        rcps, rcp_missing = self._org(account, "rcps")
+        policies = PolicySet(
+            identity=identity,
+            boundary=boundary,
+            resource_account=account,
+            scps=scps,
+            rcps=rcps,
+            missing=missing,
+            scp_missing=scp_missing,
+            rcp_missing=rcp_missing,
+            alias_keys=tuple(keys),
+        )
+        return alias_arn, policies
+
+    def _alias_key(self, principal_arn: str, key_arn: str | None, what: str) -> tuple[str, PolicySet]:
+        if key_arn is None:
+            return what, PolicySet(resource_kind="kms-key", missing=(f"{what} is not known",))
+        return key_arn, self.policy_set_for(principal_arn, key_arn)
 
     def _principal_side(
         self, principal_arn: str

@@ -19,11 +19,14 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from irsa_lib.cli._coverage import coverage_lines
 from irsa_lib.errors import UsageError
 from irsa_lib.snapshot import Snapshot, merge_snapshots, save_snapshot
+
+if TYPE_CHECKING:
+    from irsa_lib.collect.ssm import TagMode
 
 _REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d+$")
 _ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]+$")
@@ -147,6 +150,13 @@ def register(sub: Any) -> None:
     aws.add_argument("--endpoint-url", metavar="URL", help="send every AWS call to this endpoint (e.g. a local one)")
     aws.add_argument("--no-aws", action="store_true", help="collect only the Kubernetes sources")
     aws.add_argument("--workers", type=_positive_int, default=8, metavar="N", help="concurrent AWS readers (8)")
+    aws.add_argument(
+        "--ssm-tags",
+        choices=("auto", "always", "never"),
+        default="auto",
+        help="SSM parameter tags cost one call per parameter: auto collects them only when a collected policy "
+        "conditions an SSM action on resource tags (default auto)",
+    )
     dumps = p.add_argument_group("offline AWS dumps (instead of live AWS; layout in the README)")
     dumps.add_argument("--iam-dump", metavar="FILE", help="output of aws iam get-account-authorization-details")
     dumps.add_argument("--aws-dump", metavar="DIR", help="a directory of AWS CLI outputs: iam/, <region>/kms, ssm, ...")
@@ -253,6 +263,7 @@ def collect(
     workers: int,
     progress: bool | None,
     kube_timeout: float | None = None,
+    ssm_tags: TagMode = "auto",
 ) -> Snapshot:
     """Run the collectors of the plan and merge their partial snapshots."""
     parts: list[Snapshot] = []
@@ -264,7 +275,9 @@ def collect(
         from irsa_lib.collect.aws import AwsTarget, collect_aws
 
         targets = [AwsTarget(profile=p, role_arn=r, regions=plan.regions) for p, r in plan.aws_targets]
-        parts.append(collect_aws(targets, endpoint_url=endpoint_url, max_workers=workers, progress=progress))
+        parts.append(
+            collect_aws(targets, endpoint_url=endpoint_url, max_workers=workers, progress=progress, ssm_tags=ssm_tags)
+        )
     for source in plan.k8s_sources:
         assert source.cluster is not None
         if source.kind == "manifests":
@@ -290,6 +303,7 @@ def run(args: argparse.Namespace) -> int:
         workers=args.workers,
         progress=False if args.quiet else None,
         kube_timeout=args.kube_timeout,
+        ssm_tags=args.ssm_tags,
     )
     path = save_snapshot(snapshot, args.output)
     print(f"snapshot written: {path}")

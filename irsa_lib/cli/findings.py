@@ -20,7 +20,7 @@ from irsa_lib.snapshot import load_snapshot
 def register(sub: Any) -> None:
     p = sub.add_parser(
         "findings",
-        help="run the misconfiguration catalogue (F01..F28) over a snapshot",
+        help="run the misconfiguration catalogue (F01..F30) over a snapshot",
         description="Run the misconfiguration rules over a snapshot. Exit 1 with --fail-on when a failing "
         "finding at or above that severity exists, 2 on bad input.",
     )

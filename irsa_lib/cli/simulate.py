@@ -16,6 +16,7 @@ from typing import Any
 from irsa_lib.errors import UsageError
 from irsa_lib.nesting import TooDeep, json_loads
 from irsa_lib.policy import Decision, PolicySet, Request, evaluate
+from irsa_lib.policy.kms import ALIAS_ACTIONS, is_alias_arn, kms_operation
 from irsa_lib.policy.requestfile import load_request
 from irsa_lib.resolve import Inventory
 from irsa_lib.snapshot import load_snapshot
@@ -43,6 +44,11 @@ def register(sub: Any) -> None:
         "--context-complete",
         action="store_true",
         help="keys not given are absent (as in a real request) instead of unresolved",
+    )
+    p.add_argument(
+        "--target-key",
+        metavar="KEY",
+        help="kms:CreateAlias / kms:UpdateAlias on an alias: the key the alias is to point to (ARN, id or alias)",
     )
     p.add_argument("--request", metavar="FILE.json", help="self-contained request: principal, policies, context")
     p.add_argument("--format", choices=("text", "json"), default="text")
@@ -101,6 +107,9 @@ def _from_snapshot(args: argparse.Namespace) -> tuple[Request, PolicySet]:
     inventory = Inventory.from_snapshot(load_snapshot(args.snapshot))
     principal = inventory.principal(args.principal)
     resource = args.resource
+    if kms_operation(args.action) in ALIAS_ACTIONS and (resource.startswith("alias/") or is_alias_arn(resource)):
+        resource, policies = inventory.alias_policy_set(args.principal, args.action, resource, args.target_key)
+        return Request(principal, args.action, resource, context, args.context_complete), policies
     key = inventory.find_key(resource)
     if key is not None:
         resource = key.arn

@@ -29,8 +29,18 @@ ALLOWED_OPERATIONS: Mapping[str, frozenset[str]] = {
         }
     ),
     "organizations": frozenset({"DescribeOrganization", "ListParents", "ListPoliciesForTarget", "DescribePolicy"}),
-    "kms": frozenset({"ListKeys", "DescribeKey", "GetKeyPolicy", "GetKeyRotationStatus", "ListGrants", "ListAliases"}),
-    "ssm": frozenset({"DescribeParameters", "GetResourcePolicies"}),
+    "kms": frozenset(
+        {
+            "ListKeys",
+            "DescribeKey",
+            "GetKeyPolicy",
+            "GetKeyRotationStatus",
+            "ListGrants",
+            "ListAliases",
+            "ListResourceTags",
+        }
+    ),
+    "ssm": frozenset({"DescribeParameters", "GetResourcePolicies", "ListTagsForResource"}),
     "secretsmanager": frozenset({"ListSecrets", "GetResourcePolicy"}),
     "eks": frozenset(
         {

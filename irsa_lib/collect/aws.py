@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import partial
@@ -49,8 +49,9 @@ from irsa_lib.collect.session import (
     client_config,
     effective_endpoint,
 )
-from irsa_lib.collect.ssm import collect_ssm
-from irsa_lib.model import Account, Coverage, CoverageStatus
+from irsa_lib.collect.ssm import TAGS as ssm_tags_service
+from irsa_lib.collect.ssm import TagMode, collect_ssm, collect_ssm_tags, tag_conditions_on_ssm
+from irsa_lib.model import Account, Coverage, CoverageStatus, SSMParameter
 from irsa_lib.snapshot import RECORD_FIELDS, Snapshot, now_utc
 
 REGIONAL_SERVICES: tuple[str, ...] = ("kms", "ssm", "secretsmanager", "eks")
@@ -256,8 +257,12 @@ def collect_aws(
     retry_mode: RetryMode = "standard",
     max_attempts: int = 3,
     page_size: int | None = None,
+    ssm_tags: TagMode = "auto",
 ) -> Snapshot:
     """Collect every target's AWS inventory into one partial snapshot (records + coverage).
+
+    ``ssm_tags``: collect SSM parameter tags (one call per parameter) ``always``, ``never``, or, by
+    default, only when some collected policy conditions an SSM action on resource tags (``auto``).
 
     ``endpoint_url`` (else ``AWS_ENDPOINT_URL``) sends every call to one endpoint, e.g. a local one.
     ``progress``: None shows progress on stderr when it is a terminal; False never. ``max_attempts`` counts the first try. ``page_size`` asks
@@ -320,6 +325,8 @@ def collect_aws(
             part = fut.result()
             result.extend(part)
             bar.step(scope.account_id, scope.region or "global", service, _worst(part))
+        ssm_scopes = [scope for scope, service, _ in jobs if service == "ssm"]
+        result.extend(_ssm_tags(pool, ssm_scopes, result, list(accounts.values()), ssm_tags))
     bar.close()
 
     for r in resolved:
@@ -346,6 +353,47 @@ def collect_aws(
         coverage=coverage,
         **records,
     )
+
+
+def _policy_documents(records: Mapping[str, Any], accounts: Sequence[Account]) -> Iterator[Mapping[str, Any]]:
+    """Every policy document collected: IAM (inline and managed), SCPs and RCPs, parameter policies."""
+    for holder in (*records.get("roles", ()), *records.get("users", ()), *records.get("groups", ())):
+        yield from (ip.document for ip in holder.inline_policies)
+    yield from (mp.document for mp in records.get("managed_policies", ()))
+    for acct in accounts:
+        for levels in (acct.scps or (), acct.rcps or ()):
+            yield from (op.document for level in levels for op in level)
+    for param in records.get("ssm_parameters", ()):
+        yield from param.resource_policies
+
+
+def _ssm_tags(
+    pool: ThreadPoolExecutor, scopes: Sequence[Scope], result: Partial, accounts: Sequence[Account], mode: TagMode
+) -> Partial:
+    """Phase two: tags of the collected parameters (``mode``: see :func:`collect_aws`); the parameter
+    records are replaced in ``result``, the coverage is returned."""
+    out = Partial()
+    params: list[SSMParameter] = result.records.get("ssm_parameters", [])
+    if not scopes:
+        return out
+    if mode == "never" or (mode == "auto" and not tag_conditions_on_ssm(_policy_documents(result.records, accounts))):
+        why = "--ssm-tags never" if mode == "never" else "no collected policy conditions an SSM action on resource tags"
+        for scope in scopes:
+            out.status(scope, ssm_tags_service, "skipped", f"parameter tags not collected: {why}")
+        return out
+    by_scope = {(s.account_id, s.region): s for s in scopes}
+    groups: dict[tuple[str, str | None], list[SSMParameter]] = {key: [] for key in by_scope}
+    rest: list[SSMParameter] = []
+    for p in params:
+        groups.get((p.account_id, p.region), rest).append(p)
+    futures = [pool.submit(collect_ssm_tags, by_scope[key], group) for key, group in groups.items()]
+    tagged = list(rest)
+    for fut in futures:
+        done, part = fut.result()
+        tagged.extend(done)
+        out.extend(part)
+    result.records["ssm_parameters"] = tagged
+    return out
 
 
 def _worst(part: Partial) -> str:

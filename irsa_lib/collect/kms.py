@@ -44,6 +44,12 @@ def get_rotation(kms: Any, key_id: str) -> bool:
     return bool(kms.get_key_rotation_status(KeyId=key_id)["KeyRotationEnabled"])
 
 
+def get_tags(kms: Any, key_id: str) -> dict[str, str]:
+    """ListResourceTags over all pages (AWS managed keys have none)."""
+    pages = kms.get_paginator("list_resource_tags").paginate(KeyId=key_id)
+    return {t["TagKey"]: t["TagValue"] for page in pages for t in page.get("Tags", [])}
+
+
 def get_grants(kms: Any, key_id: str) -> list[dict[str, Any]]:
     return [g for page in kms.get_paginator("list_grants").paginate(KeyId=key_id) for g in listing(page, "Grants")]
 
@@ -87,6 +93,7 @@ def transform_key(
     policy: str | Mapping[str, Any] | None = None,
     rotation: bool | None = None,
     grants: Sequence[Mapping[str, Any]] = (),
+    tags: Mapping[str, str] | None = None,
 ) -> KMSKey:
     """DescribeKey's KeyMetadata plus what was read about the key, as a KMSKey record."""
     reported = metadata.get("KeyManager")
@@ -109,6 +116,7 @@ def transform_key(
         policy=decode_policy(policy) if policy is not None else None,
         grants=tuple(transform_grant(g) for g in grants),
         description=metadata.get("Description") or "",
+        tags=dict(tags) if tags is not None else None,
     )
 
 
@@ -166,6 +174,11 @@ def collect_kms(scope: Scope, *, page_size: int | None = None) -> Partial:
             grants = get_grants(kms, key_id)
         except CALL_ERRORS as exc:
             out.failed(scope, "kms:ListGrants", exc, "kms:ListGrants", resource=metadata["Arn"])
+        tags: dict[str, str] | None = None
+        try:
+            tags = get_tags(kms, key_id)
+        except CALL_ERRORS as exc:
+            out.failed(scope, "kms:ListResourceTags", exc, "kms:ListResourceTags", resource=metadata["Arn"])
         keys.append(
             transform_key(
                 metadata,
@@ -174,6 +187,7 @@ def collect_kms(scope: Scope, *, page_size: int | None = None) -> Partial:
                 policy=policy,
                 rotation=rotation,
                 grants=grants,
+                tags=tags,
             )
         )
     out.add("kms_keys", keys)

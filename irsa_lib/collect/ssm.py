@@ -1,4 +1,4 @@
-"""SSM Parameter Store: parameter metadata (DescribeParameters) and resource policies; never values.
+"""SSM Parameter Store: parameter metadata (DescribeParameters), resource policies and tags; never values.
 
 Only advanced-tier parameters can carry resource policies (parameter sharing), so GetResourcePolicies is
 called for those alone. When it fails the parameter is kept with ``resource_policy_readable=False`` (its
@@ -7,14 +7,20 @@ policies are unknown, not absent) and the failure is recorded in coverage, namin
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import Any
+import dataclasses
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, Literal
 
 from irsa_lib.collect.context import CALL_ERRORS, Partial, Scope, decode_policy
 from irsa_lib.collect.responses import listing
 from irsa_lib.model import PolicyDocument, SSMParameter
 
 SERVICE = "ssm"
+TAGS = "ssm:ListTagsForResource"
+TagMode = Literal["auto", "always", "never"]
+"""SSM parameter tags: one ListTagsForResource call per parameter (no bulk form), so ``auto`` collects
+them only when some collected policy conditions an SSM action on resource tags."""
 MAX_PAGE_SIZE = 50
 """DescribeParameters' documented MaxResults limit; without it the API returns 10 a page."""
 
@@ -116,3 +122,50 @@ def collect_ssm(scope: Scope, *, page_size: int | None = None) -> Partial:
     out.add("ssm_parameters", params)
     out.ok(scope, SERVICE, len(params))
     return out
+
+
+def get_tags(ssm: Any, name: str) -> dict[str, str]:
+    """ListTagsForResource of one parameter (not paginated)."""
+    response = ssm.list_tags_for_resource(ResourceType="Parameter", ResourceId=name)
+    return {t["Key"]: t["Value"] for t in response.get("TagList", [])}
+
+
+def collect_ssm_tags(scope: Scope, params: Sequence[SSMParameter]) -> tuple[list[SSMParameter], Partial]:
+    """The parameters with their tags; one that failed keeps ``tags=None`` (unknown) and is recorded."""
+    out = Partial()
+    ssm = scope.client("ssm")
+    tagged: list[SSMParameter] = []
+    for p in params:
+        try:
+            tags = get_tags(ssm, p.name)
+        except CALL_ERRORS as exc:
+            out.failed(scope, TAGS, exc, f"{TAGS} for parameter {p.name}", resource=p.arn)
+            tagged.append(p)
+            continue
+        tagged.append(dataclasses.replace(p, tags=tags))
+    out.ok(scope, TAGS, sum(1 for p in tagged if p.tags is not None))
+    return tagged, out
+
+
+def _covers_ssm(pattern: str) -> bool:
+    service = pattern.split(":", 1)[0].lower()
+    return pattern == "*" or service == "ssm" or ("*" in service or "?" in service)
+
+
+def tag_conditions_on_ssm(documents: Iterable[Mapping[str, Any]]) -> bool:
+    """Whether a statement of ``documents`` may condition an SSM action on resource tags.
+
+    A textual over-approximation (a statement mentioning ``ResourceTag/`` whose Action may name an SSM
+    action, or that uses NotAction): collecting tags no policy needs costs calls, never correctness.
+    """
+    for doc in documents:
+        statements = doc.get("Statement", []) if isinstance(doc, Mapping) else []
+        for st in [statements] if isinstance(statements, Mapping) else statements:
+            if not isinstance(st, Mapping) or "resourcetag/" not in json.dumps(st).lower():
+                continue
+            if "NotAction" in st:
+                return True
+            actions = st.get("Action", [])
+            if any(_covers_ssm(str(a)) for a in ([actions] if isinstance(actions, str) else actions)):
+                return True
+    return False

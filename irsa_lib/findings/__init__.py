@@ -1,4 +1,4 @@
-"""The misconfiguration catalogue F01..F28: rule metadata, checks, and running them over a snapshot.
+"""The misconfiguration catalogue F01..F30: rule metadata, checks, and running them over a snapshot.
 
 >>> from irsa_lib.snapshot import Snapshot
 >>> run_findings(Snapshot(created_at="2026-01-01T00:00:00Z"))

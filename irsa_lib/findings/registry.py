@@ -7,15 +7,18 @@ from collections.abc import Iterable
 from irsa_lib.errors import UsageError
 from irsa_lib.findings.context import FindingContext
 from irsa_lib.findings.model import Finding, Rule, Severity
-from irsa_lib.findings.rules import controllers, k8s, secrets, trust
+from irsa_lib.findings.rules import controllers, k8s, secrets, trust, values
 from irsa_lib.graph import AccessGraph
 from irsa_lib.resolve import Inventory
 from irsa_lib.snapshot import Snapshot
 
 RULES: dict[str, Rule] = {
-    rule.id: rule for rule in sorted((*trust.RULES, *k8s.RULES, *controllers.RULES, *secrets.RULES), key=lambda r: r.id)
+    rule.id: rule
+    for rule in sorted(
+        (*trust.RULES, *k8s.RULES, *controllers.RULES, *secrets.RULES, *values.RULES), key=lambda r: r.id
+    )
 }
-"""Every rule by id (F01..F28), in id order."""
+"""Every rule by id (F01..F30), in id order."""
 
 
 def select_rules(ids: Iterable[str] | None) -> list[Rule]:

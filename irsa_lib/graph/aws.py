@@ -25,11 +25,12 @@ from irsa_lib.graph.patterns import (
 )
 from irsa_lib.model import KMSKey, OIDCProvider, Role, SecretsManagerSecret, SSMParameter
 from irsa_lib.policy import Decision, PolicyError, PolicySet, Principal, Request, evaluate, parse_policy
+from irsa_lib.policy.kms import key_state_blocks
 from irsa_lib.resolve import Inventory, UnknownPrincipalError, parameter_paths, policy_set_for, principal_for_role
 from irsa_lib.snapshot import Snapshot
 
 SSM_READ_ACTIONS = ("ssm:GetParameter", "ssm:GetParameters", "ssm:GetParametersByPath", "ssm:GetParameterHistory")
-"""Every SSM action that returns a SecureString value (what a workload's own code could call)."""
+"""Every SSM action that returns a parameter's value (what a workload's own code could call)."""
 SM_READ_ACTIONS = ("secretsmanager:GetSecretValue",)
 ALL_READ_ACTIONS = SSM_READ_ACTIONS + SM_READ_ACTIONS
 SSM_WRITE_ACTION = "ssm:PutParameter"
@@ -90,6 +91,21 @@ def partition_of(arn: str) -> str:
 def account_of(arn: str) -> str | None:
     parts = arn.split(":")
     return parts[4] if len(parts) > 4 and parts[4] else None
+
+
+def is_plaintext(target: SecretRecord) -> bool:
+    """A ``String`` / ``StringList`` parameter: Parameter Store returns its value in plain text, with no
+    KMS key involved (SSM UG, parameter types), so reading it needs the read action alone."""
+    return isinstance(target, SSMParameter) and target.type != "SecureString"
+
+
+def plaintext_leg(target: SecretRecord, action: str) -> Leg:
+    """The KMS leg of a plaintext parameter: there is none to ask."""
+    assert isinstance(target, SSMParameter)
+    return Leg(
+        decision="allow",
+        evidence=(f"{action}: not needed, {target.name} is a {target.type} parameter (plain text, no KMS key)",),
+    )
 
 
 def _no_resource_policy(target: SecretRecord) -> bool:
@@ -160,7 +176,7 @@ class AwsView:
         self.oidc_by_url: dict[str, list[OIDCProvider]] = {}
         for provider in snapshot.oidc_providers:
             self.oidc_by_url.setdefault(provider.url.removeprefix("https://"), []).append(provider)
-        self.parameters = [p for p in snapshot.ssm_parameters if p.type == "SecureString"]
+        self.parameters = list(snapshot.ssm_parameters)
         self.secrets = list(snapshot.secrets)
         self._keys_by_ref: dict[str, KMSKey] = {}
         for k in snapshot.kms_keys:
@@ -530,7 +546,9 @@ class AwsView:
         return self._evaluate(request, self.policies(identity, resource), key)
 
     def key_for(self, target: SecretRecord) -> tuple[KMSKey | None, str, str | None]:
-        """The KMS key of a value: (record or None, key ARN used for evaluation, AWS-managed service or None)."""
+        """The KMS key of a value: (record or None, key ARN used for evaluation, AWS-managed service or None).
+
+        Only for encrypted values (SecureString parameters and secrets); see :func:`is_plaintext`."""
         if isinstance(target, SSMParameter):
             ref, service = target.key_id, "ssm"
         else:
@@ -554,7 +572,10 @@ class AwsView:
         return self.kms(identity, target, "kms:Decrypt")
 
     def kms(self, identity: Identity, target: SecretRecord, action: str) -> Leg | None:
-        """A KMS ``action`` as the service calls it for this value (ViaService, CallerAccount, context)."""
+        """A KMS ``action`` as the service calls it for this value (ViaService, CallerAccount, context);
+        none for a plaintext parameter."""
+        if is_plaintext(target):
+            return plaintext_leg(target, action)
         key, key_arn, managed_service = self.key_for(target)
         principal = self.principal(identity)
         if isinstance(target, SSMParameter):
@@ -598,8 +619,9 @@ class AwsView:
             )
         decision = self._evaluate(request, self.policies(identity, key_arn), cache_key)
         if key.policy is None:
-            # Unreadable key policy: an allow cannot be established, but neither can a deny.
-            if decision.outcome == "deny" and decision.explicit_deny:
+            # Unreadable key policy: an allow cannot be established, but neither can a deny (unless
+            # explicit, or the key's state refuses the operation whatever the policy says).
+            if decision.outcome == "deny" and (decision.explicit_deny or key_state_blocks(key.key_state, action)):
                 return None
             return Leg(
                 decision="conditional",

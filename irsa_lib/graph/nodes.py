@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Literal
 
+from irsa_lib.graph.aws import is_plaintext
 from irsa_lib.graph.context import BuildContext
 from irsa_lib.graph.schema import (
     ACCOUNT,
@@ -15,6 +16,7 @@ from irsa_lib.graph.schema import (
     CLUSTER,
     NAME,
     NAMESPACE,
+    PARAMETER_TYPE,
     REGION,
     SYNTHETIC,
     NodeType,
@@ -61,12 +63,12 @@ def add_nodes(ctx: BuildContext) -> None:
             manager=k.manager,
         )
     for p in ctx.aws.parameters:
-        key, key_arn, _ = ctx.aws.key_for(p)
+        key, key_arn = (None, None) if is_plaintext(p) else ctx.aws.key_for(p)[:2]
         g.add_node(
             param_id(p.arn),
             NodeType.SSM_PARAMETER,
             f"parameter {p.name}",
-            **{ARN: p.arn, NAME: p.name, ACCOUNT: p.account_id, REGION: p.region},
+            **{ARN: p.arn, NAME: p.name, ACCOUNT: p.account_id, REGION: p.region, PARAMETER_TYPE: p.type},
             kms_key=key_arn,
             kms_key_known=key is not None,
         )

@@ -30,7 +30,7 @@ oidc-provider              ``oidc:<arn>``
 iam-role / node-role       ``role:<arn>`` (one node per role; type ``node-role`` when a node group uses it)
 role-session               ``session:<role-arn>#<cluster>/<ns>/<sa>`` (Pod Identity session with its tags)
 kms-key                    ``key:<arn>``
-ssm-parameter              ``param:<arn>`` (SecureString parameters only)
+ssm-parameter              ``param:<arn>`` (every type; ``parameter_type`` says SecureString, String or StringList)
 secretsmanager-secret      ``secret:<arn>``
 =========================  ====================================================================
 
@@ -181,6 +181,8 @@ NAME = "name"
 ARN = "arn"
 ACCOUNT = "account_id"
 REGION = "region"
+PARAMETER_TYPE = "parameter_type"
+"""SSM parameters: ``SecureString``, or ``String`` / ``StringList`` (plain text, no KMS key)."""
 HOP_ONLY = "hop_only"
 """bool: an identity whose credentials no subject holds (EKS's internal Pod Identity session before
 ``targetRoleArn``); no read, write or assume edge starts from it."""

@@ -146,6 +146,8 @@ class KMSKey:
     """None when the key policy could not be read: access through this key is then unknown."""
     grants: tuple[Grant, ...] = ()
     description: str = ""
+    tags: Mapping[str, str] | None = None
+    """ListResourceTags; None when not collected (then ``aws:ResourceTag/*`` on the key is unknown)."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -165,6 +167,8 @@ class SSMParameter:
     """False when GetResourcePolicies failed: ``resource_policies`` is then unknown, not "none"."""
     version: int | None = None
     last_modified_user: str | None = None
+    tags: Mapping[str, str] | None = None
+    """ListTagsForResource; None when not collected (then ``aws:ResourceTag/*`` on it is unknown)."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -181,6 +185,7 @@ class SecretsManagerSecret:
     resource_policy_readable: bool = True
     """False when GetResourcePolicy failed: ``resource_policy`` is then unknown, not "none"."""
     tags: Mapping[str, str] = field(default_factory=dict)
+    """As ListSecrets returns them with the secret (always collected with it)."""
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -6,13 +6,24 @@ from dataclasses import dataclass
 from typing import Literal
 
 CoverageStatus = Literal[
-    "ok", "denied", "throttled", "failed", "not_found", "absent", "unreachable", "ignored", "not_collected"
+    "ok",
+    "denied",
+    "throttled",
+    "failed",
+    "not_found",
+    "absent",
+    "unreachable",
+    "ignored",
+    "not_collected",
+    "skipped",
 ]
 """``not_collected``: the source (an offline dump) does not hold this at all: unknown, like a failure.
 ``absent``: the source does not have this kind at all (e.g. a CRD not installed): not an error.
-``ignored``: objects were read but are of a kind the analysis does not use (a Service, an Ingress): not an error."""
+``ignored``: objects were read but are of a kind the analysis does not use (a Service, an Ingress): not an error.
+``skipped``: deliberately not collected (the error text says why), e.g. SSM parameter tags no policy
+refers to; whatever depends on them stays unresolved, never false."""
 
-COMPLETE_STATUSES: frozenset[str] = frozenset({"ok", "absent", "not_found", "ignored"})
+COMPLETE_STATUSES: frozenset[str] = frozenset({"ok", "absent", "not_found", "ignored", "skipped"})
 
 
 @dataclass(frozen=True, kw_only=True)

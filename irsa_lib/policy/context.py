@@ -105,12 +105,42 @@ def _foreign_claim(key: str, provider: str) -> bool:
     return prefix != own.lower()
 
 
+SERVICE_RESOURCE_TAG = {
+    "ssm": "ssm:resourcetag/",
+    "secretsmanager": "secretsmanager:resourcetag/",
+    "iam": "iam:resourcetag/",
+}
+"""Services with their own resource tag key besides ``aws:ResourceTag/`` (Service Authorization Reference:
+``ssm:resourceTag/tag-key``, ``secretsmanager:ResourceTag/tag-key``, ``iam:ResourceTag/${TagKey}``)."""
+
+
+def resource_tag_prefixes(service: str) -> tuple[str, ...]:
+    """The (lower-case) condition key prefixes a resource of ``service`` resolves from its tags."""
+    own = SERVICE_RESOURCE_TAG.get(service)
+    return ("aws:resourcetag/", own) if own else ("aws:resourcetag/",)
+
+
+def resource_tag_keys(tags: Mapping[str, str], service: str) -> dict[str, tuple[str, ...] | None]:
+    """Condition keys (lower case) the tags of a resource of ``service`` resolve; None marks a tag key
+    that differs from another only in case (which of them a condition means is not known)."""
+    out: dict[str, tuple[str, ...] | None] = {}
+    for k, v in tags.items():
+        for prefix in resource_tag_prefixes(service):
+            key = prefix + k.lower()
+            out[key] = None if key in out else (v,)
+    return out
+
+
 class RequestContext:
-    """Lookups of condition keys for one request (three-valued: present / absent / unknown)."""
+    """Lookups of condition keys for one request (three-valued: present / absent / unknown).
 
-    __slots__ = ("_derived", "_given", "_kms", "_names", "complete", "principal")
+    ``resource_tags``: the tags of the resource, when known; then ``aws:ResourceTag/<key>`` (and the
+    resource's service's own tag key) is present for a tag the resource has and absent otherwise.
+    """
 
-    def __init__(self, request: Request) -> None:
+    __slots__ = ("_derived", "_given", "_kms", "_names", "_resource_service", "_resource_tags", "complete", "principal")
+
+    def __init__(self, request: Request, resource_tags: Mapping[str, str] | None = None) -> None:
         self.principal = request.principal
         self.complete = request.context_complete
         self._kms = request.action[:4].lower() == "kms:"
@@ -124,6 +154,11 @@ class RequestContext:
         self._given = given
         self._names = names
         self._derived: dict[str, tuple[str, ...]] | None = None
+        parts = request.resource.split(":", 3)
+        self._resource_service = parts[2].lower() if len(parts) > 3 and parts[0] == "arn" else ""
+        self._resource_tags = (
+            None if resource_tags is None else resource_tag_keys(resource_tags, self._resource_service)
+        )
 
     def lookup(self, key: str) -> tuple[KeyStatus, tuple[str, ...]]:
         """The status and values of a (lower-case) key."""
@@ -139,6 +174,12 @@ class RequestContext:
             if key == "aws:userid" and self.principal.kind == "role" and not self.complete:
                 return _UNKNOWN
             return _ABSENT
+        if self._resource_tags is not None and key.startswith(resource_tag_prefixes(self._resource_service)):
+            if key not in self._resource_tags:
+                return _ABSENT
+            tag = self._resource_tags[key]
+            if tag is not None:
+                return ("present", tag)
         if self.principal.kind == "federated" and _foreign_claim(key, self.principal.arn):
             return _ABSENT
         if key == _CALLER_ACCOUNT and self._kms and self.principal.kind in _IAM_KINDS and self.principal.account_id:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -63,3 +64,29 @@ class Decision:
             "missing": list(self.missing),
             "reasons": list(self.reasons),
         }
+
+
+def all_of(parts: Sequence[tuple[str | None, Decision]]) -> Decision:
+    """Requests that must all be allowed (AssumeRole and TagSession; an alias and its keys), combined.
+
+    A denied part decides (an explicit deny first); otherwise any conditional part makes the whole
+    conditional, with every part's keys and missing policies. A label names its part in the reasons.
+    """
+
+    def lines(label: str | None, d: Decision) -> tuple[str, ...]:
+        return tuple(f"{label}: {r}" for r in d.reasons) if label else d.reasons
+
+    denied = [(label, d) for label, d in parts if d.outcome == "deny"]
+    if denied:
+        label, d = next(((lb, x) for lb, x in denied if x.explicit_deny), denied[0])
+        return Decision("deny", d.explicit_deny, d.deciding, (), lines(label, d))
+    decisions = [d for _, d in parts]
+    outcome: Outcome = "allow" if all(d.outcome == "allow" for d in decisions) else "conditional"
+    return Decision(
+        outcome,
+        False,
+        tuple(dict.fromkeys(r for d in decisions for r in d.deciding)),
+        tuple(dict.fromkeys(k for d in decisions for k in d.unresolved_keys)),
+        tuple(dict.fromkeys(line for label, d in parts for line in lines(label, d))),
+        tuple(dict.fromkeys(m for d in decisions for m in d.missing)),
+    )

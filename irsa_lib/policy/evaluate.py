@@ -12,7 +12,8 @@
 4. Identity side = identity policies AND boundary (if any) AND session policies (if any).
 5. Role trust: the trust policy must allow as well (``resource_kind="role-trust"``).
    KMS: the key policy must allow directly, or via the account root plus an IAM allow, or a grant
-   must cover the operation (``resource_kind="kms-key"``).
+   must cover the operation (``resource_kind="kms-key"``). A cryptographic operation on a key that is
+   not enabled (Disabled, PendingDeletion...) fails whatever the policies say (KMS key-state table).
 
 Three values: with an incomplete context a condition on a key not given leaves the statement
 unresolved, and the decision is ``conditional`` naming the keys, never a silent allow or deny.
@@ -25,10 +26,20 @@ from collections.abc import Sequence
 
 from irsa_lib.policy.arn import account_of, normalize_resource
 from irsa_lib.policy.context import RequestContext
-from irsa_lib.policy.decision import Decision
+from irsa_lib.policy.decision import Decision, all_of
 from irsa_lib.policy.document import Policy
 from irsa_lib.policy.explain import explain
-from irsa_lib.policy.kms import grant_allows
+from irsa_lib.policy.kms import (
+    ALIAS_ACTIONS,
+    ALIAS_REASON,
+    NO_RESOURCE_ACTIONS,
+    grant_allows,
+    is_alias_arn,
+    key_state_blocks,
+    key_state_reason,
+    kms_operation,
+    no_resource_reason,
+)
 from irsa_lib.policy.layers import FALSE, TRUE, Layer, Tri, scan, t_and, t_or
 from irsa_lib.policy.policyset import PolicySet
 from irsa_lib.policy.request import Request
@@ -56,9 +67,46 @@ def _levels(
 
 
 def evaluate(request: Request, policies: PolicySet) -> Decision:
-    """Decide one request against its policies: allow, deny or conditional, with the evidence."""
+    """Decide one request against its policies: allow, deny or conditional, with the evidence.
+
+    Two KMS request classes are not about one key (Service Authorization Reference, KMS): actions
+    with no resource type (``kms:ListKeys``, ``kms:CreateKey``...) are decided on ``*`` by the
+    identity side alone, with no key policy to require; alias management (``kms:CreateAlias``,
+    ``UpdateAlias``, ``DeleteAlias`` on an alias ARN) needs the action allowed on the alias (identity
+    policies: an alias has no resource policy) and on every key it affects (``policies.alias_keys``).
+    """
+    name = kms_operation(request.action)
+    if name in NO_RESOURCE_ACTIONS:
+        keyless = dataclasses.replace(
+            policies, resource=None, resource_kind="generic", grants=(), key_state=None, alias_keys=()
+        )
+        return _evaluate_one(dataclasses.replace(request, resource="*"), keyless, [no_resource_reason(request.action)])
+    if name in ALIAS_ACTIONS and is_alias_arn(request.resource):
+        return _alias_management(request, policies)
+    return _evaluate_one(request, policies, [])
+
+
+def _alias_management(request: Request, policies: PolicySet) -> Decision:
+    """The alias side AND each affected key's side (KMS dev guide alias-access)."""
+    alias_side = dataclasses.replace(
+        policies, resource=None, resource_kind="generic", grants=(), key_state=None, alias_keys=()
+    )
+    if not policies.alias_keys:
+        unknown = (
+            f"the KMS key(s) {request.action} affects (the alias's key; for CreateAlias/UpdateAlias the target key)"
+        )
+        alias_side = dataclasses.replace(alias_side, missing=(*alias_side.missing, f"{unknown} are not known"))
+    parts = [(f"on the alias {request.resource}", _evaluate_one(request, alias_side, [ALIAS_REASON]))]
+    for key_arn, key_policies in policies.alias_keys:
+        key_request = dataclasses.replace(request, resource=key_arn)
+        parts.append((f"on the key {key_arn}", _evaluate_one(key_request, key_policies, [])))
+    return all_of(parts)
+
+
+def _evaluate_one(request: Request, policies: PolicySet, notes: list[str]) -> Decision:
+    """One request on one resource (``notes``: rules that shaped it, added to the reasons)."""
     p = request.principal
-    ctx = RequestContext(request)
+    ctx = RequestContext(request, policies.resource_tags)
     action = request.action
     resource = normalize_resource(request.resource)
     layers: list[Layer] = []
@@ -79,7 +127,7 @@ def evaluate(request: Request, policies: PolicySet) -> Decision:
         and policies.resource_kind == "generic"
         and p.kind in _IDENTITY_ONLY
     ):
-        return explain(request, policies, layers, identity.allow(), identity.deny(), True)
+        return explain(request, policies, layers, identity.allow(), identity.deny(), True, notes)
     if p.kind == "root":
         ident: Tri = TRUE
     elif p.kind in _IAM_KINDS:
@@ -132,7 +180,6 @@ def evaluate(request: Request, policies: PolicySet) -> Decision:
             core = identity_side
 
     org: list[Tri] = []
-    notes: list[str] = []
     if p.service_linked and (policies.scps is not None or policies.rcps is not None or policies.scp_missing):
         notes.append(SLR_NOTE)
     scps_apply = p.kind in _IAM_KINDS and not p.service_linked
@@ -154,4 +201,24 @@ def evaluate(request: Request, policies: PolicySet) -> Decision:
         # Across accounts the resource side must allow and there is no resource policy: whatever is
         # missing elsewhere (an uncollected managed policy, SCPs) cannot turn this into an allow.
         policies = dataclasses.replace(policies, missing=())
-    return explain(request, policies, layers, allow, deny, same_account, notes)
+    decision = explain(request, policies, layers, allow, deny, same_account, notes)
+    if kind == "kms-key" and key_state_blocks(policies.key_state, action):
+        return _key_state_refusal(decision, policies.key_state or "", request)
+    return decision
+
+
+def _key_state_refusal(decision: Decision, key_state: str, request: Request) -> Decision:
+    """KMS refuses a cryptographic operation on a key that is not enabled, whatever the policies say:
+    a definite deny (an explicit deny in the policies is still reported as one), with the policies'
+    own answer kept in the reasons."""
+    explicit = decision.outcome == "deny" and decision.explicit_deny
+    policies_say = f"the policies alone: {decision.outcome}" + (
+        f" ({'; '.join(decision.reasons)})" if decision.reasons else ""
+    )
+    return Decision(
+        "deny",
+        explicit,
+        decision.deciding if explicit else (),
+        (),
+        (key_state_reason(key_state, request.action, request.resource), policies_say),
+    )

@@ -22,6 +22,96 @@ if TYPE_CHECKING:
     from irsa_lib.model import Grant
     from irsa_lib.policy.context import RequestContext
 
+UNUSABLE_KEY_STATES = frozenset(
+    {"Disabled", "PendingDeletion", "PendingImport", "Unavailable", "PendingReplicaDeletion"}
+)
+"""Key states in which KMS refuses cryptographic operations whatever the policies say (KMS dev guide
+key-state, https://docs.aws.amazon.com/kms/latest/developerguide/key-state.html). ``Creating`` and
+``Updating`` (transient states of multi-Region keys) are left out: a read is never denied on a guess."""
+CRYPTOGRAPHIC_OPERATIONS = frozenset(
+    {
+        "decrypt",
+        "encrypt",
+        "reencryptfrom",
+        "reencryptto",
+        "generatedatakey",
+        "generatedatakeywithoutplaintext",
+        "generatedatakeypair",
+        "generatedatakeypairwithoutplaintext",
+        "sign",
+        "verify",
+        "generatemac",
+        "verifymac",
+        "derivesharedsecret",
+    }
+)
+"""The KMS actions that use the key material (lower-case names after ``kms:``)."""
+
+
+NO_RESOURCE_ACTIONS = frozenset(
+    {
+        "connectcustomkeystore",
+        "createcustomkeystore",
+        "createkey",
+        "deletecustomkeystore",
+        "describecustomkeystores",
+        "disconnectcustomkeystore",
+        "generaterandom",
+        "listaliases",
+        "listkeys",
+        "listretirablegrants",
+        "updatecustomkeystore",
+    }
+)
+"""KMS actions with no resource type (Service Authorization Reference, "Actions defined by AWS Key
+Management Service", https://docs.aws.amazon.com/service-authorization/latest/reference/list_awskeymanagementservice.html):
+their Resource is ``*`` and only identity-based policies can allow them."""
+ALIAS_ACTIONS = frozenset({"createalias", "updatealias", "deletealias"})
+"""KMS actions on an alias *and* a key (resource types ``alias`` and ``key``, both required)."""
+ALIAS_REASON = (
+    "KMS alias management needs the action allowed on the alias by an IAM policy (an alias has no resource "
+    "policy) and on each key it affects by that key's policy, directly or delegated to IAM (KMS dev guide "
+    "alias-access)"
+)
+
+
+def kms_operation(action: str) -> str | None:
+    """The lower-case name of a KMS action (``kms:ListKeys`` -> ``listkeys``), else None."""
+    service, _, name = action.lower().partition(":")
+    return name if service == "kms" else None
+
+
+def is_alias_arn(resource: str) -> bool:
+    """``arn:<partition>:kms:<region>:<account>:alias/<name>``."""
+    parts = resource.split(":", 5)
+    return len(parts) == 6 and parts[0] == "arn" and parts[2] == "kms" and parts[5].startswith("alias/")
+
+
+def no_resource_reason(action: str) -> str:
+    """The rule in words, for a KMS action that is not about one key."""
+    return (
+        f"{action} has no resource type (Service Authorization Reference, KMS): it is decided on Resource '*' "
+        "by the identity-based policies alone, with no key policy to require"
+    )
+
+
+def key_state_blocks(key_state: str | None, action: str) -> bool:
+    """Whether a key in ``key_state`` refuses ``action`` (a cryptographic operation on an unusable key).
+
+    >>> key_state_blocks("Disabled", "kms:Decrypt"), key_state_blocks("Disabled", "kms:DescribeKey")
+    (True, False)
+    """
+    return key_state in UNUSABLE_KEY_STATES and kms_operation(action) in CRYPTOGRAPHIC_OPERATIONS
+
+
+def key_state_reason(key_state: str, action: str, key: str) -> str:
+    """The rule in words, for a request refused because of the key's state."""
+    return (
+        f"KMS key {key} is {key_state}: KMS refuses cryptographic operations such as {action} on a key in "
+        "this state, whatever the key policy, grants and IAM policies say (KMS dev guide key-state)"
+    )
+
+
 EC_PREFIX = "kms:encryptioncontext:"
 EC_KEYS = "kms:encryptioncontextkeys"
 """The keys of the request's encryption context (values may be given separately, or not at all)."""

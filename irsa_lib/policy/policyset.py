@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -29,6 +29,15 @@ class PolicySet:
     rcps: Sequence[Sequence[Policy]] | None = None
     missing: tuple[str, ...] = ()
     """Policies that take part but could not be read (named); they make an answer uncertain."""
+    resource_tags: Mapping[str, str] | None = None
+    """The resource's tags when known (``aws:ResourceTag/<key>`` and the service's own
+    ``<service>:ResourceTag/<key>`` resolve from them; a key not among them is absent). None: unknown,
+    so a condition on them stays unresolved."""
+    key_state: str | None = None
+    """KMS: the key's state (``Enabled``, ``Disabled``, ``PendingDeletion``...), when known."""
+    alias_keys: tuple[tuple[str, PolicySet], ...] = ()
+    """KMS alias management (CreateAlias, UpdateAlias, DeleteAlias on an alias ARN): each key the
+    request affects, with the policies deciding the action on that key."""
     scp_missing: tuple[str, ...] = ()
     """SCPs that could not be read: uncertain only where SCPs apply (not for service-linked roles)."""
     rcp_missing: tuple[str, ...] = ()

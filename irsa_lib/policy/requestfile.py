@@ -7,16 +7,22 @@
      "action": "ssm:GetParameter", "resource": "arn:...",
      "resource_policy": doc | null, "resource_account": "111122223333",
      "scps": [[doc, ...], ...], "rcps": [[doc, ...], ...],
-     "grants": [ListGrants entries], "context": {key: value | [values]}, "context_complete": false}
+     "grants": [ListGrants entries], "key_state": "Enabled", "resource_tags": {key: value}, "context": {key: value | [values]},
+     "context_complete": false,
+     "alias_keys": [{"arn": key ARN, "key_policy": doc, "grants": [...], "key_state": ...}, ...]}
 
-A missing optional field means "none". For KMS actions ``resource_policy`` is the key policy, for
+A missing optional field means "none" (``key_state``: unknown, so not taken into account;
+``resource_tags``: unknown, so ``aws:ResourceTag/*`` conditions stay unresolved; ``{}``: no tags). For KMS actions ``resource_policy`` is the key policy, for
 ``sts:AssumeRole*`` / ``sts:TagSession`` the trust policy (``resource_kind`` may say so explicitly).
 A policy entry is a document, or ``{"source": name, "document": doc}`` to name it.
+``alias_keys`` (KMS CreateAlias / UpdateAlias / DeleteAlias on an alias ARN): the keys the request
+affects; the principal's identity policies, boundary, session policies and SCPs apply to them too.
 Optional principal fields: ``kind``, ``account_id``, ``unique_id``, ``role_arn``, ``service_linked``.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from typing import Any
 
@@ -29,7 +35,7 @@ from irsa_lib.policy.request import Principal, Request
 
 _TOP = frozenset(
     {"principal", "action", "resource", "resource_policy", "resource_account", "resource_kind", "scps", "rcps",
-     "grants", "context", "context_complete"}
+     "grants", "key_state", "resource_tags", "context", "context_complete", "alias_keys"}
 )  # fmt: skip
 _PRINCIPAL = frozenset(
     {"arn", "identity_policies", "permissions_boundary", "session_policies", "tags", "kind", "account_id",
@@ -93,6 +99,36 @@ def _grant(entry: Any, where: str) -> Grant:
         issuing_account=g.get("IssuingAccount"),
         constraints=constraints,
     )
+
+
+_ALIAS_KEY = frozenset({"arn", "key_policy", "grants", "key_state", "resource_account"})
+
+
+def _alias_key(entry: Any, where: str, common: PolicySet) -> tuple[str, PolicySet]:
+    """One key an alias request affects: its ARN and the policies deciding the action on it."""
+    raw = _obj(entry, where)
+    unknown = set(raw) - _ALIAS_KEY
+    if unknown:
+        raise RequestError(f"{where}: unknown field(s) {sorted(unknown)}")
+    arn = _str(raw.get("arn"), f"{where}.arn") or ""
+    doc = raw.get("key_policy")
+    policies = dataclasses.replace(
+        common,
+        resource=_policy(doc, f"{where}.key_policy", "key") if doc else None,
+        resource_kind="kms-key",
+        resource_account=_str(raw.get("resource_account"), f"{where}.resource_account", optional=True),
+        grants=tuple(
+            _grant(g, f"{where}.grants[{i}]") for i, g in enumerate(_list(raw.get("grants"), f"{where}.grants"))
+        ),
+        key_state=_str(raw.get("key_state"), f"{where}.key_state", optional=True),
+    )
+    return arn, policies
+
+
+def _tags(value: Any, where: str) -> dict[str, str] | None:
+    if value is None:
+        return None
+    return {str(k): str(v) for k, v in _obj(value, where).items()}
 
 
 def _principal(raw: Mapping[str, Any]) -> Principal:
@@ -187,6 +223,10 @@ def _load(data: Any) -> tuple[Request, PolicySet]:
             for i, level in enumerate(_list(raw, name))
         ]
     grants = tuple(_grant(g, f"grants[{i}]") for i, g in enumerate(_list(data.get("grants"), "grants")))
+    common = PolicySet(identity=tuple(identity), boundary=boundary, session=tuple(session), scps=org["scps"])
+    alias_keys = tuple(
+        _alias_key(k, f"alias_keys[{i}]", common) for i, k in enumerate(_list(data.get("alias_keys"), "alias_keys"))
+    )
     request = Request(principal, action, resource, context, complete)
     policies = PolicySet(
         identity=tuple(identity),
@@ -198,5 +238,8 @@ def _load(data: Any) -> tuple[Request, PolicySet]:
         grants=grants,
         scps=org["scps"],
         rcps=org["rcps"],
+        key_state=_str(data.get("key_state"), "key_state", optional=True),
+        resource_tags=_tags(data.get("resource_tags"), "resource_tags"),
+        alias_keys=alias_keys,
     )
     return request, policies

@@ -18,7 +18,7 @@ cannot know) as ``aws:RequestTag/*`` (EKS UG pod-id-role, pod-id-abac). The trus
 
 from __future__ import annotations
 
-from irsa_lib.policy.decision import Decision, Outcome
+from irsa_lib.policy.decision import Decision, all_of
 from irsa_lib.policy.evaluate import evaluate
 from irsa_lib.policy.policyset import PolicySet
 from irsa_lib.policy.request import Principal, Request
@@ -94,18 +94,7 @@ def pod_identity_requests(
 
 def both(first: Decision, second: Decision) -> Decision:
     """Two decisions that must both allow (e.g. AssumeRole and TagSession), combined."""
-    for d in (first, second):
-        if d.outcome == "deny":
-            return d
-    outcome: Outcome = "allow" if first.outcome == second.outcome == "allow" else "conditional"
-    return Decision(
-        outcome,
-        False,
-        tuple(dict.fromkeys(first.deciding + second.deciding)),
-        tuple(dict.fromkeys(first.unresolved_keys + second.unresolved_keys)),
-        tuple(dict.fromkeys(first.reasons + second.reasons)),
-        tuple(dict.fromkeys(first.missing + second.missing)),
-    )
+    return all_of([(None, first), (None, second)])
 
 
 def pod_identity_decision(trust: PolicySet, requests: tuple[Request, Request]) -> Decision:

@@ -223,9 +223,15 @@ def test_full_collection_reads_every_record_field_by_field(moto: str) -> None:
     pod = coverage[(SCOPE, "eks:ListPodIdentityAssociations")]
     assert (pod.status, pod.resource) == ("failed", "demo")
     assert pod.error == "eks:ListPodIdentityAssociations: the endpoint does not implement this operation (404)"
+    # no collected policy conditions an SSM action on resource tags: parameter tags are skipped, and say why
+    tags = coverage[(SCOPE, "ssm:ListTagsForResource")]
+    assert (tags.status, tags.complete) == ("skipped", True)
+    assert tags.error == "parameter tags not collected: no collected policy conditions an SSM action on resource tags"
+    assert all(p.tags is None for p in snap.ssm_parameters)
     assert {c.service for c in snap.coverage if c.status != "ok"} == {
         "organizations",
         "eks:ListPodIdentityAssociations",
+        "ssm:ListTagsForResource",
     }
 
     # the partial snapshot survives the strict JSON round trip
@@ -317,3 +323,50 @@ def test_describe_parameters_asks_for_the_largest_page(proxy: AwsProxy, moto: st
     collect_aws([AwsTarget(regions=(REGION,))], endpoint_url=proxy.url, progress=False)
     asked = [c.params.get("MaxResults") for c in proxy.calls if c.operation == "DescribeParameters"]
     assert asked and all(m == 50 for m in asked)
+
+
+def _tag_values(moto: str) -> None:
+    ssm = boto3.client("ssm", region_name=REGION, endpoint_url=moto)
+    ssm.put_parameter(Name="/app/db", Value="placeholder", Type="SecureString")
+    ssm.put_parameter(Name="/app/url", Value="https://example.invalid", Type="String")
+    ssm.add_tags_to_resource(ResourceType="Parameter", ResourceId="/app/db", Tags=[{"Key": "team", "Value": "app"}])
+    kms = boto3.client("kms", region_name=REGION, endpoint_url=moto)
+    kms.create_key(Description="tagged", Tags=[{"TagKey": "team", "TagValue": "app"}])
+
+
+def test_tags_of_keys_and_parameters_are_collected(moto: str) -> None:
+    _tag_values(moto)
+    snap = collect_aws([AwsTarget(regions=(REGION,))], endpoint_url=moto, progress=False, ssm_tags="always")
+    assert {p.name: p.tags for p in snap.ssm_parameters} == {"/app/db": {"team": "app"}, "/app/url": {}}
+    assert [k.tags for k in snap.kms_keys] == [{"team": "app"}]
+    coverage = {(c.scope, c.service): c for c in snap.coverage}
+    assert (
+        coverage[(SCOPE, "ssm:ListTagsForResource")].status,
+        coverage[(SCOPE, "ssm:ListTagsForResource")].count,
+    ) == (
+        "ok",
+        2,
+    )
+
+
+def test_parameter_tags_are_collected_when_a_policy_conditions_on_them(moto: str) -> None:
+    _tag_values(moto)
+    iam = boto3.client("iam", region_name=REGION, endpoint_url=moto)
+    iam.create_role(RoleName="abac", AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": []}))
+    abac = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Action": "ssm:GetParameter*",
+                "Resource": "*",
+                "Condition": {"StringEquals": {"ssm:resourceTag/team": "${aws:PrincipalTag/team}"}},
+            }
+        ],
+    }
+    iam.put_role_policy(RoleName="abac", PolicyName="abac", PolicyDocument=json.dumps(abac))
+    snap = collect_aws([AwsTarget(regions=(REGION,))], endpoint_url=moto, progress=False)
+    assert {p.name: p.tags for p in snap.ssm_parameters} == {"/app/db": {"team": "app"}, "/app/url": {}}
+    never = collect_aws([AwsTarget(regions=(REGION,))], endpoint_url=moto, progress=False, ssm_tags="never")
+    assert all(p.tags is None for p in never.ssm_parameters)
+    assert {c.status for c in never.coverage if c.service == "ssm:ListTagsForResource"} == {"skipped"}

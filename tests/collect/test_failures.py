@@ -61,6 +61,10 @@ def test_denied_service_and_rejected_region_are_recorded_and_the_rest_collected(
             "failed",
             "eks:ListPodIdentityAssociations: the endpoint does not implement this operation (404)",
         ),
+        (SCOPE, "ssm:ListTagsForResource", None): (
+            "skipped",
+            "parameter tags not collected: no collected policy conditions an SSM action on resource tags",
+        ),
         (f"{ACCOUNT}/{OPT_IN}", "sts", None): ("denied", f"region rejected: {region_error}"),
         **{
             (f"{ACCOUNT}/{OPT_IN}", service, None): ("denied", f"skipped: region {OPT_IN} rejected ({region_error})")

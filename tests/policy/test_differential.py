@@ -22,6 +22,10 @@ by a hand-written case instead):
     every principal of a listed account); the IAM UG (reference_policies_elements_notprincipal)
     says AWS may check the account, the role and the session in turn.
 
+A third generator covers KMS requests that are not about one key: actions with no resource type
+(``kms:ListKeys``, ``kms:CreateKey``...) and alias management (``kms:CreateAlias``, ``UpdateAlias``,
+``DeleteAlias``), whose answer combines iam-simulate's answers for the alias and for each key.
+
 Needs Node.js and the package installed next to this file::
 
     npm ci --prefix tests/policy/differential
@@ -31,6 +35,7 @@ Skipped, saying why, when either is missing.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import random
 import shutil
@@ -456,4 +461,167 @@ def test_iam_simulate_agrees_on_wider_generated_policies() -> None:
     assert compared >= 2000, "iam-simulate rejected too many generated requests"
     for feature, count in wide_features(s for s, r in zip(scenarios, results, strict=True) if "error" not in r).items():
         assert count >= 50, f"the generator exercised {feature} only {count} times"
+    assert disagreements == [], f"{len(disagreements)} disagreements; first: " + json.dumps(disagreements[:2], indent=1)
+
+
+# --- KMS requests that are not about one key: actions with no resource type, and alias management.
+# iam-simulate decides one resource per request, so an alias request is asked of it once for the alias
+# (identity side only: an alias has no resource policy) and once per affected key (key policy as the
+# resource policy), and its answers are combined as the KMS dev guide says (alias-access: the action must
+# be allowed on the alias and on every key): any explicit deny, else allowed only if every part is.
+
+KEY2 = f"arn:aws:kms:us-east-1:{A}:key/5678efgh-56ef-78gh-90ij-5678901234cd"
+ALIAS = f"arn:aws:kms:us-east-1:{A}:alias/app"
+KEYLESS_ACTIONS = ["kms:ListKeys", "kms:ListAliases", "kms:CreateKey", "kms:GenerateRandom", "kms:ListRetirableGrants"]
+ALIAS_ACTIONS = ["kms:CreateAlias", "kms:UpdateAlias", "kms:DeleteAlias"]
+KMS_ACTION_PATTERNS = [
+    "*",
+    "kms:*",
+    "kms:List*",
+    "kms:Create*",
+    "kms:*Alias",
+    "kms:CreateAlias",
+    "kms:UpdateAlias",
+    "kms:DeleteAlias",
+    "kms:ListKeys",
+    "kms:GenerateRandom",
+    "kms:Decrypt",
+    "ssm:*",
+]
+KMS_RESOURCE_PATTERNS = [
+    "*",
+    ALIAS,
+    f"arn:aws:kms:*:{A}:alias/*",
+    f"arn:aws:kms:us-east-1:{A}:alias/other",
+    KEY,
+    KEY2,
+    f"arn:aws:kms:*:{A}:key/*",
+    f"arn:aws:kms:us-east-1:{A}:*",
+]
+KEY_PRINCIPALS: list[Any] = ["*", {"AWS": ROLE}, {"AWS": SESSION}, {"AWS": f"arn:aws:iam::{A}:root"}, {"AWS": A},
+                             {"AWS": f"arn:aws:iam::{A}:role/other"}]  # fmt: skip
+
+
+def kms_statement(rng: random.Random, *, principal: bool = False) -> dict[str, Any]:
+    s: dict[str, Any] = {
+        "Effect": "Deny" if rng.random() < 0.15 else "Allow",
+        "Action": rng.sample(KMS_ACTION_PATTERNS, rng.randint(1, 3)),
+        "Resource": "*" if principal else rng.sample(KMS_RESOURCE_PATTERNS, rng.randint(1, 2)),
+    }
+    if principal:
+        s["Principal"] = rng.choice(KEY_PRINCIPALS)
+    if rng.random() < 0.3:
+        s["Condition"] = rng.choice(CONDITIONS)
+    return s
+
+
+def kms_doc(rng: random.Random, n: int, **kw: Any) -> dict[str, Any]:
+    return {"Version": "2012-10-17", "Statement": [kms_statement(rng, **kw) for _ in range(n)]}
+
+
+def kms_scenario(rng: random.Random) -> dict[str, Any]:
+    action = rng.choice(KEYLESS_ACTIONS + ALIAS_ACTIONS + ALIAS_ACTIONS)
+    keys = [] if action in KEYLESS_ACTIONS else [KEY, KEY2] if action == "kms:UpdateAlias" else [KEY]
+    base = scenario(rng)  # the same request context as the first generator
+    return {
+        "action": action,
+        "resource": "*" if action in KEYLESS_ACTIONS else ALIAS,
+        "context": base["context"],
+        "identity": [kms_doc(rng, rng.randint(1, 3)) for _ in range(rng.randint(0, 2))],
+        "boundary": kms_doc(rng, rng.randint(1, 2)) if rng.random() < 0.2 else None,
+        "scps": [kms_doc(rng, rng.randint(1, 2)) for _ in range(rng.randint(1, 2))] if rng.random() < 0.2 else [],
+        # a key-less action ignores any key policy: ours gets one anyway, iam-simulate none
+        "key_policies": {k: kms_doc(rng, rng.randint(1, 3), principal=True) for k in keys or [KEY]},
+        "keys": keys,
+    }
+
+
+def kms_ours(sc: dict[str, Any]) -> str:
+    principal = Principal(SESSION, "session", A, ROLE)
+    request = Request(principal, sc["action"], sc["resource"], sc["context"], True)
+    common = PolicySet(
+        identity=[parse_policy(d, source=f"id{i}") for i, d in enumerate(sc["identity"])],
+        boundary=parse_policy(sc["boundary"], source="b", kind="boundary") if sc["boundary"] else None,
+        scps=[[parse_policy(d, source=f"scp{i}", kind="scp")] for i, d in enumerate(sc["scps"])]
+        if sc["scps"]
+        else None,
+        resource_account=A,
+    )
+
+    def key_side(key: str) -> PolicySet:
+        kp = parse_policy(sc["key_policies"][key], source=f"key {key}", kind="key")
+        return dataclasses.replace(common, resource=kp, resource_kind="kms-key")
+
+    if sc["keys"]:
+        policies = dataclasses.replace(common, alias_keys=tuple((k, key_side(k)) for k in sc["keys"]))
+    else:
+        policies = key_side(KEY)  # what a request file gives for a kms: action: a key policy, ignored here
+    d = evaluate(request, policies)
+    assert d.outcome != "conditional", d.reasons
+    if d.outcome == "allow":
+        return "Allowed"
+    return "ExplicitlyDenied" if d.explicit_deny else "ImplicitlyDenied"
+
+
+def kms_theirs_inputs(sc: dict[str, Any]) -> list[dict[str, Any]]:
+    """One simulation for the alias (or the key-less action) and one per affected key."""
+    parts = [(sc["resource"], None)] + [(k, sc["key_policies"][k]) for k in sc["keys"]]
+    out = []
+    for resource, key_policy in parts:
+        sim: dict[str, Any] = {
+            "request": {
+                "principal": SESSION,
+                "action": sc["action"],
+                "resource": {"resource": resource, "accountId": A},
+                "contextVariables": sc["context"],
+            },
+            "identityPolicies": [{"name": f"id{i}", "policy": d} for i, d in enumerate(sc["identity"])],
+            "serviceControlPolicies": [
+                {"orgIdentifier": f"ou-{i}", "policies": [{"name": f"scp{i}", "policy": d}]}
+                for i, d in enumerate(sc["scps"])
+            ],
+            "resourceControlPolicies": [],
+        }
+        if sc["boundary"]:
+            sim["permissionBoundaryPolicies"] = [{"name": "b", "policy": sc["boundary"]}]
+        if key_policy is not None:
+            sim["resourcePolicy"] = key_policy
+        out.append(sim)
+    return out
+
+
+def combined(results: list[dict[str, str]]) -> str | None:
+    """iam-simulate's answers for the parts of one request, combined (None when it rejected a part)."""
+    if any("error" in r for r in results):
+        return None
+    answers = [r["result"] for r in results]
+    if "ExplicitlyDenied" in answers:
+        return "ExplicitlyDenied"
+    return "Allowed" if all(a == "Allowed" for a in answers) else "ImplicitlyDenied"
+
+
+def test_iam_simulate_agrees_on_kms_requests_without_one_key() -> None:
+    rng = random.Random(20261201)
+    scenarios = [kms_scenario(rng) for _ in range(3000)]
+    inputs = [kms_theirs_inputs(sc) for sc in scenarios]
+    flat = run_iam_simulate([sim for parts in inputs for sim in parts])
+    compared: dict[str, dict[str, int]] = {}
+    disagreements = []
+    at = 0
+    for sc, parts in zip(scenarios, inputs, strict=True):
+        theirs = combined(flat[at : at + len(parts)])
+        at += len(parts)
+        if theirs is None:
+            continue
+        counts = compared.setdefault(sc["action"], {})
+        counts[theirs] = counts.get(theirs, 0) + 1
+        mine = kms_ours(sc)
+        if mine != theirs:
+            disagreements.append({"ours": mine, "iam-simulate": theirs, "scenario": sc})
+    for action in KEYLESS_ACTIONS + ALIAS_ACTIONS:
+        assert sum(compared.get(action, {}).values()) >= 150, (action, compared.get(action))
+    for actions in (KEYLESS_ACTIONS, ALIAS_ACTIONS):
+        for outcome in ("Allowed", "ImplicitlyDenied", "ExplicitlyDenied"):
+            seen = sum(compared.get(a, {}).get(outcome, 0) for a in actions)
+            assert seen >= 40, f"{outcome} only {seen} times for {actions}"
     assert disagreements == [], f"{len(disagreements)} disagreements; first: " + json.dumps(disagreements[:2], indent=1)

@@ -33,7 +33,7 @@ from irsa_lib.findings.shapes import (
 from irsa_lib.graph.aws import Identity
 from irsa_lib.graph.imds import imds_leg
 from irsa_lib.graph.legs import Leg, best
-from irsa_lib.graph.schema import NAME, Mechanism, role_id
+from irsa_lib.graph.schema import NAME, PARAMETER_TYPE, Mechanism, role_id
 from irsa_lib.model import ESOSecretStore, NodeGroup, OrgPolicy, Role, SSMParameter, Workload
 from irsa_lib.policy.arn import account_of, normalize_resource
 from irsa_lib.policy.document import PolicyKind
@@ -73,6 +73,7 @@ def readable(ctx: FindingContext, principal: str) -> tuple[list[tuple[str, str, 
         answers = [
             (str(graph.node(v)[NAME]), from_leg(edge_leg(d), f"read {graph.node(v)[NAME]}"))
             for _, v, _, d in graph.edges(role_id(principal), mechanism=Mechanism.CAN_READ)
+            if graph.node(v).get(PARAMETER_TYPE, "SecureString") == "SecureString"  # F30 judges plain text
         ]
     else:
         targets: list[Target] = [p for p in ctx.snapshot.ssm_parameters if p.type == "SecureString"]
