@@ -35,8 +35,13 @@ unit: $(STAMP) $(DIFF_STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks.run
 
-lab: $(STAMP)
+# JupyterLab is installed once (again only when pyproject.toml changes), not at every launch.
+LAB_STAMP := $(VENV)/.lab-stamp
+$(LAB_STAMP): $(STAMP)
 	$(BIN)/python -m pip install -q -e '.[lab]'
+	touch $(LAB_STAMP)
+
+lab: $(LAB_STAMP)
 	$(BIN)/irsa lab
 
 clean:
