@@ -18,15 +18,13 @@ import os
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
 
 from irsa_lib.collect.gather import SNAPSHOT_ENV
 from irsa_lib.errors import UsageError
 from irsa_lib.notebooks import working_copy
 
 
-def register(sub: Any) -> None:
-    p = sub.add_parser("lab", help="open JupyterLab on a working copy of the notebooks, the demo running")
+def register(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--dir",
         default=str(Path("reports") / "lab"),

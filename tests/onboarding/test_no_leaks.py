@@ -15,6 +15,7 @@ import papermill
 import pytest
 from nbconvert import HTMLExporter
 
+from irsa_lib.notebooks import notebook_path
 from irsa_lib.onboarding import SecretValue, write_outputs
 from irsa_lib.onboarding.apply import ApplyError, apply_plan
 from irsa_lib.onboarding.guard import OnboardingClients
@@ -142,7 +143,7 @@ def test_cli_bad_parameters_exit_2_with_the_reasons(tmp_path: Path) -> None:
     assert not (tmp_path / "reports").exists()
 
 
-NOTEBOOK = ROOT / "irsa_lib" / "data" / "notebooks" / "onboard_service.ipynb"
+NOTEBOOK = notebook_path("onboard_service")
 
 
 def execute(output: Path, parameters: dict[str, object], *, cwd: Path) -> Path:
