@@ -174,6 +174,7 @@ def test_notebook_is_committed_without_outputs_and_has_one_parameters_cell() -> 
     assert nb.metadata.kernelspec.name == "python3"
 
 
+@pytest.mark.notebook
 def test_notebook_runbook_dry_run_interrupt_rerun_and_no_value_in_any_output(
     cluster_aws: Aws, value_env: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
