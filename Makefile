@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: demo test lint unit bench lab clean
+.PHONY: demo test check lint unit fast bench lab clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -16,6 +16,10 @@ demo: $(STAMP)
 	$(BIN)/irsa demo
 
 test: lint unit
+
+# The quick loop: lint and every test that needs no local server, browser or notebook kernel
+# (tests that do are marked integration, browser or notebook).
+check: lint fast
 
 lint: $(STAMP)
 	$(BIN)/ruff check irsa_lib tests benchmarks
@@ -32,11 +36,19 @@ $(DIFF_STAMP): $(DIFF_DIR)/package-lock.json
 unit: $(STAMP) $(DIFF_STAMP)
 	$(BIN)/python -m pytest
 
+fast: $(STAMP)
+	$(BIN)/python -m pytest -m "not integration and not notebook and not browser"
+
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks.run
 
-lab: $(STAMP)
+# JupyterLab is installed once (again only when pyproject.toml changes), not at every launch.
+LAB_STAMP := $(VENV)/.lab-stamp
+$(LAB_STAMP): $(STAMP)
 	$(BIN)/python -m pip install -q -e '.[lab]'
+	touch $(LAB_STAMP)
+
+lab: $(LAB_STAMP)
 	$(BIN)/irsa lab
 
 clean:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from importlib import resources
@@ -49,14 +50,21 @@ __all__ = [
     "run_report",
     "selection",
     "selection_html",
+    "working_copy",
 ]
 
 NOTEBOOKS: tuple[str, ...] = ("access_report.ipynb", "explore.ipynb", "onboard_service.ipynb")
 
 
 def notebooks_dir() -> Path:
-    """The directory of the notebooks shipped with the package (``irsa_lib/data/notebooks``)."""
-    return Path(str(resources.files("irsa_lib").joinpath("data", "notebooks")))
+    """Where the shipped notebooks are: the ``notebooks/`` folder of a source checkout (an editable
+    install included), else ``irsa_lib/notebook_files/`` of an installed package (the wheel maps the
+    folder there; see pyproject.toml)."""
+    package = Path(str(resources.files("irsa_lib")))
+    checkout = package.parent / "notebooks"
+    if (package.parent / "pyproject.toml").is_file() and checkout.is_dir():
+        return checkout
+    return package / "notebook_files"
 
 
 def notebook_path(name: str) -> Path:
@@ -67,6 +75,23 @@ def notebook_path(name: str) -> Path:
     if name not in NOTEBOOKS or not path.is_file():
         raise UsageError(f"no notebook {name!r} in {notebooks_dir()} (have: {', '.join(NOTEBOOKS)})")
     return path
+
+
+def working_copy(directory: str | os.PathLike[str]) -> tuple[list[Path], list[Path]]:
+    """Copy the shipped notebooks into ``directory`` to work on them there (``irsa lab``), so edits and
+    JupyterLab's autosaved outputs never reach the shipped copies. A notebook already in ``directory``
+    holds earlier work and is kept as it is. Returns (copied, kept)."""
+    target = Path(directory)
+    target.mkdir(parents=True, exist_ok=True)
+    copied, kept = [], []
+    for name in NOTEBOOKS:
+        dest = target / name
+        if dest.exists():
+            kept.append(dest)
+        else:
+            shutil.copyfile(notebook_path(name), dest)
+            copied.append(dest)
+    return copied, kept
 
 
 # ---------------------------------------------------------------- running

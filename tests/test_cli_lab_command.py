@@ -1,4 +1,4 @@
-"""`irsa lab` builds the JupyterLab command line it runs."""
+"""`irsa lab` builds the JupyterLab command line it runs (tests/test_report_e2e.py runs `irsa lab --check`)."""
 
 from __future__ import annotations
 

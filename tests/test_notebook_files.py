@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import ast
 import importlib
+import re
+import subprocess
+import sys
+from pathlib import Path
 
 import nbformat
 import pytest
 
 from irsa_lib.errors import UsageError
-from irsa_lib.notebooks import NOTEBOOKS, notebook_path, notebooks_dir
+from irsa_lib.notebooks import NOTEBOOKS, notebook_path, notebooks_dir, working_copy
 
 EXPECTED_PARAMETERS = {
     "access_report.ipynb": {
@@ -67,8 +71,11 @@ EXPECTED_PARAMETERS = {
 MODULES = {"report": "irsa_lib.render.report"}
 
 
-def test_every_notebook_is_shipped_in_the_package() -> None:
+def test_every_notebook_is_in_the_notebooks_folder_once() -> None:
+    checkout = Path(__file__).resolve().parent.parent
+    assert notebooks_dir() == checkout / "notebooks"
     assert sorted(p.name for p in notebooks_dir().glob("*.ipynb")) == sorted(NOTEBOOKS)
+    assert sorted(p.name for p in (checkout / "irsa_lib").rglob("*.ipynb")) == []
     assert notebook_path("explore") == notebooks_dir() / "explore.ipynb"
     with pytest.raises(UsageError, match=r"no notebook 'nope\.ipynb'"):
         notebook_path("nope")
@@ -104,3 +111,30 @@ def test_notebook_cells_are_thin_calls_into_the_library(name: str) -> None:
             if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id in MODULES:
                 module = importlib.import_module(MODULES[node.value.id])
                 assert hasattr(module, node.attr), f"{name}: {MODULES[node.value.id]}.{node.attr} does not exist"
+
+
+@pytest.mark.parametrize("name", NOTEBOOKS)
+def test_papermill_help_notebook_lists_every_parameter(name: str) -> None:
+    """``papermill --help-notebook`` skips a parameter line it cannot parse (two ``=`` on one line, a
+    comment included) without failing: every parameter must be listed with its help."""
+    run = subprocess.run(
+        [sys.executable, "-m", "papermill", "--help-notebook", str(notebook_path(name))],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert "Unable to parse" not in run.stderr + run.stdout
+    listed = set(re.findall(r"^  (\w+): ", run.stdout, flags=re.MULTILINE))
+    assert listed == EXPECTED_PARAMETERS[name]
+
+
+def test_working_copy_copies_the_notebooks_and_keeps_earlier_work(tmp_path: Path) -> None:
+    copied, kept = working_copy(tmp_path / "lab")
+    assert sorted(p.name for p in copied) == sorted(NOTEBOOKS) and kept == []
+    assert (tmp_path / "lab" / "explore.ipynb").read_bytes() == notebook_path("explore").read_bytes()
+    (tmp_path / "lab" / "explore.ipynb").write_text("my edits", encoding="utf-8")
+    (tmp_path / "lab" / "access_report.ipynb").unlink()
+    copied, kept = working_copy(tmp_path / "lab")
+    assert [p.name for p in copied] == ["access_report.ipynb"]
+    assert sorted(p.name for p in kept) == ["explore.ipynb", "onboard_service.ipynb"]
+    assert (tmp_path / "lab" / "explore.ipynb").read_text(encoding="utf-8") == "my edits"

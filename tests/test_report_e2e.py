@@ -26,7 +26,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from irsa_lib.notebooks import NotebookError, ReportResult, execute_notebook, notebook_path, run_report
+from irsa_lib.notebooks import NOTEBOOKS, NotebookError, ReportResult, execute_notebook, notebook_path, run_report
 from irsa_lib.render.offline import external_references
 from irsa_lib.snapshot import RECORD_FIELDS, Snapshot, save_snapshot
 from tests.browser_support import CHROMIUM, SKIP_REASON, decode_png, leaving_requests, load_page, near
@@ -297,7 +297,7 @@ def test_irsa_demo_writes_the_report_and_the_graph(tmp_path: Path) -> None:
 def test_irsa_lab_check_prepares_the_demo_environment(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
     proc = subprocess.run(
-        [sys.executable, "-m", "irsa_lib.cli", "lab", "--check", "--out", "lab"],
+        [sys.executable, "-m", "irsa_lib.cli", "lab", "--check", "--dir", "lab"],
         cwd=tmp_path,
         env={**env, "PYTHONPATH": str(ROOT)},
         capture_output=True,
@@ -311,3 +311,6 @@ def test_irsa_lab_check_prepares_the_demo_environment(tmp_path: Path) -> None:
     assert exports["AWS_ENDPOINT_URL"].startswith("http://127.0.0.1:")
     assert exports["IRSA_SNAPSHOT"] == str((tmp_path / "lab" / "snapshot.json").resolve())
     assert Path(exports["IRSA_SNAPSHOT"]).is_file()
+    # JupyterLab opens a working copy of the notebooks there, never the shipped ones
+    assert sorted(p.name for p in (tmp_path / "lab").glob("*.ipynb")) == sorted(NOTEBOOKS)
+    assert "copied explore.ipynb to lab" in proc.stderr

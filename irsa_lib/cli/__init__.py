@@ -1,9 +1,12 @@
 """``irsa``: a thin command line over the library. Each subcommand lives in its own module.
 
-A subcommand module has ``register(subparsers)``, which adds its parser and sets ``run`` (a
-function of the parsed arguments returning the exit status). Errors the library raises on bad input
-(``IrsaError``) are printed as one clear line with exit status 2; nothing else is swallowed. Everything
-printed goes through :mod:`irsa_lib.terminal` (control characters in the data are shown, not sent to the
+A subcommand module has ``register(parser)``, which adds the options of its parser and sets ``run``
+(a function of the parsed arguments returning the exit status). :data:`COMMANDS` is the index: each
+subcommand's module and its one-line help. Only the module of the subcommand being run is imported
+(``irsa --help`` imports none), so start-up does not pay for pandas, networkx, papermill or the
+onboarding stack that other subcommands need. Errors the library raises on bad input (``IrsaError``)
+are printed as one clear line with exit status 2; nothing else is swallowed. Everything printed goes
+through :mod:`irsa_lib.terminal` (control characters in the data are shown, not sent to the
 terminal), and a reader that closes the pipe early (``irsa ... | head``) ends the command quietly with
 status 141, as a process stopped by SIGPIPE reports.
 """
@@ -11,52 +14,45 @@ status 141, as a process stopped by SIGPIPE reports.
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 from irsa_lib import __version__
-from irsa_lib.cli import (
-    access,
-    collect,
-    demo,
-    diff,
-    findings,
-    graph,
-    lab,
-    onboard,
-    report,
-    simulate,
-    snapshot_info,
-    whatif,
-)
 from irsa_lib.errors import IrsaError
 from irsa_lib.terminal import quiet_broken_pipe, safe_output
 
-COMMANDS = (
-    collect,
-    demo,
-    snapshot_info,
-    access,
-    findings,
-    diff,
-    whatif,
-    simulate,
-    onboard,
-    graph,
-    report,
-    lab,
-)
+COMMANDS: dict[str, tuple[str, str]] = {
+    "collect": ("collect", "collect AWS accounts and Kubernetes clusters (live or manifests) into one snapshot"),
+    "demo": ("demo", "run the embedded demo: seed a local AWS endpoint, collect it and the demo manifests"),
+    "snapshot-info": ("snapshot_info", "summarise a snapshot: record counts and collection coverage"),
+    "access": ("access", "effective access: which service account can read which secret value"),
+    "findings": ("findings", "run the misconfiguration catalogue (F01..F30) over a snapshot"),
+    "diff": ("diff", "what changed between two snapshots: findings and access rows added, removed, changed"),
+    "whatif": ("whatif", "what a Terraform plan or changed manifests would grant, before they apply (a CI gate)"),
+    "simulate": ("simulate", "evaluate one request offline: allow, deny or conditional, and why"),
+    "onboard": ("onboard", "plan, write and (with --apply) create a new service's secret delegation, then verify it"),
+    "graph": ("graph", "draw the trust graph of a snapshot as a self-contained HTML file"),
+    "report": ("report", "execute the access report notebook and write an offline HTML report"),
+    "lab": ("lab", "open JupyterLab on a working copy of the notebooks, the demo running"),
+}
+"""Subcommand -> (its module in irsa_lib.cli, its one-line help)."""
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(commands: Iterable[str] | None = None) -> argparse.ArgumentParser:
+    """The ``irsa`` parser. The subcommands named in ``commands`` (every one when None) get their
+    options, which imports their modules; the others are listed with their help only."""
     parser = argparse.ArgumentParser(
         prog="irsa",
         description="Which Kubernetes workload can read which AWS secret value, through which chain, and why.",
     )
     parser.add_argument("--version", action="version", version=f"irsa_lib {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for module in COMMANDS:
-        module.register(sub)
+    wanted = set(COMMANDS) if commands is None else set(commands)
+    for name, (module, help_) in COMMANDS.items():
+        p = sub.add_parser(name, help=help_, description=help_[:1].upper() + help_[1:] + ".")
+        if name in wanted:
+            importlib.import_module(f"irsa_lib.cli.{module}").register(p)
     return parser
 
 
@@ -64,8 +60,11 @@ BROKEN_PIPE = 141
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    # the first argument that is not an option names the subcommand (irsa's own options take no value)
+    command = next((a for a in argv if not a.startswith("-")), None)
     with safe_output():
-        args = build_parser().parse_args(argv)
+        args = build_parser([command] if command in COMMANDS else []).parse_args(argv)
         try:
             status: int = args.run(args)
             sys.stdout.flush()

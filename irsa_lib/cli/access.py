@@ -7,7 +7,6 @@ import csv
 import io
 import json
 import sys
-from typing import Any
 
 from irsa_lib.access import AccessRow, relevant_gaps, select_rows
 from irsa_lib.analysis import analyse
@@ -31,8 +30,7 @@ CSV_FIELDS = (
 )
 
 
-def register(sub: Any) -> None:
-    p = sub.add_parser("access", help="effective access: which service account can read which secret value")
+def register(p: argparse.ArgumentParser) -> None:
     p.add_argument("snapshot", help="snapshot JSON file")
     p.add_argument("--format", choices=("table", "json", "csv"), default="table")
     p.add_argument("--namespace", help="only subjects in this namespace")

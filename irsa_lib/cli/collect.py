@@ -133,13 +133,21 @@ def _role_arn(text: str) -> str:
     return text
 
 
-def register(sub: Any) -> None:
-    p = sub.add_parser(
-        "collect",
-        help="collect AWS accounts and Kubernetes clusters (live or manifests) into one snapshot",
-        description=__doc__.split("\n\n", 1)[1].replace("``", "") if __doc__ else None,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+DESCRIPTION = """Kubernetes sources are tied to the EKS cluster whose OIDC issuer their service accounts use. Each
+--kube-context CTX or --manifests DIR must be followed by --cluster NAME, before the next Kubernetes
+source:
+
+    irsa collect -o snap.json --profile prod --region us-east-1 --region eu-west-1 \\
+        --kube-context prod-admin --cluster prod --manifests ./gitops/staging --cluster staging
+
+AWS targets: one per --profile (the default credential chain if none), or, with --role-arn, one per
+role ARN assumed from the base credentials (the default chain or the one --profile). Every --region
+applies to every target. --no-aws collects Kubernetes sources only."""
+
+
+def register(p: argparse.ArgumentParser) -> None:
+    p.description = DESCRIPTION
+    p.formatter_class = argparse.RawDescriptionHelpFormatter
     p.add_argument("-o", "--output", required=True, metavar="SNAPSHOT", help="snapshot file to write (JSON)")
     aws = p.add_argument_group("AWS")
     aws.add_argument("--profile", action="append", default=[], metavar="P", help="named profile (repeatable)")

@@ -13,12 +13,10 @@ from irsa_lib.findings import Finding, Severity
 from irsa_lib.snapshot import load_snapshot
 
 
-def register(sub: Any) -> None:
-    p = sub.add_parser(
-        "diff",
-        help="what changed between two snapshots: findings and access rows added, removed, changed",
-        description="Compare the analyses of two snapshots. Exit 0, or 1 with --fail-on-new when a new failing "
-        "finding at or above that severity appeared; 2 on bad input.",
+def register(p: argparse.ArgumentParser) -> None:
+    p.description = (
+        "Compare the analyses of two snapshots. Exit 0, or 1 with --fail-on-new when a new failing "
+        "finding at or above that severity appeared; 2 on bad input."
     )
     p.add_argument("old", help="older snapshot JSON file")
     p.add_argument("new", help="newer snapshot JSON file")

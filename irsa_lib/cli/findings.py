@@ -6,7 +6,6 @@ import argparse
 import json
 import textwrap
 from collections.abc import Callable, Sequence
-from typing import Any
 
 from irsa_lib.analysis import analyse
 from irsa_lib.cli.collect import add_manifest_sources, manifest_sources
@@ -17,12 +16,10 @@ from irsa_lib.locate import Location
 from irsa_lib.snapshot import load_snapshot
 
 
-def register(sub: Any) -> None:
-    p = sub.add_parser(
-        "findings",
-        help="run the misconfiguration catalogue (F01..F30) over a snapshot",
-        description="Run the misconfiguration rules over a snapshot. Exit 1 with --fail-on when a failing "
-        "finding at or above that severity exists, 2 on bad input.",
+def register(p: argparse.ArgumentParser) -> None:
+    p.description = (
+        "Run the misconfiguration rules over a snapshot. Exit 1 with --fail-on when a failing "
+        "finding at or above that severity exists, 2 on bad input."
     )
     p.add_argument("snapshot", nargs="?", help="snapshot JSON file")
     p.add_argument("--format", choices=("table", "json", "sarif"), default="table")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any
 
 from irsa_lib.analysis import analyse
 from irsa_lib.render.files import write_output
@@ -11,12 +10,10 @@ from irsa_lib.render.graph_html import Focus, render_trust_graph
 from irsa_lib.snapshot import load_snapshot
 
 
-def register(sub: Any) -> None:
-    p = sub.add_parser(
-        "graph",
-        help="draw the trust graph of a snapshot as a self-contained HTML file",
-        description="Draw who can reach which secret: service accounts, roles, keys, parameters, secrets. "
-        "The file opens offline; hover nodes and edges for the evidence.",
+def register(p: argparse.ArgumentParser) -> None:
+    p.description = (
+        "Draw who can reach which secret: service accounts, roles, keys, parameters, secrets. "
+        "The file opens offline; hover nodes and edges for the evidence."
     )
     p.add_argument("snapshot", help="snapshot JSON file")
     p.add_argument("-o", "--output", required=True, metavar="FILE.html", help="HTML file to write")

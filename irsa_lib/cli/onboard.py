@@ -10,21 +10,21 @@ from __future__ import annotations
 
 import argparse
 import os
-from typing import Any
 
 from irsa_lib.errors import UsageError
 from irsa_lib.onboarding import make_params, make_plan
 from irsa_lib.onboarding.params import OnboardingParams
 from irsa_lib.onboarding.runbook import Runbook, default_out_dir
 
+DESCRIPTION = """Plan, write outputs, apply (only with --apply), then verify a new service. Without --apply nothing
+is changed: the plan is checked against the account (a read-only preflight; --offline skips it) and
+the outputs are written. Values are taken from the environment variables named with
+--value-env PARAM=VAR or asked for without echo; they are never printed."""
 
-def register(sub: Any) -> None:
-    p = sub.add_parser(
-        "onboard",
-        help="plan, write and (with --apply) create a new service's secret delegation, then verify it",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+
+def register(p: argparse.ArgumentParser) -> None:
+    p.description = DESCRIPTION
+    p.formatter_class = argparse.RawDescriptionHelpFormatter
     p.add_argument("--service", required=True, help="service name: role <service>-service-role, key alias/<service>")
     p.add_argument("--namespace", required=True, help="Kubernetes namespace of the service")
     p.add_argument("--cluster", required=True, help="EKS cluster name")

@@ -9,12 +9,10 @@ from irsa_lib.collect.gather import parse_cluster_map
 from irsa_lib.errors import UsageError
 
 
-def register(sub: Any) -> None:
-    p = sub.add_parser(
-        "report",
-        help="execute the access report notebook and write an offline HTML report",
-        description="Collect (or load a snapshot), analyse, and write DIR/access_report.html plus the "
-        "executed notebook, the snapshot, CSV/JSON tables and the standalone trust graph.",
+def register(p: argparse.ArgumentParser) -> None:
+    p.description = (
+        "Collect (or load a snapshot), analyse, and write DIR/access_report.html plus the "
+        "executed notebook, the snapshot, CSV/JSON tables and the standalone trust graph."
     )
     p.add_argument("-o", "--output", required=True, metavar="DIR", help="directory for the report and its files")
     src = p.add_argument_group("what to analyse (a snapshot, or sources to collect)")

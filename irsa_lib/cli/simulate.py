@@ -11,24 +11,29 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
-from typing import Any
 
 from irsa_lib.errors import UsageError
 from irsa_lib.nesting import TooDeep, json_loads
 from irsa_lib.policy import Decision, PolicySet, Request, evaluate
 from irsa_lib.policy.kms import ALIAS_ACTIONS, is_alias_arn, kms_operation
 from irsa_lib.policy.requestfile import load_request
-from irsa_lib.resolve import Inventory
-from irsa_lib.snapshot import load_snapshot
+
+DESCRIPTION = """Can this principal do this action on this resource, and why? Two forms: over a snapshot
+
+    irsa simulate SNAPSHOT --principal ARN --action A --resource ARN [--context KEY=VALUE ...]
+
+or self-contained
+
+    irsa simulate --request FILE.json
+
+(the request file holds the principal and its policies, the action, the resource and its policy, SCPs,
+RCPs, grants and context). Prints the decision as text, or as JSON with --format json. The exit
+status is 0 whatever the decision; 2 on bad input."""
 
 
-def register(sub: Any) -> None:
-    p = sub.add_parser(
-        "simulate",
-        help="evaluate one request offline: allow, deny or conditional, and why",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+def register(p: argparse.ArgumentParser) -> None:
+    p.description = DESCRIPTION
+    p.formatter_class = argparse.RawDescriptionHelpFormatter
     p.add_argument("snapshot", nargs="?", help="snapshot JSON file (omit with --request)")
     p.add_argument("--principal", help="role, user, session ARN (or service / OIDC provider) making the request")
     p.add_argument("--action", help="IAM action, e.g. ssm:GetParameter")
@@ -103,6 +108,9 @@ def _from_snapshot(args: argparse.Namespace) -> tuple[Request, PolicySet]:
     if missing:
         shown = ", ".join("SNAPSHOT" if m == "snapshot" else f"--{m}" for m in missing)
         raise UsageError(f"missing {shown} (or use --request FILE.json)")
+    from irsa_lib.resolve import Inventory  # only this form reads a snapshot
+    from irsa_lib.snapshot import load_snapshot
+
     context = parse_context(args.context)
     inventory = Inventory.from_snapshot(load_snapshot(args.snapshot))
     principal = inventory.principal(args.principal)

@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import argparse
 import json
-from typing import Any
 
 from irsa_lib.snapshot import load_snapshot
 
 
-def register(sub: Any) -> None:
-    p = sub.add_parser("snapshot-info", help="summarise a snapshot: record counts and collection coverage")
+def register(p: argparse.ArgumentParser) -> None:
     p.add_argument("snapshot", help="snapshot JSON file")
     p.add_argument("--format", choices=("text", "json"), default="text")
     p.set_defaults(run=run)

@@ -22,13 +22,9 @@ from irsa_lib.findings import Severity
 NEW_ACCESS = "new-access"
 
 
-def register(sub: Any) -> None:
-    p = sub.add_parser(
-        "whatif",
-        help="what a Terraform plan or changed manifests would grant, before they apply (a CI gate)",
-        description=__doc__.split("\n\n", 1)[1] if __doc__ else None,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+def register(p: argparse.ArgumentParser) -> None:
+    p.description = __doc__.split("\n\n", 1)[1] if __doc__ else None
+    p.formatter_class = argparse.RawDescriptionHelpFormatter
     p.add_argument("snapshot", help="snapshot JSON file of the current state")
     p.add_argument("--terraform-plan", metavar="PLAN.json", help="output of `terraform show -json PLANFILE`")
     p.add_argument(

@@ -15,6 +15,7 @@ import papermill
 import pytest
 from nbconvert import HTMLExporter
 
+from irsa_lib.notebooks import notebook_path
 from irsa_lib.onboarding import SecretValue, write_outputs
 from irsa_lib.onboarding.apply import ApplyError, apply_plan
 from irsa_lib.onboarding.guard import OnboardingClients
@@ -142,7 +143,7 @@ def test_cli_bad_parameters_exit_2_with_the_reasons(tmp_path: Path) -> None:
     assert not (tmp_path / "reports").exists()
 
 
-NOTEBOOK = ROOT / "irsa_lib" / "data" / "notebooks" / "onboard_service.ipynb"
+NOTEBOOK = notebook_path("onboard_service")
 
 
 def execute(output: Path, parameters: dict[str, object], *, cwd: Path) -> Path:
@@ -173,6 +174,7 @@ def test_notebook_is_committed_without_outputs_and_has_one_parameters_cell() -> 
     assert nb.metadata.kernelspec.name == "python3"
 
 
+@pytest.mark.notebook
 def test_notebook_runbook_dry_run_interrupt_rerun_and_no_value_in_any_output(
     cluster_aws: Aws, value_env: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -1,0 +1,58 @@
+"""`irsa` imports only the subcommand it runs, and its help is plain text (times: benchmarks/bench_cli.py)."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from benchmarks.bench_cli import REQUEST, heavy_imports
+from benchmarks.bench_cli import main as bench_main
+from irsa_lib.cli import COMMANDS, main
+
+MARKUP = re.compile(r"``|:(mod|func|class|data|meth|attr):`")
+
+
+@pytest.fixture
+def request_file(tmp_path: Path) -> Path:
+    path = tmp_path / "request.json"
+    path.write_text(json.dumps(REQUEST), encoding="utf-8")
+    return path
+
+
+def test_help_and_simulate_request_import_no_heavy_library(request_file: Path) -> None:
+    assert heavy_imports(["--help"]) == []
+    assert heavy_imports(["simulate", "--request", str(request_file)]) == []
+
+
+def test_top_level_help_lists_every_command(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as done:
+        main(["--help"])
+    assert done.value.code == 0
+    out = " ".join(capsys.readouterr().out.split())
+    for name, (_, help_) in COMMANDS.items():
+        assert f"{name} {help_}" in out
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_command_help_is_plain_text(command: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as done:
+        main([command, "--help"])
+    assert done.value.code == 0
+    out = capsys.readouterr().out
+    assert out.startswith(f"usage: irsa {command}")
+    assert not MARKUP.search(out), MARKUP.search(out)
+
+
+def test_the_chosen_command_runs(request_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["simulate", "--request", str(request_file)]) == 0
+    assert capsys.readouterr().out.startswith("decision: ALLOW")
+
+
+def test_benchmark_prints_both_commands(capsys: pytest.CaptureFixture[str]) -> None:
+    assert bench_main(["--runs", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "irsa --help: wall median" in out and "irsa simulate --request: wall median" in out
+    assert out.count("heavy imports: none") == 2
