@@ -29,11 +29,16 @@ import networkx as nx
 from irsa_lib.errors import UsageError
 from irsa_lib.graph import build_graph
 from irsa_lib.graph.core import AccessGraph, Gap
+from irsa_lib.graph.nodes import key_label_of
 from irsa_lib.graph.schema import (
     ACCOUNT,
     ARN,
     CLUSTER,
     DECISION,
+    KEY_EVIDENCE,
+    KMS_KEY_ALIAS,
+    KMS_KEY_ARN,
+    KMS_KEY_MANAGER,
     MECHANISM,
     MISSING,
     NAME,
@@ -49,6 +54,7 @@ from irsa_lib.graph.schema import (
     param_id,
     secret_id,
 )
+from irsa_lib.subjects import display_row
 
 __all__ = [
     "AccessPath",
@@ -99,9 +105,20 @@ class AccessRow:
     subject_kind: str = "ServiceAccount"
     nodes: tuple[str, ...] = ()
     """Node ids of the path, for views that link back into the graph."""
+    kms_key_arn: str = ""
+    """The value's KMS key (the ARN it is evaluated as); ``path`` names it before the value."""
+    kms_key_alias: str = ""
+    kms_key_manager: str = ""
+    """``AWS`` (``aws/ssm``, ``aws/secretsmanager``), ``CUSTOMER``, or ``unknown`` (key not in the snapshot)."""
+
+    @property
+    def subject(self) -> str:
+        """The subject as every view writes it (:func:`irsa_lib.subjects.display`)."""
+        return display_row(self)
 
     def to_json(self) -> dict[str, Any]:
         return {
+            "subject": self.subject,
             "cluster": self.cluster,
             "namespace": self.namespace,
             "service_account": self.service_account,
@@ -109,6 +126,9 @@ class AccessRow:
             "secret_arn": self.secret_arn,
             "secret_name": self.secret_name,
             "secret_kind": self.secret_kind,
+            "kms_key_arn": self.kms_key_arn,
+            "kms_key_alias": self.kms_key_alias,
+            "kms_key_manager": self.kms_key_manager,
             "access": self.access,
             "decision": self.decision,
             "path": list(self.path),
@@ -160,6 +180,8 @@ def _path(graph: AccessGraph, nodes: list[str], edges: list[dict[str, Any]]) -> 
         hops.append(graph.label(v))
         mechanisms.append(str(data[MECHANISM]))
         unresolved.extend(k for k in data[UNRESOLVED_KEYS] if k not in unresolved)
+    if nodes and graph.type_of(nodes[-1]) in SECRET_TYPES and edges and KEY_EVIDENCE in edges[-1]:
+        hops.insert(len(hops) - 1, key_label_of(graph.node(nodes[-1])))  # the value's key: decrypt is a hop
     dedup = [h for i, h in enumerate(hops) if i == 0 or h != hops[i - 1]]
     return AccessPath(
         nodes=tuple(nodes),
@@ -358,6 +380,9 @@ def _rows(
                     complete=not unknown,
                     unknown=unknown,
                     nodes=path.nodes,
+                    kms_key_arn=str(attrs.get(KMS_KEY_ARN) or ""),
+                    kms_key_alias=str(attrs.get(KMS_KEY_ALIAS) or ""),
+                    kms_key_manager=str(attrs.get(KMS_KEY_MANAGER) or ""),
                 )
             )
     rows.sort(key=lambda r: (r.cluster, r.namespace or "", r.subject_kind, r.service_account, r.secret_name))
