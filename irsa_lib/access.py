@@ -51,6 +51,7 @@ from irsa_lib.graph.schema import (
     WRITE_MECHANISMS,
     Mechanism,
     NodeType,
+    key_id,
     param_id,
     secret_id,
 )
@@ -105,6 +106,8 @@ class AccessRow:
     subject_kind: str = "ServiceAccount"
     nodes: tuple[str, ...] = ()
     """Node ids of the path, for views that link back into the graph."""
+    hop_nodes: tuple[str, ...] = ()
+    """Node ids of ``path``, one per hop (controller chains included; the key as ``key:<arn>``)."""
     kms_key_arn: str = ""
     """The value's KMS key (the ARN it is evaluated as); ``path`` names it before the value."""
     kms_key_alias: str = ""
@@ -148,6 +151,8 @@ class AccessPath:
     access: Access
     decision: RowDecision
     hops: tuple[str, ...]
+    hop_nodes: tuple[str, ...]
+    """Node ids of ``hops``, one each (controller chains included; the key as ``key:<arn>``)."""
     mechanisms: tuple[str, ...]
     unresolved_keys: tuple[str, ...]
 
@@ -170,25 +175,29 @@ def _edge_class(data: dict[str, Any]) -> tuple[int, int]:
 
 def _path(graph: AccessGraph, nodes: list[str], edges: list[dict[str, Any]]) -> AccessPath:
     cls = dec = 0
-    hops = [graph.label(nodes[0])]
+    ids = [nodes[0]]
     mechanisms: list[str] = []
     unresolved: list[str] = []
     for v, data in zip(nodes[1:], edges, strict=True):
         c, d = _edge_class(data)
         cls, dec = max(cls, c), max(dec, d)
-        hops.extend(graph.label(x) for x in data.get(VIA, ()))
-        hops.append(graph.label(v))
+        ids.extend(data.get(VIA, ()))
+        ids.append(v)
         mechanisms.append(str(data[MECHANISM]))
         unresolved.extend(k for k in data[UNRESOLVED_KEYS] if k not in unresolved)
+    hops = [graph.label(x) for x in ids]
     if nodes and graph.type_of(nodes[-1]) in SECRET_TYPES and edges and KEY_EVIDENCE in edges[-1]:
-        hops.insert(len(hops) - 1, key_label_of(graph.node(nodes[-1])))  # the value's key: decrypt is a hop
-    dedup = [h for i, h in enumerate(hops) if i == 0 or h != hops[i - 1]]
+        value = graph.node(nodes[-1])  # the value's key: decrypting is a hop of its own
+        hops.insert(len(hops) - 1, key_label_of(value))
+        ids.insert(len(ids) - 1, key_id(str(value.get(KMS_KEY_ARN) or "")))
+    keep = [i for i, h in enumerate(hops) if i == 0 or h != hops[i - 1]]
     return AccessPath(
         nodes=tuple(nodes),
         edges=tuple(edges),
         access=_ACCESS[cls],
         decision=_DECISION[dec],
-        hops=tuple(dedup),
+        hops=tuple(hops[i] for i in keep),
+        hop_nodes=tuple(ids[i] for i in keep),
         mechanisms=tuple(mechanisms),
         unresolved_keys=tuple(unresolved),
     )
@@ -380,6 +389,7 @@ def _rows(
                     complete=not unknown,
                     unknown=unknown,
                     nodes=path.nodes,
+                    hop_nodes=path.hop_nodes,
                     kms_key_arn=str(attrs.get(KMS_KEY_ARN) or ""),
                     kms_key_alias=str(attrs.get(KMS_KEY_ALIAS) or ""),
                     kms_key_manager=str(attrs.get(KMS_KEY_MANAGER) or ""),

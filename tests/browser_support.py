@@ -12,7 +12,9 @@ proves the check sees such requests (``test_network_check_detects_external_reque
 
 from __future__ import annotations
 
+import html
 import json
+import re
 import shutil
 import struct
 import subprocess
@@ -20,6 +22,7 @@ import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlparse
 
 CHROMIUM = shutil.which("chromium")
@@ -73,6 +76,51 @@ def load_page(
     if proc.returncode != 0 or not shot.exists():
         raise AssertionError(f"chromium failed ({proc.returncode}): {proc.stderr[-2000:]}")
     return PageLoad(screenshot=shot, requests=page_requests(net_log))
+
+
+def run_in_page(page: Path, work: Path, script: str, *, name: str = "probe", budget_ms: int = 60000) -> PageDom:
+    """Open a copy of ``page`` (in its own folder, so its side files resolve) with ``script`` appended,
+    in headless Chromium; ``script`` puts its answer as JSON text into ``<pre id="probe">``. Returns
+    that answer and the requests the page made. The script runs in the real page: it waits for what
+    it needs (``await`` is allowed; it is wrapped in an async function)."""
+    assert CHROMIUM, SKIP_REASON
+    probe = page.with_name(f"{page.stem}.{name}.html")
+    body = (
+        '<pre id="probe"></pre><script>(async () => { const out = document.getElementById("probe");'
+        f" try {{ {script} }} catch (e) {{ out.textContent = JSON.stringify({{error: String(e)}}); }} }})();</script>"
+    )
+    probe.write_text(page.read_text(encoding="utf-8") + body, encoding="utf-8")
+    net_log = work / f"{name}.netlog.json"
+    args = [
+        CHROMIUM,
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        f"--user-data-dir={work / (name + '.profile')}",
+        "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1",
+        f"--log-net-log={net_log}",
+        f"--virtual-time-budget={budget_ms}",
+        "--window-size=1400,1000",
+        "--dump-dom",
+        probe.resolve().as_uri(),
+    ]
+    proc = subprocess.run(args, capture_output=True, text=True, timeout=600, check=False)
+    if proc.returncode != 0:
+        raise AssertionError(f"chromium failed ({proc.returncode}): {proc.stderr[-2000:]}")
+    match = re.search(r'<pre id="probe">(.*?)</pre>', proc.stdout, re.DOTALL)
+    text = html.unescape(match.group(1)) if match else ""
+    if not text:
+        raise AssertionError(f"the page's probe gave no answer: {proc.stdout[-1500:]}")
+    return PageDom(answer=json.loads(text), requests=page_requests(net_log))
+
+
+@dataclass(frozen=True)
+class PageDom:
+    answer: Any
+    requests: tuple[str, ...]
 
 
 def page_requests(net_log: Path) -> tuple[str, ...]:

@@ -12,14 +12,13 @@ Example
 ...          "secret_name": "/billing/db", "secret_kind": "ssm_parameter", "access": "direct",
 ...          "decision": "allow", "mechanisms": ("irsa", "read"), "path": ("sa", "role", "p"),
 ...          "secret_arn": "arn:aws:ssm:us-east-1:1:parameter/billing/db"}]
->>> access_matrix(access_frame(rows)).loc["demo/billing/billing", "/billing/db"]
+>>> access_matrix(access_frame(rows)).loc["sa demo/billing/billing", "/billing/db"]
 'direct · allow'
 """
 
 from __future__ import annotations
 
 import dataclasses
-import json
 import os
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
@@ -30,6 +29,7 @@ import pandas as pd
 from pandas.io.formats.style import Styler
 
 from irsa_lib.render.files import write_output
+from irsa_lib.subjects import display_row
 
 __all__ = [
     "ACCESS_COLUMNS",
@@ -39,6 +39,7 @@ __all__ = [
     "access_frame",
     "access_matrix",
     "coverage_frame",
+    "escaped",
     "export_frames",
     "findings_frame",
     "findings_summary",
@@ -50,11 +51,16 @@ __all__ = [
 ]
 
 ACCESS_COLUMNS: tuple[str, ...] = (
+    "subject",
     "cluster",
     "namespace",
     "service_account",
+    "subject_kind",
     "secret_name",
     "secret_kind",
+    "kms_key_alias",
+    "kms_key_arn",
+    "kms_key_manager",
     "access",
     "decision",
     "mechanisms",
@@ -89,6 +95,11 @@ PATH_SEPARATOR = " → "
 CELL_SEPARATOR = " · "
 
 
+def escaped(frame: pd.DataFrame) -> Styler:
+    """The frame's Styler with every cell and label HTML-escaped (a Styler escapes nothing by default)."""
+    return frame.style.format(escape="html").format_index(escape="html", axis=0).format_index(escape="html", axis=1)
+
+
 def _get(obj: Any, name: str, default: Any = None) -> Any:
     if isinstance(obj, Mapping):
         return obj.get(name, default)
@@ -115,7 +126,8 @@ def access_frame(rows: Iterable[Any]) -> pd.DataFrame:
     """One line per (service account, secret, path): the effective-access rows as a table."""
     records = []
     for r in rows:
-        rec = {c: _text(_get(r, c)) for c in ACCESS_COLUMNS if c not in ("path", "mechanisms")}
+        rec = {c: _text(_get(r, c)) for c in ACCESS_COLUMNS if c not in ("path", "mechanisms", "subject")}
+        rec["subject"] = display_row(r)
         rec["mechanisms"] = _text(_get(r, "mechanisms"))
         rec["path"] = _text(_get(r, "path"), PATH_SEPARATOR)
         records.append(rec)
@@ -132,7 +144,7 @@ def _strength(access: str, decision: str) -> tuple[int, int]:
 
 
 def access_matrix(frame: pd.DataFrame) -> pd.DataFrame:
-    """Service accounts (rows, ``cluster/namespace/name``) x secrets (columns): the strongest access.
+    """Subjects (rows, as :func:`irsa_lib.subjects.display` writes them) x values (columns): the strongest access.
 
     A cell reads ``"<access> · <decision>"`` (``direct · allow``, ``via-controller · conditional``);
     empty where no path exists. When one service account reaches a secret several ways, the most
@@ -143,16 +155,18 @@ def access_matrix(frame: pd.DataFrame) -> pd.DataFrame:
         return pd.DataFrame()
     best: dict[tuple[str, str], tuple[tuple[int, int], str]] = {}
     for rec in frame.itertuples(index=False):
-        sa = f"{rec.cluster}/{rec.namespace or '*'}/{rec.service_account}"
+        sa = str(rec.subject)
         key = (sa, str(rec.secret_name))
         strength = _strength(str(rec.access), str(rec.decision))
         if key not in best or strength > best[key][0]:
             best[key] = (strength, f"{rec.access}{CELL_SEPARATOR}{rec.decision}")
     sas = sorted({k[0] for k in best})
     secrets = sorted({k[1] for k in best})
-    matrix = pd.DataFrame("", index=pd.Index(sas, name="service account"), columns=pd.Index(secrets, name="secret"))
+    columns: dict[str, dict[str, str]] = {secret: {} for secret in secrets}
     for (sa, secret), (_, cell) in best.items():
-        matrix.loc[sa, secret] = cell
+        columns[secret][sa] = cell
+    matrix = pd.DataFrame(columns, index=pd.Index(sas, name="subject"), columns=secrets).fillna("")
+    matrix.columns.name = "secret"
     return matrix
 
 
@@ -172,7 +186,8 @@ def _matrix_cell_css(cell: Any) -> str:
 def style_access_matrix(matrix: pd.DataFrame, *, uuid: str = "access-matrix") -> Styler:
     """The matrix coloured by decision (green allow, orange conditional, purple potential)."""
     return (
-        matrix.style.set_uuid(uuid)
+        matrix.pipe(escaped)
+        .set_uuid(uuid)
         .map(_matrix_cell_css)
         .set_caption("Effective access: service account × secret (strongest path shown)")
         .set_table_styles(
@@ -187,7 +202,8 @@ def style_access_matrix(matrix: pd.DataFrame, *, uuid: str = "access-matrix") ->
 def style_access_rows(frame: pd.DataFrame, *, uuid: str = "access-rows") -> Styler:
     """The access rows with the decision column coloured."""
     return (
-        frame.style.set_uuid(uuid)
+        frame.pipe(escaped)
+        .set_uuid(uuid)
         .hide(axis="index")
         .map(lambda d: f"background-color: {DECISION_COLORS.get(str(d), 'transparent')};", subset=["decision"])
         .set_caption("Effective access paths")
@@ -234,7 +250,7 @@ def _severity_css(severity: Any) -> str:
 
 def style_findings(frame: pd.DataFrame, *, uuid: str = "findings") -> Styler:
     """Findings with the severity column coloured."""
-    styler = frame.style.set_uuid(uuid).hide(axis="index").set_caption("Findings")
+    styler = frame.pipe(escaped).set_uuid(uuid).hide(axis="index").set_caption("Findings")
     if "severity" in frame.columns:
         styler = styler.map(_severity_css, subset=["severity"])
     return styler.set_table_styles(
@@ -248,7 +264,7 @@ def style_findings(frame: pd.DataFrame, *, uuid: str = "findings") -> Styler:
 
 def style_findings_summary(summary: pd.DataFrame, *, uuid: str = "severities") -> Styler:
     """Counts per severity, the severity cells coloured."""
-    return summary.style.set_uuid(uuid).hide(axis="index").map(_severity_css, subset=["severity"])
+    return summary.pipe(escaped).set_uuid(uuid).hide(axis="index").map(_severity_css, subset=["severity"])
 
 
 # ---------------------------------------------------------------- coverage
@@ -275,7 +291,7 @@ def _status_css(status: Any) -> str:
 
 def style_coverage(frame: pd.DataFrame, *, uuid: str = "coverage") -> Styler:
     """Coverage with incomplete sources highlighted: their absence of access is *unknown*."""
-    styler = frame.style.set_uuid(uuid).hide(axis="index").set_caption("Collection coverage")
+    styler = frame.pipe(escaped).set_uuid(uuid).hide(axis="index").set_caption("Collection coverage")
     if "status" in frame.columns:
         styler = styler.map(_status_css, subset=["status"])
     return styler.set_table_styles([{"selector": "td, th", "props": "text-align: left; padding: 1px 6px;"}])
@@ -295,6 +311,7 @@ def export_frames(frames: Mapping[str, pd.DataFrame], out_dir: str | os.PathLike
         keep_index = frame.index.name is not None
         written.append(write_output(out / f"{name}.csv", frame.to_csv(index=keep_index)))
         data = frame.reset_index() if keep_index else frame
-        records = json.loads(data.to_json(orient="records", force_ascii=False))
-        written.append(write_output(out / f"{name}.json", json.dumps(records, indent=1, ensure_ascii=False) + "\n"))
+        # one record per line: large tables stay fast to write and easy to stream
+        text = data.to_json(orient="records", force_ascii=False, lines=True)
+        written.append(write_output(out / f"{name}.json", "[" + ",\n".join(text.splitlines()) + "]\n"))
     return written
