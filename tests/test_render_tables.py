@@ -52,7 +52,7 @@ ROWS = [
 def test_access_frame_flattens_paths_and_mechanisms() -> None:
     frame = access_frame(ROWS)
     assert list(frame.columns)[:5] == ["subject", "cluster", "namespace", "service_account", "subject_kind"]
-    assert list(frame["subject"])[0] == "sa demo/billing/billing"
+    assert frame["subject"].iloc[0] == "sa demo/billing/billing"
     assert len(frame) == 5
     direct = frame[frame["access"] == "direct"].iloc[0]
     assert direct["path"] == "sa → role → p"
