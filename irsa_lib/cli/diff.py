@@ -8,6 +8,7 @@ import json
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from irsa_lib.analysis import analyse
 from irsa_lib.diff import Drift, FindingChange, RowChange, diff_analyses
 from irsa_lib.findings import Finding, Severity
 from irsa_lib.render import terminal
@@ -98,9 +99,7 @@ def text_lines(d: Drift) -> list[Line]:
     """The drift as lines: every finding and access row gained (+), lost (-) or changed (~), a changed
     one with what it was and what it is now (decision, path, mechanisms; severity, status, evidence)."""
     if d.is_empty:
-        return [
-            (0, terminal.plain("no changes" + ("" if d.access_compared else " in findings (access rows not compared)")))
-        ]
+        return [(0, terminal.plain("no changes"))]
     out: list[Line] = [(0, terminal.plain(
         f"findings: {len(d.findings_added)} new, {len(d.findings_removed)} resolved, {len(d.findings_changed)} changed"
     ))]  # fmt: skip
@@ -110,18 +109,15 @@ def text_lines(d: Drift) -> list[Line]:
         out += _finding_lines("-", f)
     for c in d.findings_changed:
         out += _finding_change(c)
-    if d.access_compared:
-        out.append((0, terminal.plain(
-            f"access: {len(d.access_added)} new, {len(d.access_removed)} removed, {len(d.access_changed)} changed"
-        )))  # fmt: skip
-        for r in d.access_added:
-            out += _row_lines("+", r)
-        for r in d.access_removed:
-            out += _row_lines("-", r)
-        for ch in d.access_changed:
-            out += _row_change(ch)
-    else:
-        out.append((0, terminal.plain("access: not compared (the access module is not available)")))
+    out.append((0, terminal.plain(
+        f"access: {len(d.access_added)} new, {len(d.access_removed)} removed, {len(d.access_changed)} changed"
+    )))  # fmt: skip
+    for r in d.access_added:
+        out += _row_lines("+", r)
+    for r in d.access_removed:
+        out += _row_lines("-", r)
+    for ch in d.access_changed:
+        out += _row_change(ch)
     return out
 
 
@@ -136,7 +132,8 @@ def format_text(d: Drift, *, width: int | None = None) -> str:
 
 def run(args: argparse.Namespace) -> int:
     threshold = Severity.parse(args.fail_on_new) if args.fail_on_new else None
-    drift = diff_analyses(load_snapshot(args.old), load_snapshot(args.new))
+    old, new = load_snapshot(args.old), load_snapshot(args.new)
+    drift = diff_analyses(analyse(old), analyse(new))
     if args.format == "json":
         print(json.dumps(drift.to_json(), indent=2))
     else:

@@ -35,6 +35,7 @@ from itertools import pairwise
 from typing import Any
 
 from irsa_lib.graph.schema import DECISION, EVIDENCE, KEY_EVIDENCE, MECHANISM, NodeType
+from irsa_lib.render.graph_view import nx_graph
 from irsa_lib.subjects import display, subject_of_row
 
 __all__ = ["ACCESS_CODES", "DECISION_CODES", "EVIDENCE_LINES", "owner_namespace", "report_data", "to_script"]
@@ -82,7 +83,8 @@ def _cut(lines: Iterable[str]) -> list[str]:
 
 
 def report_data(graph: Any, rows: Iterable[Any], findings: Iterable[Any], namespaces: set[str]) -> dict[str, Any]:
-    """The report's data (see the module docstring) from the access graph, its rows and findings."""
+    """The report's data (see the module docstring) from the access graph (an ``AccessGraph`` or its
+    networkx graph), its rows and findings."""
     labels = _Table()  # node id -> label index
     label_text: list[str] = []
     types: list[str] = []
@@ -91,7 +93,7 @@ def report_data(graph: Any, rows: Iterable[Any], findings: Iterable[Any], namesp
     suffixes = _Table()
     notes = _Table()
     cols: dict[str, list[int]] = {k: [] for k in ("s", "v", "k", "f", "p", "u")}
-    g = graph.graph
+    g = nx_graph(graph)
 
     def label(node: str, text: str) -> int:
         i = labels.add(node)
@@ -124,7 +126,6 @@ def report_data(graph: Any, rows: Iterable[Any], findings: Iterable[Any], namesp
                     subject.kind.value,
                     subject.cluster,
                     subject.namespace or "",
-                    label(ids[0], hops[0]),
                 ],
             )
         suffix = tuple(ids[1:])
@@ -133,7 +134,7 @@ def report_data(graph: Any, rows: Iterable[Any], findings: Iterable[Any], namesp
             p = suffixes.add(suffix, [label(n, h) for n, h in zip(suffix, hops[1:], strict=True)])
             for a, b in pairwise(suffix):
                 edge(a, b)
-        first = label(ids[0], hops[0])
+        first = label(ids[0], hops[0]) if ids else -1  # a row without a path (an older row object)
         if suffix:
             edge(ids[0], suffix[0])
         chain = suffixes.items[p]

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from irsa_lib.render.graph_html import EDGE_STYLES, NODE_STYLES
+from irsa_lib.render.graph_view import nx_graph
 from irsa_lib.render.report_data import aggregates, report_data, to_script
 
 __all__ = ["DATA_FILE", "ReportModel", "app_html", "assets_html", "model", "placeholder", "ranked_list"]
@@ -55,7 +56,7 @@ def controller_subjects(graph: Any) -> set[str]:
     from irsa_lib.graph.schema import MECHANISM, VIA, Mechanism
     from irsa_lib.subjects import display_node
 
-    g = graph.graph
+    g = nx_graph(graph)
     out: set[str] = set()
     for _, _, data in g.edges(data=True):
         if data[MECHANISM] in (Mechanism.KES_READ, Mechanism.ESO_READ):

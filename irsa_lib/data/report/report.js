@@ -33,7 +33,8 @@
   }
 
   function chain(D, r) {
-    return [D.rows.f[r]].concat(D.suffixes[D.rows.p[r]]);
+    const first = D.rows.f[r];
+    return first < 0 ? [] : [first].concat(D.suffixes[D.rows.p[r]]);
   }
 
   function accessData(D) {
@@ -99,11 +100,11 @@
     shown.forEach(function (r) {
       const c = chain(D, r), s = D.subjects[D.rows.s[r]];
       c.forEach(function (i) { node(i, D.labels[i], D.types[i]); });
-      if (D.labels[c[0]] !== s[0]) {
+      if (!c.length || D.labels[c[0]] !== s[0]) {
         // the row's subject is a service account whose pods (a workload running as it) start the path
         const sid = "s" + D.rows.s[r];
         node(sid, s[0], CONF.kinds[s[1]] || "");
-        edges.set(sid + " " + c[0], { from: sid, to: c[0], arrows: "to", color: { color: "#555" },
+        if (c.length) edges.set(sid + " " + c[0], { from: sid, to: c[0], arrows: "to", color: { color: "#555" },
                                      title: "runs as: this workload's pods hold the service account's token" });
       }
       for (let j = 0; j + 1 < c.length; j++) {
