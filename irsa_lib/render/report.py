@@ -170,12 +170,17 @@ def gather_snapshot(
 
 def summary_frame(analysis: Analysis) -> pd.DataFrame:
     """The headline numbers: what was looked at, who reaches what, what is wrong, what is unknown."""
-    frame = access_frame(analysis.rows)
-    kinds = Counter(frame["access"]) if not frame.empty else Counter()
+
+    def get(r: Any, name: str) -> Any:
+        return r.get(name) if isinstance(r, Mapping) else getattr(r, name, None)
+
+    rows = analysis.rows
+    kinds = Counter(get(r, "access") for r in rows)
     severities = Counter(findings_frame(analysis.findings)["severity"]) if analysis.findings else Counter()
     snap = analysis.snapshot
-    secrets = {r for r in frame["secret_arn"]} if not frame.empty else set()
-    by_kind = Counter(s.kind for s in {subject_of_row(r) for r in analysis.rows})
+    secrets = {get(r, "secret_arn") for r in rows}
+    raw = {tuple(get(r, k) for k in ("subject_kind", "cluster", "namespace", "service_account")): r for r in rows}
+    by_kind = Counter(s.kind for s in {subject_of_row(r) for r in raw.values()})
     metrics: list[tuple[str, object]] = [
         ("snapshot taken", snap.created_at),
         ("clusters", len({c.name for c in snap.clusters} | {s.cluster for s in snap.service_accounts})),
@@ -308,9 +313,7 @@ def drift_table(analysis: Analysis, previous: Analysis | Snapshot | str | os.Pat
 
 def report_model(analysis: Analysis) -> ReportModel:
     """The data every drill-down view of the report draws from (every access row, no sampling)."""
-    snap = analysis.snapshot
-    namespaces = {n.name for n in snap.namespaces} | {sa.namespace for sa in snap.service_accounts}
-    return build_model(analysis.graph, analysis.rows, analysis.findings, namespaces)
+    return build_model(analysis.snapshot, analysis.graph, analysis.rows, analysis.findings)
 
 
 RANKED = 10
@@ -339,8 +342,8 @@ def risk_section(analysis: Analysis, model: ReportModel) -> Html:
         ),
         ranked_list(
             "Values read from outside their owning namespace",
-            ("value", "key", "owner namespace", "readers outside", "readers in all"),
-            ((r[1], r[2], r[3], r[6], r[4]) for r in agg["values"] if r[6]),
+            ("value", "key", "owner namespace", "outside readers allowed outright", "all outside readers", "readers"),
+            ((r[1], r[2], r[3], r[7], r[6], r[4]) for r in agg["values"] if r[6]),
             total=sum(1 for r in agg["values"] if r[6]),
             top=RANKED,
             full="the values table below",
@@ -405,7 +408,15 @@ def aggregate_frames(model: ReportModel) -> dict[str, pd.DataFrame]:
     return {
         "values": pd.DataFrame(
             [r[1:] for r in agg["values"]],
-            columns=["value", "key", "owner_namespace", "readers", "readers_allowed", "readers_outside_owner"],
+            columns=[
+                "value",
+                "key",
+                "owner_namespace",
+                "readers",
+                "readers_allowed",
+                "readers_outside_owner",
+                "readers_outside_owner_allowed",
+            ],
         ),
         "subjects": pd.DataFrame(
             [r[1:] for r in agg["subjects"]],

@@ -225,7 +225,8 @@ def to_script(name: str, data: Any) -> str:
 
 def aggregates(data: Mapping[str, Any], controllers: set[str] = frozenset()) -> dict[str, Any]:  # type: ignore[assignment]
     """Per value, subject and namespace counts over the rows of :func:`report_data`, for the ranked
-    summary and the drill-down tables (each a list of lists, most at risk first).
+    summary and the drill-down tables (each a list of lists, most at risk first: values by readers
+    outside their owner that are allowed outright, then by all outside readers).
 
     A reader is *outside* a value's owner namespace when its namespace differs (cluster-wide subjects:
     RBAC users and groups, kubelets, "any new sa" of a cluster, are outside every namespace).
@@ -237,6 +238,7 @@ def aggregates(data: Mapping[str, Any], controllers: set[str] = frozenset()) -> 
     readers = [0] * n_val
     settled = [0] * n_val  # allow, not potential
     outside = [0] * n_val
+    outside_settled = [0] * n_val
     reads = [0] * n_sub
     reads_settled = [0] * n_sub
     reads_outside = [0] * n_sub
@@ -252,6 +254,7 @@ def aggregates(data: Mapping[str, Any], controllers: set[str] = frozenset()) -> 
         readers[v] += 1
         settled[v] += sure
         outside[v] += out
+        outside_settled[v] += out and sure
         reads[s] += 1
         reads_settled[s] += sure
         reads_outside[s] += out
@@ -266,8 +269,11 @@ def aggregates(data: Mapping[str, Any], controllers: set[str] = frozenset()) -> 
         if v[5]:
             owned.setdefault(v[5], []).append(i)
     value_rows = sorted(
-        ([i, values[i][0], values[i][3], values[i][5], readers[i], settled[i], outside[i]] for i in range(n_val)),
-        key=lambda r: (-r[6], -r[4], r[1]),
+        (
+            [i, values[i][0], values[i][3], values[i][5], readers[i], settled[i], outside[i], outside_settled[i]]
+            for i in range(n_val)
+        ),
+        key=lambda r: (-r[7], -r[6], -r[4], r[1]),
     )
     subject_rows = sorted(
         ([i, subjects[i][0], subjects[i][1], reads[i], reads_settled[i], reads_outside[i]] for i in range(n_sub)),

@@ -19,8 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from irsa_lib.render.graph_html import EDGE_STYLES, NODE_STYLES
-from irsa_lib.render.graph_view import nx_graph
 from irsa_lib.render.report_data import aggregates, report_data, to_script
+from irsa_lib.subjects import KIND_LABELS, Subject, SubjectKind, display
 
 __all__ = ["DATA_FILE", "ReportModel", "app_html", "assets_html", "model", "placeholder", "ranked_list"]
 
@@ -34,8 +34,11 @@ SUBJECT_NODE_TYPES = {
     "AnyServiceAccount": "any-service-account",
 }
 """The node style of each subject kind (:class:`irsa_lib.subjects.SubjectKind` values)."""
-GRAPH_ROWS = 400
+GRAPH_ROWS = 5000
 """Access rows drawn at most in one focused graph (the caption says "N of M"; the table has all)."""
+GROUP_AT = 25
+"""More distinct subjects than this in a focused graph: those of one kind taking the same first hop are
+drawn as one node with their count."""
 
 
 @dataclass(frozen=True)
@@ -46,26 +49,19 @@ class ReportModel:
     aggregates: dict[str, Any]
 
 
-def model(graph: Any, rows: Sequence[Any], findings: Sequence[Any], namespaces: set[str]) -> ReportModel:
+def model(snapshot: Any, graph: Any, rows: Sequence[Any], findings: Sequence[Any]) -> ReportModel:
+    """The report's data and aggregates for one analysed snapshot."""
+    namespaces = {n.name for n in snapshot.namespaces} | {sa.namespace for sa in snapshot.service_accounts}
     data = report_data(graph, rows, findings, namespaces)
-    return ReportModel(data=data, aggregates=aggregates(data, controller_subjects(graph)))
+    return ReportModel(data=data, aggregates=aggregates(data, controller_subjects(snapshot)))
 
 
-def controller_subjects(graph: Any) -> set[str]:
-    """Displays of the service accounts KES or ESO fetch values with (their controllers' own accounts)."""
-    from irsa_lib.graph.schema import MECHANISM, VIA, Mechanism
-    from irsa_lib.subjects import display_node
-
-    g = nx_graph(graph)
-    out: set[str] = set()
-    for _, _, data in g.edges(data=True):
-        if data[MECHANISM] in (Mechanism.KES_READ, Mechanism.ESO_READ):
-            for n in data.get(VIA, ()):
-                if g.nodes[n].get("type") == "service-account":
-                    shown = display_node(g.nodes[n])
-                    if shown:
-                        out.add(shown)
-    return out
+def controller_subjects(snapshot: Any) -> set[str]:
+    """Displays of the KES and ESO controllers' own service accounts (from the collected controllers)."""
+    return {
+        display(Subject(SubjectKind.SERVICE_ACCOUNT, c.cluster, c.namespace, c.service_account))
+        for c in (*snapshot.kes_controllers, *snapshot.eso_controllers)
+    }
 
 
 def write_data(report: ReportModel, out_dir: str | Path) -> Path:
@@ -106,6 +102,8 @@ def app_html() -> str:
         "styles": styles,
         "edge_colors": {k: s.color for k, s in EDGE_STYLES.items()},
         "kinds": SUBJECT_NODE_TYPES,
+        "plural": {k.value: v for k, v in KIND_LABELS.items()},
+        "group_at": GROUP_AT,
     }
     text = json.dumps(config).replace("<", "\\u003c")
     return (

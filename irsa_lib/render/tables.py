@@ -22,13 +22,14 @@ import dataclasses
 import os
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
+from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 import pandas as pd
 from pandas.io.formats.style import Styler
 
-from irsa_lib.render.files import write_output
+from irsa_lib.render.files import write_output_with
 from irsa_lib.subjects import display_row
 
 __all__ = [
@@ -123,15 +124,26 @@ def _text(value: Any, sep: str = ", ") -> str:
 
 
 def access_frame(rows: Iterable[Any]) -> pd.DataFrame:
-    """One line per (service account, secret, path): the effective-access rows as a table."""
-    records = []
-    for r in rows:
-        rec = {c: _text(_get(r, c)) for c in ACCESS_COLUMNS if c not in ("path", "mechanisms", "subject")}
-        rec["subject"] = display_row(r)
-        rec["mechanisms"] = _text(_get(r, "mechanisms"))
-        rec["path"] = _text(_get(r, "path"), PATH_SEPARATOR)
-        records.append(rec)
-    frame = pd.DataFrame.from_records(records, columns=list(ACCESS_COLUMNS))
+    """One line per (subject, value): the effective-access rows as a table, paths joined by " → "."""
+    rows = list(rows)
+    subjects: dict[tuple[Any, ...], str] = {}
+
+    def subject(r: Any) -> str:
+        key = tuple(_get(r, k) for k in ("subject_kind", "cluster", "namespace", "service_account"))
+        shown = subjects.get(key)
+        if shown is None:
+            shown = subjects[key] = display_row(r)
+        return shown
+
+    columns: dict[str, list[str]] = {}
+    for c in ACCESS_COLUMNS:
+        if c == "subject":
+            columns[c] = [subject(r) for r in rows]
+        elif c == "path":
+            columns[c] = [_text(_get(r, c), PATH_SEPARATOR) for r in rows]
+        else:
+            columns[c] = [_text(_get(r, c)) for r in rows]
+    frame = pd.DataFrame(columns, columns=list(ACCESS_COLUMNS))
     if frame.empty:
         return frame
     return frame.sort_values(["cluster", "namespace", "service_account", "secret_name", "access"]).reset_index(
@@ -303,15 +315,33 @@ def style_coverage(frame: pd.DataFrame, *, uuid: str = "coverage") -> Styler:
 def export_frames(frames: Mapping[str, pd.DataFrame], out_dir: str | os.PathLike[str]) -> list[Path]:
     """Write each frame as ``<name>.csv`` and ``<name>.json`` (a list of records) under ``out_dir``.
 
-    Files are written atomically; the index is written only when it carries labels (the matrix).
+    Files are written atomically and streamed in chunks, so a table of hundreds of thousands of rows
+    never sits in memory as one string; the index is written only when it carries labels (the matrix).
     """
     out = Path(out_dir)
     written: list[Path] = []
     for name, frame in frames.items():
         keep_index = frame.index.name is not None
-        written.append(write_output(out / f"{name}.csv", frame.to_csv(index=keep_index)))
         data = frame.reset_index() if keep_index else frame
-        # one record per line: large tables stay fast to write and easy to stream
-        text = data.to_json(orient="records", force_ascii=False, lines=True)
-        written.append(write_output(out / f"{name}.json", "[" + ",\n".join(text.splitlines()) + "]\n"))
+        written.append(write_output_with(out / f"{name}.csv", partial(_csv, data)))
+        written.append(write_output_with(out / f"{name}.json", partial(_json_records, data)))
     return written
+
+
+EXPORT_CHUNK = 20_000
+
+
+def _csv(frame: pd.DataFrame, fh: TextIO) -> None:
+    frame.to_csv(fh, index=False, chunksize=EXPORT_CHUNK)
+
+
+def _json_records(frame: pd.DataFrame, fh: TextIO) -> None:
+    """``frame`` as a JSON array of records, one record per line, written chunk by chunk."""
+    fh.write("[")
+    first = True
+    for start in range(0, len(frame), EXPORT_CHUNK):
+        text = frame.iloc[start : start + EXPORT_CHUNK].to_json(orient="records", force_ascii=False, lines=True)
+        for line in text.splitlines():
+            fh.write(line if first else ",\n" + line)
+            first = False
+    fh.write("]\n")

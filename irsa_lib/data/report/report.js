@@ -86,52 +86,78 @@
     return (cache[key] = by);
   }
 
+  function edgeStyle(e) {
+    const dash = e[1] === "conditional" ? [10, 6] : e[1] === "potential" ? [2, 5] : false;
+    return { arrows: "to", dashes: dash, color: { color: CONF.edge_colors[e[1]] || "#555" },
+             title: e[0] + " (" + e[1] + ")\n" + e[2].join("\n") };
+  }
+
+  // Draw the paths of `rows`: each row's subject, then its hops, the value's key, the value. When
+  // more than CONF.group_at subjects are drawn, subjects of one kind that take the same first hop
+  // are drawn as one node saying how many they are (its hover text names them).
   function draw(D, title, rows, search) {
     const box = el("irsa-graph");
     if (!box || !window.vis) return;
     const shown = rows.slice(0, CONF.graph_rows);
-    const nodes = new Map(), edges = new Map();
-    function node(id, label, type) {
+    const nodes = new Map(), edges = new Map(), groups = new Map(), readers = new Set();
+    const grouped = new Set(shown.map(function (r) { return D.rows.s[r]; })).size > CONF.group_at;
+    function node(id, label, type, extra) {
       if (nodes.has(id)) return;
       const style = CONF.styles[type] || CONF.styles[""];
-      nodes.set(id, { id: id, label: label, title: label + "\n(" + type + ")", shape: style[0],
-                      color: { background: style[1], border: "#444" }, font: { size: 14 } });
+      nodes.set(id, Object.assign({ id: id, label: label, title: label + "\n(" + type + ")", shape: style[0],
+                                    color: { background: style[1], border: "#444" }, font: { size: 14 } }, extra || {}));
+    }
+    function edge(a, b, e) {
+      const key = a + " " + b;
+      if (!edges.has(key)) edges.set(key, Object.assign({ from: a, to: b }, edgeStyle(e)));
     }
     shown.forEach(function (r) {
-      const c = chain(D, r), s = D.subjects[D.rows.s[r]];
-      c.forEach(function (i) { node(i, D.labels[i], D.types[i]); });
-      if (!c.length || D.labels[c[0]] !== s[0]) {
-        // the row's subject is a service account whose pods (a workload running as it) start the path
-        const sid = "s" + D.rows.s[r];
-        node(sid, s[0], CONF.kinds[s[1]] || "");
-        if (c.length) edges.set(sid + " " + c[0], { from: sid, to: c[0], arrows: "to", color: { color: "#555" },
-                                     title: "runs as: this workload's pods hold the service account's token" });
+      const c = chain(D, r), si = D.rows.s[r], s = D.subjects[si];
+      readers.add(s[0]);
+      const own = c.length && D.labels[c[0]] === s[0];  // the path starts at the subject itself
+      const rest = own ? c.slice(1) : c;
+      const first = own ? (D.edges[c[0] + " " + c[1]] || ["", "allow", []])
+                        : ["runs as", "allow", ["the workload's pods hold the service account's token"]];
+      let start = "s" + si;
+      if (grouped) {
+        start = "g:" + s[1] + ":" + (rest.length ? rest[0] : "");
+        const g = groups.get(start) || { kind: s[1], members: [] };
+        g.members.push(s[0]);
+        groups.set(start, g);
+      } else {
+        node(start, s[0], CONF.kinds[s[1]] || "");
       }
-      for (let j = 0; j + 1 < c.length; j++) {
-        const key = c[j] + " " + c[j + 1];
-        if (edges.has(key)) continue;
-        const e = D.edges[key] || ["", "allow", []];
-        const dash = e[1] === "conditional" ? [10, 6] : e[1] === "potential" ? [2, 5] : false;
-        edges.set(key, { from: c[j], to: c[j + 1], arrows: "to", dashes: dash,
-                         color: { color: CONF.edge_colors[e[1]] || "#555" },
-                         title: e[0] + " (" + e[1] + ")\n" + e[2].join("\n") });
+      rest.forEach(function (i) { node(i, D.labels[i], D.types[i]); });
+      if (rest.length) edge(start, rest[0], first);
+      for (let j = 0; j + 1 < rest.length; j++) {
+        edge(rest[j], rest[j + 1], D.edges[rest[j] + " " + rest[j + 1]] || ["", "allow", []]);
       }
+    });
+    groups.forEach(function (g, id) {
+      const names = Array.from(new Set(g.members)).sort();
+      const label = names.length === 1 ? names[0] : names.length + " " + (CONF.plural[g.kind] || g.kind);
+      node(id, label, CONF.kinds[g.kind] || "", {
+        title: label + ":\n" + names.slice(0, 30).join("\n") +
+               (names.length > 30 ? "\n… and " + (names.length - 30) + " more (the table lists all)" : ""),
+        font: { size: 15, bold: true }, borderWidth: 3,
+      });
     });
     const data = { nodes: new vis.DataSet(Array.from(nodes.values())), edges: new vis.DataSet(Array.from(edges.values())) };
     const options = {
       layout: { hierarchical: { enabled: true, direction: "LR", sortMethod: "directed", shakeTowards: "leaves",
-                                levelSeparation: 260, nodeSpacing: 38 } },
+                                levelSeparation: 280, nodeSpacing: 60 } },
       physics: { enabled: false }, interaction: { hover: true, tooltipDelay: 80 },
       edges: { smooth: { type: "cubicBezier", forceDirection: "horizontal" } },
     };
     if (state.network) state.network.destroy();
     state.network = new vis.Network(box, data, options);
     state.network.fit();
-    state.focus = { title: title, rows: rows.length, shown: shown.length,
+    state.focus = { title: title, rows: rows.length, shown: shown.length, readers: Array.from(readers),
                     nodes: Array.from(nodes.values()).map(function (n) { return n.label; }) };
-    const note = shown.length < rows.length
+    let note = shown.length < rows.length
       ? "paths of " + shown.length + " of " + rows.length + " access rows (the table below lists all " + rows.length + ")"
       : "paths of all " + rows.length + " access rows";
+    if (grouped) note += "; subjects of one kind taking the same first hop are drawn as one node with their count";
     say("irsa-graph-title", title + ": " + note);
     if (search !== undefined && state.tables["irsa-access"]) state.tables["irsa-access"].search(search).draw();
   }
@@ -166,7 +192,8 @@
         ["subject", "kind", "value", "key", "access", "decision", "complete", "path", "conditions / unknown"],
         accessData(D), { pageLength: 25 });
       const tv = table(DataTable, "irsa-values",
-        ["value", "key", "owner namespace", "readers", "readers (allowed, not potential)", "readers outside the owner"],
+        ["value", "key", "owner namespace", "readers", "readers (allowed, not potential)", "readers outside the owner",
+         "of them allowed outright"],
         A.values.map(function (r) { return r.slice(1); }));
       clickable(tv, function (d) { focusValue(D, D.values.findIndex(function (x) { return x[0] === d[0]; })); });
       const ts = table(DataTable, "irsa-subjects",
@@ -182,6 +209,7 @@
         D.findings.map(function (f) { return f.slice(0, 6).concat([f[6].join("; "), f[7]]); }));
       if (A.values.length) focusValue(D, A.values[0][0]);
       say("irsa-status", "");
+      window.__irsaReadyAt = performance.now();
       app.dataset.ready = "yes";
     } catch (err) {
       say("irsa-status", "The interactive tables could not be drawn: " + err.message);
