@@ -24,6 +24,22 @@ DOCS = Path(__file__).resolve().parent
 sys.path.insert(0, str(DOCS.parent))  # this checkout's irsa_lib, whatever is installed
 
 
+SCROLL_TO_GRAPH = """<script>
+(async () => {
+  const app = document.getElementById("irsa-app");
+  for (let i = 0; i < 1200 && !app.dataset.ready; i++) await new Promise(r => setTimeout(r, 100));
+  // show the focused graph alone: its title and frame first, everything else hidden
+  const box = document.createElement("div");
+  box.style.padding = "8px";
+  box.append(document.getElementById("irsa-graph-title"), document.getElementById("irsa-graph"));
+  for (const child of Array.from(document.body.children)) child.style.display = "none";
+  document.body.prepend(box);
+  window.irsaReport.network.redraw();
+  window.irsaReport.network.fit();
+})();
+</script>"""
+
+
 def screenshot(page: Path, png: Path, *, width: int, height: int, scale: float, fragment: str = "") -> None:
     chromium = shutil.which("chromium")
     if chromium is None:
@@ -74,9 +90,10 @@ def main(argv: list[str] | None = None) -> int:
         # the summary ranked by risk, then the focused graph of the value most read from outside its
         # namespace: each reader's chain to it, the value's KMS key before it
         screenshot(report.html, args.out / "report.png", width=1400, height=1700, scale=0.6)
-        screenshot(
-            report.html, args.out / "graph.png", width=1400, height=900, scale=0.6, fragment="irsa-graph-title"
-        )
+        # a copy beside the data file that scrolls to the graph once the page has drawn it
+        graph_page = report.html.with_name("graph-view.html")
+        graph_page.write_text(report.html.read_text(encoding="utf-8") + SCROLL_TO_GRAPH, encoding="utf-8")
+        screenshot(graph_page, args.out / "graph.png", width=1400, height=820, scale=0.6)
     for name in ("report.png", "graph.png"):
         path = args.out / name
         print(f"wrote {path} ({path.stat().st_size // 1024} KiB)")

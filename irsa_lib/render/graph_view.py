@@ -128,6 +128,11 @@ def nx_graph(graph: Any) -> nx.MultiDiGraph:
     raise TypeError(f"expected an AccessGraph or a networkx graph, got {type(graph).__name__}")
 
 
+KEYS_UP_TO = 5000
+"""Views of up to this many selected nodes draw each value's KMS key as a node of its own (the copy
+that takes costs more than the view is worth on a whole large organisation, which is aggregated anyway)."""
+
+
 def with_keys(g: nx.MultiDiGraph) -> nx.MultiDiGraph:
     """A view of ``g`` in which every read (or write) of a value passes its KMS key: the reading
     identity gets an edge to the key carrying the evidence of kms:Decrypt alone (the key policy
@@ -136,9 +141,9 @@ def with_keys(g: nx.MultiDiGraph) -> nx.MultiDiGraph:
     A key that is not in the snapshot (``aws/ssm`` before first use, a key of another account) gets a
     node of its own. ``g`` is not changed."""
     reads = [(u, v, d) for u, v, d in g.edges(data=True) if "key_evidence" in d and g.nodes[v].get("kms_key")]
+    h = nx.MultiDiGraph(g)
     if not reads:
-        return g
-    h = g.copy()
+        return h
     for u, v, d in reads:
         value = g.nodes[v]
         key = "key:" + str(value["kms_key"])
@@ -176,8 +181,10 @@ def build_view(
     focus = focus or Focus()
     notices: list[str] = []
     keep = _select(base, focus, notices)  # selected without the key hops: a shared key joins no paths
-    g = with_keys(base)
-    keep |= {u for n in keep for u, _ in g.in_edges(n) if g.nodes[u].get("type") == "kms-key"}
+    g = base
+    if len(keep) <= KEYS_UP_TO:
+        g = with_keys(base.subgraph(keep))
+        keep = set(g.nodes)
     if not (focus.namespace or focus.service_account or focus.secret):
         isolated = {n for n in keep if g.degree(n) == 0}
         if isolated:
@@ -190,6 +197,11 @@ def build_view(
     if aggregate is not False:
         _aggregate(grouping, force=aggregate is True, max_nodes=max_nodes, max_parameters=max_parameters)
     notices.extend(grouping.notices)
+    if g is base:
+        notices.append(
+            f"KMS keys are drawn in views of up to {KEYS_UP_TO:,} nodes (focus on a namespace, service account or "
+            "value); here each read edge's hover text names the key and the statement that allows kms:Decrypt."
+        )
 
     levels = _levels(sub)
     nodes: list[ViewNode] = []

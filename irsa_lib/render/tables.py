@@ -135,14 +135,21 @@ def access_frame(rows: Iterable[Any]) -> pd.DataFrame:
             shown = subjects[key] = display_row(r)
         return shown
 
+    mapping = bool(rows) and isinstance(rows[0], Mapping)
+
+    def column(name: str) -> list[Any]:
+        if mapping:
+            return [r.get(name) for r in rows]
+        return [getattr(r, name, None) for r in rows]
+
     columns: dict[str, list[str]] = {}
     for c in ACCESS_COLUMNS:
         if c == "subject":
             columns[c] = [subject(r) for r in rows]
         elif c == "path":
-            columns[c] = [_text(_get(r, c), PATH_SEPARATOR) for r in rows]
+            columns[c] = [_text(v, PATH_SEPARATOR) for v in column(c)]
         else:
-            columns[c] = [_text(_get(r, c)) for r in rows]
+            columns[c] = [v if isinstance(v, str) else _text(v) for v in column(c)]
     frame = pd.DataFrame(columns, columns=list(ACCESS_COLUMNS))
     if frame.empty:
         return frame

@@ -115,14 +115,24 @@
       const c = chain(D, r), si = D.rows.s[r], s = D.subjects[si];
       readers.add(s[0]);
       const own = c.length && D.labels[c[0]] === s[0];  // the path starts at the subject itself
-      const rest = own ? c.slice(1) : c;
-      const first = own ? (D.edges[c[0] + " " + c[1]] || ["", "allow", []])
-                        : ["runs as", "allow", ["the workload's pods hold the service account's token"]];
+      let rest = own ? c.slice(1) : c;
+      let first = own ? (D.edges[c[0] + " " + c[1]] || ["", "allow", []])
+                      : ["runs as", "allow", ["the workload's pods hold the service account's token"]];
       let start = "s" + si;
       if (grouped) {
+        // what belongs to one subject alone is folded into its group (its workloads, the "any
+        // ExternalSecret someone could create in <ns>" of its namespace): the group points at the
+        // first hop the subjects share, and its hover text names what was folded
+        const folded = [];
+        while (rest.length > 1 && (D.types[rest[0]] === "workload" || D.labels[rest[0]].startsWith("any "))) {
+          folded.push(D.labels[rest[0]]);
+          first = D.edges[rest[0] + " " + rest[1]] || first;
+          rest = rest.slice(1);
+        }
         start = "g:" + s[1] + ":" + (rest.length ? rest[0] : "");
-        const g = groups.get(start) || { kind: s[1], members: [] };
+        const g = groups.get(start) || { kind: s[1], members: [], via: new Set() };
         g.members.push(s[0]);
+        folded.forEach(function (f) { g.via.add(f); });
         groups.set(start, g);
       } else {
         node(start, s[0], CONF.kinds[s[1]] || "");
@@ -138,7 +148,9 @@
       const label = names.length === 1 ? names[0] : names.length + " " + (CONF.plural[g.kind] || g.kind);
       node(id, label, CONF.kinds[g.kind] || "", {
         title: label + ":\n" + names.slice(0, 30).join("\n") +
-               (names.length > 30 ? "\n… and " + (names.length - 30) + " more (the table lists all)" : ""),
+               (names.length > 30 ? "\n… and " + (names.length - 30) + " more (the table lists all)" : "") +
+               (g.via.size ? "\nthrough their own: " + Array.from(g.via).slice(0, 10).join("; ") +
+                             (g.via.size > 10 ? "; … " + g.via.size + " in all" : "") : ""),
         font: { size: 15, bold: true }, borderWidth: 3,
       });
     });
@@ -157,7 +169,7 @@
     let note = shown.length < rows.length
       ? "paths of " + shown.length + " of " + rows.length + " access rows (the table below lists all " + rows.length + ")"
       : "paths of all " + rows.length + " access rows";
-    if (grouped) note += "; subjects of one kind taking the same first hop are drawn as one node with their count";
+    if (grouped) note += "; subjects of one kind taking the same first shared hop are drawn as one node with their count (their own workloads folded in)";
     say("irsa-graph-title", title + ": " + note);
     if (search !== undefined && state.tables["irsa-access"]) state.tables["irsa-access"].search(search).draw();
   }
