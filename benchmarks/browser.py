@@ -203,51 +203,9 @@ def draw_time(page: Path, *, timeout: float = 60.0) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="irsa-bench-") as tmp:
         copy = Path(tmp) / "page.html"
         copy.write_text(with_hook(html), encoding="utf-8")
-        to_child_r, to_child_w = os.pipe()
-        from_child_r, from_child_w = os.pipe()
-
-        def wire() -> None:  # runs in the child before exec: fd 3 = commands in, fd 4 = replies out
-            r, w = os.dup(to_child_r), os.dup(from_child_w)  # the pipe ends may themselves be fds 3/4
-            os.dup2(r, 3)
-            os.dup2(w, 4)
-            os.set_inheritable(3, True)
-            os.set_inheritable(4, True)
-
-        cmd = [exe, "--headless", "--no-sandbox", "--disable-gpu", "--remote-debugging-pipe", "--no-first-run",
-               f"--user-data-dir={tmp}/profile", "--window-size=1400,900", "about:blank"]  # fmt: skip
-        proc = subprocess.Popen(
-            cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, preexec_fn=wire, close_fds=False
+        version, state, wall = _poll(
+            exe, copy.as_uri(), Path(tmp), "JSON.stringify(window.__irsaBench || null)", _settled, timeout
         )
-        os.close(to_child_r)
-        os.close(from_child_w)
-        try:
-            cdp = _Pipe(proc, to_child_w, from_child_r)
-            version = cdp.call("Browser.getVersion").get("product")
-            target = cdp.call("Target.createTarget", {"url": "about:blank"})["targetId"]
-            session = cdp.call("Target.attachToTarget", {"targetId": target, "flatten": True})["sessionId"]
-            cdp.call("Page.enable", session=session)
-            started = time.perf_counter()
-            cdp.call("Page.navigate", {"url": copy.as_uri()}, session=session)
-            state: dict[str, Any] = {}
-            while time.perf_counter() - started < timeout:
-                res = cdp.call(
-                    "Runtime.evaluate",
-                    {"expression": "JSON.stringify(window.__irsaBench || null)", "returnByValue": True},
-                    session=session,
-                )
-                state = json.loads(res.get("result", {}).get("value") or "null") or {}
-                if _settled(state):
-                    break
-                time.sleep(0.05)
-            wall = time.perf_counter() - started
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-            os.close(to_child_w)
-            os.close(from_child_r)
     drawn = state.get("firstDraw")
     result: dict[str, Any] = {
         "status": "ok" if drawn is not None else "timeout",
@@ -275,6 +233,82 @@ def draw_time(page: Path, *, timeout: float = 60.0) -> dict[str, Any]:
             else f"no vis-network instance was created within {timeout:.0f} s"
         )
     return result
+
+
+def _poll(
+    exe: str, url: str, tmp: Path, expression: str, done: Any, timeout: float
+) -> tuple[str | None, dict[str, Any], float]:
+    """Open ``url`` in headless Chromium over the DevTools pipe and evaluate ``expression`` (a JSON
+    string) every 50 ms until ``done(state)`` or ``timeout``: (browser version, last state, seconds)."""
+    to_child_r, to_child_w = os.pipe()
+    from_child_r, from_child_w = os.pipe()
+
+    def wire() -> None:  # runs in the child before exec: fd 3 = commands in, fd 4 = replies out
+        r, w = os.dup(to_child_r), os.dup(from_child_w)  # the pipe ends may themselves be fds 3/4
+        os.dup2(r, 3)
+        os.dup2(w, 4)
+        os.set_inheritable(3, True)
+        os.set_inheritable(4, True)
+
+    cmd = [exe, "--headless", "--no-sandbox", "--disable-gpu", "--remote-debugging-pipe", "--no-first-run",
+           f"--user-data-dir={tmp}/profile", "--window-size=1400,900", "about:blank"]  # fmt: skip
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, preexec_fn=wire, close_fds=False)
+    os.close(to_child_r)
+    os.close(from_child_w)
+    try:
+        cdp = _Pipe(proc, to_child_w, from_child_r)
+        version = cdp.call("Browser.getVersion").get("product")
+        target = cdp.call("Target.createTarget", {"url": "about:blank"})["targetId"]
+        session = cdp.call("Target.attachToTarget", {"targetId": target, "flatten": True})["sessionId"]
+        cdp.call("Page.enable", session=session)
+        started = time.perf_counter()
+        cdp.call("Page.navigate", {"url": url}, session=session)
+        state: dict[str, Any] = {}
+        while time.perf_counter() - started < timeout:
+            res = cdp.call("Runtime.evaluate", {"expression": expression, "returnByValue": True}, session=session)
+            state = json.loads(res.get("result", {}).get("value") or "null") or {}
+            if done(state):
+                break
+            time.sleep(0.05)
+        wall = time.perf_counter() - started
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        os.close(to_child_w)
+        os.close(from_child_r)
+    return version, state, wall
+
+
+_PAINT = """JSON.stringify({
+  paint: (performance.getEntriesByName("first-contentful-paint")[0] || {}).startTime ?? null,
+  loaded: (performance.getEntriesByType("navigation")[0] || {}).loadEventEnd || null,
+  ready: (document.getElementById("irsa-app") || {dataset: {}}).dataset.ready || null,
+  readyAt: window.__irsaReadyAt ?? null,
+})"""
+
+
+def paint_time(page: Path, *, timeout: float = 120.0) -> dict[str, Any]:
+    """Open the access report ``page`` where it lies (its data file beside it) and report its first
+    contentful paint and when its interactive tables were ready (seconds since navigation start)."""
+    exe = chromium()
+    if exe is None:
+        return {"status": "not available", "reason": "chromium is not installed (apt-get install -y chromium)"}
+    with tempfile.TemporaryDirectory(prefix="irsa-bench-") as tmp:
+        version, state, wall = _poll(
+            exe, page.resolve().as_uri(), Path(tmp), _PAINT, lambda s: s.get("ready") is not None, timeout
+        )
+    return {
+        "status": "ok" if state.get("paint") is not None else "timeout",
+        "browser": version,
+        "first_paint_s": _seconds(state.get("paint")),
+        "load_event_s": _seconds(state.get("loaded")),
+        "tables_ready": state.get("ready"),
+        "tables_ready_s": _seconds(state.get("readyAt")),
+        "wall_s": wall,
+    }
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -34,8 +34,14 @@ STAGES: tuple[tuple[str, str], ...] = (
     ("who", "who can read X (median of 7 readable secrets)"),
     ("render", "graph HTML render, default view"),
     ("pipeline", "**load + build + table + findings** (one process)"),
+    ("report", "**`irsa report` end to end** (snapshot to HTML, peak of its processes)"),
 )
 BUDGET_SECONDS, BUDGET_MIB, WHO_SECONDS, DOUBLING, HTML_BYTES, DRAW_SECONDS = 60.0, 4096.0, 1.0, 2.2, 5e6, 10.0
+# issue 13: `irsa report` end to end, per size: (seconds, MiB, main HTML bytes, first paint seconds)
+REPORT_BUDGETS: dict[str, tuple[float, float, float, float]] = {
+    "small": (30.0, 1536.0, 10e6, 2.0),
+    "large": (60.0, 3072.0, 15e6, 3.0),
+}
 
 
 def run_child(module: str, args: Sequence[str], *, timeout: float) -> dict[str, Any]:
@@ -77,6 +83,8 @@ def run(sizes: Sequence[str], *, seed: int, workdir: Path, timeout: float, brows
             args = [stage, "--snapshot", str(snap), "--size", size, "--seed", str(seed)]
             if stage == "render":
                 args += ["--html", str(workdir / f"{size}-graph.html")]
+            if stage == "report":
+                args += ["--html", str(workdir / f"{size}-report")]
             res[stage] = run_child("benchmarks.stage", args, timeout=timeout)
             r = res[stage]
             _log(f"{size:>7} {stage:<9} {r.get('status'):<13} {r.get('seconds', float('nan')):8.2f} s "
@@ -183,7 +191,8 @@ def render_markdown(results: dict[str, Any]) -> str:
             if i:
                 cells.append(_ratio(r, results["sizes"][sizes[i - 1]].get(stage)))
         out.append(f"| {label} | " + " | ".join(cells) + " |")
-    out += ["", *budget_lines(results), "", *render_lines(results), "", *collection_lines(results), ""]
+    out += ["", *budget_lines(results), "", *report_lines(results), "", *render_lines(results), ""]
+    out += [*collection_lines(results), ""]
     out += [
         "## How it is measured",
         "",
@@ -259,6 +268,32 @@ def budget_lines(results: dict[str, Any]) -> list[str]:
             shown += f" ({b['draw_method']})"
         out.append(f"| drawn by headless Chromium | < 10 s | {shown} | "
                    f"{'yes' if drawn is not None and drawn < DRAW_SECONDS else '**no**'} |")  # fmt: skip
+    return out
+
+
+def report_lines(results: dict[str, Any]) -> list[str]:
+    """The `irsa report` budgets (issue 13) of the sizes that have one."""
+    out = ["## `irsa report` budget (issue 13)", "",
+           "| size | wall | peak memory | main HTML | data beside it | first paint | tables ready | met |",
+           "|---|--:|--:|--:|--:|--:|--:|---|"]  # fmt: skip
+    for size, (secs, mib, html_bytes, paint) in REPORT_BUDGETS.items():
+        r = results["sizes"].get(size, {}).get("report")
+        if not _ok(r):
+            out.append(f"| {size} | ≤ {secs:.0f} s | ≤ {mib / 1024:.1f} GiB | ≤ {html_bytes / 1e6:.0f} MB | | "
+                       f"≤ {paint:.0f} s | | not measured ({_t(r)}) |")  # fmt: skip
+            continue
+        assert r is not None
+        b = r.get("browser") or {}
+        first = b.get("first_paint_s")
+        ready = b.get("tables_ready_s")
+        met = (r["seconds"] <= secs and r["peak_rss_mib"] <= mib and r["html_bytes"] <= html_bytes
+               and first is not None and first <= paint)  # fmt: skip
+        out.append(
+            f"| {size} | {r['seconds']:.1f} s (≤ {secs:.0f}) | {r['peak_rss_mib'] / 1024:.2f} GiB (≤ {mib / 1024:.1f}) | "
+            f"{_mib(r['html_bytes'])} (≤ {html_bytes / 1e6:.0f} MB) | {_mib(r.get('data_bytes') or 0)} | "
+            f"{'-' if first is None else f'{first:.2f} s'} (≤ {paint:.0f}) | {'-' if ready is None else f'{ready:.1f} s'} | "
+            f"{'yes' if met else '**no**'} |"
+        )
     return out
 
 

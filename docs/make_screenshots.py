@@ -1,12 +1,13 @@
-"""Regenerate the README screenshots: ``docs/report.png`` and ``docs/graph.png`` from the embedded demo.
+"""Regenerate the README screenshots: ``docs/report.png`` and ``docs/graph.png`` at a realistic size.
 
 Usage (from the repository root, headless Chromium installed)::
 
     .venv/bin/python docs/make_screenshots.py
 
-Runs the demo (local AWS endpoint + shipped manifests), the access report (papermill + nbconvert)
-and the trust graph restricted to paths that reach a secret, then screenshots both pages in
-headless Chromium at a reduced scale so the PNGs stay small. Chromium runs with every host name
+Generates the synthetic organisation ``small`` (500 service accounts, 6,250 values), runs the access
+report on it (papermill + nbconvert), then screenshots the report's ranked summary and its focused
+trust graph (each reader's chain to one value, the value's KMS key before it) in headless Chromium
+at a reduced scale so the PNGs stay small. Chromium runs with every host name
 unresolvable, so nothing is fetched from the network.
 """
 
@@ -21,6 +22,22 @@ from pathlib import Path
 
 DOCS = Path(__file__).resolve().parent
 sys.path.insert(0, str(DOCS.parent))  # this checkout's irsa_lib, whatever is installed
+
+
+SCROLL_TO_GRAPH = """<script>
+(async () => {
+  const app = document.getElementById("irsa-app");
+  for (let i = 0; i < 1200 && !app.dataset.ready; i++) await new Promise(r => setTimeout(r, 100));
+  // show the focused graph alone: its title and frame first, everything else hidden
+  const box = document.createElement("div");
+  box.style.padding = "8px";
+  box.append(document.getElementById("irsa-graph-title"), document.getElementById("irsa-graph"));
+  for (const child of Array.from(document.body.children)) child.style.display = "none";
+  document.body.prepend(box);
+  window.irsaReport.network.redraw();
+  window.irsaReport.network.fit();
+})();
+</script>"""
 
 
 def screenshot(page: Path, png: Path, *, width: int, height: int, scale: float, fragment: str = "") -> None:
@@ -42,7 +59,7 @@ def screenshot(page: Path, png: Path, *, width: int, height: int, scale: float, 
                 "--hide-scrollbars",
                 f"--user-data-dir={profile}",
                 "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1",
-                "--virtual-time-budget=8000",
+                "--virtual-time-budget=60000",
                 f"--force-device-scale-factor={scale}",
                 f"--window-size={width},{height}",
                 f"--screenshot={png}",
@@ -56,31 +73,27 @@ def screenshot(page: Path, png: Path, *, width: int, height: int, scale: float, 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=DOCS, help="directory for report.png and graph.png")
+    parser.add_argument(
+        "--size", default="small", help="synthetic organisation (benchmarks/synthetic.py) to report on; default small"
+    )
     args = parser.parse_args(argv)
 
-    from irsa_lib.analysis import analyse
-    from irsa_lib.demo import run_demo
+    from benchmarks.synthetic import generate
     from irsa_lib.notebooks import run_report
-    from irsa_lib.render.graph_html import Focus, render_trust_graph
+    from irsa_lib.snapshot import save_snapshot
 
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
-        demo = run_demo(work / "demo")
-        report = run_report(work / "report", {"snapshot_path": str(demo.snapshot_path)})
-        analysis = analyse(demo.snapshot)
-        graph = work / "graph.html"
-        graph.write_text(
-            render_trust_graph(
-                analysis.graph,
-                focus=Focus(secrets_only=True),
-                findings=analysis.findings,
-                title="Trust graph: demo, paths that reach a secret",
-            ),
-            encoding="utf-8",
-        )
+        snapshot = save_snapshot(generate(args.size, seed=0), work / f"{args.size}.json")
+        report = run_report(work / "report", {"snapshot_path": str(snapshot)})
         args.out.mkdir(parents=True, exist_ok=True)
-        screenshot(report.html, args.out / "report.png", width=1400, height=1500, scale=0.6)
-        screenshot(graph, args.out / "graph.png", width=1600, height=1000, scale=0.6)
+        # the summary ranked by risk, then the focused graph of the value most read from outside its
+        # namespace: each reader's chain to it, the value's KMS key before it
+        screenshot(report.html, args.out / "report.png", width=1400, height=1700, scale=0.6)
+        # a copy beside the data file that scrolls to the graph once the page has drawn it
+        graph_page = report.html.with_name("graph-view.html")
+        graph_page.write_text(report.html.read_text(encoding="utf-8") + SCROLL_TO_GRAPH, encoding="utf-8")
+        screenshot(graph_page, args.out / "graph.png", width=1400, height=820, scale=0.6)
     for name in ("report.png", "graph.png"):
         path = args.out / name
         print(f"wrote {path} ({path.stat().st_size // 1024} KiB)")

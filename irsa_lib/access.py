@@ -29,12 +29,17 @@ import networkx as nx
 from irsa_lib.errors import UsageError
 from irsa_lib.graph import build_graph
 from irsa_lib.graph.core import AccessGraph, Gap
+from irsa_lib.graph.nodes import key_label_of
 from irsa_lib.graph.schema import (
     ACCOUNT,
     ARN,
     CLUSTER,
     DECISION,
     EDGE_DECISIONS,
+    KEY_EVIDENCE,
+    KMS_KEY_ALIAS,
+    KMS_KEY_ARN,
+    KMS_KEY_MANAGER,
     MECHANISM,
     MISSING,
     NAME,
@@ -48,9 +53,11 @@ from irsa_lib.graph.schema import (
     WRITE_MECHANISMS,
     Mechanism,
     NodeType,
+    key_id,
     param_id,
     secret_id,
 )
+from irsa_lib.subjects import display_row
 
 __all__ = [
     "ACCESS_KINDS",
@@ -132,9 +139,22 @@ class AccessRow:
     subject_kind: str = "ServiceAccount"
     nodes: tuple[str, ...] = ()
     """Node ids of the path, for views that link back into the graph."""
+    hop_nodes: tuple[str, ...] = ()
+    """Node ids of ``path``, one per hop (controller chains included; the key as ``key:<arn>``)."""
+    kms_key_arn: str = ""
+    """The value's KMS key (the ARN it is evaluated as); ``path`` names it before the value."""
+    kms_key_alias: str = ""
+    kms_key_manager: str = ""
+    """``AWS`` (``aws/ssm``, ``aws/secretsmanager``), ``CUSTOMER``, or ``unknown`` (key not in the snapshot)."""
+
+    @property
+    def subject(self) -> str:
+        """The subject as every view writes it (:func:`irsa_lib.subjects.display`)."""
+        return display_row(self)
 
     def to_json(self) -> dict[str, Any]:
         return {
+            "subject": self.subject,
             "cluster": self.cluster,
             "namespace": self.namespace,
             "service_account": self.service_account,
@@ -142,6 +162,9 @@ class AccessRow:
             "secret_arn": self.secret_arn,
             "secret_name": self.secret_name,
             "secret_kind": self.secret_kind,
+            "kms_key_arn": self.kms_key_arn,
+            "kms_key_alias": self.kms_key_alias,
+            "kms_key_manager": self.kms_key_manager,
             "access": self.access,
             "decision": self.decision,
             "path": list(self.path),
@@ -161,6 +184,8 @@ class AccessPath:
     access: Access
     decision: RowDecision
     hops: tuple[str, ...]
+    hop_nodes: tuple[str, ...]
+    """Node ids of ``hops``, one each (controller chains included; the key as ``key:<arn>``)."""
     mechanisms: tuple[str, ...]
     unresolved_keys: tuple[str, ...]
 
@@ -183,23 +208,30 @@ def _edge_class(data: dict[str, Any]) -> tuple[int, int]:
 
 def _path(graph: AccessGraph, nodes: list[str], edges: list[dict[str, Any]]) -> AccessPath:
     cls = dec = 0
-    hops = [graph.label(nodes[0])]
+    ids = [nodes[0]]
     mechanisms: list[str] = []
     unresolved: list[str] = []
     for v, data in zip(nodes[1:], edges, strict=True):
         c, d = _edge_class(data)
         cls, dec = max(cls, c), max(dec, d)
-        hops.extend(graph.label(x) for x in data.get(VIA, ()))
-        hops.append(graph.label(v))
+        ids.extend(data.get(VIA, ()))
+        ids.append(v)
         mechanisms.append(str(data[MECHANISM]))
         unresolved.extend(k for k in data[UNRESOLVED_KEYS] if k not in unresolved)
-    dedup = [h for i, h in enumerate(hops) if i == 0 or h != hops[i - 1]]
+    hops = [graph.label(x) for x in ids]
+    value = graph.node(nodes[-1]) if nodes and graph.type_of(nodes[-1]) in SECRET_TYPES else {}
+    if value.get(KMS_KEY_ARN) and edges and KEY_EVIDENCE in edges[-1]:
+        # the value's key: decrypting is a hop of its own (a plaintext parameter has none)
+        hops.insert(len(hops) - 1, key_label_of(value))
+        ids.insert(len(ids) - 1, key_id(str(value.get(KMS_KEY_ARN) or "")))
+    keep = [i for i, h in enumerate(hops) if i == 0 or h != hops[i - 1]]
     return AccessPath(
         nodes=tuple(nodes),
         edges=tuple(edges),
         access=ACCESS_KINDS[cls],
         decision=ROW_DECISIONS[dec],
-        hops=tuple(dedup),
+        hops=tuple(hops[i] for i in keep),
+        hop_nodes=tuple(ids[i] for i in keep),
         mechanisms=tuple(mechanisms),
         unresolved_keys=tuple(unresolved),
     )
@@ -395,6 +427,10 @@ def _rows(graph: AccessGraph) -> list[AccessRow]:
                     complete=not unknown,
                     unknown=unknown,
                     nodes=path.nodes,
+                    hop_nodes=path.hop_nodes,
+                    kms_key_arn=str(attrs.get(KMS_KEY_ARN) or ""),
+                    kms_key_alias=str(attrs.get(KMS_KEY_ALIAS) or ""),
+                    kms_key_manager=str(attrs.get(KMS_KEY_MANAGER) or ""),
                 )
             )
     rows.sort(key=lambda r: (r.cluster, r.namespace or "", r.subject_kind, r.service_account, r.secret_name))

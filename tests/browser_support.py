@@ -12,7 +12,9 @@ proves the check sees such requests (``test_network_check_detects_external_reque
 
 from __future__ import annotations
 
+import html
 import json
+import re
 import shutil
 import struct
 import subprocess
@@ -20,6 +22,7 @@ import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlparse
 
 CHROMIUM = shutil.which("chromium")
@@ -94,6 +97,32 @@ def load_dom(page: Path, work: Path, *, name: str = "dom", budget_ms: int = 8000
     """Open ``page`` in headless Chromium, let its scripts run, and return its DOM and the requests it made."""
     proc = _run([*_chromium(work, name, budget_ms), "--dump-dom", page.resolve().as_uri()])
     return PageDom(dom=proc.stdout, requests=page_requests(work / f"{name}.netlog.json"))
+
+
+def run_in_page(page: Path, work: Path, script: str, *, name: str = "probe", budget_ms: int = 60000) -> PageAnswer:
+    """Open a copy of ``page`` (in its own folder, so its side files resolve) with ``script`` appended,
+    in headless Chromium; ``script`` puts its answer as JSON text into ``<pre id="probe">``. Returns
+    that answer and the requests the page made. The script runs in the real page: it waits for what
+    it needs (``await`` is allowed; it is wrapped in an async function)."""
+    assert CHROMIUM, SKIP_REASON
+    probe = page.with_name(f"{page.stem}.{name}.html")
+    body = (
+        '<pre id="probe"></pre><script>(async () => { const out = document.getElementById("probe");'
+        f" try {{ {script} }} catch (e) {{ out.textContent = JSON.stringify({{error: String(e)}}); }} }})();</script>"
+    )
+    probe.write_text(page.read_text(encoding="utf-8") + body, encoding="utf-8")
+    proc = _run([*_chromium(work, name, budget_ms), "--window-size=1400,1000", "--dump-dom", probe.resolve().as_uri()])
+    match = re.search(r'<pre id="probe">(.*?)</pre>', proc.stdout, re.DOTALL)
+    text = html.unescape(match.group(1)) if match else ""
+    if not text:
+        raise AssertionError(f"the page's probe gave no answer: {proc.stdout[-1500:]}")
+    return PageAnswer(answer=json.loads(text), requests=page_requests(work / f"{name}.netlog.json"))
+
+
+@dataclass(frozen=True)
+class PageAnswer:
+    answer: Any
+    requests: tuple[str, ...]
 
 
 def page_requests(net_log: Path) -> tuple[str, ...]:

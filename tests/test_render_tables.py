@@ -51,7 +51,8 @@ ROWS = [
 
 def test_access_frame_flattens_paths_and_mechanisms() -> None:
     frame = access_frame(ROWS)
-    assert list(frame.columns)[:4] == ["cluster", "namespace", "service_account", "secret_name"]
+    assert list(frame.columns)[:5] == ["subject", "cluster", "namespace", "service_account", "subject_kind"]
+    assert frame["subject"].iloc[0] == "sa demo/billing/billing"
     assert len(frame) == 5
     direct = frame[frame["access"] == "direct"].iloc[0]
     assert direct["path"] == "sa → role → p"
@@ -61,13 +62,13 @@ def test_access_frame_flattens_paths_and_mechanisms() -> None:
 
 def test_matrix_shows_the_most_direct_then_most_certain_access() -> None:
     matrix = access_matrix(access_frame(ROWS))
-    assert list(matrix.index) == ["demo/billing/billing", "demo/tenant/app"]
+    assert list(matrix.index) == ["sa demo/billing/billing", "sa demo/tenant/app"]
     assert list(matrix.columns) == ["/billing/db", "/payments/db"]
     # direct beats via-controller even when the direct path is only conditional
-    assert matrix.loc["demo/billing/billing", "/billing/db"] == "direct · conditional"
-    assert matrix.loc["demo/billing/billing", "/payments/db"] == ""
-    assert matrix.loc["demo/tenant/app", "/billing/db"] == "potential · allow"
-    assert matrix.loc["demo/tenant/app", "/payments/db"] == "via-controller · conditional"
+    assert matrix.loc["sa demo/billing/billing", "/billing/db"] == "direct · conditional"
+    assert matrix.loc["sa demo/billing/billing", "/payments/db"] == ""
+    assert matrix.loc["sa demo/tenant/app", "/billing/db"] == "potential · allow"
+    assert matrix.loc["sa demo/tenant/app", "/payments/db"] == "via-controller · conditional"
 
 
 def test_matrix_of_nothing_is_empty() -> None:
@@ -139,7 +140,7 @@ def test_export_writes_csv_and_json(tmp_path: Path) -> None:
     matrix = access_matrix(frame)
     written = export_frames({"access": frame, "matrix": matrix}, tmp_path / "out")
     assert sorted(p.name for p in written) == ["access.csv", "access.json", "matrix.csv", "matrix.json"]
-    assert pd.read_csv(tmp_path / "out" / "access.csv").shape == (5, 10)
+    assert pd.read_csv(tmp_path / "out" / "access.csv").shape == (5, 15)
     records = json.loads((tmp_path / "out" / "matrix.json").read_text())
-    assert records[0]["service account"] == "demo/billing/billing"
+    assert records[0]["subject"] == "sa demo/billing/billing"
     assert records[0]["/billing/db"] == "direct · conditional"

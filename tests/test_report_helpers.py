@@ -154,8 +154,11 @@ def test_report_cli_reports_bad_input_clearly(tmp_path: Path, capsys: pytest.Cap
 def test_summary_counts() -> None:
     summary = dict(summary_frame(analysis()).itertuples(index=False, name=None))
     assert summary["service accounts"] == "1"
-    assert summary["service accounts reaching a secret"] == "2"
-    assert summary["secrets reachable from a service account"] == "2"
+    # both rows' subjects are service accounts; every kind is counted, zero included
+    assert summary["subjects reaching a value: service accounts"] == "2"
+    assert summary["subjects reaching a value: RBAC groups"] == "0"
+    assert summary["subjects reaching a value: kubelets (nodes)"] == "0"
+    assert summary["values (parameters and secrets) some subject can read"] == "2"
     assert summary["access paths: direct"] == "1"
     assert summary["access paths: via controller"] == "1"
     assert summary["findings: critical"] == "1"
@@ -176,15 +179,25 @@ def test_write_report_files(tmp_path: Path) -> None:
         [
             "snapshot.json",
             "trust-graph.html",
+            "report_data.js",
             *(
                 f"{t}.{ext}"
-                for t in ("access_rows", "access_matrix", "findings", "coverage")
+                for t in ("access_rows", "access_matrix", "findings", "coverage", "values", "subjects", "namespaces")
                 for ext in ("csv", "json")
             ),
         ]
     )
     findings = json.loads((tmp_path / "out" / "findings.json").read_text())
     assert [f["rule"] for f in findings] == ["F03", "F18"]
+    values = json.loads((tmp_path / "out" / "values.json").read_text())
+    # /billing/db belongs to billing (its first path segment) and is read from there only
+    billing = next(v for v in values if v["value"] == "/billing/db")
+    assert (billing["owner_namespace"], billing["readers"], billing["readers_outside_owner"]) == ("billing", 1, 0)
+    payments = next(v for v in values if v["value"] == "/payments/db")
+    # no namespace "payments" in this snapshot: no owner, so no reader counts as outside
+    assert (payments["owner_namespace"], payments["readers"], payments["readers_outside_owner"]) == ("", 1, 0)
+    data = (tmp_path / "out" / "report_data.js").read_text()
+    assert data.startswith('window["IRSA_REPORT_DATA"] = {') and "sa demo/billing/billing" in data
 
 
 @dataclass(frozen=True)
@@ -213,20 +226,35 @@ def test_drift_frame_lists_each_change() -> None:
         access_changed=(Change(old_row, ROWS[1], ("decision",)),),
     )
     frame = drift_frame(drift)
+    assert list(frame.columns) == ["change", "kind", "what", "before", "after"]
     assert list(frame.itertuples(index=False, name=None)) == [
         (
             "new",
             "finding",
             "F03 arn:aws:iam::123456789012:role/external-secrets-role",
+            "",
             "critical: kubernetes-external-secrets without effective namespace role gating",
         ),
-        ("gone", "finding", "F18 demo/billing/ServiceAccount/billing", "low: IRSA trust policy has no aud condition"),
-        ("new", "access", "demo/billing/billing → /billing/db", "via-controller · allow"),
+        (
+            "gone",
+            "finding",
+            "F18 demo/billing/ServiceAccount/billing",
+            "low: IRSA trust policy has no aud condition",
+            "",
+        ),
+        (
+            "new",
+            "access",
+            "sa demo/billing/billing reads /billing/db (via-controller)",
+            "",
+            f"allow: workload:demo/billing/Deployment/billing → k8s-secret:demo/billing/db-creds → {BILLING_DB}",
+        ),
         (
             "changed",
             "access",
-            "demo/external-secrets/external-secrets-sa → /payments/db",
-            "decision: allow → conditional",
+            "sa demo/external-secrets/external-secrets-sa reads /payments/db (direct)",
+            "allow: ",
+            "conditional: ",
         ),
     ]
 

@@ -7,12 +7,19 @@ import csv
 import io
 import json
 import sys
+from typing import TYPE_CHECKING
 
 from irsa_lib.access import AccessRow, relevant_gaps, select_rows
 from irsa_lib.analysis import analyse
+from irsa_lib.render import terminal
 from irsa_lib.snapshot import load_snapshot
 
+if TYPE_CHECKING:
+    from rich.console import Console
+
+PATH_SEPARATOR = " → "
 CSV_FIELDS = (
+    "subject",
     "cluster",
     "namespace",
     "service_account",
@@ -20,6 +27,9 @@ CSV_FIELDS = (
     "secret_name",
     "secret_kind",
     "secret_arn",
+    "kms_key_arn",
+    "kms_key_alias",
+    "kms_key_manager",
     "access",
     "decision",
     "complete",
@@ -39,19 +49,22 @@ def register(p: argparse.ArgumentParser) -> None:
     p.set_defaults(run=run)
 
 
-def render_table(rows: list[AccessRow]) -> str:
-    header = ("SUBJECT", "SECRET", "ACCESS", "DECISION", "PATH")
-    lines = [header]
+def print_table(rows: list[AccessRow], console: Console) -> None:
+    """Two lines per row: subject, value, access and decision; then the path, folded between hops."""
     for r in rows:
-        subject = f"{r.cluster}:{r.namespace or '-'}/{r.service_account}"
-        if r.subject_kind != "ServiceAccount":
-            subject += f" ({r.subject_kind})"
         decision = r.decision + ("" if r.complete else " (incomplete)")
-        lines.append((subject, r.secret_name, r.access, decision, " -> ".join(r.path)))
-    widths = [max(len(line[i]) for line in lines) for i in range(4)]
-    return "\n".join(
-        "  ".join(cell.ljust(widths[i]) if i < 4 else cell for i, cell in enumerate(line)) for line in lines
-    )
+        terminal.emit(
+            console,
+            terminal.join(
+                [
+                    terminal.plain(r.subject, "bold"),
+                    terminal.plain(f"→ {r.secret_name}"),
+                    terminal.plain(r.access),
+                    terminal.plain(decision, terminal.DECISION_STYLES.get(r.decision, "")),
+                ]
+            ),
+        )
+        terminal.emit(console, terminal.plain(PATH_SEPARATOR.join(r.path)), indent=4)
 
 
 def render_csv(rows: list[AccessRow]) -> str:
@@ -63,7 +76,7 @@ def render_csv(rows: list[AccessRow]) -> str:
         w.writerow(
             {
                 k: (
-                    " -> ".join(data[k])
+                    PATH_SEPARATOR.join(data[k])
                     if k == "path"
                     else "; ".join(data[k])
                     if isinstance(data[k], list)
@@ -85,7 +98,11 @@ def run(args: argparse.Namespace) -> int:
     elif args.format == "csv":
         sys.stdout.write(render_csv(rows))
     else:
-        print(render_table(rows) if rows else "no access found")
+        console = terminal.make_console()
+        if rows:
+            print_table(rows, console)
+        else:
+            terminal.emit(console, "no access found")
     gaps = relevant_gaps(analysis.graph)
     if gaps:
         print(

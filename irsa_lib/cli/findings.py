@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import io
 import json
-import textwrap
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 from irsa_lib.analysis import analyse
 from irsa_lib.cli.collect import add_manifest_sources, manifest_sources
@@ -13,7 +14,11 @@ from irsa_lib.errors import UsageError
 from irsa_lib.findings import RULES, Finding, Severity, at_or_above, select_rules
 from irsa_lib.findings.sarif import to_sarif
 from irsa_lib.locate import Location
+from irsa_lib.render import terminal
 from irsa_lib.snapshot import load_snapshot
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 
 def register(p: argparse.ArgumentParser) -> None:
@@ -31,6 +36,7 @@ def register(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--rule", action="append", metavar="ID", default=[], help="run only this rule (repeatable, e.g. --rule F01)"
     )
+    p.add_argument("--full", action="store_true", help="table: every evidence line, uncut")
     p.add_argument("--list-rules", action="store_true", help="print the rule catalogue (markdown table) and exit")
     add_manifest_sources(p, "SARIF: point results about Kubernetes objects at this manifest tree (repeatable)")
     p.set_defaults(run=run, k8s_sources=None)
@@ -45,22 +51,53 @@ def rules_table(ids: Sequence[str] | None = None) -> str:
     return "\n".join(lines)
 
 
-def format_table(findings: Sequence[Finding]) -> str:
+EVIDENCE_SHOWN = 3
+"""Evidence lines shown per finding in the table (``--full`` shows all; JSON and SARIF always do)."""
+EVIDENCE_CHARS = 300
+"""Characters of one evidence line shown in the table before it is cut (``--full`` shows all)."""
+
+
+def print_findings(findings: Sequence[Finding], console: Console, *, full: bool = False) -> None:
+    """Each finding: severity, rule and resource (whole, never split), folded evidence, remediation."""
     if not findings:
-        return "no findings"
-    out = []
+        terminal.emit(console, "no findings")
+        return
     for f in findings:
-        status = "" if f.status == "fail" else " [unknown]"
-        out.append(f"{f.severity.value.upper():8} {f.rule} {f.slug}{status}")
-        out.append(f"         {f.resource}")
-        for e in f.evidence:
-            out.append(textwrap.fill(e, width=118, initial_indent="         - ", subsequent_indent="           "))
+        status = "" if f.status == "fail" else " [unknown: inputs missing]"
+        sev = f.severity.value
+        terminal.emit(
+            console,
+            terminal.join(
+                [terminal.plain(sev.upper(), terminal.SEVERITY_STYLES.get(sev, "")), f"{f.rule} {f.slug}{status}"]
+            ),
+        )
+        terminal.emit(console, terminal.plain(f.resource), indent=2)
+        shown, more = (
+            (list(f.evidence), None)
+            if full
+            else terminal.fold(
+                f.evidence, keep=EVIDENCE_SHOWN, what="evidence lines", hint="--full or --format json shows all"
+            )
+        )
+        for e in shown:
+            text = e if full or len(e) <= EVIDENCE_CHARS else e[:EVIDENCE_CHARS] + " … (--full shows all)"
+            terminal.emit(console, terminal.plain(f"- {text}", "dim"), indent=4)
+        if more:
+            terminal.emit(console, terminal.plain(more, "dim italic"), indent=4)
+        if f.remediation:
+            terminal.emit(console, terminal.plain(f"fix: {f.remediation}"), indent=4)
     fails = [f for f in findings if f.status == "fail"]
     counts = {s.value: sum(1 for f in fails if f.severity is s) for s in Severity}
     summary = ", ".join(f"{n} {s}" for s, n in counts.items() if n)
     unknown = len(findings) - len(fails)
-    out.append(f"{len(fails)} failing ({summary or 'none'}), {unknown} not judged (inputs missing)")
-    return "\n".join(out)
+    terminal.emit(console, f"{len(fails)} failing ({summary or 'none'}), {unknown} not judged (inputs missing)")
+
+
+def format_table(findings: Sequence[Finding], *, width: int | None = None, full: bool = False) -> str:
+    """:func:`print_findings` as a string (no colour), ``width`` columns wide (unbounded when None)."""
+    buf = io.StringIO()
+    print_findings(findings, terminal.make_console(buf, width=width), full=full)
+    return buf.getvalue().rstrip("\n")
 
 
 def finding_locator(snapshot_path: str, manifests: Sequence[tuple[str, str]]) -> Callable[[Finding], Location]:
@@ -96,7 +133,7 @@ def run(args: argparse.Namespace) -> int:
         locate = finding_locator(args.snapshot, manifest_sources(args))
         print(json.dumps(to_sarif(findings, [r.meta for r in selected], locate=locate), indent=2))
     else:
-        print(format_table(findings))
+        print_findings(findings, terminal.make_console(), full=args.full)
     if threshold is not None and at_or_above(findings, threshold):
         return 1
     return 0

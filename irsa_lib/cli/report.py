@@ -14,7 +14,14 @@ def register(p: argparse.ArgumentParser) -> None:
         "Collect (or load a snapshot), analyse, and write DIR/access_report.html plus the "
         "executed notebook, the snapshot, CSV/JSON tables and the standalone trust graph."
     )
-    p.add_argument("-o", "--output", required=True, metavar="DIR", help="directory for the report and its files")
+    out = p.add_mutually_exclusive_group(required=True)
+    out.add_argument("-o", "--output", metavar="DIR", help="directory for the report and its files")
+    out.add_argument(
+        "--runs-dir",
+        metavar="DIR",
+        help="scheduled runs: write this run to DIR/<UTC time> (created if missing), compare it with the last "
+        "successful run in DIR unless --previous is given; a failed run is kept as DIR/<UTC time>.failed",
+    )
     src = p.add_argument_group("what to analyse (a snapshot, or sources to collect)")
     src.add_argument("--snapshot", metavar="FILE", help="analyse this snapshot instead of collecting")
     src.add_argument("--aws-profile", action="append", default=[], metavar="NAME", help="AWS profile (repeatable)")
@@ -89,7 +96,25 @@ def _abs(path: str | None) -> str | None:
 def run(args: argparse.Namespace) -> int:
     from irsa_lib.notebooks import run_report
 
-    result = run_report(args.output, parameters(args), timeout=args.timeout)
-    print(f"report: {result.html}")
-    print(f"executed notebook: {result.notebook}")
+    params = parameters(args)
+    if not args.runs_dir:
+        result = run_report(args.output, params, timeout=args.timeout)
+        print(f"report: {result.html}")
+        print(f"executed notebook: {result.notebook}")
+        return 0
+    from irsa_lib.render.runs import finish_run, last_successful, start_run
+
+    previous = last_successful(args.runs_dir)
+    if params["previous_snapshot"] is None and previous is not None:
+        params["previous_snapshot"] = str((previous / "snapshot.json").resolve())
+    run_dir = start_run(args.runs_dir)
+    try:
+        result = run_report(run_dir, params, timeout=args.timeout)
+    except BaseException as exc:
+        failed = finish_run(run_dir, error=f"{type(exc).__name__}: {exc}")
+        print(f"run failed, kept as {failed} (the next run compares with {previous or 'no earlier run'})")
+        raise
+    done = finish_run(run_dir, error=None)
+    print(f"report: {done / result.html.name}")
+    print(f"compared with: {params['previous_snapshot'] or 'no earlier run'}")
     return 0

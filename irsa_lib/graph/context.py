@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 
+from irsa_lib import subjects
 from irsa_lib.graph.aws import AwsView, Identity, ReadLeg, SecretRecord
 from irsa_lib.graph.core import AccessGraph
 from irsa_lib.graph.legs import Leg
@@ -111,7 +112,7 @@ class BuildContext:
         return self.graph.add_node(
             sa_id(cluster, namespace, name),
             NodeType.SERVICE_ACCOUNT,
-            f"sa {namespace}/{name}",
+            subjects.display(subjects.Subject(subjects.SubjectKind.SERVICE_ACCOUNT, cluster, namespace, name)),
             cluster=cluster,
             namespace=namespace,
             name=name,

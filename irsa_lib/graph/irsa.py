@@ -21,6 +21,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from irsa_lib import subjects
 from irsa_lib.graph.aws import Identity, web_principal
 from irsa_lib.graph.context import BuildContext, Reach
 from irsa_lib.graph.core import Gap
@@ -305,11 +306,10 @@ def _potential_edges(
         if leg is None:
             continue
         done.add(scope)
-        where = cluster if scope is None else f"{cluster}/{scope}"
         node = ctx.graph.add_node(
             any_sa_id(cluster, scope),
             NodeType.ANY_SERVICE_ACCOUNT,
-            f"any service account someone could create in {where}",
+            subjects.display(subjects.Subject(subjects.SubjectKind.ANY_SERVICE_ACCOUNT, cluster, scope, "*")),
             **{CLUSTER: cluster, NAMESPACE: scope, SYNTHETIC: True},
         )
         ctx.graph.add_edge(

@@ -6,14 +6,19 @@ the graph holds only the AWS identities some Kubernetes object can reach.
 
 from __future__ import annotations
 
-from typing import Literal
+from collections.abc import Mapping
+from typing import Any, Literal
 
+from irsa_lib import subjects
 from irsa_lib.graph.aws import is_plaintext
 from irsa_lib.graph.context import BuildContext
 from irsa_lib.graph.schema import (
     ACCOUNT,
     ARN,
     CLUSTER,
+    KMS_KEY_ALIAS,
+    KMS_KEY_ARN,
+    KMS_KEY_MANAGER,
     NAME,
     NAMESPACE,
     PARAMETER_TYPE,
@@ -28,6 +33,7 @@ from irsa_lib.graph.schema import (
     secret_id,
     workload_id,
 )
+from irsa_lib.model import KMSKey
 
 
 def add_nodes(ctx: BuildContext) -> None:
@@ -39,7 +45,9 @@ def add_nodes(ctx: BuildContext) -> None:
         g.add_node(
             workload_id(w.cluster, w.namespace, w.kind, w.name),
             NodeType.WORKLOAD,
-            f"{w.kind} {w.namespace}/{w.name}",
+            subjects.display(
+                subjects.Subject(subjects.SubjectKind.WORKLOAD, w.cluster, w.namespace, f"{w.kind}/{w.name}")
+            ),
             **{CLUSTER: w.cluster, NAMESPACE: w.namespace, NAME: w.name},
             kind=w.kind,
             service_account=w.service_account,
@@ -54,34 +62,56 @@ def add_nodes(ctx: BuildContext) -> None:
             observed=True,
         )
     for k in ctx.snapshot.kms_keys:
-        label = k.aliases[0] if k.aliases else k.key_id
         g.add_node(
             key_id(k.arn),
             NodeType.KMS_KEY,
-            f"key {label}",
+            key_label(k.aliases[0] if k.aliases else "", k.arn, k.manager),
             **{ARN: k.arn, ACCOUNT: k.account_id, REGION: k.region},
             manager=k.manager,
         )
     for p in ctx.aws.parameters:
-        key, key_arn = (None, None) if is_plaintext(p) else ctx.aws.key_for(p)[:2]
+        plaintext = is_plaintext(p)
+        key, key_arn, managed = (None, "", None) if plaintext else ctx.aws.key_for(p)
         g.add_node(
             param_id(p.arn),
             NodeType.SSM_PARAMETER,
             f"parameter {p.name}",
             **{ARN: p.arn, NAME: p.name, ACCOUNT: p.account_id, REGION: p.region, PARAMETER_TYPE: p.type},
-            kms_key=key_arn,
+            **({} if plaintext else key_facts(key, key_arn, managed)),
             kms_key_known=key is not None,
         )
     for s in ctx.aws.secrets:
-        key, key_arn, _ = ctx.aws.key_for(s)
+        key, key_arn, managed = ctx.aws.key_for(s)
         g.add_node(
             secret_id(s.arn),
             NodeType.SECRETSMANAGER_SECRET,
             f"secret {s.name}",
             **{ARN: s.arn, NAME: s.name, ACCOUNT: s.account_id, REGION: s.region},
-            kms_key=key_arn,
+            **key_facts(key, key_arn, managed),
             kms_key_known=key is not None,
         )
+
+
+def key_facts(key: KMSKey | None, key_arn: str, managed_service: str | None) -> dict[str, str]:
+    """A value's key as value-node attributes: its ARN, alias (``alias/...``, or empty) and manager
+    (``AWS``, ``CUSTOMER``, or ``unknown`` when the key record is not in the snapshot)."""
+    manager: str
+    if key is not None:
+        alias, manager = (key.aliases[0] if key.aliases else ""), key.manager
+    elif managed_service is not None:
+        alias, manager = f"alias/aws/{managed_service}", "AWS"
+    else:
+        tail = key_arn.rsplit(":", 1)[-1]
+        alias, manager = (tail if tail.startswith("alias/") else ""), "unknown"
+    return {KMS_KEY_ARN: key_arn, KMS_KEY_ALIAS: alias, KMS_KEY_MANAGER: manager}
+
+
+def key_label(alias: str, key_arn: str, manager: str) -> str:
+    """How a key is written in paths and views: ``key billing (customer managed)``, ``key aws/ssm (AWS
+    managed)``, the key id when it has no alias, ``(not in snapshot)`` when its record is missing."""
+    name = alias.removeprefix("alias/") if alias else key_arn.rsplit(":", 1)[-1].removeprefix("key/")
+    how = {"AWS": "AWS managed", "CUSTOMER": "customer managed"}.get(manager, "not in snapshot")
+    return f"key {name} ({how})"
 
 
 def k8s_secret_node(ctx: BuildContext, cluster: str, namespace: str, name: str) -> str:
@@ -115,4 +145,13 @@ def external_secret_node(
         node_type,
         label,
         **{CLUSTER: cluster, NAMESPACE: namespace, NAME: name, SYNTHETIC: synthetic},
+    )
+
+
+def key_label_of(value_attrs: Mapping[str, Any]) -> str:
+    """:func:`key_label` of a value node's key (from its attributes)."""
+    return key_label(
+        str(value_attrs.get(KMS_KEY_ALIAS) or ""),
+        str(value_attrs.get(KMS_KEY_ARN) or ""),
+        str(value_attrs.get(KMS_KEY_MANAGER) or ""),
     )

@@ -28,6 +28,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from irsa_lib import subjects
 from irsa_lib.graph.context import BuildContext
 from irsa_lib.graph.eso import store_author_identities
 from irsa_lib.graph.imds import new_pod_legs
@@ -108,7 +109,14 @@ def _subject_node(ctx: BuildContext, cluster: str, binding: RBACBinding, s: Subj
     return ctx.graph.add_node(
         rbac_subject_id(cluster, s.kind, s.namespace, s.name),
         NodeType.RBAC_SUBJECT,
-        f"{s.kind} {s.name}",
+        subjects.display(
+            subjects.Subject(
+                subjects.SubjectKind.RBAC_GROUP if s.kind == "Group" else subjects.SubjectKind.RBAC_USER,
+                cluster,
+                s.namespace,
+                s.name,
+            )
+        ),
         **{CLUSTER: cluster, NAMESPACE: s.namespace, NAME: s.name},
         kind=s.kind,
     )

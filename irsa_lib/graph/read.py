@@ -20,6 +20,7 @@ from irsa_lib.graph.schema import (
     DECRYPT_DECISION,
     ENCRYPT_DECISION,
     HOP_ONLY,
+    KEY_EVIDENCE,
     PRINCIPAL_TYPES,
     READ_DECISION,
     WRITE_DECISION,
@@ -48,7 +49,7 @@ def read_edge(
         evidence=(*extra_evidence, *leg.leg.evidence),
         actions=leg.actions,
         via=via,
-        extra={names[0]: leg.read.decision, names[1]: leg.decrypt.decision},
+        extra={names[0]: leg.read.decision, names[1]: leg.decrypt.decision, KEY_EVIDENCE: leg.decrypt.evidence},
     )
 
 

@@ -171,6 +171,10 @@ READ_DECISION = "read_decision"
 DECRYPT_DECISION = "decrypt_decision"
 WRITE_DECISION = "write_decision"
 ENCRYPT_DECISION = "encrypt_decision"
+KEY_EVIDENCE = "key_evidence"
+"""tuple[str, ...]: on read and write edges, the evidence of the KMS hop alone (the key policy statement or
+grant that decided kms:Decrypt, or kms:Encrypt / GenerateDataKey for writes); the value's key is its
+``kms_key`` node attribute."""
 
 # Node attribute names ---------------------------------------------------------------------------
 TYPE = "type"
@@ -186,6 +190,14 @@ PARAMETER_TYPE = "parameter_type"
 HOP_ONLY = "hop_only"
 """bool: an identity whose credentials no subject holds (EKS's internal Pod Identity session before
 ``targetRoleArn``); no read, write or assume edge starts from it."""
+KMS_KEY_ARN = "kms_key"
+"""str: on a value node, the ARN its KMS key is evaluated as (``alias/aws/ssm`` style for AWS managed keys
+not in the snapshot)."""
+KMS_KEY_ALIAS = "kms_key_alias"
+"""str: on a value node, its key's first alias (``alias/...``), or empty."""
+KMS_KEY_MANAGER = "kms_key_manager"
+"""str: on a value node, ``AWS`` or ``CUSTOMER`` (who manages its key), ``unknown`` when the key is not in the
+snapshot."""
 SYNTHETIC = "synthetic"
 """bool: the node stands for something that does not exist yet but could be created."""
 

@@ -8,6 +8,7 @@ so its Secrets are readable by ``kubelet:<cluster>/*``, "the kubelet of whicheve
 
 from __future__ import annotations
 
+from irsa_lib import subjects
 from irsa_lib.graph.context import BuildContext
 from irsa_lib.graph.nodes import k8s_secret_node
 from irsa_lib.graph.schema import CLUSTER, NAME, NAMESPACE, EdgeData, Mechanism, NodeType, kubelet_id, workload_id
@@ -54,7 +55,7 @@ def add_workload_edges(ctx: BuildContext) -> None:
 
 
 def _kubelet_node(ctx: BuildContext, cluster: str, node: str | None) -> str:
-    label = f"kubelet of node {node}" if node else "kubelet of the node running the pod"
+    label = subjects.display(subjects.Subject(subjects.SubjectKind.KUBELET, cluster, None, node or "*"))
     return ctx.graph.add_node(
         kubelet_id(cluster, node), NodeType.KUBELET, label, **{CLUSTER: cluster, NAME: node or "*", NAMESPACE: None}
     )

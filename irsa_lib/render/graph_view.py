@@ -20,6 +20,7 @@ from typing import Any
 import networkx as nx
 
 from irsa_lib.findings import Finding, Severity
+from irsa_lib.graph.nodes import key_label_of
 from irsa_lib.graph.schema import EDGE_DECISIONS, PRINCIPAL_TYPES, SECRET_TYPES, NodeType
 
 __all__ = [
@@ -117,6 +118,35 @@ def nx_graph(graph: Any) -> nx.MultiDiGraph:
     raise TypeError(f"expected an AccessGraph or a networkx graph, got {type(graph).__name__}")
 
 
+KEYS_UP_TO = 5000
+"""Views of up to this many selected nodes draw each value's KMS key as a node of its own (the copy
+that takes costs more than the view is worth on a whole large organisation, which is aggregated anyway)."""
+
+
+def with_keys(g: nx.MultiDiGraph) -> nx.MultiDiGraph:
+    """A view of ``g`` in which every read (or write) of a value passes its KMS key: the reading
+    identity gets an edge to the key carrying the evidence of kms:Decrypt alone (the key policy
+    statement or grant that decided it, ``kms:Decrypt for <value>``), and the key an edge to each
+    value it encrypts. The read edge itself stays (the value needs the read action *and* the key).
+    A key that is not in the snapshot (``aws/ssm`` before first use, a key of another account) gets a
+    node of its own. ``g`` is not changed."""
+    reads = [(u, v, d) for u, v, d in g.edges(data=True) if "key_evidence" in d and g.nodes[v].get("kms_key")]
+    h = nx.MultiDiGraph(g)
+    if not reads:
+        return h
+    for u, v, d in reads:
+        value = g.nodes[v]
+        key = "key:" + str(value["kms_key"])
+        if key not in h:
+            h.add_node(key, type="kms-key", label=key_label_of(value), arn=value["kms_key"])
+        h.add_edge(key, v, key="encrypts", mechanism="encrypts", decision="allow",
+                   evidence=(f"{value.get('label', v)} is encrypted with this key",), unresolved_keys=())  # fmt: skip
+        decrypt = d.get("decrypt_decision") or d.get("encrypt_decision") or d["decision"]
+        h.add_edge(u, key, key=f"kms:{v}", mechanism="kms-decrypt", decision=decrypt,
+                   evidence=tuple(d["key_evidence"]), unresolved_keys=())  # fmt: skip
+    return h
+
+
 def build_view(
     graph: Any,
     *,
@@ -137,10 +167,14 @@ def build_view(
     and a group containing them is marked. ``True`` applies the first three steps always,
     ``False`` none. Every step taken is stated in :attr:`GraphView.notices`.
     """
-    g = nx_graph(graph)
+    base = nx_graph(graph)
     focus = focus or Focus()
     notices: list[str] = []
-    keep = _select(g, focus, notices)
+    keep = _select(base, focus, notices)  # selected without the key hops: a shared key joins no paths
+    g = base
+    if len(keep) <= KEYS_UP_TO:
+        g = with_keys(base.subgraph(keep))
+        keep = set(g.nodes)
     if not (focus.namespace or focus.service_account or focus.secret):
         isolated = {n for n in keep if g.degree(n) == 0}
         if isolated:
@@ -153,6 +187,11 @@ def build_view(
     if aggregate is not False:
         _aggregate(grouping, force=aggregate is True, max_nodes=max_nodes, max_parameters=max_parameters)
     notices.extend(grouping.notices)
+    if g is base:
+        notices.append(
+            f"KMS keys are drawn in views of up to {KEYS_UP_TO:,} nodes (focus on a namespace, service account or "
+            "value); here each read edge's hover text names the key and the statement that allows kms:Decrypt."
+        )
 
     levels = _levels(sub)
     nodes: list[ViewNode] = []

@@ -22,7 +22,19 @@ from irsa_lib.analysis import Analysis
 from irsa_lib.diff import diff_analyses
 from irsa_lib.render.files import write_output
 from irsa_lib.render.graph_html import Focus, render_graph_iframe, render_trust_graph
+from irsa_lib.render.report_page import (
+    ReportModel,
+    app_html,
+    assets_html,
+    counts,
+    placeholder,
+    ranked_list,
+    write_data,
+)
+from irsa_lib.render.report_page import model as build_model
 from irsa_lib.render.tables import (
+    PATH_SEPARATOR,
+    SEVERITIES,
     access_frame,
     access_matrix,
     coverage_frame,
@@ -37,6 +49,7 @@ from irsa_lib.render.tables import (
     style_findings_summary,
 )
 from irsa_lib.snapshot import save_snapshot
+from irsa_lib.subjects import KIND_LABELS, SubjectKind, display_row, subject_of_row
 
 __all__ = [
     "Html",
@@ -45,7 +58,12 @@ __all__ = [
     "coverage_table",
     "drift_frame",
     "drift_table",
+    "drilldown_section",
     "findings_table",
+    "graph_section",
+    "interactive",
+    "report_model",
+    "risk_section",
     "severity_table",
     "summary_frame",
     "summary_table",
@@ -66,12 +84,17 @@ class Html(str):
 
 def summary_frame(analysis: Analysis) -> pd.DataFrame:
     """The headline numbers: what was looked at, who reaches what, what is wrong, what is unknown."""
-    frame = access_frame(analysis.rows)
-    kinds = Counter(frame["access"]) if not frame.empty else Counter()
+
+    def get(r: Any, name: str) -> Any:
+        return r.get(name) if isinstance(r, Mapping) else getattr(r, name, None)
+
+    rows = analysis.rows
+    kinds = Counter(get(r, "access") for r in rows)
     severities = Counter(findings_frame(analysis.findings)["severity"]) if analysis.findings else Counter()
     snap = analysis.snapshot
-    secrets = {r for r in frame["secret_arn"]} if not frame.empty else set()
-    sas = {(r.cluster, r.namespace, r.service_account) for r in frame.itertuples()} if not frame.empty else set()
+    secrets = {get(r, "secret_arn") for r in rows}
+    raw = {tuple(get(r, k) for k in ("subject_kind", "cluster", "namespace", "service_account")): r for r in rows}
+    by_kind = Counter(s.kind for s in {subject_of_row(r) for r in raw.values()})
     metrics: list[tuple[str, object]] = [
         ("snapshot taken", snap.created_at),
         ("clusters", len({c.name for c in snap.clusters} | {s.cluster for s in snap.service_accounts})),
@@ -79,8 +102,8 @@ def summary_frame(analysis: Analysis) -> pd.DataFrame:
         ("IAM roles", len(snap.roles)),
         ("SSM parameters", len(snap.ssm_parameters)),
         ("Secrets Manager secrets", len(snap.secrets)),
-        ("service accounts reaching a secret", len(sas)),
-        ("secrets reachable from a service account", len(secrets)),
+        *((f"subjects reaching a value: {KIND_LABELS[k]}", by_kind.get(k, 0)) for k in SubjectKind),
+        ("values (parameters and secrets) some subject can read", len(secrets)),
         ("access paths: direct", kinds.get("direct", 0)),
         ("access paths: via controller", kinds.get("via-controller", 0)),
         ("access paths: potential", kinds.get("potential", 0)),
@@ -129,7 +152,12 @@ def trust_graph(analysis: Analysis, *, focus: Focus | None = None, height: int =
 
 
 def drift_frame(drift: Any) -> pd.DataFrame:
-    """One line per change of an ``irsa_lib.diff.Drift``: new / gone / changed findings and access."""
+    """One line per change of an ``irsa_lib.diff.Drift``: what changed, and how it was before and after.
+
+    Access rows: ``before`` and ``after`` give the decision and the path (hops joined by " → "); a new
+    row has no ``before``, a removed one no ``after``. Findings: severity and status, and the evidence
+    that changed.
+    """
 
     def g(obj: Any, name: str) -> Any:
         return obj.get(name) if isinstance(obj, Mapping) else getattr(obj, name, None)
@@ -137,29 +165,36 @@ def drift_frame(drift: Any) -> pd.DataFrame:
     def finding(f: Any) -> tuple[str, str]:
         return f"{g(f, 'rule')} {g(f, 'resource')}", f"{_plain(g(f, 'severity'))}: {g(f, 'title')}"
 
-    def access(r: Any) -> tuple[str, str]:
-        who = f"{g(r, 'cluster')}/{g(r, 'namespace')}/{g(r, 'service_account')}"
-        return f"{who} → {g(r, 'secret_name') or g(r, 'secret_arn')}", f"{g(r, 'access')} · {g(r, 'decision')}"
+    def row_subject(r: Any) -> str:
+        return f"{display_row(r)} reads {g(r, 'secret_name') or g(r, 'secret_arn')} ({g(r, 'access')})"
 
-    records: list[tuple[str, str, str, str]] = []
+    def row_state(r: Any) -> str:
+        return f"{g(r, 'decision')}: {_plain(g(r, 'path'))}"
+
+    records: list[tuple[str, str, str, str, str]] = []
     for change, items in (("new", drift.findings_added), ("gone", drift.findings_removed)):
-        records += [(change, "finding", *finding(f)) for f in items]
+        for f in items:
+            what, state = finding(f)
+            records.append(
+                (change, "finding", what, "" if change == "new" else state, state if change == "new" else "")
+            )
     for ch in drift.findings_changed:
-        subject, _ = finding(ch.new)
-        detail = "; ".join(f"{k}: {_plain(g(ch.old, k))} → {_plain(g(ch.new, k))}" for k in ch.fields)
-        records.append(("changed", "finding", subject, detail))
-    for change, items in (("new", drift.access_added), ("gone", drift.access_removed)):
-        records += [(change, "access", *access(r)) for r in items]
+        what, _ = finding(ch.new)
+        before = "; ".join(f"{k}: {_plain(g(ch.old, k))}" for k in ch.fields)
+        after = "; ".join(f"{k}: {_plain(g(ch.new, k))}" for k in ch.fields)
+        records.append(("changed", "finding", what, before, after))
+    for r in drift.access_added:
+        records.append(("new", "access", row_subject(r), "", row_state(r)))
+    for r in drift.access_removed:
+        records.append(("gone", "access", row_subject(r), row_state(r), ""))
     for ch in drift.access_changed:
-        subject, _ = access(ch.new)
-        detail = "; ".join(f"{k}: {_plain(g(ch.old, k))} → {_plain(g(ch.new, k))}" for k in ch.fields)
-        records.append(("changed", "access", subject, detail))
-    return pd.DataFrame.from_records(records, columns=["change", "kind", "subject", "detail"])
+        records.append(("changed", "access", row_subject(ch.new), row_state(ch.old), row_state(ch.new)))
+    return pd.DataFrame.from_records(records, columns=["change", "kind", "what", "before", "after"])
 
 
 def _plain(value: Any) -> str:
     if isinstance(value, (list, tuple)):
-        return " → ".join(map(str, value))
+        return PATH_SEPARATOR.join(map(str, value))
     return str(getattr(value, "value", value))
 
 
@@ -177,6 +212,127 @@ def drift_table(analysis: Analysis, previous: Analysis | None) -> Styler | Html:
         .hide(axis="index")
         .map(lambda c: f"background-color: {colors.get(str(c), 'transparent')};", subset=["change"])
     )
+
+
+# ---------------------------------------------------------------- the interactive report
+
+
+def report_model(analysis: Analysis) -> ReportModel:
+    """The data every drill-down view of the report draws from (every access row, no sampling)."""
+    return build_model(analysis.snapshot, analysis.graph, analysis.rows, analysis.findings)
+
+
+RANKED = 10
+"""Entries of each ranked list in the summary (the tables below and the files have all)."""
+
+
+def risk_section(analysis: Analysis, model: ReportModel) -> Html:
+    """What to look at first: findings by severity, values read from outside their namespace, the
+    widest readers, and controllers that read values with their own identity."""
+    agg = model.aggregates
+    severities = Counter(str(getattr(f.severity, "value", f.severity)).lower() for f in analysis.findings)
+    worst = sorted(
+        analysis.findings,
+        key=lambda f: (SEVERITIES.index(str(f.severity.value)) if f.severity.value in SEVERITIES else 9, f.rule),
+    )
+    parts = [
+        f"<p><b>Findings by severity:</b> {counts({k: severities.get(k, 0) for k in SEVERITIES})}</p>",
+        ranked_list(
+            "Most severe findings",
+            ("severity", "rule", "title", "resource"),
+            ((f.severity.value, f.rule, f.title, f.resource) for f in worst),
+            total=len(worst),
+            top=RANKED,
+            full="findings.csv and the findings table below",
+            empty="No findings.",
+        ),
+        ranked_list(
+            "Values read from outside their owning namespace",
+            ("value", "key", "owner namespace", "outside readers allowed outright", "all outside readers", "readers"),
+            ((r[1], r[2], r[3], r[7], r[6], r[4]) for r in agg["values"] if r[6]),
+            total=sum(1 for r in agg["values"] if r[6]),
+            top=RANKED,
+            full="the values table below",
+            empty="No value is read by a subject outside the namespace named by its path.",
+        ),
+        ranked_list(
+            "Widest readers",
+            ("subject", "values", "allowed outright", "outside its namespace"),
+            ((r[1], r[3], r[4], r[5]) for r in agg["subjects"]),
+            total=len(agg["subjects"]),
+            top=RANKED,
+            full="the subjects table below",
+            empty="No subject reads any value.",
+        ),
+        ranked_list(
+            "Controllers that read values with their own identity",
+            ("controller service account", "values read directly"),
+            ((r[1], r[2]) for r in agg["controllers"]),
+            total=len(agg["controllers"]),
+            top=RANKED,
+            full="the access table below (filter on the subject)",
+            empty="No KES or ESO controller reads a value with its own identity.",
+        ),
+    ]
+    return Html("".join(parts))
+
+
+def graph_section() -> Html:
+    """The focused trust graph: who can read the value picked in a table (at first the value with the
+    most readers outside its namespace), drawn left to right, subject to value, its key before it."""
+    return Html(
+        '<p id="irsa-status"></p><h4 id="irsa-graph-title">focused trust graph</h4>'
+        '<div id="irsa-graph"></div>'
+        "<p>Click a value, namespace or subject in the tables below to draw its paths. "
+        "Solid: allowed; dashed: conditional; dotted: potential. Hover a node or an edge for its evidence; "
+        "the edge into a key shows the key policy statement or grant that allows kms:Decrypt.</p>"
+    )
+
+
+def drilldown_section(name: str) -> Html:
+    """One of the drill-down tables: ``values``, ``namespaces``, ``subjects``, ``access`` or ``findings``."""
+    files = {
+        "values": ("irsa-values", "values.csv values.json"),
+        "namespaces": ("irsa-namespaces", "namespaces.csv namespaces.json"),
+        "subjects": ("irsa-subjects", "subjects.csv subjects.json"),
+        "access": ("irsa-access", "access_rows.csv access_rows.json"),
+        "findings": ("irsa-findings", "findings.csv findings.json"),
+    }
+    table_id, full = files[name]
+    return Html(placeholder(table_id, full=full))
+
+
+def interactive() -> Html:
+    """The libraries and the script that draw the tables and graphs from the data file
+    (:func:`write_report_files` writes it): the last output of the report."""
+    return Html(f'<div id="irsa-app">{assets_html()}{app_html()}</div>')
+
+
+def aggregate_frames(model: ReportModel) -> dict[str, pd.DataFrame]:
+    """The drill-down tables as frames, for the CSV/JSON files beside the report."""
+    agg = model.aggregates
+    return {
+        "values": pd.DataFrame(
+            [r[1:] for r in agg["values"]],
+            columns=[
+                "value",
+                "key",
+                "owner_namespace",
+                "readers",
+                "readers_allowed",
+                "readers_outside_owner",
+                "readers_outside_owner_allowed",
+            ],
+        ),
+        "subjects": pd.DataFrame(
+            [r[1:] for r in agg["subjects"]],
+            columns=["subject", "kind", "values", "values_allowed", "values_outside_namespace"],
+        ),
+        "namespaces": pd.DataFrame(
+            agg["namespaces"],
+            columns=["namespace", "subjects", "values_read", "values_owned", "outside_reads_of_owned"],
+        ),
+    }
 
 
 # ---------------------------------------------------------------- files
@@ -199,12 +355,16 @@ def write_report_files(
     *,
     focus: Focus | None = None,
     extra_frames: Mapping[str, pd.DataFrame] | None = None,
+    model: ReportModel | None = None,
 ) -> list[Path]:
-    """Write the snapshot, the tables (CSV + JSON) and the standalone trust graph under ``out_dir``."""
+    """Write the snapshot, the tables (CSV + JSON), the report's data file and the standalone trust
+    graph under ``out_dir``."""
     out = Path(out_dir)
+    model = model if model is not None else report_model(analysis)
     written = [save_snapshot(analysis.snapshot, out / "snapshot.json")]
-    frames = report_frames(analysis) | dict(extra_frames or {})
+    frames = report_frames(analysis) | aggregate_frames(model) | dict(extra_frames or {})
     written += export_frames(frames, out)
+    written.append(write_data(model, out))
     page = render_trust_graph(analysis.graph, focus=focus, findings=analysis.findings)
     written.append(write_output(out / "trust-graph.html", page))
     return written

@@ -15,7 +15,7 @@ Example
 ...          "secret_name": "/billing/db", "secret_kind": "ssm_parameter", "access": "direct",
 ...          "decision": "allow", "mechanisms": ("irsa", "read"), "path": ("sa", "role", "p"),
 ...          "secret_arn": "arn:aws:ssm:us-east-1:1:parameter/billing/db"}]
->>> access_matrix(access_frame(rows)).loc["demo/billing/billing", "/billing/db"]
+>>> access_matrix(access_frame(rows)).loc["sa demo/billing/billing", "/billing/db"]
 'direct · allow'
 """
 
@@ -23,12 +23,12 @@ from __future__ import annotations
 
 import dataclasses
 import html
-import json
 import os
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
+from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 import pandas as pd
 from pandas.io.formats.style import Styler
@@ -36,7 +36,8 @@ from pandas.io.formats.style import Styler
 from irsa_lib.access import ACCESS_KINDS
 from irsa_lib.findings import Severity
 from irsa_lib.graph.schema import EDGE_DECISIONS
-from irsa_lib.render.files import write_output
+from irsa_lib.render.files import write_output_with
+from irsa_lib.subjects import display_row
 
 __all__ = [
     "ACCESS_COLUMNS",
@@ -58,11 +59,16 @@ __all__ = [
 ]
 
 ACCESS_COLUMNS: tuple[str, ...] = (
+    "subject",
     "cluster",
     "namespace",
     "service_account",
+    "subject_kind",
     "secret_name",
     "secret_kind",
+    "kms_key_alias",
+    "kms_key_arn",
+    "kms_key_manager",
     "access",
     "decision",
     "mechanisms",
@@ -130,14 +136,33 @@ def escaped(styler: Styler, caption: str | None = None) -> Styler:
 
 
 def access_frame(rows: Iterable[Any]) -> pd.DataFrame:
-    """One line per (service account, secret, path): the effective-access rows as a table."""
-    records = []
-    for r in rows:
-        rec = {c: _text(_get(r, c)) for c in ACCESS_COLUMNS if c not in ("path", "mechanisms")}
-        rec["mechanisms"] = _text(_get(r, "mechanisms"))
-        rec["path"] = _text(_get(r, "path"), PATH_SEPARATOR)
-        records.append(rec)
-    frame = pd.DataFrame.from_records(records, columns=list(ACCESS_COLUMNS))
+    """One line per (subject, value): the effective-access rows as a table, paths joined by " → "."""
+    rows = list(rows)
+    subjects: dict[tuple[Any, ...], str] = {}
+
+    def subject(r: Any) -> str:
+        key = tuple(_get(r, k) for k in ("subject_kind", "cluster", "namespace", "service_account"))
+        shown = subjects.get(key)
+        if shown is None:
+            shown = subjects[key] = display_row(r)
+        return shown
+
+    mapping = bool(rows) and isinstance(rows[0], Mapping)
+
+    def column(name: str) -> list[Any]:
+        if mapping:
+            return [r.get(name) for r in rows]
+        return [getattr(r, name, None) for r in rows]
+
+    columns: dict[str, list[str]] = {}
+    for c in ACCESS_COLUMNS:
+        if c == "subject":
+            columns[c] = [subject(r) for r in rows]
+        elif c == "path":
+            columns[c] = [_text(v, PATH_SEPARATOR) for v in column(c)]
+        else:
+            columns[c] = [v if isinstance(v, str) else _text(v) for v in column(c)]
+    frame = pd.DataFrame(columns, columns=list(ACCESS_COLUMNS))
     if frame.empty:
         return frame
     return frame.sort_values(["cluster", "namespace", "service_account", "secret_name", "access"]).reset_index(
@@ -155,7 +180,7 @@ def _weakness(access: str, decision: str) -> tuple[int, int]:
 
 
 def access_matrix(frame: pd.DataFrame) -> pd.DataFrame:
-    """Service accounts (rows, ``cluster/namespace/name``) x secrets (columns): the strongest access.
+    """Subjects (rows, as :func:`irsa_lib.subjects.display` writes them) x values (columns): the strongest access.
 
     A cell reads ``"<access> · <decision>"`` (``direct · allow``, ``via-controller · conditional``);
     empty where no path exists. When one service account reaches a secret several ways, the most
@@ -166,16 +191,18 @@ def access_matrix(frame: pd.DataFrame) -> pd.DataFrame:
         return pd.DataFrame()
     best: dict[tuple[str, str], tuple[tuple[int, int], str]] = {}
     for rec in frame.itertuples(index=False):
-        sa = f"{rec.cluster}/{rec.namespace or '*'}/{rec.service_account}"
+        sa = str(rec.subject)
         key = (sa, str(rec.secret_name))
         weakness = _weakness(str(rec.access), str(rec.decision))
         if key not in best or weakness < best[key][0]:
             best[key] = (weakness, f"{rec.access}{CELL_SEPARATOR}{rec.decision}")
     sas = sorted({k[0] for k in best})
     secrets = sorted({k[1] for k in best})
-    matrix = pd.DataFrame("", index=pd.Index(sas, name="service account"), columns=pd.Index(secrets, name="secret"))
+    columns: dict[str, dict[str, str]] = {secret: {} for secret in secrets}
     for (sa, secret), (_, cell) in best.items():
-        matrix.loc[sa, secret] = cell
+        columns[secret][sa] = cell
+    matrix = pd.DataFrame(columns, index=pd.Index(sas, name="subject"), columns=secrets).fillna("")
+    matrix.columns.name = "secret"
     return matrix
 
 
@@ -308,14 +335,33 @@ def style_coverage(frame: pd.DataFrame, *, uuid: str = "coverage") -> Styler:
 def export_frames(frames: Mapping[str, pd.DataFrame], out_dir: str | os.PathLike[str]) -> list[Path]:
     """Write each frame as ``<name>.csv`` and ``<name>.json`` (a list of records) under ``out_dir``.
 
-    Files are written atomically; the index is written only when it carries labels (the matrix).
+    Files are written atomically and streamed in chunks, so a table of hundreds of thousands of rows
+    never sits in memory as one string; the index is written only when it carries labels (the matrix).
     """
     out = Path(out_dir)
     written: list[Path] = []
     for name, frame in frames.items():
         keep_index = frame.index.name is not None
-        written.append(write_output(out / f"{name}.csv", frame.to_csv(index=keep_index)))
         data = frame.reset_index() if keep_index else frame
-        records = json.loads(data.to_json(orient="records", force_ascii=False))
-        written.append(write_output(out / f"{name}.json", json.dumps(records, indent=1, ensure_ascii=False) + "\n"))
+        written.append(write_output_with(out / f"{name}.csv", partial(_csv, data)))
+        written.append(write_output_with(out / f"{name}.json", partial(_json_records, data)))
     return written
+
+
+EXPORT_CHUNK = 20_000
+
+
+def _csv(frame: pd.DataFrame, fh: TextIO) -> None:
+    frame.to_csv(fh, index=False, chunksize=EXPORT_CHUNK)
+
+
+def _json_records(frame: pd.DataFrame, fh: TextIO) -> None:
+    """``frame`` as a JSON array of records, one record per line, written chunk by chunk."""
+    fh.write("[")
+    first = True
+    for start in range(0, len(frame), EXPORT_CHUNK):
+        text = frame.iloc[start : start + EXPORT_CHUNK].to_json(orient="records", force_ascii=False, lines=True)
+        for line in text.splitlines():
+            fh.write(line if first else ",\n" + line)
+            first = False
+    fh.write("]\n")

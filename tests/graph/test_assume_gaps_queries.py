@@ -109,8 +109,8 @@ def test_who_can_read_yields_shortest_paths_first_and_is_bounded() -> None:
     assert lengths == sorted(lengths)
     subjects = {g.label(p.subject) for p in paths}
     # the controller's own service account reads it directly; billing/api's workload through its Secret
-    assert {"sa external-secrets/kes-sa", "Deployment billing/api"} <= subjects
-    assert "Deployment payments/api" not in subjects
+    assert {"sa c1/external-secrets/kes-sa", "workload c1/billing/Deployment/api"} <= subjects
+    assert "workload c1/payments/Deployment/api" not in subjects
     assert len(list(who_can_read(g, "/billing/db", limits=PathLimits(max_paths=2)))) == 2
     assert all(len(p.nodes) - 1 <= 2 for p in who_can_read(g, "/billing/db", limits=PathLimits(cutoff=2)))
 

@@ -70,7 +70,7 @@ def test_csv_and_table_and_filters(snap_file: Path, capsys: pytest.CaptureFixtur
     }
     assert main(["access", str(snap_file), "--namespace", "payments"]) == 0
     text = capsys.readouterr().out
-    assert "c1:payments/api" in text and "/payments/key" in text and "/billing/db" not in text
+    assert "sa c1/payments/api" in text and "/payments/key" in text and "/billing/db" not in text
 
 
 def test_bad_service_account_filter_is_a_usage_error(snap_file: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -101,11 +101,12 @@ def test_billing_api_path_goes_through_the_kes_chain(demo_snapshot: Snapshot) ->
         build_graph(demo_snapshot), service_account="billing/billing-api", secret="/billing/db-password"
     )
     assert row.path == (
-        "Deployment billing/billing-api",
+        "workload demo/billing/Deployment/billing-api",
         "Secret billing/billing-db",
         "KES ExternalSecret billing/billing-db",
-        "sa external-secrets/external-secrets-sa",
+        "sa demo/external-secrets/external-secrets-sa",
         "role external-secrets-role",
         "role billing-service-role",
+        "key billing (customer managed)",
         "parameter /billing/db-password",
     )

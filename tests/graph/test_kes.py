@@ -146,12 +146,13 @@ def test_enforced_annotations_close_the_ungated_namespace() -> None:
 def test_path_of_a_via_controller_row_shows_the_controller_chain() -> None:
     [row] = rows(scenario(), service_account="billing/api")
     assert row.path == (
-        "Deployment billing/api",
+        "workload c1/billing/Deployment/api",
         "Secret billing/db-creds",
         "KES ExternalSecret billing/db-creds",
-        "sa external-secrets/kes-sa",
+        "sa c1/external-secrets/kes-sa",
         "role ext-role",
         "role billing-service-role",
+        "key billing (customer managed)",
         "parameter /billing/db",
     )
     assert row.mechanisms == ("mounts-secret", "materialised-from", "kes-read")

@@ -163,7 +163,13 @@ def test_csi_mount_needs_get_parameters_not_get_parameter() -> None:
     assert "csi-mount" not in row.mechanisms  # the SA's own code could still call GetParameter
     [row] = rows(csi_snapshot(["ssm:GetParameters"]))
     assert (row.access, row.decision, row.mechanisms) == ("direct", "allow", ("csi-mount",))
-    assert row.path == ("Deployment app/web", "SecretProviderClass app/spc", "role web-role", "parameter /app/db")
+    assert row.path == (
+        "workload c1/app/Deployment/web",
+        "SecretProviderClass app/spc",
+        "role web-role",
+        "key aws/ssm (AWS managed)",  # param() without a key: the default aws/ssm
+        "parameter /app/db",
+    )
 
 
 # --- session policy and target role -------------------------------------------------------------

@@ -110,7 +110,7 @@ def test_push_secret_edges_follow_the_store_chain_and_name_only_existing_values(
     pushes = {(g.label(u), g.label(v)) for u, v, _, _ in g.edges(mechanism=Mechanism.ESO_PUSH)}
     assert ("PushSecret pay/poison", "parameter /other/db") in pushes
     [data] = [d for u, v, _, d in g.edges(mechanism=Mechanism.ESO_PUSH) if g.label(u) == "PushSecret pay/poison"]
-    assert [g.label(n) for n in data["via"]] == ["SecretStore pay/pay-store", "sa pay/pay-sa", "role pay-role"]
+    assert [g.label(n) for n in data["via"]] == ["SecretStore pay/pay-store", "sa c1/pay/pay-sa", "role pay-role"]
 
 
 def test_writing_is_never_reading() -> None:
@@ -124,8 +124,8 @@ def test_who_can_write_and_what_can_write() -> None:
     g = build_graph(push_snapshot(**PUSHERS))
     writers = {(g.label(p.subject), p.access) for p in who_can_write(g, "/other/db")}
     # pay-sa holds pay-role itself; pay-team may create PushSecrets through pay-store
-    assert writers == {("sa pay/pay-sa", "direct"), ("Group pay-team", "potential")}
-    [team_path] = [p for p in who_can_write(g, "/other/db") if g.label(p.subject) == "Group pay-team"]
+    assert writers == {("sa c1/pay/pay-sa", "direct"), ("group c1/pay-team", "potential")}
+    [team_path] = [p for p in who_can_write(g, "/other/db") if g.label(p.subject) == "group c1/pay-team"]
     assert team_path.mechanisms == ("rbac-create-push-secret", "eso-push")
     assert {g.label(p.target) for p in what_can_write(g, "pay/pay-sa")} == {"parameter /pay/db", "parameter /other/db"}
     assert list(who_can_write(g, "/third/db")) == []
