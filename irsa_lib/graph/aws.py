@@ -11,20 +11,20 @@ from __future__ import annotations
 import dataclasses
 import json
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from irsa_lib.graph.keys import KeyIndex
 from irsa_lib.graph.legs import Leg, combine, from_decision
 from irsa_lib.graph.patterns import (
     EVERYTHING,
     PrefixIndex,
     allowed_resource_patterns,
     principal_values,
-    wildcard_match,
 )
 from irsa_lib.model import KMSKey, OIDCProvider, Role, SecretsManagerSecret, SSMParameter
-from irsa_lib.policy import Decision, PolicyError, PolicySet, Principal, Request, evaluate, parse_policy
+from irsa_lib.policy import Decision, Policy, PolicyError, PolicySet, Principal, Request, evaluate, parse_policy
 from irsa_lib.resolve import Inventory, parameter_paths, policy_set_for, principal_for_role
 from irsa_lib.snapshot import Snapshot
 
@@ -80,6 +80,26 @@ class ReadLeg:
     actions: tuple[str, ...]
     read: Leg
     decrypt: Leg
+
+
+@dataclass(frozen=True)
+class KeyFilter:
+    """The KMS keys an identity may use, per KMS action, and which action a value needs."""
+
+    keys: Mapping[str, frozenset[str]]
+    kms_of: Callable[[SecretRecord], str]
+
+
+def read_kms_action(_target: SecretRecord) -> str:
+    """What the service calls on a value's key to return its plaintext."""
+    return "kms:Decrypt"
+
+
+def write_kms_action(target: SecretRecord) -> str:
+    """What the service calls on a value's key to encrypt a new value: SSM standard tier
+    kms:Encrypt; advanced tier and Secrets Manager kms:GenerateDataKey."""
+    standard = isinstance(target, SSMParameter) and target.tier.lower() == "standard"
+    return "kms:Encrypt" if standard else "kms:GenerateDataKey"
 
 
 def partition_of(arn: str) -> str:
@@ -182,6 +202,7 @@ class AwsView:
                 self._resource_policy_principals.append((s, principal_values(s.resource_policy)))
         self._trust_index: dict[str, list[Role]] | None = None
         self._federated_index: dict[str, list[Role]] | None = None
+        self._account_trusts: dict[str, PrefixIndex[int]] = {}
         self._principals: dict[Identity, Principal] = {}
         self._cache: dict[tuple[Any, ...], Decision] = {}
         # Controllers ask the same read question once per namespace (synthetic ExternalSecrets) and
@@ -190,6 +211,9 @@ class AwsView:
         self._reads: dict[tuple[Any, ...], ReadLeg | None] = {}
         self._candidates: dict[tuple[Identity, tuple[str, ...]], list[SecretRecord]] = {}
         self._sub_dependent: dict[str, bool] = {}
+        self._key_indexes: dict[str, KeyIndex] = {}
+        self._key_of: dict[int, str | None] = {}
+        self._values_by_key: dict[str | None, list[SecretRecord]] | None = None
         self.evaluations = 0
 
     # --- principals ---------------------------------------------------------------------------
@@ -330,10 +354,19 @@ class AwsView:
         if broad:
             patterns = allowed_resource_patterns(self.identity_documents(source), ["sts:AssumeRole"])
             if EVERYTHING not in patterns:
-                broad = [r for r in broad if any(wildcard_match(p, r.arn) for p in patterns)]
+                found = self._account_trust_index(source.account_id, broad).matching(patterns)
+                broad = [broad[i] for i in sorted(found)]
         # Cross-account named trusts also need an identity allow; the evaluator decides that.
         named_arns = {r.arn for r in named}
         return [r for r in _unique(named + broad) if r.arn != source.arn or r.arn in named_arns]
+
+    def _account_trust_index(self, account: str, trusting: list[Role]) -> PrefixIndex[int]:
+        """Positions in ``trusting`` (the roles whose trust names ``account``) by role ARN, so the
+        sts:AssumeRole patterns of a caller find their roles without a pass over all of them."""
+        hit = self._account_trusts.get(account)
+        if hit is None:
+            hit = self._account_trusts[account] = PrefixIndex([(r.arn, i, ()) for i, r in enumerate(trusting)])
+        return hit
 
     def assume(
         self,
@@ -376,13 +409,15 @@ class AwsView:
 
     def _candidate_targets(self, identity: Identity, actions: tuple[str, ...]) -> list[SecretRecord]:
         """Values an Allow pattern of the identity's policies names for an action of the value's own
-        service, or whose resource policy may name the identity.
+        service, or whose resource policy may name the identity; for reads or writes, only values
+        whose KMS key the identity may use for the KMS action the service calls (:mod:`.keys`).
 
         A value in another account whose resource policy is known to be absent is left out: without
         a resource-side Allow a cross-account request is denied (the evaluator's rule 3).
         """
         role = self.roles[identity.role_arn]
         documents = self.identity_documents(role)
+        usable = self._key_filter(identity, documents, actions)
         found: list[SecretRecord] = []
         for kind, prefix in ((SSMParameter, "ssm:"), (SecretsManagerSecret, "secretsmanager:")):
             own = [a for a in actions if a.lower().startswith(prefix)]
@@ -390,8 +425,8 @@ class AwsView:
             if patterns:
                 found.extend(
                     t
-                    for t in self._targets.matching(patterns)
-                    if isinstance(t, kind) and (t.account_id == role.account_id or not _no_resource_policy(t))
+                    for t in self._by_pattern(patterns, kind, usable)
+                    if t.account_id == role.account_id or not _no_resource_policy(t)
                 )
         names = {
             "*",
@@ -406,9 +441,78 @@ class AwsView:
             if id(target) in seen:
                 continue
             if principals & names or any("*" in p or "?" in p or session in p.lower() for p in principals):
-                found.append(target)
+                if usable is None or self._admits(usable, target):
+                    found.append(target)
                 seen.add(id(target))
         return found
+
+    def _key_filter(
+        self, identity: Identity, documents: list[Mapping[str, Any]], actions: tuple[str, ...]
+    ) -> KeyFilter | None:
+        """The keys the identity may use for the KMS action that reading (all ``actions`` read) or
+        writing (all write) a value needs, as far as key policies and grants tell; None otherwise."""
+        kms_of: Callable[[SecretRecord], str]
+        kms_actions: tuple[str, ...]
+        if all(a in ALL_READ_ACTIONS for a in actions):
+            kms_of, kms_actions = read_kms_action, ("kms:Decrypt",)
+        elif all(a in ALL_WRITE_ACTIONS for a in actions):
+            kms_of, kms_actions = write_kms_action, ("kms:Encrypt", "kms:GenerateDataKey")
+        else:
+            return None
+        principal = self.principal(identity)
+        usable = {
+            a: frozenset(self._key_index(a).usable(principal, allowed_resource_patterns(documents, [a])))
+            for a in kms_actions
+        }
+        return KeyFilter(usable, kms_of)
+
+    def _key_index(self, action: str) -> KeyIndex:
+        hit = self._key_indexes.get(action)
+        if hit is None:
+
+            def policy_of(key: KMSKey) -> Policy | None:
+                if key.policy is None:
+                    return None
+                parsed = self.inventory.policy(key.policy, source=f"{key.arn} key policy", kind="key")
+                return None if isinstance(parsed, PolicyError) else parsed
+
+            hit = self._key_indexes[action] = KeyIndex.build(self.snapshot.kms_keys, policy_of, action)
+        return hit
+
+    def _by_key(self) -> dict[str | None, list[SecretRecord]]:
+        """Values by the ARN of their key record (None: the key is not in the snapshot), in ARN order."""
+        if self._values_by_key is None:
+            self._values_by_key = {}
+            for t in self._targets.all():
+                key = self.key_for(t)[0]
+                self._key_of[id(t)] = arn = None if key is None else key.arn
+                self._values_by_key.setdefault(arn, []).append(t)
+        return self._values_by_key
+
+    def _admits(self, usable: KeyFilter, target: SecretRecord) -> bool:
+        self._by_key()
+        key = self._key_of[id(target)]
+        return key is None or key in usable.keys[usable.kms_of(target)]
+
+    def _by_pattern(self, patterns: set[str], kind: type, usable: KeyFilter | None) -> list[SecretRecord]:
+        """Values of ``kind`` an Allow pattern names (and whose key ``usable`` admits), in ARN order.
+
+        Found from whichever side is smaller: the values sharing a pattern's literal prefix, or the
+        values under the keys the identity may use (with identity policies on ``*`` and keys that
+        name their users, the key side is a handful where the pattern side is every value).
+        """
+        if usable is None:
+            found = [t for t in self._targets.matching(patterns) if isinstance(t, kind)]
+        else:
+            by_key = self._by_key()
+            keys = {k for ks in usable.keys.values() for k in ks}
+            under_keys = [t for k in (None, *keys) for t in by_key.get(k, ())]
+            if len(under_keys) < self._targets.span(patterns):
+                found = [t for t in under_keys if isinstance(t, kind) and self._targets.matches(t, patterns)]
+            else:
+                found = [t for t in self._targets.matching(patterns) if isinstance(t, kind)]
+            found = [t for t in found if self._admits(usable, t)]
+        return sorted(found, key=self._targets.position)
 
     def all_targets(self) -> list[SecretRecord]:
         return list(self._targets.all())
@@ -458,8 +562,7 @@ class AwsView:
         put = from_decision(self._request(identity, action, target.arn, {}, ()), f"{action} on {target.arn}")
         if put is None:
             return None
-        standard = isinstance(target, SSMParameter) and target.tier.lower() == "standard"
-        encrypt = self.kms(identity, target, "kms:Encrypt" if standard else "kms:GenerateDataKey")
+        encrypt = self.kms(identity, target, write_kms_action(target))
         leg = combine([put, encrypt])
         if leg is None or encrypt is None:
             return None

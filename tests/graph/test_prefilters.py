@@ -10,13 +10,16 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
+from benchmarks.shapes import generate_shape
 from benchmarks.synthetic import generate
+from irsa_lib.findings import FindingContext
+from irsa_lib.findings.shapes import wildcard_grant
 from irsa_lib.graph import build_graph
 from irsa_lib.graph.aws import SM_READ_ACTIONS, AwsView, Identity, consumer_actions, web_principal
 from irsa_lib.graph.irsa import SubjectIndex, accepted_subjects
 from irsa_lib.graph.patterns import allowed_resource_patterns
 from irsa_lib.graph.schema import Mechanism, any_sa_id, role_id, sa_id
-from irsa_lib.model import AUDIENCE_ANNOTATION, SecretsManagerSecret, SSMParameter
+from irsa_lib.model import AUDIENCE_ANNOTATION, InlinePolicy, SecretsManagerSecret, SSMParameter
 from irsa_lib.resolve import Inventory
 from irsa_lib.snapshot import Snapshot
 from tests.graph import factory as f
@@ -231,3 +234,45 @@ def test_the_irsa_index_never_leaves_out_a_service_account_the_evaluator_lets_as
             sources = {any_sa_id(CLUSTER), any_sa_id(CLUSTER, ns)}
             assert any(u in sources for u, _ in graph.graph.in_edges(role_id(r.arn))), (r.name, made_up)
     assert potential >= 10
+
+
+def _with_odd_grants(snap: Snapshot) -> Snapshot:
+    """Give roles with no other grant NotResource, ``?``, whole-ARN prefix and exact grants of
+    sts:AssumeRole and kms:Decrypt."""
+    acct = snap.roles[0].account_id
+    extra = [
+        {"Effect": "Allow", "Action": ["sts:AssumeRole", "kms:Decrypt"], "NotResource": f"arn:aws:iam::{acct}:role/x"},
+        {"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": f"arn:aws:iam::{acct}:role/ad?in"},
+        {"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": f"arn:aws:iam::{acct}:role/readonly*"},
+        {"Effect": "Allow", "Action": "kms:*", "Resource": [f"arn:aws:kms:*:{acct}:key/*", "arn:aws:kms:us-east-1:*"]},
+        {"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": snap.roles[1].arn},
+    ]
+    bare = [i for i, r in enumerate(snap.roles) if r.account_id == acct and not r.attached_policy_arns]
+    roles = list(snap.roles)
+    for i, statement in zip(bare, extra, strict=False):
+        doc = {"Version": "2012-10-17", "Statement": [statement]}
+        roles[i] = dataclasses.replace(roles[i], inline_policies=(InlinePolicy(name="odd", document=doc),))
+    return dataclasses.replace(snap, roles=tuple(roles))
+
+
+def test_pattern_holders_never_leave_out_a_holder_with_a_wildcard_grant() -> None:
+    for snap in (
+        _with_odd_grants(generate("tiny", seed=3)),
+        generate_shape("deep-chains-32"),
+        generate_shape("hub-16"),
+    ):
+        ctx = FindingContext(snap)
+        targets = [r.arn for r in snap.roles] + [k.arn for k in snap.kms_keys]
+        skipped = proposed = 0
+        for account in sorted({r.account_id for r in snap.roles}):
+            for action in ("sts:AssumeRole", "kms:Decrypt"):
+                holders = ctx.grant_holders(account, action)
+                for arn in targets:
+                    kept = {h for h, _ in ctx.pattern_holders(account, action, arn)}
+                    proposed += len(kept)
+                    for holder, policies in holders:
+                        if holder in kept:
+                            continue
+                        skipped += 1
+                        assert all(wildcard_grant(p, action, arn) is None for p in policies), (holder, action, arn)
+        assert skipped and proposed
