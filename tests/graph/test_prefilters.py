@@ -10,16 +10,18 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
+import pytest
+
 from benchmarks.shapes import generate_shape
 from benchmarks.synthetic import generate
 from irsa_lib.findings import FindingContext
 from irsa_lib.findings.shapes import wildcard_grant
 from irsa_lib.graph import build_graph
-from irsa_lib.graph.aws import SM_READ_ACTIONS, AwsView, Identity, consumer_actions, web_principal
+from irsa_lib.graph.aws import ALL_WRITE_ACTIONS, SM_READ_ACTIONS, AwsView, Identity, consumer_actions, web_principal
 from irsa_lib.graph.irsa import SubjectIndex, accepted_subjects
 from irsa_lib.graph.patterns import allowed_resource_patterns
 from irsa_lib.graph.schema import Mechanism, any_sa_id, role_id, sa_id
-from irsa_lib.model import AUDIENCE_ANNOTATION, InlinePolicy, SecretsManagerSecret, SSMParameter
+from irsa_lib.model import AUDIENCE_ANNOTATION, Grant, InlinePolicy, SecretsManagerSecret, SSMParameter
 from irsa_lib.resolve import Inventory
 from irsa_lib.snapshot import Snapshot
 from tests.graph import factory as f
@@ -50,8 +52,40 @@ def _with_resource_policies(snap: Snapshot) -> Snapshot:
     return dataclasses.replace(snap, ssm_parameters=tuple(params), secrets=tuple(secrets))
 
 
-def test_read_candidates_never_leave_out_a_value_the_evaluator_lets_a_role_read() -> None:
+def _with_odd_keys(snap: Snapshot) -> Snapshot:
+    """Customer keys whose policy is unreadable, malformed, names a role by unique id or one of its
+    sessions, grants to an account or a role; and values whose key is not in the snapshot."""
+    keys = [k for k in snap.kms_keys if k.manager == "CUSTOMER"]
+    roles = [r for r in snap.roles if r.account_id == keys[0].account_id]
+
+    def policy(principal: str, action: str = "kms:Decrypt") -> dict[str, Any]:
+        statement = {"Effect": "Allow", "Principal": {"AWS": principal}, "Action": action, "Resource": "*"}
+        return {"Version": "2012-10-17", "Statement": [statement]}
+
+    session = f"arn:aws:sts::{roles[3].account_id}:assumed-role/{roles[3].name}/deploy"
+    changed = {
+        keys[0].arn: dataclasses.replace(keys[0], policy=None),
+        keys[1].arn: dataclasses.replace(keys[1], policy={"Statement": [{"Effect": "Maybe"}]}),
+        keys[2].arn: dataclasses.replace(keys[2], policy=policy(roles[2].role_id, "kms:*")),
+        keys[3].arn: dataclasses.replace(keys[3], policy=policy(session)),
+        keys[4].arn: dataclasses.replace(
+            keys[4],
+            policy=policy(roles[0].arn, "kms:DescribeKey"),
+            grants=(
+                Grant(grant_id="g1", grantee_principal=keys[4].account_id, operations=("Decrypt", "Encrypt")),
+                Grant(grant_id="g2", grantee_principal=roles[5].arn, operations=("GenerateDataKey",)),
+            ),
+        ),
+    }
+    gone = keys[5]
+    kept = tuple(changed.get(k.arn, k) for k in snap.kms_keys if k.arn != gone.arn)
+    return dataclasses.replace(snap, kms_keys=kept)
+
+
+@pytest.mark.parametrize("odd_keys", [False, True])
+def test_read_candidates_never_leave_out_a_value_the_evaluator_lets_a_role_read(odd_keys: bool) -> None:
     snap = _with_resource_policies(generate("tiny", seed=3))
+    snap = _with_odd_keys(snap) if odd_keys else snap
     aws = AwsView(snap, Inventory.from_snapshot(snap))
     targets: list[SSMParameter | SecretsManagerSecret] = aws.all_targets()
     proposed = dropped = 0
@@ -75,6 +109,21 @@ def test_read_candidates_never_leave_out_a_value_the_evaluator_lets_a_role_read(
     assert session_reads and any(
         aws.read(Identity(_session_role(t)), t, consumer_actions("direct", t)) is not None for t in session_reads
     )
+
+
+def test_write_candidates_never_leave_out_a_value_the_evaluator_lets_a_role_overwrite() -> None:
+    snap = _with_odd_keys(_with_resource_policies(generate("tiny", seed=3)))
+    aws = AwsView(snap, Inventory.from_snapshot(snap))
+    proposed = dropped = 0
+    for role in snap.roles:
+        identity = Identity(role.arn)
+        candidates = {id(t) for t in aws.candidate_targets(identity, ALL_WRITE_ACTIONS)}
+        proposed += len(candidates)
+        for target in aws.all_targets():
+            if id(target) not in candidates:
+                dropped += 1
+                assert aws.write(identity, target) is None, f"{role.arn} can overwrite {target.arn}"
+    assert proposed and dropped
 
 
 def _session_role(secret: SecretsManagerSecret) -> str:
