@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 import json
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -22,7 +22,9 @@ from irsa_lib.graph.patterns import (
     PrefixIndex,
     allowed_resource_patterns,
     principal_values,
+    wildcard_match,
 )
+from irsa_lib.graph.sharing import Relevant, signature
 from irsa_lib.model import KMSKey, OIDCProvider, Role, SecretsManagerSecret, SSMParameter
 from irsa_lib.policy import Decision, Policy, PolicyError, PolicySet, Principal, Request, evaluate, parse_policy
 from irsa_lib.resolve import Inventory, parameter_paths, policy_set_for, principal_for_role
@@ -38,6 +40,7 @@ ALL_WRITE_ACTIONS = (SSM_WRITE_ACTION, SM_WRITE_ACTION)
 """What overwrites a value (ESO PushSecret, or poisoning by anyone holding the identity)."""
 
 SecretRecord = SSMParameter | SecretsManagerSecret
+_IMPLICIT_DENY = Decision("deny", False, (), (), ("no identity policy statement allows it",))
 
 
 @dataclass(frozen=True)
@@ -212,6 +215,11 @@ class AwsView:
         self._candidates: dict[tuple[Identity, tuple[str, ...]], list[SecretRecord]] = {}
         self._sub_dependent: dict[str, bool] = {}
         self._key_indexes: dict[str, KeyIndex] = {}
+        self._allow_patterns: dict[tuple[str, str], set[str]] = {}
+        self._doc_patterns: dict[tuple[int, tuple[str, ...]], frozenset[str]] = {}
+        self._relevant: dict[tuple[int, str, str], Relevant | None] = {}
+        self._shared: dict[Hashable, Decision] = {}
+        self._incomplete: dict[Identity, bool] = {}
         self._key_of: dict[int, str | None] = {}
         self._values_by_key: dict[str | None, list[SecretRecord]] | None = None
         self.evaluations = 0
@@ -234,6 +242,19 @@ class AwsView:
             self._principals[identity] = p
         return p
 
+    def allow_patterns(self, role: Role, actions: Sequence[str]) -> set[str]:
+        """:func:`allowed_resource_patterns` of the role's identity documents, worked out once per
+        document and actions (managed policies are shared by many roles)."""
+        wanted = tuple(actions)
+        out: set[str] = set()
+        for doc in self.identity_documents(role):
+            key = (id(doc), wanted)
+            hit = self._doc_patterns.get(key)
+            if hit is None:
+                hit = self._doc_patterns[key] = frozenset(allowed_resource_patterns([doc], wanted))
+            out |= hit
+        return out
+
     def identity_documents(self, role: Role) -> list[Mapping[str, Any]]:
         docs: list[Mapping[str, Any]] = [ip.document for ip in role.inline_policies]
         docs.extend(self.managed[a] for a in role.attached_policy_arns if a in self.managed)
@@ -253,8 +274,13 @@ class AwsView:
     def _evaluate(self, request: Request, policies: PolicySet, cache_key: tuple[Any, ...]) -> Decision:
         hit = self._cache.get(cache_key)
         if hit is None:
-            self.evaluations += 1
-            hit = evaluate(request, policies)
+            shared = signature(request, policies, self._relevant)
+            hit = None if shared is None else self._shared.get(shared)
+            if hit is None:
+                self.evaluations += 1
+                hit = evaluate(request, policies)
+                if shared is not None:
+                    self._shared[shared] = hit
             self._cache[cache_key] = hit
         return hit
 
@@ -352,7 +378,7 @@ class AwsView:
         named += ti.get("*", [])
         broad = ti.get("account:" + source.account_id, [])
         if broad:
-            patterns = allowed_resource_patterns(self.identity_documents(source), ["sts:AssumeRole"])
+            patterns = self.allow_patterns(source, ["sts:AssumeRole"])
             if EVERYTHING not in patterns:
                 found = self._account_trust_index(source.account_id, broad).matching(patterns)
                 broad = [broad[i] for i in sorted(found)]
@@ -416,12 +442,11 @@ class AwsView:
         a resource-side Allow a cross-account request is denied (the evaluator's rule 3).
         """
         role = self.roles[identity.role_arn]
-        documents = self.identity_documents(role)
-        usable = self._key_filter(identity, documents, actions)
+        usable = self._key_filter(identity, role, actions)
         found: list[SecretRecord] = []
         for kind, prefix in ((SSMParameter, "ssm:"), (SecretsManagerSecret, "secretsmanager:")):
             own = [a for a in actions if a.lower().startswith(prefix)]
-            patterns = allowed_resource_patterns(documents, own) if own else set()
+            patterns = self.allow_patterns(role, own) if own else set()
             if patterns:
                 found.extend(
                     t
@@ -446,9 +471,7 @@ class AwsView:
                 seen.add(id(target))
         return found
 
-    def _key_filter(
-        self, identity: Identity, documents: list[Mapping[str, Any]], actions: tuple[str, ...]
-    ) -> KeyFilter | None:
+    def _key_filter(self, identity: Identity, role: Role, actions: tuple[str, ...]) -> KeyFilter | None:
         """The keys the identity may use for the KMS action that reading (all ``actions`` read) or
         writing (all write) a value needs, as far as key policies and grants tell; None otherwise."""
         kms_of: Callable[[SecretRecord], str]
@@ -459,19 +482,38 @@ class AwsView:
             kms_of, kms_actions = write_kms_action, ("kms:Encrypt", "kms:GenerateDataKey")
         else:
             return None
+        if self._principal_incomplete(identity):
+            return None  # a policy that was not collected makes every key's answer conditional
         principal = self.principal(identity)
         usable = {
-            a: frozenset(self._key_index(a).usable(principal, allowed_resource_patterns(documents, [a])))
-            for a in kms_actions
+            a: frozenset(self._key_index(a).usable(principal, self.allow_patterns(role, [a]))) for a in kms_actions
         }
         return KeyFilter(usable, kms_of)
+
+    def _principal_incomplete(self, identity: Identity) -> bool:
+        """Whether a policy on the identity's side (identity, boundary, session, SCPs) was not collected
+        or is malformed: the evaluator then answers every request "conditional", never "deny"."""
+        hit = self._incomplete.get(identity)
+        if hit is None:
+            _, _, missing = self.inventory.identity(identity.role_arn)
+            self.inventory.org_policies(self.principal(identity).account_id, "scps", missing)
+            sp = identity.session_policy
+            if sp is not None:
+                parsed = self.inventory.policy(json.loads(sp.text), source=sp.source, kind="session")
+                missing += [str(parsed)] if isinstance(parsed, PolicyError) else []
+            hit = self._incomplete[identity] = bool(missing)
+        return hit
 
     def _key_index(self, action: str) -> KeyIndex:
         hit = self._key_indexes.get(action)
         if hit is None:
 
             def policy_of(key: KMSKey) -> Policy | None:
-                if key.policy is None:
+                """The key policy; None (any principal may use the key) when unreadable, malformed, or
+                when the key's account's RCPs could not be read (its answers are then conditional)."""
+                rcp_missing: list[str] = []
+                self.inventory.org_policies(key.account_id, "rcps", rcp_missing)
+                if key.policy is None or rcp_missing:
                     return None
                 parsed = self.inventory.policy(key.policy, source=f"{key.arn} key policy", kind="key")
                 return None if isinstance(parsed, PolicyError) else parsed
@@ -603,7 +645,33 @@ class AwsView:
         key = ("req", identity, action, resource, *extra)
         if key in self._cache:
             return self._cache[key]
-        return self._evaluate(request, self.policies(identity, resource), key)
+        policies = self.policies(identity, resource)
+        if self._no_allow_can_cover(identity, action, resource, policies):
+            return _IMPLICIT_DENY
+        return self._evaluate(request, policies, key)
+
+    def _no_allow_can_cover(self, identity: Identity, action: str, resource: str, policies: PolicySet) -> bool:
+        """True when only an identity Allow could allow this request and none can cover it.
+
+        That holds for a role's request in its own account on a resource without a resource policy,
+        with every policy collected: the evaluator then allows only through an identity statement
+        for the action whose Resource matches, and :func:`allowed_resource_patterns` over-approximates
+        those. The answer is an implicit deny, known without evaluating the policies.
+        """
+        role = self.roles.get(identity.role_arn)
+        if (
+            role is None
+            or policies.missing
+            or policies.resource is not None
+            or policies.resource_kind != "generic"
+            or account_of(resource) != role.account_id
+        ):
+            return False
+        key = (role.arn, action)
+        patterns = self._allow_patterns.get(key)
+        if patterns is None:
+            patterns = self._allow_patterns[key] = self.allow_patterns(role, [action])
+        return not any(wildcard_match(p, resource) for p in patterns)
 
     def key_for(self, target: SecretRecord) -> tuple[KMSKey | None, str, str | None]:
         """The KMS key of a value: (record or None, key ARN used for evaluation, AWS-managed service or None)."""

@@ -112,6 +112,8 @@ def _compiled(pattern: str) -> re.Pattern[str]:
 
 def wildcard_match(pattern: str, value: str) -> bool:
     """IAM-style ``*`` / ``?`` match; policy variables match anything (over-approximation)."""
+    if "*" not in pattern and "?" not in pattern and "${" not in pattern:
+        return pattern == value  # a literal: no pattern to compile (most Resource entries name one ARN)
     return _compiled(pattern).fullmatch(value) is not None
 
 

@@ -17,12 +17,21 @@ from benchmarks.synthetic import generate
 from irsa_lib.findings import FindingContext
 from irsa_lib.findings.shapes import wildcard_grant
 from irsa_lib.graph import build_graph
-from irsa_lib.graph.aws import ALL_WRITE_ACTIONS, SM_READ_ACTIONS, AwsView, Identity, consumer_actions, web_principal
+from irsa_lib.graph.aws import (
+    ALL_READ_ACTIONS,
+    ALL_WRITE_ACTIONS,
+    SM_READ_ACTIONS,
+    AwsView,
+    Identity,
+    consumer_actions,
+    web_principal,
+)
 from irsa_lib.graph.irsa import SubjectIndex, accepted_subjects
 from irsa_lib.graph.patterns import allowed_resource_patterns
 from irsa_lib.graph.schema import Mechanism, any_sa_id, role_id, sa_id
 from irsa_lib.model import AUDIENCE_ANNOTATION, Grant, InlinePolicy, SecretsManagerSecret, SSMParameter
-from irsa_lib.resolve import Inventory
+from irsa_lib.policy import Decision, PolicySet, Request, evaluate
+from irsa_lib.resolve import Inventory, parameter_paths
 from irsa_lib.snapshot import Snapshot
 from tests.graph import factory as f
 from tests.graph.factory import ACCT, CLUSTER, HOST, PROVIDER_ARN
@@ -54,7 +63,8 @@ def _with_resource_policies(snap: Snapshot) -> Snapshot:
 
 def _with_odd_keys(snap: Snapshot) -> Snapshot:
     """Customer keys whose policy is unreadable, malformed, names a role by unique id or one of its
-    sessions, grants to an account or a role; and values whose key is not in the snapshot."""
+    sessions, grants to an account or a role, or lets the account decrypt one parameter only; and
+    values whose key is not in the snapshot."""
     keys = [k for k in snap.kms_keys if k.manager == "CUSTOMER"]
     roles = [r for r in snap.roles if r.account_id == keys[0].account_id]
 
@@ -77,6 +87,10 @@ def _with_odd_keys(snap: Snapshot) -> Snapshot:
             ),
         ),
     }
+    one = next(p for p in snap.ssm_parameters if p.key_id in (keys[6].arn, keys[6].key_id, *keys[6].aliases))
+    by_context = policy(f"arn:aws:iam::{keys[6].account_id}:root")
+    by_context["Statement"][0]["Condition"] = {"StringEquals": {"kms:EncryptionContext:PARAMETER_ARN": one.arn}}
+    changed[keys[6].arn] = dataclasses.replace(keys[6], policy=by_context)
     gone = keys[5]
     kept = tuple(changed.get(k.arn, k) for k in snap.kms_keys if k.arn != gone.arn)
     return dataclasses.replace(snap, kms_keys=kept)
@@ -325,3 +339,97 @@ def test_pattern_holders_never_leave_out_a_holder_with_a_wildcard_grant() -> Non
                         skipped += 1
                         assert all(wildcard_grant(p, action, arn) is None for p in policies), (holder, action, arn)
         assert skipped and proposed
+
+
+def _with_gaps(snap: Snapshot) -> Snapshot:
+    """Roles attaching a managed policy that was not collected; a parameter whose resource policies were not read."""
+    roles = [
+        dataclasses.replace(
+            r, attached_policy_arns=(*r.attached_policy_arns, f"arn:aws:iam::{r.account_id}:policy/gone")
+        )
+        if i % 7 == 0
+        else r
+        for i, r in enumerate(snap.roles)
+    ]
+    params = list(snap.ssm_parameters)
+    params[1] = dataclasses.replace(params[1], resource_policy_readable=False)
+    return dataclasses.replace(snap, roles=tuple(roles), ssm_parameters=tuple(params))
+
+
+def test_a_request_answered_without_evaluation_is_one_the_evaluator_denies() -> None:
+    snap = _with_gaps(_with_odd_keys(_with_resource_policies(generate("tiny", seed=3))))
+    aws = AwsView(snap, Inventory.from_snapshot(snap))
+    skipped = evaluated = 0
+    for role in snap.roles:
+        identity = Identity(role.arn)
+        principal = aws.principal(identity)
+        for target in aws.all_targets():
+            resources = [target.arn]
+            if isinstance(target, SSMParameter):
+                resources += [arn for _, arn in parameter_paths(target)]
+            for action in (*ALL_READ_ACTIONS, *ALL_WRITE_ACTIONS):
+                for resource in resources:
+                    policies = aws.policies(identity, resource)
+                    if not aws._no_allow_can_cover(identity, action, resource, policies):
+                        evaluated += 1
+                        continue
+                    skipped += 1
+                    decision = evaluate(Request(principal, action, resource, {}, context_complete=False), policies)
+                    assert decision.outcome == "deny", (role.arn, action, resource, decision)
+    assert skipped and evaluated
+
+
+class _WithoutKeyFilter(AwsView):
+    """The view with its candidates narrowed by identity patterns and resource policies only."""
+
+    def _key_filter(self, *_args: Any) -> None:
+        return None
+
+
+@pytest.mark.parametrize("actions", [ALL_READ_ACTIONS, ALL_WRITE_ACTIONS], ids=["read", "write"])
+def test_the_key_filter_only_leaves_out_what_the_evaluator_denies_even_with_policies_missing(
+    actions: tuple[str, ...],
+) -> None:
+    snap = _with_gaps(_with_odd_keys(_with_resource_policies(generate("tiny", seed=3))))
+    inventory = Inventory.from_snapshot(snap)
+    aws, plain = AwsView(snap, inventory), _WithoutKeyFilter(snap, inventory)
+    left_out = 0
+    for role in snap.roles:
+        identity = Identity(role.arn)
+        kept = {id(t) for t in aws.candidate_targets(identity, actions)}
+        for target in plain.candidate_targets(identity, actions):
+            if id(target) in kept:
+                continue
+            left_out += 1
+            if actions == ALL_WRITE_ACTIONS:
+                assert aws.write(identity, target) is None, (role.arn, target.arn)
+            else:
+                assert aws.read(identity, target, consumer_actions("direct", target)) is None, (role.arn, target.arn)
+    assert left_out
+
+
+class _Unshared(AwsView):
+    """The view evaluating every request on its own."""
+
+    def _evaluate(self, request: Request, policies: PolicySet, cache_key: tuple[Any, ...]) -> Decision:
+        self.evaluations += 1
+        return evaluate(request, policies)
+
+
+@pytest.mark.parametrize("shape", ["tiny", "root-trust-40", "wide-wildcards-24", "deep-chains-16", "hub-16"])
+def test_a_shared_answer_is_the_answer_the_evaluator_gives_each_principal(shape: str) -> None:
+    """Every read, write, KMS and assume question of every role, answered with shared answers, equals
+    the answer evaluated for that role alone (decisions, evidence and all)."""
+    snap = generate("tiny", seed=3) if shape == "tiny" else generate_shape(shape)
+    snap = _with_gaps(_with_odd_keys(_with_resource_policies(snap))) if shape == "tiny" else snap
+    inventory = Inventory.from_snapshot(snap)
+    aws, plain = AwsView(snap, inventory), _Unshared(snap, inventory)
+    for role in snap.roles:
+        identity = Identity(role.arn)
+        for target in aws.all_targets():
+            actions = consumer_actions("direct", target)
+            assert aws.read(identity, target, actions) == plain.read(identity, target, actions), (role.arn, target.arn)
+            assert aws.write(identity, target) == plain.write(identity, target), (role.arn, target.arn)
+        for dest in snap.roles:
+            assert aws.assume(identity, dest.arn) == plain.assume(identity, dest.arn), (role.arn, dest.arn)
+    assert aws.evaluations < plain.evaluations  # some answers were shared
