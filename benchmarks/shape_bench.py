@@ -4,7 +4,8 @@ For each shape and size (roles), measured in fresh processes: ``irsa access SNAP
 ``irsa findings SNAPSHOT`` (the commands, interpreter start and imports included), who-can-read
 from a fresh process (load + build + one query) and on a built graph (``benchmarks.stage who``),
 and the peak memory of load + build + table + findings in one process (``benchmarks.stage
-pipeline``). Each figure is the process's wall time, its CPU time (user + system, which a
+pipeline``). The measuring process itself loads no snapshot: on Linux a child's peak resident
+memory starts from what its parent held when it was started. Each figure is the process's wall time, its CPU time (user + system, which a
 machine shared with other work inflates far less than wall time) and its peak resident memory.
 
 ``python -m benchmarks.shape_bench who --snapshot FILE --target ARN`` is the fresh-process query.
@@ -83,29 +84,35 @@ def who_fresh(snapshot: Path, target: str) -> dict[str, Any]:
     return {"readers": len(list(who_can_read(graph, target)))}
 
 
-def _target(snapshot: Path) -> str:
-    """The value the fresh-process query asks about: the first one of ``stage.who_targets`` (readable)."""
+def prepare(shape: str, roles: int, snapshot: Path) -> dict[str, Any]:
+    """Write the shape's snapshot and choose the value the fresh-process query asks about (the first of
+    ``stage.who_targets``: one someone can read). Run in a child process: a child's peak memory
+    includes what its parent held when it started it, so the measuring process stays small."""
     from benchmarks.stage import who_targets
     from irsa_lib.graph import build_graph
-    from irsa_lib.snapshot import load_snapshot
+    from irsa_lib.snapshot import save_snapshot
 
-    snap = load_snapshot(snapshot)
-    return who_targets(snap, 1, graph=build_graph(snap))[0]
+    snap = generate_shape(f"{shape}-{roles}")
+    save_snapshot(snap, snapshot)
+    return {"target": who_targets(snap, 1, graph=build_graph(snap))[0], "bytes": snapshot.stat().st_size}
 
 
 def run_shapes(shapes: Sequence[str], sizes: Sequence[int], workdir: Path, *, timeout: float) -> dict[str, Any]:
     """Measure every shape at every size; returns {shape: {roles: {measure: result}}}."""
-    from irsa_lib.snapshot import save_snapshot
-
     py = sys.executable
     out: dict[str, Any] = {}
     for shape in shapes:
         out[shape] = {}
         for roles in sizes:
             snap = workdir / f"shape-{shape}-{roles}.json"
-            save_snapshot(generate_shape(f"{shape}-{roles}"), snap)
-            target = _target(snap)
-            res: dict[str, Any] = {"target": target, "bytes": snap.stat().st_size}
+            made = measure(
+                [py, "-m", "benchmarks.shape_bench", "prepare", shape, str(roles), str(snap)], timeout=timeout
+            )
+            if not _ok(made) or "child" not in made:
+                out[shape][str(roles)] = {"prepare": made}
+                continue
+            target = made["child"]["target"]
+            res: dict[str, Any] = {"target": target, "bytes": made["child"]["bytes"]}
             res["access"] = measure([py, "-m", "irsa_lib.cli", "access", str(snap)], timeout=timeout)
             res["findings"] = measure([py, "-m", "irsa_lib.cli", "findings", str(snap)], timeout=timeout)
             res["who_fresh"] = measure(
@@ -272,6 +279,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     w = sub.add_parser("who", help="load, build and ask one who-can-read question (timed by the caller)")
     w.add_argument("--snapshot", type=Path, required=True)
     w.add_argument("--target", required=True)
+    p = sub.add_parser("prepare", help="write a shape's snapshot and print the value to ask about")
+    p.add_argument("shape", choices=list(SHAPES))
+    p.add_argument("roles", type=int)
+    p.add_argument("snapshot", type=Path)
     r = sub.add_parser("run", help="measure shapes and print the markdown")
     r.add_argument("--shapes", default=",".join(SHAPES))
     r.add_argument("--sizes", default=",".join(map(str, SIZES)))
@@ -280,6 +291,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command == "who":
         print(json.dumps(who_fresh(args.snapshot, args.target)))
+        return 0
+    if args.command == "prepare":
+        print(json.dumps(prepare(args.shape, args.roles, args.snapshot)))
         return 0
     args.workdir.mkdir(parents=True, exist_ok=True)
     shapes = [s.strip() for s in args.shapes.split(",") if s.strip()]

@@ -271,12 +271,22 @@ class AwsView:
             return dataclasses.replace(policies, missing=(*policies.missing, f"malformed session policy: {parsed}"))
         return dataclasses.replace(policies, session=(*policies.session, parsed))
 
-    def _evaluate(self, request: Request, policies: PolicySet, cache_key: tuple[Any, ...]) -> Decision:
+    def _evaluate(
+        self,
+        request: Request,
+        policies: PolicySet,
+        cache_key: tuple[Any, ...],
+        denied: Callable[[], bool] | None = None,
+    ) -> Decision:
+        """The evaluator's answer, once per ``cache_key`` and once per :func:`.sharing.signature`;
+        ``denied``: a cheaper test that, when true, means an implicit deny (asked before evaluating)."""
         hit = self._cache.get(cache_key)
         if hit is None:
             shared = signature(request, policies, self._relevant)
             hit = None if shared is None else self._shared.get(shared)
-            if hit is None:
+            if hit is None and denied is not None and denied():
+                hit = _IMPLICIT_DENY  # not shared: the shared answers are the evaluator's own
+            elif hit is None:
                 self.evaluations += 1
                 hit = evaluate(request, policies)
                 if shared is not None:
@@ -646,9 +656,9 @@ class AwsView:
         if key in self._cache:
             return self._cache[key]
         policies = self.policies(identity, resource)
-        if self._no_allow_can_cover(identity, action, resource, policies):
-            return _IMPLICIT_DENY
-        return self._evaluate(request, policies, key)
+        return self._evaluate(
+            request, policies, key, lambda: self._no_allow_can_cover(identity, action, resource, policies)
+        )
 
     def _no_allow_can_cover(self, identity: Identity, action: str, resource: str, policies: PolicySet) -> bool:
         """True when only an identity Allow could allow this request and none can cover it.

@@ -409,9 +409,9 @@ def test_the_key_filter_only_leaves_out_what_the_evaluator_denies_even_with_poli
 
 
 class _Unshared(AwsView):
-    """The view evaluating every request on its own."""
+    """The view evaluating every request on its own (no shared answers, no shortcut)."""
 
-    def _evaluate(self, request: Request, policies: PolicySet, cache_key: tuple[Any, ...]) -> Decision:
+    def _evaluate(self, request: Request, policies: PolicySet, *_: Any) -> Decision:
         self.evaluations += 1
         return evaluate(request, policies)
 
