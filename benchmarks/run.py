@@ -4,6 +4,9 @@ For each size the synthetic organisation is generated and saved once, then every
 own fresh process (``benchmarks.stage``) so each reports its own wall time and peak memory. The
 graph page rendered at each size is then drawn in headless Chromium (``benchmarks.browser``), and a
 small organisation is collected from a counting local AWS endpoint (``benchmarks.collect_bench``).
+Then every organisation shape (``benchmarks.shapes``) is measured at each shape size against its
+budget (``benchmarks.shape_bench``), and, when a Python with PMapper is given, side by side with
+PMapper on the root-trust shape (``benchmarks.pmapper_bench``).
 A stage that could not be measured (an error, a timeout, no Chromium) is reported as such, never estimated.
 """
 
@@ -14,14 +17,17 @@ import datetime as dt
 import itertools
 import json
 import math
+import os
 import subprocess
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from benchmarks import pmapper_bench, shape_bench
 from benchmarks.browser import draw_time
 from benchmarks.machine import describe
+from benchmarks.shapes import SHAPES
 from benchmarks.synthetic import SIZES, size_of
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -67,7 +73,8 @@ def _log(msg: str) -> None:
 
 
 def run(sizes: Sequence[str], *, seed: int, workdir: Path, timeout: float, browser: bool, collect: str | None,
-        profile: bool) -> dict[str, Any]:  # fmt: skip
+        profile: bool, shapes: Sequence[str] = (), shape_sizes: Sequence[int] = (), pmapper: str | None = None,
+        pmapper_sizes: Sequence[int] = ()) -> dict[str, Any]:  # fmt: skip
     """Measure every stage at every size; returns the raw results (also written as JSON)."""
     workdir.mkdir(parents=True, exist_ok=True)
     results: dict[str, Any] = {
@@ -115,6 +122,10 @@ def run(sizes: Sequence[str], *, seed: int, workdir: Path, timeout: float, brows
         _log(f"collection benchmark at size {collect!r}")
         results["collection"] = {"size": collect, **run_child("benchmarks.collect_bench", ["--size", collect],
                                                                timeout=timeout)}  # fmt: skip
+    if shapes and shape_sizes:
+        results["shapes"] = shape_bench.run_shapes(shapes, shape_sizes, workdir, timeout=timeout)
+    if pmapper_sizes:
+        results["pmapper"] = pmapper_bench.run(pmapper, pmapper_sizes, timeout=timeout)
     (workdir / "results.json").write_text(json.dumps(results, indent=1, default=str) + "\n")
     return results
 
@@ -193,6 +204,10 @@ def render_markdown(results: dict[str, Any]) -> str:
         out.append(f"| {label} | " + " | ".join(cells) + " |")
     out += ["", *budget_lines(results), "", *report_lines(results), "", *render_lines(results), ""]
     out += [*collection_lines(results), ""]
+    if results.get("shapes"):
+        out += [*shape_bench.shape_lines(results["shapes"]), ""]
+    if results.get("pmapper"):
+        out += pmapper_bench.pmapper_lines(results["pmapper"], results.get("shapes"))
     out += [
         "## How it is measured",
         "",
@@ -358,6 +373,10 @@ def collection_lines(results: dict[str, Any]) -> list[str]:
     return out
 
 
+def _ints(text: str) -> list[int]:
+    return [int(x) for x in text.split(",") if x.strip()]
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.run", description=__doc__)
     parser.add_argument("--sizes", default="small,medium,large", help=f"comma list of {', '.join(SIZES)}")
@@ -371,6 +390,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--profile", action="store_true", help="also profile each size's pipeline (cProfile) in a separate, untimed run"
     )
+    parser.add_argument("--shapes", default=",".join(SHAPES), help="organisation shapes to measure ('' to skip)")
+    parser.add_argument("--shape-sizes", default=",".join(map(str, shape_bench.SIZES)),
+                        help=f"roles per shape (the full budget: {','.join(map(str, shape_bench.FULL_SIZES))})")  # fmt: skip
+    parser.add_argument("--pmapper-python", default=os.environ.get("PMAPPER_PYTHON"),
+                        help="a Python with principalmapper installed, for the side-by-side run")  # fmt: skip
+    parser.add_argument("--pmapper-sizes", default=",".join(map(str, pmapper_bench.SIZES)))
     parser.add_argument("--from-json", type=Path, help="only re-render the markdown from a results.json")
     parser.add_argument("--note", default="", help="a line printed under the title (what was measured, patches)")
     args = parser.parse_args(argv)
@@ -380,8 +405,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         sizes = [s.strip() for s in args.sizes.split(",") if s.strip()]
         for s in sizes:
             size_of(s)
+        shapes = [s.strip() for s in args.shapes.split(",") if s.strip()]
+        unknown = [s for s in shapes if s not in SHAPES]
+        if unknown:
+            parser.error(f"unknown shape(s) {', '.join(unknown)}; known: {', '.join(SHAPES)}")
         results = run(sizes, seed=args.seed, workdir=args.workdir, timeout=args.timeout, browser=not args.no_browser,
-                      collect=args.collect_size or None, profile=args.profile)  # fmt: skip
+                      collect=args.collect_size or None, profile=args.profile, shapes=shapes,
+                      shape_sizes=_ints(args.shape_sizes), pmapper=args.pmapper_python,
+                      pmapper_sizes=_ints(args.pmapper_sizes) if args.pmapper_python else ())  # fmt: skip
     if args.note:
         results["note"] = args.note
     args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -3,10 +3,12 @@
 Queries over an :class:`~irsa_lib.graph.AccessGraph`:
 
 * :func:`effective_access` -- one :class:`AccessRow` per (subject, value), the best path first;
-* :func:`who_can_read` / :func:`what_can_read` -- every path up to a bound, shortest first, lazily;
+* :func:`who_can_read` / :func:`what_can_read` -- every subject (value) with one shortest witness
+  path each, shortest first, lazily;
 * :func:`who_can_write` / :func:`what_can_write` -- the same for overwriting a value (ESO PushSecret,
   poisoning): paths ending in a write edge (:data:`~irsa_lib.graph.schema.WRITE_MECHANISMS`), which
-  reading never follows.
+  reading never follows;
+* :func:`explain_paths` -- more paths between one subject and one value, on demand (k-shortest).
 
 A path is classified by its edges: ``potential`` if any edge needs an RBAC capability or a
 not-yet-existing object; else ``via-controller`` if it passes through a Kubernetes Secret a
@@ -19,7 +21,7 @@ read) is marked ``complete=False`` and lists the gaps in ``unknown``.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from itertools import islice, pairwise
 from typing import Any, Literal, cast
@@ -68,6 +70,7 @@ __all__ = [
     "PathLimits",
     "build_graph",
     "effective_access",
+    "explain_paths",
     "relevant_gaps",
     "select_rows",
     "what_can_read",
@@ -86,9 +89,10 @@ ROW_DECISIONS = cast("tuple[RowDecision, ...]", EDGE_DECISIONS[:2])
 
 @dataclass(frozen=True)
 class PathLimits:
-    """How far the path queries look: at most ``max_paths`` paths of at most ``cutoff`` edges each."""
+    """How far the path queries look: at most ``max_paths`` answers (every one when None), each a path
+    of at most ``cutoff`` edges."""
 
-    max_paths: int = 50
+    max_paths: int | None = None
     cutoff: int = 12
 
 
@@ -206,35 +210,61 @@ def _edge_class(data: dict[str, Any]) -> tuple[int, int]:
     return cls, 1 if data[DECISION] == "conditional" else 0
 
 
+Hop = tuple[int, int, tuple[str, ...], tuple[str, ...], str, tuple[str, ...]]
+"""What one edge adds to a path: its class and decision rank, its via nodes and its target, their
+labels, its mechanism, its unresolved keys."""
+
+
+def _hop(graph: AccessGraph, v: str, data: dict[str, Any], cache: dict[int, Hop]) -> Hop:
+    """An edge's part of a path, worked out once per edge (``cache``: by the edge's data dict)."""
+    hit = cache.get(id(data))
+    if hit is None:
+        c, d = _edge_class(data)
+        ids = (*data.get(VIA, ()), v)
+        labels = tuple(graph.label(x) for x in ids)
+        hit = cache[id(data)] = (c, d, ids, labels, str(data[MECHANISM]), tuple(data[UNRESOLVED_KEYS]))
+    return hit
+
+
 def _path(graph: AccessGraph, nodes: list[str], edges: list[dict[str, Any]]) -> AccessPath:
+    cache: dict[int, Hop] = graph.memo("path-hops", dict)
     cls = dec = 0
     ids = [nodes[0]]
+    hops = [graph.label(nodes[0])]
     mechanisms: list[str] = []
     unresolved: list[str] = []
     for v, data in zip(nodes[1:], edges, strict=True):
-        c, d = _edge_class(data)
+        c, d, hop_ids, labels, mechanism, keys = _hop(graph, v, data, cache)
         cls, dec = max(cls, c), max(dec, d)
-        ids.extend(data.get(VIA, ()))
-        ids.append(v)
-        mechanisms.append(str(data[MECHANISM]))
-        unresolved.extend(k for k in data[UNRESOLVED_KEYS] if k not in unresolved)
-    hops = [graph.label(x) for x in ids]
-    value = graph.node(nodes[-1]) if nodes and graph.type_of(nodes[-1]) in SECRET_TYPES else {}
-    if value.get(KMS_KEY_ARN) and edges and KEY_EVIDENCE in edges[-1]:
-        # the value's key: decrypting is a hop of its own (a plaintext parameter has none)
-        hops.insert(len(hops) - 1, key_label_of(value))
-        ids.insert(len(ids) - 1, key_id(str(value.get(KMS_KEY_ARN) or "")))
-    keep = [i for i, h in enumerate(hops) if i == 0 or h != hops[i - 1]]
+        ids.extend(hop_ids)
+        hops.extend(labels)
+        mechanisms.append(mechanism)
+        unresolved.extend(k for k in keys if k not in unresolved)
+    hop_nodes, labels = _with_key(graph, nodes, edges, ids, hops)
     return AccessPath(
         nodes=tuple(nodes),
         edges=tuple(edges),
         access=ACCESS_KINDS[cls],
         decision=ROW_DECISIONS[dec],
-        hops=tuple(hops[i] for i in keep),
-        hop_nodes=tuple(ids[i] for i in keep),
+        hops=labels,
+        hop_nodes=hop_nodes,
         mechanisms=tuple(mechanisms),
         unresolved_keys=tuple(unresolved),
     )
+
+
+def _with_key(
+    graph: AccessGraph, nodes: Sequence[str], edges: Sequence[dict[str, Any]], ids: Sequence[str], hops: Sequence[str]
+) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """A path's hop nodes and labels with the value's KMS key before the value (decrypting is a hop of
+    its own; a plaintext parameter has none), a hop repeating the one before it dropped."""
+    ids, hops = list(ids), list(hops)
+    value = graph.node(nodes[-1]) if nodes and graph.type_of(nodes[-1]) in SECRET_TYPES else {}
+    if value.get(KMS_KEY_ARN) and edges and KEY_EVIDENCE in edges[-1]:
+        hops.insert(len(hops) - 1, key_label_of(value))
+        ids.insert(len(ids) - 1, key_id(str(value[KMS_KEY_ARN])))
+    keep = [i for i, h in enumerate(hops) if i == 0 or h != hops[i - 1]]
+    return tuple(ids[i] for i in keep), tuple(hops[i] for i in keep)
 
 
 # --- rows ------------------------------------------------------------------------------------
@@ -248,9 +278,24 @@ def _start_nodes(graph: AccessGraph, subject: str) -> list[str]:
     return starts
 
 
+def _row_adjacency(graph: AccessGraph) -> tuple[frozenset[str], dict[str, list[tuple[str, dict[str, Any], int, int]]]]:
+    """The value nodes, and each node's reading edges (never a write) with their class and decision
+    rank, in the graph's own order: what every row search walks, worked out once per graph."""
+    adjacency: dict[str, list[tuple[str, dict[str, Any], int, int]]] = {}
+    for u, v, data in graph.graph.edges(data=True):
+        if data[MECHANISM] not in WRITE_MECHANISMS:
+            adjacency.setdefault(u, []).append((v, data, *_edge_class(data)))
+    return frozenset(graph.nodes_of(*SECRET_TYPES)), adjacency
+
+
+Prefix = tuple[
+    tuple[str, ...], tuple[dict[str, Any], ...], tuple[str, ...], tuple[str, ...], tuple[str, ...], tuple[str, ...]
+]
+"""A path's nodes, edges, hop nodes and their readable labels, mechanisms and unresolved keys."""
+
+
 def _best_paths(graph: AccessGraph, starts: list[str]) -> dict[str, AccessPath]:
     """For each value reachable from ``starts``: the best path (allow first, then most direct, then shortest)."""
-    g = graph.graph
     State = tuple[str, int, int]
     parent: dict[State, tuple[State, dict[str, Any]] | None] = {}
     queue: deque[State] = deque()
@@ -260,31 +305,66 @@ def _best_paths(graph: AccessGraph, starts: list[str]) -> dict[str, AccessPath]:
             parent[st] = None
             queue.append(st)
     found: dict[str, list[State]] = {}
+    values, adjacency = graph.memo("row-adjacency", lambda: _row_adjacency(graph))
     while queue:
         state = queue.popleft()
         node, cls, dec = state
-        if graph.type_of(node) in SECRET_TYPES:
+        if node in values:
             found.setdefault(node, []).append(state)
             continue
-        for _, v, data in g.out_edges(node, data=True):
-            if data[MECHANISM] in WRITE_MECHANISMS:
-                continue
-            c, d = _edge_class(data)
+        for v, data, c, d in adjacency.get(node, ()):
             nxt = (v, max(cls, c), max(dec, d))
             if nxt not in parent:
                 parent[nxt] = (state, data)
                 queue.append(nxt)
+    cache: dict[int, Hop] = graph.memo("path-hops", dict)
+    prefixes: dict[State, Prefix] = {}
+
+    def prefix(state: State) -> Prefix:
+        """The parts of the path to ``state``: its parent's plus one edge, each worked out once
+        however many values lie beyond it."""
+        hit = prefixes.get(state)
+        if hit is None:
+            link = parent[state]
+            if link is None:
+                hit = ((state[0],), (), (state[0],), (graph.label(state[0]),), (), ())
+            else:
+                before, data = link
+                nodes, edges, ids, hops, mechanisms, unresolved = prefix(before)
+                _, _, hop_ids, labels, mechanism, keys = _hop(graph, state[0], data, cache)
+                ids_out, hops_out = list(ids), list(hops)
+                for i, h in zip(hop_ids, labels, strict=True):
+                    if h != hops_out[-1]:
+                        ids_out.append(i)
+                        hops_out.append(h)
+                keys_out = list(unresolved)
+                keys_out.extend(k for k in keys if k not in keys_out)
+                hit = (
+                    (*nodes, state[0]),
+                    (*edges, data),
+                    tuple(ids_out),
+                    tuple(hops_out),
+                    (*mechanisms, mechanism),
+                    tuple(keys_out),
+                )
+            prefixes[state] = hit
+        return hit
+
     out: dict[str, AccessPath] = {}
     for target, states in found.items():
         best = min(states, key=lambda s: (s[2], s[1]))  # BFS order already gives the shortest per state
-        nodes, edges = [best[0]], []
-        cur: State = best
-        while (link := parent[cur]) is not None:
-            prev, data = link
-            edges.append(data)
-            nodes.append(prev[0])
-            cur = prev
-        out[target] = _path(graph, nodes[::-1], edges[::-1])
+        nodes, edges, ids, hops, mechanisms, unresolved = prefix(best)
+        hop_nodes, labels = _with_key(graph, nodes, edges, ids, hops)
+        out[target] = AccessPath(
+            nodes=nodes,
+            edges=edges,
+            access=ACCESS_KINDS[best[1]],
+            decision=ROW_DECISIONS[best[2]],
+            hops=labels,
+            hop_nodes=hop_nodes,
+            mechanisms=mechanisms,
+            unresolved_keys=unresolved,
+        )
     return out
 
 
@@ -400,15 +480,17 @@ def _rows(graph: AccessGraph) -> list[AccessRow]:
         cluster, ns, name, kind = _subject_fields(graph, subject)
         for target, path in _best_paths(graph, _start_nodes(graph, subject)).items():
             attrs = graph.node(target)
-            clusters, accounts, nodes, through = _row_scope(graph, path, scopes)
-            settled = path.decision == "allow" and path.access != "potential"
-            unknown = tuple(
-                g.what
-                for g in gaps
-                if g.touches(
-                    clusters=clusters, accounts=accounts, nodes=nodes, through_k8s_secret=through, settled=settled
+            unknown: tuple[str, ...] = ()
+            if gaps:
+                clusters, accounts, nodes, through = _row_scope(graph, path, scopes)
+                settled = path.decision == "allow" and path.access != "potential"
+                unknown = tuple(
+                    g.what
+                    for g in gaps
+                    if g.touches(
+                        clusters=clusters, accounts=accounts, nodes=nodes, through_k8s_secret=through, settled=settled
+                    )
                 )
-            )
             unknown += tuple(dict.fromkeys(m for e in path.edges for m in e.get(MISSING, ()) if m not in unknown))
             rows.append(
                 AccessRow(
@@ -513,6 +595,37 @@ def _paths(graph: AccessGraph, h: nx.DiGraph, limits: PathLimits) -> Iterator[Ac
         return
 
 
+def _witnesses(
+    graph: AccessGraph, view: nx.DiGraph, starts: list[str], ends: set[str], cutoff: int, *, backward: bool
+) -> Iterator[AccessPath]:
+    """One shortest path per node of ``ends`` that a node of ``starts`` reaches, shortest first.
+
+    One breadth-first search over the simple view (backward from a value for "who", forward from a
+    subject for "what"): linear in the part of the graph within ``cutoff`` edges, never a path
+    enumeration.
+    """
+    adjacency = view._pred if backward else view._succ
+    link: dict[str, str | None] = dict.fromkeys(starts)
+    frontier = list(link)
+    for depth in range(cutoff + 1):
+        for node in frontier:
+            if node in ends:
+                chain = [node]
+                while (nxt := link[chain[-1]]) is not None:
+                    chain.append(nxt)
+                nodes = chain if backward else chain[::-1]
+                yield _path(graph, nodes, [view._succ[a][b]["data"] for a, b in pairwise(nodes)])
+        if depth == cutoff:
+            return
+        following = []
+        for node in frontier:
+            for other in adjacency[node]:
+                if other not in link:
+                    link[other] = node
+                    following.append(other)
+        frontier = following
+
+
 def _secret_index(graph: AccessGraph) -> dict[str, list[str]]:
     """Value nodes by every name :func:`select_rows` accepts (node id, ARN, name, name without "/")."""
     index: dict[str, list[str]] = {}
@@ -538,9 +651,11 @@ def _secret_node(graph: AccessGraph, secret: str) -> str:
 
 
 def who_can_read(graph: AccessGraph, secret: str, *, limits: PathLimits = PATH_LIMITS) -> Iterator[AccessPath]:
-    """Paths from any subject (service account, workload, RBAC subject) to ``secret``, shortest first.
+    """Every subject (service account, workload, RBAC subject) that can read ``secret``, each with one
+    shortest witness path (at most ``limits.cutoff`` edges), shortest first; at most ``limits.max_paths``
+    of them (every one by default).
 
-    Lazy and bounded by ``limits``: at most ``limits.max_paths`` paths of at most ``limits.cutoff`` edges.
+    More paths between one subject and the value: :func:`explain_paths`.
 
     Examples
     --------
@@ -559,15 +674,16 @@ def who_can_read(graph: AccessGraph, secret: str, *, limits: PathLimits = PATH_L
 
 
 def who_can_write(graph: AccessGraph, secret: str, *, limits: PathLimits = PATH_LIMITS) -> Iterator[AccessPath]:
-    """Paths from any subject to an edge that may overwrite ``secret`` (PushSecret, a put by an
-    identity the subject holds), shortest first; bounded like :func:`who_can_read`."""
+    """Every subject with an edge that may overwrite ``secret`` (PushSecret, a put by an identity the
+    subject holds), one shortest path each, shortest first; bounded like :func:`who_can_read`."""
     return _paths_to(graph, secret, limits, write=True)
 
 
 def _paths_to(graph: AccessGraph, secret: str, limits: PathLimits, *, write: bool) -> Iterator[AccessPath]:
     target = _secret_node(graph, secret)
-    h = _overlay(_simple_view(graph, write=write), graph.nodes_of(*SUBJECT_TYPES), [target])
-    return _paths(graph, h, limits)
+    view = _simple_view(graph, write=write)
+    subjects = set(graph.nodes_of(*SUBJECT_TYPES))
+    return islice(_witnesses(graph, view, [target], subjects, limits.cutoff, backward=True), limits.max_paths)
 
 
 def _subject_nodes(graph: AccessGraph, subject: str) -> list[str]:
@@ -585,16 +701,33 @@ def _subject_nodes(graph: AccessGraph, subject: str) -> list[str]:
 
 
 def what_can_read(graph: AccessGraph, subject: str, *, limits: PathLimits = PATH_LIMITS) -> Iterator[AccessPath]:
-    """Paths from ``subject`` (node id or ``NS/NAME`` of a service account) to any value, shortest first."""
+    """Every value ``subject`` (node id or ``NS/NAME`` of a service account) can read, each with one
+    shortest witness path, shortest first; bounded like :func:`who_can_read`."""
     return _paths_from(graph, subject, limits, write=False)
 
 
 def what_can_write(graph: AccessGraph, subject: str, *, limits: PathLimits = PATH_LIMITS) -> Iterator[AccessPath]:
-    """Paths from ``subject`` to every value it may overwrite, shortest first."""
+    """Every value ``subject`` may overwrite, one shortest path each, shortest first."""
     return _paths_from(graph, subject, limits, write=True)
 
 
 def _paths_from(graph: AccessGraph, subject: str, limits: PathLimits, *, write: bool) -> Iterator[AccessPath]:
     starts = _subject_nodes(graph, subject)
-    h = _overlay(_simple_view(graph, write=write), starts, graph.nodes_of(*SECRET_TYPES))
+    values = set(graph.nodes_of(*SECRET_TYPES))
+    view = _simple_view(graph, write=write)
+    return islice(_witnesses(graph, view, starts, values, limits.cutoff, backward=False), limits.max_paths)
+
+
+EXPLAIN_LIMITS = PathLimits(max_paths=10)
+"""The limits of :func:`explain_paths` unless a caller gives its own: ten paths of one pair."""
+
+
+def explain_paths(
+    graph: AccessGraph, subject: str, secret: str, *, limits: PathLimits = EXPLAIN_LIMITS, write: bool = False
+) -> Iterator[AccessPath]:
+    """The ``limits.max_paths`` shortest paths (k-shortest simple paths) from ``subject`` to ``secret``,
+    shortest first: every way one subject reaches one value, for an explanation. Lazy; each further
+    path costs a shortest-path search, so ask only for the pair being explained."""
+    starts = _subject_nodes(graph, subject)
+    h = _overlay(_simple_view(graph, write=write), starts, [_secret_node(graph, secret)])
     return _paths(graph, h, limits)

@@ -23,7 +23,7 @@ NEW_ACCESS = "new-access"
 
 
 def register(p: argparse.ArgumentParser) -> None:
-    p.description = __doc__.split("\n\n", 1)[1] if __doc__ else None
+    p.description = __doc__.split("\n\n", 1)[1].replace("``", "") if __doc__ else None
     p.formatter_class = argparse.RawDescriptionHelpFormatter
     p.add_argument("snapshot", help="snapshot JSON file of the current state")
     p.add_argument("--terraform-plan", metavar="PLAN.json", help="output of `terraform show -json PLANFILE`")

@@ -17,7 +17,7 @@ from typing import Any
 import networkx as nx
 
 from irsa_lib.access import AccessRow, effective_access
-from irsa_lib.findings.shapes import allows
+from irsa_lib.findings.shapes import allows, literal_prefix, written
 from irsa_lib.graph import AccessGraph
 from irsa_lib.graph.aws import AwsView
 from irsa_lib.graph.schema import NAME, SECRET_TYPES, Mechanism, rbac_subject_id, sa_id
@@ -74,6 +74,7 @@ class FindingContext:
         self._principals_by_account: dict[str, list[str]] = {}
         self._principal_accounts: dict[str, str | None] = {}
         self._holders: dict[tuple[str, str], list[tuple[str, list[Policy]]]] = {}
+        self._pattern_indexes: dict[tuple[str, str], tuple[set[int], dict[str, set[int]]]] = {}
 
     # --- coverage -------------------------------------------------------------------------------
     def gaps(self, source: str, *services: str) -> list[Coverage]:
@@ -196,6 +197,42 @@ class FindingContext:
                 ]
                 if policies:
                     hit.append((arn, policies))
+        return hit
+
+    def pattern_holders(self, account_id: str, action: str, arn: str) -> list[tuple[str, list[Policy]]]:
+        """The :meth:`grant_holders` whose policies may allow ``action`` on ``arn`` through a pattern, in order.
+
+        Only a NotResource statement, or a Resource pattern with ``*`` or ``?`` whose literal prefix
+        ``arn`` starts with, can pass ``shapes.wildcard_grant`` (a pattern without wildcards matches
+        only itself, and that is no pattern grant): the other holders need not be asked about ``arn``.
+        """
+        always, by_prefix = self._pattern_index(account_id, action)
+        found = set(always)
+        for end in range(len(arn) + 1):
+            found.update(by_prefix.get(arn[:end], ()))
+        holders = self.grant_holders(account_id, action)
+        return [holders[i] for i in sorted(found)]
+
+    def _pattern_index(self, account_id: str, action: str) -> tuple[set[int], dict[str, set[int]]]:
+        """Positions in :meth:`grant_holders`: those with a NotResource grant of ``action``, and by the
+        literal prefix of each wildcard Resource pattern of their grants."""
+        key = (account_id, action)
+        hit = self._pattern_indexes.get(key)
+        if hit is None:
+            always: set[int] = set()
+            by_prefix: dict[str, set[int]] = {}
+            for i, (_, policies) in enumerate(self.grant_holders(account_id, action)):
+                for p in policies:
+                    for st in p.statements:
+                        if not allows(st, action) or st.resources is None:
+                            continue
+                        if st.resources.negated:
+                            always.add(i)
+                            continue
+                        for r in written(p, st, "Resource"):
+                            if "*" in r or "?" in r:
+                                by_prefix.setdefault(literal_prefix(r), set()).add(i)
+            hit = self._pattern_indexes[key] = (always, by_prefix)
         return hit
 
     @cached_property

@@ -11,10 +11,11 @@ from __future__ import annotations
 import dataclasses
 import json
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from irsa_lib.graph.keys import KeyIndex
 from irsa_lib.graph.legs import Leg, combine, from_decision
 from irsa_lib.graph.patterns import (
     EVERYTHING,
@@ -23,8 +24,9 @@ from irsa_lib.graph.patterns import (
     principal_values,
     wildcard_match,
 )
+from irsa_lib.graph.sharing import Relevant, signature
 from irsa_lib.model import KMSKey, OIDCProvider, Role, SecretsManagerSecret, SSMParameter
-from irsa_lib.policy import Decision, PolicyError, PolicySet, Principal, Request, evaluate, parse_policy
+from irsa_lib.policy import Decision, Policy, PolicyError, PolicySet, Principal, Request, evaluate, parse_policy
 from irsa_lib.policy.kms import key_state_blocks
 from irsa_lib.resolve import Inventory, UnknownPrincipalError, parameter_paths, policy_set_for, principal_for_role
 from irsa_lib.snapshot import Snapshot
@@ -39,6 +41,7 @@ ALL_WRITE_ACTIONS = (SSM_WRITE_ACTION, SM_WRITE_ACTION)
 """What overwrites a value (ESO PushSecret, or poisoning by anyone holding the identity)."""
 
 SecretRecord = SSMParameter | SecretsManagerSecret
+_IMPLICIT_DENY = Decision("deny", False, (), (), ("no identity policy statement allows it",))
 
 
 @dataclass(frozen=True)
@@ -81,6 +84,26 @@ class ReadLeg:
     actions: tuple[str, ...]
     read: Leg
     decrypt: Leg
+
+
+@dataclass(frozen=True)
+class KeyFilter:
+    """The KMS keys an identity may use, per KMS action, and which action a value needs."""
+
+    keys: Mapping[str, frozenset[str]]
+    kms_of: Callable[[SecretRecord], str]
+
+
+def read_kms_action(_target: SecretRecord) -> str:
+    """What the service calls on a value's key to return its plaintext."""
+    return "kms:Decrypt"
+
+
+def write_kms_action(target: SecretRecord) -> str:
+    """What the service calls on a value's key to encrypt a new value: SSM standard tier
+    kms:Encrypt; advanced tier and Secrets Manager kms:GenerateDataKey."""
+    standard = isinstance(target, SSMParameter) and target.tier.lower() == "standard"
+    return "kms:Encrypt" if standard else "kms:GenerateDataKey"
 
 
 def partition_of(arn: str) -> str:
@@ -201,6 +224,7 @@ class AwsView:
                 self._resource_policy_principals.append((s, principal_values(s.resource_policy)))
         self._trust_index: dict[str, list[Role]] | None = None
         self._federated_index: dict[str, list[Role]] | None = None
+        self._account_trusts: dict[str, PrefixIndex[int]] = {}
         self._principals: dict[Identity, Principal] = {}
         self._known: dict[str, bool] = {}
         self._cache: dict[tuple[Any, ...], Decision] = {}
@@ -210,6 +234,14 @@ class AwsView:
         self._reads: dict[tuple[Any, ...], ReadLeg | None] = {}
         self._candidates: dict[tuple[Identity, tuple[str, ...]], list[SecretRecord]] = {}
         self._sub_dependent: dict[str, bool] = {}
+        self._key_indexes: dict[str, KeyIndex] = {}
+        self._allow_patterns: dict[tuple[str, str], set[str]] = {}
+        self._doc_patterns: dict[tuple[int, tuple[str, ...]], frozenset[str]] = {}
+        self._relevant: dict[tuple[int, str, str], Relevant | None] = {}
+        self._shared: dict[Hashable, Decision] = {}
+        self._incomplete: dict[Identity, bool] = {}
+        self._key_of: dict[int, str | None] = {}
+        self._values_by_key: dict[str | None, list[SecretRecord]] | None = None
         self.evaluations = 0
 
     # --- principals ---------------------------------------------------------------------------
@@ -247,6 +279,19 @@ class AwsView:
             self._principals[identity] = p
         return p
 
+    def allow_patterns(self, role: Role, actions: Sequence[str]) -> set[str]:
+        """:func:`allowed_resource_patterns` of the role's identity documents, worked out once per
+        document and actions (managed policies are shared by many roles)."""
+        wanted = tuple(actions)
+        out: set[str] = set()
+        for doc in self.identity_documents(role):
+            key = (id(doc), wanted)
+            hit = self._doc_patterns.get(key)
+            if hit is None:
+                hit = self._doc_patterns[key] = frozenset(allowed_resource_patterns([doc], wanted))
+            out |= hit
+        return out
+
     def identity_documents(self, role: Role) -> list[Mapping[str, Any]]:
         docs: list[Mapping[str, Any]] = [ip.document for ip in role.inline_policies]
         docs.extend(self.managed[a] for a in role.attached_policy_arns if a in self.managed)
@@ -263,11 +308,26 @@ class AwsView:
             return dataclasses.replace(policies, missing=(*policies.missing, f"malformed session policy: {parsed}"))
         return dataclasses.replace(policies, session=(*policies.session, parsed))
 
-    def _evaluate(self, request: Request, policies: PolicySet, cache_key: tuple[Any, ...]) -> Decision:
+    def _evaluate(
+        self,
+        request: Request,
+        policies: PolicySet,
+        cache_key: tuple[Any, ...],
+        denied: Callable[[], bool] | None = None,
+    ) -> Decision:
+        """The evaluator's answer, once per ``cache_key`` and once per :func:`.sharing.signature`;
+        ``denied``: a cheaper test that, when true, means an implicit deny (asked before evaluating)."""
         hit = self._cache.get(cache_key)
         if hit is None:
-            self.evaluations += 1
-            hit = evaluate(request, policies)
+            shared = signature(request, policies, self._relevant)
+            hit = None if shared is None else self._shared.get(shared)
+            if hit is None and denied is not None and denied():
+                hit = _IMPLICIT_DENY  # not shared: the shared answers are the evaluator's own
+            elif hit is None:
+                self.evaluations += 1
+                hit = evaluate(request, policies)
+                if shared is not None:
+                    self._shared[shared] = hit
             self._cache[cache_key] = hit
         return hit
 
@@ -365,12 +425,21 @@ class AwsView:
         named += ti.get("*", [])
         broad = ti.get("account:" + source.account_id, [])
         if broad:
-            patterns = allowed_resource_patterns(self.identity_documents(source), ["sts:AssumeRole"])
+            patterns = self.allow_patterns(source, ["sts:AssumeRole"])
             if EVERYTHING not in patterns:
-                broad = [r for r in broad if any(wildcard_match(p, r.arn) for p in patterns)]
+                found = self._account_trust_index(source.account_id, broad).matching(patterns)
+                broad = [broad[i] for i in sorted(found)]
         # Cross-account named trusts also need an identity allow; the evaluator decides that.
         named_arns = {r.arn for r in named}
         return [r for r in _unique(named + broad) if r.arn != source.arn or r.arn in named_arns]
+
+    def _account_trust_index(self, account: str, trusting: list[Role]) -> PrefixIndex[int]:
+        """Positions in ``trusting`` (the roles whose trust names ``account``) by role ARN, so the
+        sts:AssumeRole patterns of a caller find their roles without a pass over all of them."""
+        hit = self._account_trusts.get(account)
+        if hit is None:
+            hit = self._account_trusts[account] = PrefixIndex([(r.arn, i, ()) for i, r in enumerate(trusting)])
+        return hit
 
     def assume(
         self,
@@ -413,7 +482,8 @@ class AwsView:
 
     def _candidate_targets(self, identity: Identity, actions: tuple[str, ...]) -> list[SecretRecord]:
         """Values an Allow pattern of the identity's policies names for an action of the value's own
-        service, or whose resource policy may name the identity.
+        service, or whose resource policy may name the identity; for reads or writes, only values
+        whose KMS key the identity may use for the KMS action the service calls (:mod:`.keys`).
 
         A value in another account whose resource policy is known to be absent is left out: without
         a resource-side Allow a cross-account request is denied (the evaluator's rule 3).
@@ -421,16 +491,16 @@ class AwsView:
         role = self.roles.get(identity.role_arn)
         if role is None:
             return []  # its policies are unknown (a user's candidates are not indexed)
-        documents = self.identity_documents(role)
+        usable = self._key_filter(identity, role, actions)
         found: list[SecretRecord] = []
         for kind, prefix in ((SSMParameter, "ssm:"), (SecretsManagerSecret, "secretsmanager:")):
             own = [a for a in actions if a.lower().startswith(prefix)]
-            patterns = allowed_resource_patterns(documents, own) if own else set()
+            patterns = self.allow_patterns(role, own) if own else set()
             if patterns:
                 found.extend(
                     t
-                    for t in self._targets.matching(patterns)
-                    if isinstance(t, kind) and (t.account_id == role.account_id or not _no_resource_policy(t))
+                    for t in self._by_pattern(patterns, kind, usable)
+                    if t.account_id == role.account_id or not _no_resource_policy(t)
                 )
         names = {
             "*",
@@ -445,9 +515,95 @@ class AwsView:
             if id(target) in seen:
                 continue
             if principals & names or any("*" in p or "?" in p or session in p.lower() for p in principals):
-                found.append(target)
+                if usable is None or self._admits(usable, target):
+                    found.append(target)
                 seen.add(id(target))
         return found
+
+    def _key_filter(self, identity: Identity, role: Role, actions: tuple[str, ...]) -> KeyFilter | None:
+        """The keys the identity may use for the KMS action that reading (all ``actions`` read) or
+        writing (all write) a value needs, as far as key policies and grants tell; None otherwise."""
+        kms_of: Callable[[SecretRecord], str]
+        kms_actions: tuple[str, ...]
+        if all(a in ALL_READ_ACTIONS for a in actions):
+            kms_of, kms_actions = read_kms_action, ("kms:Decrypt",)
+        elif all(a in ALL_WRITE_ACTIONS for a in actions):
+            kms_of, kms_actions = write_kms_action, ("kms:Encrypt", "kms:GenerateDataKey")
+        else:
+            return None
+        if self._principal_incomplete(identity):
+            return None  # a policy that was not collected makes every key's answer conditional
+        principal = self.principal(identity)
+        usable = {
+            a: frozenset(self._key_index(a).usable(principal, self.allow_patterns(role, [a]))) for a in kms_actions
+        }
+        return KeyFilter(usable, kms_of)
+
+    def _principal_incomplete(self, identity: Identity) -> bool:
+        """Whether a policy on the identity's side (identity, boundary, session, SCPs) was not collected
+        or is malformed: the evaluator then answers every request "conditional", never "deny"."""
+        hit = self._incomplete.get(identity)
+        if hit is None:
+            _, _, missing = self.inventory.identity(identity.role_arn)
+            self.inventory.org_policies(self.principal(identity).account_id, "scps", missing)
+            sp = identity.session_policy
+            if sp is not None:
+                parsed = self.inventory.policy(json.loads(sp.text), source=sp.source, kind="session")
+                missing += [str(parsed)] if isinstance(parsed, PolicyError) else []
+            hit = self._incomplete[identity] = bool(missing)
+        return hit
+
+    def _key_index(self, action: str) -> KeyIndex:
+        hit = self._key_indexes.get(action)
+        if hit is None:
+
+            def policy_of(key: KMSKey) -> Policy | None:
+                """The key policy; None (any principal may use the key) when unreadable, malformed, or
+                when the key's account's RCPs could not be read (its answers are then conditional)."""
+                rcp_missing: list[str] = []
+                self.inventory.org_policies(key.account_id, "rcps", rcp_missing)
+                if key.policy is None or rcp_missing:
+                    return None
+                parsed = self.inventory.policy(key.policy, source=f"{key.arn} key policy", kind="key")
+                return None if isinstance(parsed, PolicyError) else parsed
+
+            hit = self._key_indexes[action] = KeyIndex.build(self.snapshot.kms_keys, policy_of, action)
+        return hit
+
+    def _by_key(self) -> dict[str | None, list[SecretRecord]]:
+        """Values by the ARN of their key record (None: the key is not in the snapshot), in ARN order."""
+        if self._values_by_key is None:
+            self._values_by_key = {}
+            for t in self._targets.all():
+                key = self.key_for(t)[0]
+                self._key_of[id(t)] = arn = None if key is None else key.arn
+                self._values_by_key.setdefault(arn, []).append(t)
+        return self._values_by_key
+
+    def _admits(self, usable: KeyFilter, target: SecretRecord) -> bool:
+        self._by_key()
+        key = self._key_of[id(target)]
+        return key is None or key in usable.keys[usable.kms_of(target)]
+
+    def _by_pattern(self, patterns: set[str], kind: type, usable: KeyFilter | None) -> list[SecretRecord]:
+        """Values of ``kind`` an Allow pattern names (and whose key ``usable`` admits), in ARN order.
+
+        Found from whichever side is smaller: the values sharing a pattern's literal prefix, or the
+        values under the keys the identity may use (with identity policies on ``*`` and keys that
+        name their users, the key side is a handful where the pattern side is every value).
+        """
+        if usable is None:
+            found = [t for t in self._targets.matching(patterns) if isinstance(t, kind)]
+        else:
+            by_key = self._by_key()
+            keys = {k for ks in usable.keys.values() for k in ks}
+            under_keys = [t for k in (None, *keys) for t in by_key.get(k, ())]
+            if len(under_keys) < self._targets.span(patterns):
+                found = [t for t in under_keys if isinstance(t, kind) and self._targets.matches(t, patterns)]
+            else:
+                found = [t for t in self._targets.matching(patterns) if isinstance(t, kind)]
+            found = [t for t in found if self._admits(usable, t)]
+        return sorted(found, key=self._targets.position)
 
     def all_targets(self) -> list[SecretRecord]:
         return list(self._targets.all())
@@ -501,8 +657,7 @@ class AwsView:
         put = from_decision(self._request(identity, action, target.arn, {}, ()), f"{action} on {target.arn}")
         if put is None:
             return None
-        standard = isinstance(target, SSMParameter) and target.tier.lower() == "standard"
-        encrypt = self.kms(identity, target, "kms:Encrypt" if standard else "kms:GenerateDataKey")
+        encrypt = self.kms(identity, target, write_kms_action(target))
         leg = combine([put, encrypt])
         if leg is None or encrypt is None:
             return None
@@ -543,7 +698,33 @@ class AwsView:
         key = ("req", identity, action, resource, *extra)
         if key in self._cache:
             return self._cache[key]
-        return self._evaluate(request, self.policies(identity, resource), key)
+        policies = self.policies(identity, resource)
+        return self._evaluate(
+            request, policies, key, lambda: self._no_allow_can_cover(identity, action, resource, policies)
+        )
+
+    def _no_allow_can_cover(self, identity: Identity, action: str, resource: str, policies: PolicySet) -> bool:
+        """True when only an identity Allow could allow this request and none can cover it.
+
+        That holds for a role's request in its own account on a resource without a resource policy,
+        with every policy collected: the evaluator then allows only through an identity statement
+        for the action whose Resource matches, and :func:`allowed_resource_patterns` over-approximates
+        those. The answer is an implicit deny, known without evaluating the policies.
+        """
+        role = self.roles.get(identity.role_arn)
+        if (
+            role is None
+            or policies.missing
+            or policies.resource is not None
+            or policies.resource_kind != "generic"
+            or account_of(resource) != role.account_id
+        ):
+            return False
+        key = (role.arn, action)
+        patterns = self._allow_patterns.get(key)
+        if patterns is None:
+            patterns = self._allow_patterns[key] = self.allow_patterns(role, [action])
+        return not any(wildcard_match(p, resource) for p in patterns)
 
     def key_for(self, target: SecretRecord) -> tuple[KMSKey | None, str, str | None]:
         """The KMS key of a value: (record or None, key ARN used for evaluation, AWS-managed service or None).

@@ -98,6 +98,8 @@ def _glob(pattern: str) -> Matcher:
 
 def wildcard_match(pattern: str, value: str) -> bool:
     """IAM-style ``*`` / ``?`` match; policy variables match anything (over-approximation)."""
+    if "*" not in pattern and "?" not in pattern and "${" not in pattern:
+        return pattern == value  # a literal: no pattern to compile (most Resource entries name one ARN)
     return _glob(pattern)(value)
 
 
@@ -122,6 +124,7 @@ class PrefixIndex(Generic[T]):
         rows = sorted(items, key=lambda r: r[0])
         self._keys = [r[0] for r in rows]
         self._rows = rows
+        self._positions: dict[int, int] | None = None
 
     def __len__(self) -> int:
         return len(self._rows)
@@ -130,18 +133,36 @@ class PrefixIndex(Generic[T]):
         for _, item, _ in self._rows:
             yield item
 
+    def _range(self, pattern: str) -> range:
+        prefix = literal_prefix(pattern)
+        lo = bisect.bisect_left(self._keys, prefix)
+        return range(lo, bisect.bisect_left(self._keys, prefix + "\U0010ffff"))
+
+    def _hit(self, i: int, pattern: str) -> bool:
+        key, _, aliases = self._rows[i]
+        return wildcard_match(pattern, key) or any(wildcard_match(pattern, a) for a in aliases)
+
     def matching(self, patterns: Iterable[str]) -> list[T]:
         seen: set[int] = set()
         out: list[T] = []
         for pattern in patterns:
-            prefix = literal_prefix(pattern)
-            lo = bisect.bisect_left(self._keys, prefix)
-            hi = bisect.bisect_left(self._keys, prefix + "\U0010ffff")
-            for i in range(lo, hi):
-                if i in seen:
-                    continue
-                key, item, aliases = self._rows[i]
-                if wildcard_match(pattern, key) or any(wildcard_match(pattern, a) for a in aliases):
+            for i in self._range(pattern):
+                if i not in seen and self._hit(i, pattern):
                     seen.add(i)
-                    out.append(item)
+                    out.append(self._rows[i][1])
         return out
+
+    def span(self, patterns: Iterable[str]) -> int:
+        """How many items :meth:`matching` would try: the work of answering by pattern."""
+        return sum(len(self._range(p)) for p in patterns)
+
+    def position(self, item: T) -> int:
+        """An item's place in key order (items are told apart by identity)."""
+        if self._positions is None:
+            self._positions = {id(row[1]): i for i, row in enumerate(self._rows)}
+        return self._positions[id(item)]
+
+    def matches(self, item: T, patterns: Iterable[str]) -> bool:
+        """Whether :meth:`matching` would return ``item`` for ``patterns`` (asked of one item)."""
+        i = self.position(item)
+        return any(self._hit(i, p) for p in patterns)

@@ -44,6 +44,11 @@ def _values(value: ContextValue) -> tuple[str, ...]:
     return tuple(str(v).lower() if isinstance(v, bool) else str(v) for v in value)
 
 
+def principal_key(key: str) -> bool:
+    """Whether a (lower-case) condition key is filled in from the principal making the request."""
+    return key in _PRINCIPAL_KEYS or key.startswith(_TAG_PREFIX)
+
+
 def session_role_arn(session_arn: str) -> str | None:
     """``arn:aws:iam::A:role/NAME`` for ``arn:aws:sts::A:assumed-role/NAME/SESSION`` (path unknown)."""
     parts = session_arn.split(":", 5)

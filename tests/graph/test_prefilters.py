@@ -10,14 +10,28 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
+import pytest
+
+from benchmarks.shapes import generate_shape
 from benchmarks.synthetic import generate
+from irsa_lib.findings import FindingContext
+from irsa_lib.findings.shapes import wildcard_grant
 from irsa_lib.graph import build_graph
-from irsa_lib.graph.aws import SM_READ_ACTIONS, AwsView, Identity, consumer_actions, web_principal
+from irsa_lib.graph.aws import (
+    ALL_READ_ACTIONS,
+    ALL_WRITE_ACTIONS,
+    SM_READ_ACTIONS,
+    AwsView,
+    Identity,
+    consumer_actions,
+    web_principal,
+)
 from irsa_lib.graph.irsa import SubjectIndex, accepted_subjects
 from irsa_lib.graph.patterns import allowed_resource_patterns
 from irsa_lib.graph.schema import Mechanism, any_sa_id, role_id, sa_id
-from irsa_lib.model import AUDIENCE_ANNOTATION, SecretsManagerSecret, SSMParameter
-from irsa_lib.resolve import Inventory
+from irsa_lib.model import AUDIENCE_ANNOTATION, Grant, InlinePolicy, SecretsManagerSecret, SSMParameter
+from irsa_lib.policy import Decision, PolicySet, Request, evaluate
+from irsa_lib.resolve import Inventory, parameter_paths
 from irsa_lib.snapshot import Snapshot
 from tests.graph import factory as f
 from tests.graph.factory import ACCT, CLUSTER, HOST, PROVIDER_ARN
@@ -47,8 +61,45 @@ def _with_resource_policies(snap: Snapshot) -> Snapshot:
     return dataclasses.replace(snap, ssm_parameters=tuple(params), secrets=tuple(secrets))
 
 
-def test_read_candidates_never_leave_out_a_value_the_evaluator_lets_a_role_read() -> None:
+def _with_odd_keys(snap: Snapshot) -> Snapshot:
+    """Customer keys whose policy is unreadable, malformed, names a role by unique id or one of its
+    sessions, grants to an account or a role, or lets the account decrypt one parameter only; and
+    values whose key is not in the snapshot."""
+    keys = [k for k in snap.kms_keys if k.manager == "CUSTOMER"]
+    roles = [r for r in snap.roles if r.account_id == keys[0].account_id]
+
+    def policy(principal: str, action: str = "kms:Decrypt") -> dict[str, Any]:
+        statement = {"Effect": "Allow", "Principal": {"AWS": principal}, "Action": action, "Resource": "*"}
+        return {"Version": "2012-10-17", "Statement": [statement]}
+
+    session = f"arn:aws:sts::{roles[3].account_id}:assumed-role/{roles[3].name}/deploy"
+    changed = {
+        keys[0].arn: dataclasses.replace(keys[0], policy=None),
+        keys[1].arn: dataclasses.replace(keys[1], policy={"Statement": [{"Effect": "Maybe"}]}),
+        keys[2].arn: dataclasses.replace(keys[2], policy=policy(roles[2].role_id, "kms:*")),
+        keys[3].arn: dataclasses.replace(keys[3], policy=policy(session)),
+        keys[4].arn: dataclasses.replace(
+            keys[4],
+            policy=policy(roles[0].arn, "kms:DescribeKey"),
+            grants=(
+                Grant(grant_id="g1", grantee_principal=keys[4].account_id, operations=("Decrypt", "Encrypt")),
+                Grant(grant_id="g2", grantee_principal=roles[5].arn, operations=("GenerateDataKey",)),
+            ),
+        ),
+    }
+    one = next(p for p in snap.ssm_parameters if p.key_id in (keys[6].arn, keys[6].key_id, *keys[6].aliases))
+    by_context = policy(f"arn:aws:iam::{keys[6].account_id}:root")
+    by_context["Statement"][0]["Condition"] = {"StringEquals": {"kms:EncryptionContext:PARAMETER_ARN": one.arn}}
+    changed[keys[6].arn] = dataclasses.replace(keys[6], policy=by_context)
+    gone = keys[5]
+    kept = tuple(changed.get(k.arn, k) for k in snap.kms_keys if k.arn != gone.arn)
+    return dataclasses.replace(snap, kms_keys=kept)
+
+
+@pytest.mark.parametrize("odd_keys", [False, True])
+def test_read_candidates_never_leave_out_a_value_the_evaluator_lets_a_role_read(odd_keys: bool) -> None:
     snap = _with_resource_policies(generate("tiny", seed=3))
+    snap = _with_odd_keys(snap) if odd_keys else snap
     aws = AwsView(snap, Inventory.from_snapshot(snap))
     targets: list[SSMParameter | SecretsManagerSecret] = aws.all_targets()
     proposed = dropped = 0
@@ -72,6 +123,21 @@ def test_read_candidates_never_leave_out_a_value_the_evaluator_lets_a_role_read(
     assert session_reads and any(
         aws.read(Identity(_session_role(t)), t, consumer_actions("direct", t)) is not None for t in session_reads
     )
+
+
+def test_write_candidates_never_leave_out_a_value_the_evaluator_lets_a_role_overwrite() -> None:
+    snap = _with_odd_keys(_with_resource_policies(generate("tiny", seed=3)))
+    aws = AwsView(snap, Inventory.from_snapshot(snap))
+    proposed = dropped = 0
+    for role in snap.roles:
+        identity = Identity(role.arn)
+        candidates = {id(t) for t in aws.candidate_targets(identity, ALL_WRITE_ACTIONS)}
+        proposed += len(candidates)
+        for target in aws.all_targets():
+            if id(target) not in candidates:
+                dropped += 1
+                assert aws.write(identity, target) is None, f"{role.arn} can overwrite {target.arn}"
+    assert proposed and dropped
 
 
 def _session_role(secret: SecretsManagerSecret) -> str:
@@ -231,3 +297,139 @@ def test_the_irsa_index_never_leaves_out_a_service_account_the_evaluator_lets_as
             sources = {any_sa_id(CLUSTER), any_sa_id(CLUSTER, ns)}
             assert any(u in sources for u, _ in graph.graph.in_edges(role_id(r.arn))), (r.name, made_up)
     assert potential >= 10
+
+
+def _with_odd_grants(snap: Snapshot) -> Snapshot:
+    """Give roles with no other grant NotResource, ``?``, whole-ARN prefix and exact grants of
+    sts:AssumeRole and kms:Decrypt."""
+    acct = snap.roles[0].account_id
+    extra = [
+        {"Effect": "Allow", "Action": ["sts:AssumeRole", "kms:Decrypt"], "NotResource": f"arn:aws:iam::{acct}:role/x"},
+        {"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": f"arn:aws:iam::{acct}:role/ad?in"},
+        {"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": f"arn:aws:iam::{acct}:role/readonly*"},
+        {"Effect": "Allow", "Action": "kms:*", "Resource": [f"arn:aws:kms:*:{acct}:key/*", "arn:aws:kms:us-east-1:*"]},
+        {"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": snap.roles[1].arn},
+    ]
+    bare = [i for i, r in enumerate(snap.roles) if r.account_id == acct and not r.attached_policy_arns]
+    roles = list(snap.roles)
+    for i, statement in zip(bare, extra, strict=False):
+        doc = {"Version": "2012-10-17", "Statement": [statement]}
+        roles[i] = dataclasses.replace(roles[i], inline_policies=(InlinePolicy(name="odd", document=doc),))
+    return dataclasses.replace(snap, roles=tuple(roles))
+
+
+def test_pattern_holders_never_leave_out_a_holder_with_a_wildcard_grant() -> None:
+    for snap in (
+        _with_odd_grants(generate("tiny", seed=3)),
+        generate_shape("deep-chains-32"),
+        generate_shape("hub-16"),
+    ):
+        ctx = FindingContext(snap)
+        targets = [r.arn for r in snap.roles] + [k.arn for k in snap.kms_keys]
+        skipped = proposed = 0
+        for account in sorted({r.account_id for r in snap.roles}):
+            for action in ("sts:AssumeRole", "kms:Decrypt"):
+                holders = ctx.grant_holders(account, action)
+                for arn in targets:
+                    kept = {h for h, _ in ctx.pattern_holders(account, action, arn)}
+                    proposed += len(kept)
+                    for holder, policies in holders:
+                        if holder in kept:
+                            continue
+                        skipped += 1
+                        assert all(wildcard_grant(p, action, arn) is None for p in policies), (holder, action, arn)
+        assert skipped and proposed
+
+
+def _with_gaps(snap: Snapshot) -> Snapshot:
+    """Roles attaching a managed policy that was not collected; a parameter whose resource policies were not read."""
+    roles = [
+        dataclasses.replace(
+            r, attached_policy_arns=(*r.attached_policy_arns, f"arn:aws:iam::{r.account_id}:policy/gone")
+        )
+        if i % 7 == 0
+        else r
+        for i, r in enumerate(snap.roles)
+    ]
+    params = list(snap.ssm_parameters)
+    params[1] = dataclasses.replace(params[1], resource_policy_readable=False)
+    return dataclasses.replace(snap, roles=tuple(roles), ssm_parameters=tuple(params))
+
+
+def test_a_request_answered_without_evaluation_is_one_the_evaluator_denies() -> None:
+    snap = _with_gaps(_with_odd_keys(_with_resource_policies(generate("tiny", seed=3))))
+    aws = AwsView(snap, Inventory.from_snapshot(snap))
+    skipped = evaluated = 0
+    for role in snap.roles:
+        identity = Identity(role.arn)
+        principal = aws.principal(identity)
+        for target in aws.all_targets():
+            resources = [target.arn]
+            if isinstance(target, SSMParameter):
+                resources += [arn for _, arn in parameter_paths(target)]
+            for action in (*ALL_READ_ACTIONS, *ALL_WRITE_ACTIONS):
+                for resource in resources:
+                    policies = aws.policies(identity, resource)
+                    if not aws._no_allow_can_cover(identity, action, resource, policies):
+                        evaluated += 1
+                        continue
+                    skipped += 1
+                    decision = evaluate(Request(principal, action, resource, {}, context_complete=False), policies)
+                    assert decision.outcome == "deny", (role.arn, action, resource, decision)
+    assert skipped and evaluated
+
+
+class _WithoutKeyFilter(AwsView):
+    """The view with its candidates narrowed by identity patterns and resource policies only."""
+
+    def _key_filter(self, *_args: Any) -> None:
+        return None
+
+
+@pytest.mark.parametrize("actions", [ALL_READ_ACTIONS, ALL_WRITE_ACTIONS], ids=["read", "write"])
+def test_the_key_filter_only_leaves_out_what_the_evaluator_denies_even_with_policies_missing(
+    actions: tuple[str, ...],
+) -> None:
+    snap = _with_gaps(_with_odd_keys(_with_resource_policies(generate("tiny", seed=3))))
+    inventory = Inventory.from_snapshot(snap)
+    aws, plain = AwsView(snap, inventory), _WithoutKeyFilter(snap, inventory)
+    left_out = 0
+    for role in snap.roles:
+        identity = Identity(role.arn)
+        kept = {id(t) for t in aws.candidate_targets(identity, actions)}
+        for target in plain.candidate_targets(identity, actions):
+            if id(target) in kept:
+                continue
+            left_out += 1
+            if actions == ALL_WRITE_ACTIONS:
+                assert aws.write(identity, target) is None, (role.arn, target.arn)
+            else:
+                assert aws.read(identity, target, consumer_actions("direct", target)) is None, (role.arn, target.arn)
+    assert left_out
+
+
+class _Unshared(AwsView):
+    """The view evaluating every request on its own (no shared answers, no shortcut)."""
+
+    def _evaluate(self, request: Request, policies: PolicySet, *_: Any) -> Decision:
+        self.evaluations += 1
+        return evaluate(request, policies)
+
+
+@pytest.mark.parametrize("shape", ["tiny", "root-trust-40", "wide-wildcards-24", "deep-chains-16", "hub-16"])
+def test_a_shared_answer_is_the_answer_the_evaluator_gives_each_principal(shape: str) -> None:
+    """Every read, write, KMS and assume question of every role, answered with shared answers, equals
+    the answer evaluated for that role alone (decisions, evidence and all)."""
+    snap = generate("tiny", seed=3) if shape == "tiny" else generate_shape(shape)
+    snap = _with_gaps(_with_odd_keys(_with_resource_policies(snap))) if shape == "tiny" else snap
+    inventory = Inventory.from_snapshot(snap)
+    aws, plain = AwsView(snap, inventory), _Unshared(snap, inventory)
+    for role in snap.roles:
+        identity = Identity(role.arn)
+        for target in aws.all_targets():
+            actions = consumer_actions("direct", target)
+            assert aws.read(identity, target, actions) == plain.read(identity, target, actions), (role.arn, target.arn)
+            assert aws.write(identity, target) == plain.write(identity, target), (role.arn, target.arn)
+        for dest in snap.roles:
+            assert aws.assume(identity, dest.arn) == plain.assume(identity, dest.arn), (role.arn, dest.arn)
+    assert aws.evaluations < plain.evaluations  # some answers were shared

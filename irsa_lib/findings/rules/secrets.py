@@ -329,7 +329,7 @@ def check_f07(ctx: FindingContext) -> Iterator[Finding]:
             continue
         sample = used[key.arn][0]
         broad = []
-        for arn, policies in ctx.grant_holders(key.account_id, "kms:Decrypt"):
+        for arn, policies in ctx.pattern_holders(key.account_id, "kms:Decrypt", key.arn):
             for p in policies:
                 shown = wildcard_grant(p, "kms:Decrypt", key.arn)
                 if shown is None:

@@ -213,7 +213,7 @@ def _reads_secrets(ctx: FindingContext, role: Role) -> bool:
 def _wildcard_assumers(ctx: FindingContext, role: Role, account: str) -> list[str]:
     """Principals of ``account`` that the evaluator lets assume ``role`` through a wildcard grant."""
     out = []
-    for arn, policies in ctx.grant_holders(account, "sts:AssumeRole"):
+    for arn, policies in ctx.pattern_holders(account, "sts:AssumeRole", role.arn):
         if arn == role.arn:
             continue
         for p in policies:

@@ -1,0 +1,84 @@
+"""Every path the queries report is a real path of the graph, and who-can-read gives one per reader.
+
+Walked edge by edge over whole organisations (a synthetic one and two benchmark shapes with long
+chains and a hub), so a faster query can never report a hop that is not there.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Sequence
+
+import networkx as nx
+import pytest
+
+from benchmarks.shapes import generate_shape
+from benchmarks.synthetic import generate
+from irsa_lib.access import AccessPath, PathLimits, effective_access, explain_paths, what_can_read, who_can_read
+from irsa_lib.graph import AccessGraph, build_graph
+from irsa_lib.graph.schema import ARN, MECHANISM, SECRET_TYPES, SUBJECT_TYPES, WRITE_MECHANISMS
+from irsa_lib.snapshot import Snapshot
+
+CASES = {"tiny": lambda: generate("tiny", seed=3), "deep-chains": lambda: generate_shape("deep-chains-48"),
+         "hub": lambda: generate_shape("hub-24")}  # fmt: skip
+
+
+@pytest.fixture(scope="module", params=sorted(CASES))
+def graph(request: pytest.FixtureRequest) -> AccessGraph:
+    snap: Snapshot = CASES[request.param]()
+    return build_graph(snap)
+
+
+def _walk(graph: AccessGraph, nodes: Sequence[str], mechanisms: Sequence[str]) -> None:
+    """Each hop is an edge of the graph with the mechanism the path names (never a write edge)."""
+    assert len(mechanisms) == len(nodes) - 1
+    for (u, v), mechanism in zip(itertools.pairwise(nodes), mechanisms, strict=True):
+        found = {str(d[MECHANISM]) for d in (graph.graph.get_edge_data(u, v) or {}).values()}
+        assert mechanism in found, f"{u} -> {v} has no {mechanism} edge (has {sorted(found)})"
+        assert mechanism not in {str(m) for m in WRITE_MECHANISMS}
+
+
+def _check(graph: AccessGraph, p: AccessPath) -> None:
+    _walk(graph, p.nodes, p.mechanisms)
+    assert graph.type_of(p.nodes[-1]) in SECRET_TYPES
+    assert len(set(p.nodes)) == len(p.nodes)  # simple
+
+
+def test_every_access_row_walks_real_edges(graph: AccessGraph) -> None:
+    rows = effective_access(graph)
+    assert rows
+    for r in rows:
+        _walk(graph, r.nodes, r.mechanisms)
+        assert graph.node(r.nodes[-1])[ARN] == r.secret_arn
+
+
+def test_who_can_read_names_each_reader_once_with_a_real_shortest_path(graph: AccessGraph) -> None:
+    values = sorted(v for v in graph.nodes_of(*SECRET_TYPES) if graph.graph.in_degree(v))
+    assert values
+    reading = nx.subgraph_view(
+        graph.graph, filter_edge=lambda u, v, k: graph.graph.edges[u, v, k][MECHANISM] not in WRITE_MECHANISMS
+    )
+    for v in values[:: max(1, len(values) // 40)]:
+        paths = list(who_can_read(graph, v))
+        subjects = [p.subject for p in paths]
+        assert len(subjects) == len(set(subjects))
+        assert [len(p.nodes) for p in paths] == sorted(len(p.nodes) for p in paths)
+        for p in paths:
+            _check(graph, p)
+            assert p.target == v and graph.type_of(p.subject) in SUBJECT_TYPES
+            assert nx.shortest_path_length(reading, p.subject, v) == len(p.nodes) - 1  # none shorter
+
+
+def test_what_can_read_and_explain_paths_walk_real_edges(graph: AccessGraph) -> None:
+    subjects = sorted({r.nodes[0] for r in effective_access(graph)})
+    for s in subjects[:: max(1, len(subjects) // 20)]:
+        reached = list(what_can_read(graph, s))
+        assert len({p.target for p in reached}) == len(reached)
+        for p in reached:
+            _check(graph, p)
+        if reached:
+            more = list(explain_paths(graph, s, reached[-1].target, limits=PathLimits(max_paths=5)))
+            assert more and len({p.nodes for p in more}) == len(more)
+            assert [len(p.nodes) for p in more] == sorted(len(p.nodes) for p in more)
+            for p in more:
+                _check(graph, p)
