@@ -33,7 +33,14 @@ class Progress:
             self.done += 1
             if self.enabled:
                 line = f"[{self.done}/{self.total}] {account} {region} {service}: {status}"
-                self.stream.write("\r\033[K" + line[:150])
+                self.stream.write("\r\033[K" + _printable(line)[:150])
+                self.stream.flush()
+
+    def note(self, line: str) -> None:
+        """One line kept above the status line (where to watch the run, say); silent when disabled."""
+        if self.enabled:
+            with self._lock:
+                self.stream.write("\r\033[K" + _printable(line) + "\n")
                 self.stream.flush()
 
     def close(self) -> None:
@@ -41,3 +48,8 @@ class Progress:
             with self._lock:
                 self.stream.write("\r\033[K")
                 self.stream.flush()
+
+
+def _printable(text: str) -> str:
+    """Control characters (from names a server returned) never reach the terminal."""
+    return "".join(ch if ch.isprintable() else "?" for ch in text)
