@@ -61,7 +61,7 @@ def main(argv: list[str] | None = None) -> int:
     from irsa_lib.demo import run_demo
     from irsa_lib.render.graph_html import Focus, render_trust_graph
     from irsa_lib.render.notebooks import run_report
-    from irsa_lib.render.report import analyse
+    from irsa_lib.analysis import analyse
 
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)

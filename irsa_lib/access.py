@@ -19,7 +19,7 @@ read) is marked ``complete=False`` and lists the gaps in ``unknown``.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from itertools import islice, pairwise
 from typing import Any, Literal
@@ -56,6 +56,7 @@ __all__ = [
     "build_graph",
     "effective_access",
     "relevant_gaps",
+    "select_rows",
     "what_can_read",
     "what_can_write",
     "who_can_read",
@@ -263,11 +264,6 @@ def _subjects(graph: AccessGraph) -> list[str]:
     return sorted(graph.nodes_of(*types))
 
 
-def _matches_secret(graph: AccessGraph, node: str, secret: str) -> bool:
-    attrs = graph.node(node)
-    return secret in (node, attrs.get(ARN), attrs.get(NAME), str(attrs.get(NAME, "")).lstrip("/"))
-
-
 def _subject_fields(graph: AccessGraph, node: str) -> tuple[str, str | None, str, str]:
     attrs = graph.node(node)
     t = graph.type_of(node)
@@ -289,6 +285,22 @@ def effective_access(
 ) -> list[AccessRow]:
     """One row per (subject, secret value) the subject can read, sorted.
 
+    The table is built once per graph (the findings read it too); each call gets its own list,
+    narrowed by :func:`select_rows` when a filter is given.
+    """
+    rows = graph.memo("effective-access", lambda: _rows(graph))
+    return select_rows(rows, namespace=namespace, service_account=service_account, secret=secret)
+
+
+def select_rows(
+    rows: Iterable[AccessRow],
+    *,
+    namespace: str | None = None,
+    service_account: str | None = None,
+    secret: str | None = None,
+) -> list[AccessRow]:
+    """The rows matching every given filter.
+
     Parameters
     ----------
     namespace
@@ -296,40 +308,33 @@ def effective_access(
     service_account
         ``NS/NAME``: only this service account.
     secret
-        Only this value (name, ARN, or node id).
-
-    The unfiltered table is built once per graph (the findings read it too); each call gets its own list.
+        Only this value (name, name without its leading ``/``, ARN, or node id).
     """
-    if namespace is None and service_account is None and secret is None:
-        return list(graph.memo("effective-access", lambda: _rows(graph, None, None, None)))
-    return _rows(graph, namespace, service_account, secret)
-
-
-def _rows(
-    graph: AccessGraph, namespace: str | None, service_account: str | None, secret: str | None
-) -> list[AccessRow]:
-    subjects = _subjects(graph)
+    want: tuple[str, str] | None = None
     if service_account is not None:
         want_ns, sep, want_name = service_account.partition("/")
         if not sep or not want_ns or not want_name:
             raise UsageError(f"--service-account must be NS/NAME, got {service_account!r}")
-        subjects = [
-            s
-            for s in subjects
-            if graph.type_of(s) == NodeType.SERVICE_ACCOUNT
-            and graph.node(s)[NAMESPACE] == want_ns
-            and graph.node(s)[NAME] == want_name
-        ]
-    if namespace is not None:
-        subjects = [s for s in subjects if graph.node(s).get(NAMESPACE) == namespace]
+        want = (want_ns, want_name)
+    out = []
+    for r in rows:
+        if namespace is not None and r.namespace != namespace:
+            continue
+        if want is not None and (r.subject_kind != "ServiceAccount" or (r.namespace, r.service_account) != want):
+            continue
+        if secret is not None and secret not in (r.nodes[-1], r.secret_arn, r.secret_name, r.secret_name.lstrip("/")):
+            continue
+        out.append(r)
+    return out
+
+
+def _rows(graph: AccessGraph) -> list[AccessRow]:
     rows: list[AccessRow] = []
     gaps = graph.gaps
     scopes: dict[str, NodeScope] = {}
-    for subject in subjects:
+    for subject in _subjects(graph):
         cluster, ns, name, kind = _subject_fields(graph, subject)
         for target, path in _best_paths(graph, _start_nodes(graph, subject)).items():
-            if secret is not None and not _matches_secret(graph, target, secret):
-                continue
             attrs = graph.node(target)
             clusters, accounts, nodes, through = _row_scope(graph, path, scopes)
             settled = path.decision == "allow" and path.access != "potential"
@@ -440,7 +445,7 @@ def _paths(graph: AccessGraph, h: nx.DiGraph, max_paths: int, cutoff: int) -> It
 
 
 def _secret_index(graph: AccessGraph) -> dict[str, list[str]]:
-    """Value nodes by every name :func:`_matches_secret` accepts (node id, ARN, name, name without "/")."""
+    """Value nodes by every name :func:`select_rows` accepts (node id, ARN, name, name without "/")."""
     index: dict[str, list[str]] = {}
     for n in graph.nodes_of(*SECRET_TYPES):
         attrs = graph.node(n)

@@ -1,12 +1,13 @@
 """Drift: what changed between two analyses, so a scheduled report can say "new since last week".
 
-Both snapshots are analysed the same way; findings are matched on (rule, resource) and access rows
+Two :class:`~irsa_lib.analysis.Analysis` objects are compared: findings are matched on (rule, resource) and access rows
 on (cluster, namespace, subject kind, service account, secret ARN, access kind): a user and a service
 account of the same name are different subjects. A match whose judgement moved
 (severity, status or evidence for a finding; decision, path or mechanisms for a row) is *changed*.
 
+>>> from irsa_lib.analysis import analyse
 >>> from irsa_lib.snapshot import Snapshot
->>> empty = Snapshot(created_at="2026-01-01T00:00:00Z")
+>>> empty = analyse(Snapshot(created_at="2026-01-01T00:00:00Z"))
 >>> diff_analyses(empty, empty).is_empty
 True
 """
@@ -14,21 +15,16 @@ True
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from irsa_lib.access import effective_access
-from irsa_lib.findings import Finding, Severity, run_findings
-from irsa_lib.graph import build_graph
-from irsa_lib.resolve import Inventory
-from irsa_lib.snapshot import Snapshot
+from irsa_lib.analysis import Analysis
+from irsa_lib.findings import Finding, Severity
 
 ROW_KEY = ("cluster", "namespace", "subject_kind", "service_account", "secret_arn", "access")
 ROW_COMPARED = ("decision", "path", "mechanisms")
 FINDING_COMPARED = ("severity", "status", "evidence")
-
-AccessRowsFn = Callable[[Snapshot], Iterable[Any]]
 
 
 @dataclass(frozen=True)
@@ -59,8 +55,6 @@ class Drift:
     access_added: tuple[Mapping[str, Any], ...] = ()
     access_removed: tuple[Mapping[str, Any], ...] = ()
     access_changed: tuple[RowChange, ...] = ()
-    access_compared: bool = True
-    """False when no access-row function was available: only findings were compared."""
 
     @property
     def is_empty(self) -> bool:
@@ -93,7 +87,6 @@ class Drift:
                 ],
             },
             "access": {
-                "compared": self.access_compared,
                 "added": [dict(r) for r in self.access_added],
                 "removed": [dict(r) for r in self.access_removed],
                 "changed": [
@@ -150,24 +143,8 @@ def diff_rows(
     return added, removed, changed
 
 
-def analyse(snapshot: Snapshot) -> tuple[list[Finding], list[Any]]:
-    """Findings and effective-access rows of a snapshot, from one inventory and one graph."""
-    inventory = Inventory.from_snapshot(snapshot)
-    graph = build_graph(snapshot, inventory=inventory)
-    return run_findings(snapshot, graph=graph, inventory=inventory), list(effective_access(graph))
-
-
-def diff_analyses(old_snapshot: Snapshot, new_snapshot: Snapshot, *, access_rows: AccessRowsFn | None = None) -> Drift:
-    """Analyse both snapshots and report what was added, removed and changed.
-
-    ``access_rows`` computes effective-access rows of a snapshot; by default the library's own, from
-    the same graph the findings read (so the two cannot disagree).
-    """
-    if access_rows is None:
-        (old_f, old_r), (new_f, new_r) = analyse(old_snapshot), analyse(new_snapshot)
-    else:
-        old_f, old_r = run_findings(old_snapshot), list(access_rows(old_snapshot))
-        new_f, new_r = run_findings(new_snapshot), list(access_rows(new_snapshot))
-    fa, fr, fc = diff_findings(old_f, new_f)
-    ra, rr, rc = diff_rows(old_r, new_r)
+def diff_analyses(old: Analysis, new: Analysis) -> Drift:
+    """What was added, removed and changed from the ``old`` analysis to the ``new`` one."""
+    fa, fr, fc = diff_findings(old.findings, new.findings)
+    ra, rr, rc = diff_rows(old.rows, new.rows)
     return Drift(tuple(fa), tuple(fr), tuple(fc), tuple(ra), tuple(rr), tuple(rc))

@@ -13,10 +13,11 @@ from typing import Any
 
 import pandas as pd
 
+from irsa_lib.analysis import Analysis
 from irsa_lib.errors import UsageError
 from irsa_lib.render.graph_html import Focus
 from irsa_lib.render.graph_view import build_view, locate_findings
-from irsa_lib.render.report import Analysis, rows_for, trust_graph
+from irsa_lib.render.report import rows_for, trust_graph
 from irsa_lib.render.tables import access_frame, findings_frame
 
 __all__ = [

@@ -7,9 +7,9 @@ service account -> role (IRSA) -> role (AssumeRole) -> parameter (read + decrypt
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import networkx as nx
+
+from irsa_lib.findings import RULES, Finding
 
 ES_SA = "sa:demo/external-secrets/external-secrets-sa"
 BILLING_SA = "sa:demo/billing/billing"
@@ -27,18 +27,9 @@ BILLING_K8S = "k8s-secret:demo/billing/db-creds"
 BILLING_ES = "kes-es:demo/billing/db"
 
 
-@dataclass(frozen=True)
-class FakeFinding:
-    """The fields of irsa_lib.findings.Finding the views read."""
-
-    rule: str
-    severity: str
-    title: str
-    resource: str
-    slug: str = ""
-    status: str = "open"
-    evidence: tuple[str, ...] = ()
-    remediation: str = ""
+def finding(rule: str, resource: str, *evidence: str) -> Finding:
+    """A failing finding about ``resource`` as rule ``rule`` reports it (its catalogue severity and title)."""
+    return RULES[rule].meta.fail(resource, *evidence)
 
 
 def demo_like_graph() -> nx.MultiDiGraph:

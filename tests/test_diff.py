@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from irsa_lib.analysis import analyse
 from irsa_lib.cli import main
 from irsa_lib.diff import diff_analyses, diff_rows
 from irsa_lib.findings import Severity
@@ -36,7 +37,8 @@ def old_new() -> tuple[Snapshot, Snapshot]:
 
 def test_findings_added_removed_changed() -> None:
     old, new = old_new()
-    d = diff_analyses(old, new, access_rows=lambda s: [])
+    d = diff_analyses(analyse(old), analyse(new))
+    assert d.access_added == d.access_removed == d.access_changed == ()
     assert {f.key for f in d.findings_added} == {("F01", arn("new-open")), ("F18", arn("new-open"))}
     assert {f.key for f in d.findings_removed} == {
         ("F01", arn("fixed")),
@@ -49,7 +51,7 @@ def test_findings_added_removed_changed() -> None:
 
 def test_changed_finding_when_evidence_moves() -> None:
     two = {"Statement": [WILD["Statement"][0], irsa_trust(None)["Statement"][0]]}
-    d = diff_analyses(snap(roles=(role("r", WILD),)), snap(roles=(role("r", two),)), access_rows=lambda s: [])
+    d = diff_analyses(analyse(snap(roles=(role("r", WILD),))), analyse(snap(roles=(role("r", two),))))
     # both statements lack aud, so F18 gains evidence too
     assert [(c.key, c.fields) for c in d.findings_changed] == [
         (("F01", arn("r")), ("evidence",)),
@@ -60,7 +62,7 @@ def test_changed_finding_when_evidence_moves() -> None:
 
 def test_identical_snapshots_are_empty() -> None:
     old, _ = old_new()
-    assert diff_analyses(old, old, access_rows=lambda s: []).is_empty
+    assert diff_analyses(analyse(old), analyse(old)).is_empty
 
 
 @dataclass(frozen=True)
@@ -117,11 +119,42 @@ def test_a_user_and_a_service_account_of_the_same_name_are_different_rows() -> N
     assert added == [] and changed == []
 
 
-def test_diff_analyses_uses_given_access_rows() -> None:
-    old, new = old_new()
-    rows = {id(old): [row("billing", "/billing/db")], id(new): [row("billing", "/billing/db", path=("sa", "other"))]}
-    d = diff_analyses(old, new, access_rows=lambda s: rows[id(s)])
-    assert d.access_compared and [c.fields for c in d.access_changed] == [("path",)]
+def test_access_rows_of_two_analyses_added_and_changed() -> None:
+    # web-role trusts app/web exactly and reads /app/db with its own key: one direct row, allow.
+    # In the new snapshot the key policy lets web-role decrypt only with MFA (conditional), and a
+    # second service account, app/batch, is admitted by the trust: one row changed, one added.
+    from tests.graph import factory as f
+
+    read = f.doc(f.allow("ssm:GetParameter", f.param_arn("/app/*")))
+    mfa = {"Bool": {"aws:MultiFactorAuthPresent": "true"}}
+    decrypt_with_mfa = f.doc(
+        {
+            "Effect": "Allow",
+            "Principal": {"AWS": f.role_arn("web-role")},
+            "Action": "kms:Decrypt",
+            "Resource": "*",
+            "Condition": mfa,
+        }
+    )
+
+    def state(key_policy: dict[str, object], subs: list[str]) -> Snapshot:
+        trust = f.irsa_trust(subs[0] if len(subs) == 1 else subs)  # type: ignore[arg-type]
+        return f.snapshot(
+            roles=[f.role("web-role", trust, read)],
+            service_accounts=[f.sa("app", "web", "web-role"), f.sa("app", "batch", "web-role")],
+            kms_keys=[f.kms_key("k-app", "alias/app", key_policy)],
+            ssm_parameters=[f.param("/app/db", "alias/app")],
+        )
+
+    old = state(f.key_policy_for("web-role"), ["system:serviceaccount:app:web"])
+    new = state(decrypt_with_mfa, ["system:serviceaccount:app:web", "system:serviceaccount:app:batch"])
+    d = diff_analyses(analyse(old), analyse(new))
+    assert [(r["namespace"], r["service_account"], r["secret_name"]) for r in d.access_added] == [
+        ("app", "batch", "/app/db")
+    ]
+    assert d.access_removed == ()
+    assert [(c.new["service_account"], c.fields) for c in d.access_changed] == [("web", ("decision",))]
+    assert (d.access_changed[0].old["decision"], d.access_changed[0].new["decision"]) == ("allow", "conditional")
 
 
 # --- CLI ------------------------------------------------------------------------------------------

@@ -26,8 +26,8 @@ from tests.render_fixtures import (
     PAYMENTS_SA,
     UNUSED_ROLE,
     UNUSED_ROLE_2,
-    FakeFinding,
     demo_like_graph,
+    finding,
     large_graph,
 )
 
@@ -150,8 +150,8 @@ def test_many_parameters_collapse_by_prefix_but_flagged_ones_stay() -> None:
         g.add_edge(PAYMENTS_ROLE, "param:" + arn, mechanism="can-read", decision="allow", evidence=())
     flagged = "param:arn:aws:ssm:us-east-1:123456789012:parameter/big/p07"
     # a finding may name the resource by ARN rather than by graph node id
-    finding = FakeFinding(rule="F15", severity="medium", title="path wildcard", resource=flagged.removeprefix("param:"))
-    view = build_view(g, findings=[finding], max_parameters=30, max_nodes=1000)
+    f15 = finding("F15", flagged.removeprefix("param:"))
+    view = build_view(g, findings=[f15], max_parameters=30, max_nodes=1000)
     group = next(n for n in view.nodes if n.id == "aggregate:ssm-parameter:/big/")
     assert group.members == 39
     assert group.label == "/big/* (39 SSM parameters)"
@@ -208,7 +208,7 @@ def test_auto_aggregation_only_for_large_graphs() -> None:
 
 
 def test_flagged_nodes_inside_overview_groups_mark_the_group() -> None:
-    f = FakeFinding(rule="F03", severity="critical", title="t", resource=ES_ROLE)
+    f = finding("F03", ES_ROLE)
     view = build_view(demo_like_graph(), findings=[f], max_nodes=5, max_parameters=1)
     roles = next(n for n in view.nodes if n.id == "aggregate:roles:123456789012")
     assert roles.findings == ("critical",) and "findings inside" in roles.title
@@ -216,18 +216,22 @@ def test_flagged_nodes_inside_overview_groups_mark_the_group() -> None:
 
 def test_findings_mark_their_nodes() -> None:
     findings = [
-        FakeFinding(rule="F03", severity="critical", title="no namespace gating", resource=ES_ROLE),
-        # findings name resources by ARN or by Kubernetes id cluster/namespace/Kind/name
-        FakeFinding(rule="F18", severity="low", title="no aud", resource=ES_ROLE.removeprefix("role:")),
-        FakeFinding(rule="F14", severity="medium", title="env var", resource="demo/billing/Deployment/billing"),
-        FakeFinding(rule="F28", severity="low", title="automount", resource="demo/billing/ServiceAccount/billing"),
-        FakeFinding(rule="F99", severity="high", title="elsewhere", resource="arn:aws:iam::1:role/not-in-graph"),
+        # findings name resources by ARN or by Kubernetes id cluster/namespace/Kind/name; a node's
+        # severities are listed most severe first whatever the order of the findings
+        finding("F18", ES_ROLE.removeprefix("role:")),
+        finding("F03", ES_ROLE),
+        finding("F06", ES_ROLE.removeprefix("role:")),
+        finding("F14", "demo/billing/Deployment/billing"),
+        finding("F28", "demo/billing/ServiceAccount/billing"),
+        finding("F02", "arn:aws:iam::1:role/not-in-graph"),
     ]
     view = build_view(demo_like_graph(), findings=findings)
     flagged = {n.id: n for n in view.nodes if n.findings}
     assert set(flagged) == {ES_ROLE, BILLING_WORKLOAD, BILLING_SA}
-    assert flagged[ES_ROLE].findings == ("critical", "low")
-    assert "F03" in flagged[ES_ROLE].title and "no namespace gating" in flagged[ES_ROLE].title
+    assert flagged[ES_ROLE].findings == ("critical", "high", "low")
+    assert "<b>finding F03 (critical)</b>: kubernetes-external-secrets without effective" in flagged[ES_ROLE].title
+    assert "<b>finding F18 (low)</b>" in flagged[ES_ROLE].title
+    assert flagged[BILLING_WORKLOAD].findings == ("medium",)
 
 
 # ---------------------------------------------------------------- the HTML document
@@ -279,7 +283,7 @@ def test_hover_text_and_labels_are_escaped() -> None:
 
 
 def test_styles_by_type_and_decision_and_flagged_nodes() -> None:
-    f = FakeFinding(rule="F03", severity="critical", title="t", resource=ES_ROLE)
+    f = finding("F03", ES_ROLE)
     page = render_trust_graph(demo_like_graph(), findings=[f])
     nodes = json.loads(re.search(r"nodes = new vis.DataSet\((\[.*?\])\);", page).group(1))  # type: ignore[union-attr]
     edges = json.loads(re.search(r"edges = new vis.DataSet\((\[.*?\])\);", page).group(1))  # type: ignore[union-attr]
@@ -336,3 +340,22 @@ def test_merged_edge_hover_text_is_bounded() -> None:
     assert "<b>50 edges</b> between the collapsed groups" in edge.title
     assert "50 × assume-role: allow" in edge.title
     assert "statement 7" in edge.title and "statement 8" not in edge.title
+
+
+def test_findings_of_an_analysis_show_their_severity_most_severe_first() -> None:
+    # A role trusting system:serviceaccount:*:* without aud: F01 (critical) and F18 (low), as the rules
+    # report them, on the role's node of the same analysis's graph (app/web assumes it).
+    from irsa_lib.analysis import analyse
+    from tests.graph import factory as f
+
+    wild = f.irsa_trust("system:serviceaccount:*:*", op="StringLike", aud=False)
+    a = analyse(f.snapshot(roles=[f.role("open", wild)], service_accounts=[f.sa("app", "web", "open")]))
+    assert {(x.rule, x.severity.value) for x in a.findings if x.resource == f.role_arn("open")} == {
+        ("F01", "critical"),
+        ("F18", "low"),
+    }
+    view = build_view(a.graph, findings=a.findings)
+    [node] = [n for n in view.nodes if n.id == f"role:{f.role_arn('open')}"]
+    assert node.findings == ("critical", "low")
+    assert "<b>finding F01 (critical)</b>" in node.title and "<b>finding F18 (low)</b>" in node.title
+    assert "Severity." not in node.title

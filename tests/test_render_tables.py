@@ -21,7 +21,7 @@ from irsa_lib.render.tables import (
     style_coverage,
     style_findings,
 )
-from tests.render_fixtures import FakeFinding
+from tests.render_fixtures import finding
 
 
 @dataclass(frozen=True)
@@ -89,10 +89,10 @@ def test_matrix_styling_is_deterministic_and_colours_by_decision() -> None:
 
 def test_findings_sorted_by_severity_and_counted() -> None:
     findings = [
-        FakeFinding("F18", "Low", "no aud", "arn:role/a"),
-        FakeFinding("F01", "Critical", "any SA", "arn:role/b", evidence=("sub = *", "no aud")),
-        FakeFinding("F06", "high", "aws/ssm key", "arn:param/x"),
-        FakeFinding("F01", "critical", "any SA", "arn:role/a"),
+        finding("F18", "arn:role/a"),
+        finding("F01", "arn:role/b", "sub = *", "no aud"),
+        finding("F06", "arn:param/x"),
+        finding("F01", "arn:role/a"),
     ]
     frame = findings_frame(findings)
     assert list(frame["severity"]) == ["critical", "critical", "high", "low"]

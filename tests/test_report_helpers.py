@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from irsa_lib.analysis import Analysis
 from irsa_lib.cli import build_parser
 from irsa_lib.cli.report import parameters
 from irsa_lib.errors import UsageError
@@ -15,7 +16,6 @@ from irsa_lib.model import Coverage, ServiceAccount
 from irsa_lib.notebook import choices, selection
 from irsa_lib.render.graph_view import Focus
 from irsa_lib.render.report import (
-    Analysis,
     drift_frame,
     gather_snapshot,
     parse_cluster_map,
@@ -24,8 +24,9 @@ from irsa_lib.render.report import (
     trust_graph,
     write_report_files,
 )
+from irsa_lib.resolve import Inventory
 from irsa_lib.snapshot import Snapshot, save_snapshot
-from tests.render_fixtures import BILLING_DB, ES_ROLE, FakeFinding, demo_like_graph
+from tests.render_fixtures import BILLING_DB, ES_ROLE, demo_like_graph, finding
 
 ROWS = (
     {
@@ -54,8 +55,8 @@ ROWS = (
     },
 )
 FINDINGS = (
-    FakeFinding("F03", "critical", "KES without namespace gating", ES_ROLE.removeprefix("role:")),
-    FakeFinding("F18", "low", "no aud", "demo/billing/ServiceAccount/billing"),
+    finding("F03", ES_ROLE.removeprefix("role:")),
+    finding("F18", "demo/billing/ServiceAccount/billing"),
 )
 SNAP = Snapshot(
     created_at="2026-11-29T00:00:00Z",
@@ -68,7 +69,14 @@ SNAP = Snapshot(
 
 
 def analysis() -> Analysis:
-    return Analysis(snapshot=SNAP, graph=demo_like_graph(), rows=ROWS, findings=FINDINGS)
+    return Analysis(
+        snapshot=SNAP,
+        inventory=Inventory.from_snapshot(SNAP),
+        graph=demo_like_graph(),  # type: ignore[arg-type]
+        rows=ROWS,  # type: ignore[arg-type]
+        findings=FINDINGS,  # type: ignore[arg-type]
+        rules=(),
+    )
 
 
 # ---------------------------------------------------------------- inputs
@@ -209,9 +217,9 @@ def test_drift_frame_lists_each_change() -> None:
             "new",
             "finding",
             "F03 arn:aws:iam::123456789012:role/external-secrets-role",
-            "critical: KES without namespace gating",
+            "critical: kubernetes-external-secrets without effective namespace role gating",
         ),
-        ("gone", "finding", "F18 demo/billing/ServiceAccount/billing", "low: no aud"),
+        ("gone", "finding", "F18 demo/billing/ServiceAccount/billing", "low: IRSA trust policy has no aud condition"),
         ("new", "access", "demo/billing/billing → /billing/db", "via-controller · allow"),
         (
             "changed",

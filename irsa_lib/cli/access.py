@@ -9,8 +9,8 @@ import json
 import sys
 from typing import Any
 
-from irsa_lib.access import AccessRow, effective_access, relevant_gaps
-from irsa_lib.graph import build_graph
+from irsa_lib.access import AccessRow, relevant_gaps, select_rows
+from irsa_lib.analysis import analyse
 from irsa_lib.snapshot import load_snapshot
 
 CSV_FIELDS = (
@@ -78,16 +78,17 @@ def render_csv(rows: list[AccessRow]) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    snap = load_snapshot(args.snapshot)
-    graph = build_graph(snap)
-    rows = effective_access(graph, namespace=args.namespace, service_account=args.service_account, secret=args.secret)
+    analysis = analyse(load_snapshot(args.snapshot), rules=())
+    rows = select_rows(
+        analysis.rows, namespace=args.namespace, service_account=args.service_account, secret=args.secret
+    )
     if args.format == "json":
         print(json.dumps([r.to_json() for r in rows], indent=2))
     elif args.format == "csv":
         sys.stdout.write(render_csv(rows))
     else:
         print(render_table(rows) if rows else "no access found")
-    gaps = relevant_gaps(graph)
+    gaps = relevant_gaps(analysis.graph)
     if gaps:
         print(
             f"warning: {len(gaps)} input gap(s); access through them is unknown, not absent:",

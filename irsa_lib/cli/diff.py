@@ -7,6 +7,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+from irsa_lib.analysis import analyse
 from irsa_lib.diff import Drift, diff_analyses
 from irsa_lib.findings import Finding, Severity
 from irsa_lib.snapshot import load_snapshot
@@ -42,7 +43,7 @@ def _row_line(sign: str, r: Mapping[str, Any]) -> str:
 
 def format_text(d: Drift) -> str:
     if d.is_empty:
-        return "no changes" + ("" if d.access_compared else " in findings (access rows not compared)")
+        return "no changes"
     out = [
         f"findings: {len(d.findings_added)} new, {len(d.findings_removed)} resolved, {len(d.findings_changed)} changed"
     ]
@@ -52,21 +53,17 @@ def format_text(d: Drift) -> str:
         out.append(
             _finding_line("~", c.new) + f" ({', '.join(c.fields)} changed; was {c.old.severity.value}/{c.old.status})"
         )
-    if d.access_compared:
-        out.append(
-            f"access: {len(d.access_added)} new, {len(d.access_removed)} removed, {len(d.access_changed)} changed"
-        )
-        out += [_row_line("+", r) for r in d.access_added]
-        out += [_row_line("-", r) for r in d.access_removed]
-        out += [_row_line("~", c.new) + f" ({', '.join(c.fields)} changed)" for c in d.access_changed]
-    else:
-        out.append("access: not compared (the access module is not available)")
+    out.append(f"access: {len(d.access_added)} new, {len(d.access_removed)} removed, {len(d.access_changed)} changed")
+    out += [_row_line("+", r) for r in d.access_added]
+    out += [_row_line("-", r) for r in d.access_removed]
+    out += [_row_line("~", c.new) + f" ({', '.join(c.fields)} changed)" for c in d.access_changed]
     return "\n".join(out)
 
 
 def run(args: argparse.Namespace) -> int:
     threshold = Severity.parse(args.fail_on_new) if args.fail_on_new else None
-    drift = diff_analyses(load_snapshot(args.old), load_snapshot(args.new))
+    old, new = load_snapshot(args.old), load_snapshot(args.new)
+    drift = diff_analyses(analyse(old), analyse(new))
     if args.format == "json":
         print(json.dumps(drift.to_json(), indent=2))
     else:

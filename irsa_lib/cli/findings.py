@@ -8,11 +8,10 @@ import textwrap
 from collections.abc import Sequence
 from typing import Any
 
+from irsa_lib.analysis import analyse
 from irsa_lib.errors import UsageError
-from irsa_lib.findings import RULES, Finding, Severity, at_or_above, run_findings, select_rules
+from irsa_lib.findings import RULES, Finding, Severity, at_or_above, select_rules
 from irsa_lib.findings.sarif import to_sarif
-from irsa_lib.graph import build_graph
-from irsa_lib.resolve import Inventory
 from irsa_lib.snapshot import load_snapshot
 
 
@@ -72,11 +71,7 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("a SNAPSHOT file is required (or --list-rules)")
     threshold = Severity.parse(args.fail_on) if args.fail_on else None
     selected = select_rules(args.rule)
-    snapshot = load_snapshot(args.snapshot)
-    # one inventory and one access graph, shared by every rule (the reach rules read the graph)
-    inventory = Inventory.from_snapshot(snapshot)
-    graph = build_graph(snapshot, inventory=inventory)
-    findings = run_findings(snapshot, graph=graph, inventory=inventory, rules=[r.id for r in selected])
+    findings = analyse(load_snapshot(args.snapshot), rules=[r.id for r in selected]).findings
     if args.format == "json":
         print(json.dumps([f.to_json() for f in findings], indent=2))
     elif args.format == "sarif":

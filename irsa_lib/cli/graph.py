@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from irsa_lib.analysis import analyse
 from irsa_lib.render.files import write_output
 from irsa_lib.render.graph_html import Focus, render_trust_graph
 from irsa_lib.snapshot import load_snapshot
@@ -36,15 +37,8 @@ def register(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from irsa_lib.graph import build_graph
-
     snapshot = load_snapshot(args.snapshot)
-    graph = build_graph(snapshot)
-    findings: list[Any] = []
-    if not args.no_findings:
-        from irsa_lib.findings import run_findings
-
-        findings = list(run_findings(snapshot, graph=graph))
+    analysis = analyse(snapshot, rules=() if args.no_findings else None)
     focus = Focus(
         namespace=args.focus_namespace,
         service_account=args.focus_service_account,
@@ -53,7 +47,7 @@ def run(args: argparse.Namespace) -> int:
     )
     aggregate = {"auto": None, "always": True, "never": False}[args.aggregate]
     title = args.title or f"Trust graph: {args.snapshot} ({snapshot.created_at})"
-    page = render_trust_graph(graph, focus=focus, findings=findings, title=title, aggregate=aggregate)
+    page = render_trust_graph(analysis.graph, focus=focus, findings=analysis.findings, title=title, aggregate=aggregate)
     path = write_output(args.output, page)
     print(f"wrote {path} ({focus.describe()})")
     return 0

@@ -1,10 +1,8 @@
 """Who may do what in a namespace, from Roles, ClusterRoles and their bindings.
 
-A small, explicit reading of Kubernetes RBAC for the rules that ask "can a tenant create an
-ExternalSecret / SecretStore / PushSecret here?" or "who can read Secrets cluster-wide?". It follows
-the API server's matching: ``*`` matches any verb, group or resource (subresources included),
-``pods/*`` any subresource of pods, and a rule with ``resourceNames`` covers only those names.
-Aggregated ClusterRoles get the rules of every ClusterRole their selectors match.
+For the rules that ask "can a tenant create an ExternalSecret / SecretStore / PushSecret here?" or
+"who can read Secrets cluster-wide?". Rules are matched, and aggregated ClusterRoles resolved, by
+:mod:`irsa_lib.graph.rbac_rules`, the matcher the access graph uses too.
 """
 
 from __future__ import annotations
@@ -12,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from irsa_lib.graph.rbac_rules import RoleRules, rule_allows
 from irsa_lib.model import PolicyRule, RBACBinding, RBACRole, Subject
 from irsa_lib.snapshot import Snapshot
 
@@ -58,69 +57,18 @@ def is_system_subject(s: Subject) -> bool:
 
 def is_admin_role(role: RBACRole) -> bool:
     """A role with every verb on every resource (cluster-admin / admin-like)."""
-    return any("*" in r.verbs and "*" in r.resources and "*" in (r.api_groups or ("",)) for r in role.rules)
+    return any("*" in r.verbs and "*" in r.resources and "*" in r.api_groups for r in role.rules)
 
 
-def _matches(values: Iterable[str], wanted: str) -> bool:
-    return any(v == "*" or v == wanted for v in values)
-
-
-def _resource_matches(resources: Iterable[str], wanted: str) -> bool:
-    base = wanted.split("/", 1)[0]
-    for r in resources:
-        if r in ("*", wanted):
-            return True
-        if "/" in wanted and r == f"{base}/*":
-            return True
-    return False
-
-
-def rule_allows(rule: PolicyRule, verb: str, group: str, resource: str, *, any_name: bool = True) -> bool:
-    """Whether ``rule`` allows ``verb`` on ``group``/``resource`` (for every name when ``any_name``)."""
-    if any_name and rule.resource_names:
-        return False
-    return (
-        _matches(rule.verbs, verb)
-        and _matches(rule.api_groups or ("",), group)
-        and _resource_matches(rule.resources, resource)
-    )
-
-
-class RBACIndex:
+class RBACIndex(RoleRules):
     """Roles and bindings of one snapshot, resolved once."""
 
     def __init__(self, snapshot: Snapshot) -> None:
-        self.roles: dict[tuple[str, str, str | None, str], RBACRole] = {
-            (r.cluster, r.kind, r.namespace, r.name): r for r in snapshot.rbac_roles
-        }
+        super().__init__(snapshot.rbac_roles)
         self.bindings = snapshot.rbac_bindings
-        self._rules: dict[tuple[str, str, str | None, str], tuple[PolicyRule, ...]] = {}
 
-    def role_for(self, b: RBACBinding) -> RBACRole | None:
-        ns = b.namespace if b.role_kind == "Role" else None
-        return self.roles.get((b.cluster, b.role_kind, ns, b.role_name))
-
-    def rules_of(self, role: RBACRole) -> tuple[PolicyRule, ...]:
-        key = (role.cluster, role.kind, role.namespace, role.name)
-        if key not in self._rules:
-            rules = list(role.rules)
-            for sel in role.aggregation_selectors:
-                for other in self.roles.values():
-                    if (
-                        other.kind == "ClusterRole"
-                        and other.cluster == role.cluster
-                        and other is not role
-                        and sel
-                        and all(other.labels.get(k) == v for k, v in sel.items())
-                    ):
-                        rules.extend(other.rules)
-            self._rules[key] = tuple(rules)
-        return self._rules[key]
-
-    def grants(
-        self, cluster: str, namespace: str | None, verb: str, group: str, resource: str, *, any_name: bool = True
-    ) -> list[RBACGrant]:
-        """Grants of ``verb`` on ``group``/``resource`` in ``namespace`` (None: cluster-wide bindings only)."""
+    def grants(self, cluster: str, namespace: str | None, verb: str, group: str, resource: str) -> list[RBACGrant]:
+        """Grants of ``verb`` on every ``group``/``resource`` object in ``namespace`` (None: cluster-wide bindings only)."""
         out: list[RBACGrant] = []
         for b in self.bindings:
             if b.cluster != cluster:
@@ -131,7 +79,7 @@ class RBACIndex:
             if role is None:
                 continue
             for rule in self.rules_of(role):
-                if rule_allows(rule, verb, group, resource, any_name=any_name):
+                if rule_allows(rule, verb, group, resource):
                     out.extend(RBACGrant(s, b, role, rule) for s in b.subjects)
                     break
         return out

@@ -19,17 +19,19 @@ the cluster (ClusterRoleBinding):
   identity (a store without ``auth``); the store's ``role`` can chain further.
 
 ServiceAccount subjects are the ``sa:`` nodes themselves; users and groups get ``rbac-subject``
-nodes. ClusterRole aggregation is resolved by label selectors.
+nodes. Rules are matched, and ClusterRole aggregation resolved, by :mod:`irsa_lib.graph.rbac_rules`.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from irsa_lib.graph.context import BuildContext
 from irsa_lib.graph.eso import store_author_identities
 from irsa_lib.graph.imds import new_pod_legs
+from irsa_lib.graph.rbac_rules import RoleRules, rule_allows, rule_matches
 from irsa_lib.graph.schema import (
     CLUSTER,
     NAME,
@@ -42,7 +44,7 @@ from irsa_lib.graph.schema import (
     push_id,
     rbac_subject_id,
 )
-from irsa_lib.model import PolicyRule, RBACBinding, RBACRole, Subject
+from irsa_lib.model import PolicyRule, RBACBinding, Subject
 
 WORKLOAD_RESOURCES = {
     ("", "pods"),
@@ -56,11 +58,12 @@ WORKLOAD_RESOURCES = {
 }
 
 
-def _allows(rule: PolicyRule, verbs: set[str], group: str, resource: str) -> bool:
-    return (
-        ("*" in rule.verbs or bool(verbs & set(rule.verbs)))
-        and ("*" in rule.api_groups or group in rule.api_groups)
-        and ("*" in rule.resources or resource in rule.resources)
+def _can(rule: PolicyRule, verbs: Iterable[str], group: str, resource: str) -> bool:
+    """Whether ``rule`` allows one of ``verbs`` on some object: ``create`` names no object, so a rule
+    limited by ``resourceNames`` never allows it; other verbs reach the named objects."""
+    return any(
+        rule_allows(rule, v, group, resource) if v == "create" else rule_matches(rule, v, group, resource)
+        for v in verbs
     )
 
 
@@ -76,46 +79,26 @@ def capabilities(rules: tuple[PolicyRule, ...]) -> list[Capability]:
     out: list[Capability] = []
     for r in rules:
         names = r.resource_names
-        if _allows(r, {"get", "list", "watch"}, "", "secrets"):
+        if _can(r, ("get", "list", "watch"), "", "secrets"):
             out.append(Capability("read-secrets", names))
-        if any(_allows(r, {"create", "update", "patch"}, g, res) for g, res in WORKLOAD_RESOURCES):
+        if any(_can(r, ("create", "update", "patch"), g, res) for g, res in WORKLOAD_RESOURCES):
             out.append(Capability("run-as"))
-        if _allows(r, {"create"}, "", "pods") or any(
-            _allows(r, {"create", "update", "patch"}, g, res) for g, res in WORKLOAD_RESOURCES if res != "pods"
+        if _can(r, ("create",), "", "pods") or any(
+            _can(r, ("create", "update", "patch"), g, res) for g, res in WORKLOAD_RESOURCES if res != "pods"
         ):
             out.append(Capability("create-pod"))
-        if _allows(r, {"create", "get"}, "", "pods/exec") or _allows(r, {"create", "get"}, "", "pods/attach"):
+        if _can(r, ("create", "get"), "", "pods/exec") or _can(r, ("create", "get"), "", "pods/attach"):
             out.append(Capability("run-as"))
-        if _allows(r, {"create"}, "", "serviceaccounts/token") or _allows(r, {"impersonate"}, "", "serviceaccounts"):
+        if _can(r, ("create",), "", "serviceaccounts/token") or _can(r, ("impersonate",), "", "serviceaccounts"):
             out.append(Capability("run-as", names))
-        if _allows(r, {"create", "update", "patch"}, "kubernetes-client.io", "externalsecrets"):
+        if _can(r, ("create", "update", "patch"), "kubernetes-client.io", "externalsecrets"):
             out.append(Capability("create-kes-es"))
-        if _allows(r, {"create", "update", "patch"}, "external-secrets.io", "externalsecrets"):
+        if _can(r, ("create", "update", "patch"), "external-secrets.io", "externalsecrets"):
             out.append(Capability("create-eso-es"))
-        if _allows(r, {"create", "update", "patch"}, "external-secrets.io", "secretstores"):
+        if _can(r, ("create", "update", "patch"), "external-secrets.io", "secretstores"):
             out.append(Capability("create-store"))
-        if _allows(r, {"create", "update", "patch"}, "external-secrets.io", "pushsecrets"):
+        if _can(r, ("create", "update", "patch"), "external-secrets.io", "pushsecrets"):
             out.append(Capability("create-push-secret"))
-    return out
-
-
-def _role_rules(ctx: BuildContext) -> dict[tuple[str, str, str | None, str], tuple[PolicyRule, ...]]:
-    roles: dict[tuple[str, str, str | None, str], RBACRole] = {
-        (r.cluster, r.kind, r.namespace if r.kind == "Role" else None, r.name): r for r in ctx.snapshot.rbac_roles
-    }
-    out: dict[tuple[str, str, str | None, str], tuple[PolicyRule, ...]] = {}
-    for key, role in roles.items():
-        rules = list(role.rules)
-        for selector in role.aggregation_selectors:
-            for other in roles.values():
-                if (
-                    other is not role
-                    and other.kind == "ClusterRole"
-                    and other.cluster == role.cluster
-                    and all(other.labels.get(k) == v for k, v in selector.items())
-                ):
-                    rules.extend(other.rules)
-        out[key] = tuple(rules)
     return out
 
 
@@ -138,13 +121,12 @@ def add_rbac_edges(ctx: BuildContext) -> None:
         attrs = g.node(n)
         if g.graph.out_degree(n):
             secrets_by_ns[(attrs[CLUSTER], attrs[NAMESPACE])].append(n)
-    rules_by_role = _role_rules(ctx)
+    roles = RoleRules(ctx.snapshot.rbac_roles)
     for b in ctx.snapshot.rbac_bindings:
-        role_ns = b.namespace if b.role_kind == "Role" else None
-        rules = rules_by_role.get((b.cluster, b.role_kind, role_ns, b.role_name))
-        if not rules:
+        role = roles.role_for(b)
+        if role is None:
             continue
-        caps = capabilities(rules)
+        caps = capabilities(roles.rules_of(role))
         if not caps:
             continue
         namespaces = [b.namespace] if b.kind == "RoleBinding" and b.namespace else ctx.cluster_namespaces(b.cluster)

@@ -24,9 +24,9 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from irsa_lib.access import AccessRow, effective_access
-from irsa_lib.findings import Finding, run_findings
-from irsa_lib.graph import build_graph
+from irsa_lib.access import AccessRow
+from irsa_lib.analysis import analyse
+from irsa_lib.findings import Finding
 from irsa_lib.onboarding.params import OnboardingParams
 from irsa_lib.onboarding.plan import format_table
 from irsa_lib.onboarding.render import secret_object_name
@@ -181,8 +181,8 @@ def _mentions(finding: Finding, words: Sequence[str]) -> bool:
 def verify(params: OnboardingParams, after: Snapshot, *, before: Snapshot | None = None) -> Proof:
     """Build the proof from the state after onboarding (and, for the diff, the state before)."""
     p = params
-    graph = build_graph(after)
-    rows = effective_access(graph)
+    analysis = analyse(after)
+    rows = analysis.rows
     names = {s.name for s in p.secrets}
     new_rows = tuple(r for r in rows if r.secret_name in names)
     in_ns = [r for r in new_rows if r.cluster == p.cluster and r.namespace == p.namespace]
@@ -214,7 +214,7 @@ def verify(params: OnboardingParams, after: Snapshot, *, before: Snapshot | None
         def elsewhere(r: AccessRow) -> bool:
             return r.secret_name not in names and not (r.cluster == p.cluster and r.namespace == p.namespace)
 
-        old = {_key(r): r for r in effective_access(build_graph(before)) if elsewhere(r)}
+        old = {_key(r): r for r in analyse(before, rules=()).rows if elsewhere(r)}
         new = {_key(r): r for r in rows if elsewhere(r)}
         added = tuple(new[k] for k in sorted(set(new) - set(old)))
         removed = tuple(old[k] for k in sorted(set(old) - set(new)))
@@ -222,7 +222,7 @@ def verify(params: OnboardingParams, after: Snapshot, *, before: Snapshot | None
     key = next((k for k in after.kms_keys if p.key_alias in k.aliases), None)
     if key is not None:
         words.append(key.arn)
-    findings = tuple(f for f in run_findings(after, graph=graph) if _mentions(f, words))
+    findings = tuple(f for f in analysis.findings if _mentions(f, words))
     return Proof(
         params=p,
         new_rows=new_rows,

@@ -30,6 +30,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from irsa_lib.findings import Finding
 from irsa_lib.render.graph_view import Focus, GraphView, ViewEdge, ViewNode, build_view
 from irsa_lib.render.offline import offline_clean
 
@@ -87,7 +88,7 @@ def render_trust_graph(
     graph: Any,
     *,
     focus: Focus | None = None,
-    findings: Iterable[Any] = (),
+    findings: Iterable[Finding] = (),
     title: str = "Trust graph",
     height: str = "780px",
     aggregate: bool | None = None,

@@ -19,6 +19,8 @@ from typing import Any
 
 import networkx as nx
 
+from irsa_lib.findings import Finding, Severity
+
 __all__ = [
     "DECISION_RANK",
     "SECRET_TYPES",
@@ -47,7 +49,8 @@ DECISION_RANK: Mapping[str, int] = {"allow": 3, "conditional": 2, "potential": 1
 MAX_EDGE_PARTS = 8
 """Hover text of a merged edge lists the evidence of at most this many of its parts (and counts the rest)."""
 
-SEVERITY_RANK: Mapping[str, int] = {"critical": 5, "high": 4, "medium": 3, "low": 2, "info": 1}
+NodeFinding = tuple[Severity, str, str]
+"""A finding as a node shows it: (severity, rule, title)."""
 
 
 @dataclass(frozen=True)
@@ -128,7 +131,7 @@ def build_view(
     graph: Any,
     *,
     focus: Focus | None = None,
-    findings: Iterable[Any] = (),
+    findings: Iterable[Finding] = (),
     aggregate: bool | None = None,
     max_nodes: int = 150,
     max_parameters: int = 30,
@@ -190,8 +193,9 @@ def build_view(
     return GraphView(nodes=tuple(nodes), edges=edges, focus=focus.describe(), notices=tuple(notices), node_types=types)
 
 
-def _severities(severities: Iterable[str]) -> tuple[str, ...]:
-    return tuple(sorted(severities, key=lambda s: -SEVERITY_RANK.get(s, 0)))
+def _severities(severities: Iterable[Severity]) -> tuple[str, ...]:
+    """Severity names, most severe first."""
+    return tuple(s.value for s in sorted(severities, reverse=True))
 
 
 # ---------------------------------------------------------------- selection
@@ -275,7 +279,7 @@ def _is_secret(g: nx.MultiDiGraph, n: Any, wanted: str) -> bool:
     return wanted in candidates
 
 
-def locate_findings(graph: Any, findings: Iterable[Any]) -> dict[Any, list[Any]]:
+def locate_findings(graph: Any, findings: Iterable[Finding]) -> dict[Any, list[Finding]]:
     """The findings about each node of ``graph`` (a finding's ``resource`` is an ARN, a node id or a
     Kubernetes id ``cluster/namespace/Kind/name``); findings about nothing in the graph are left out."""
     g = nx_graph(graph)
@@ -284,22 +288,18 @@ def locate_findings(graph: Any, findings: Iterable[Any]) -> dict[Any, list[Any]]
         index[str(n)] = n
         for alias in _resource_aliases(n, data):
             index.setdefault(alias, n)
-    out: dict[Any, list[Any]] = defaultdict(list)
+    out: dict[Any, list[Finding]] = defaultdict(list)
     for f in findings:
-        node = index.get(str(getattr(f, "resource", "")))
+        node = index.get(f.resource)
         if node is not None:
             out[node].append(f)
     return out
 
 
-def _findings_by_node(g: nx.MultiDiGraph, findings: Iterable[Any]) -> dict[Any, list[tuple[str, str, str]]]:
+def _findings_by_node(g: nx.MultiDiGraph, findings: Iterable[Finding]) -> dict[Any, list[NodeFinding]]:
     """Findings keyed by the node they are about: (severity, rule, title)."""
     return {
-        node: [
-            (str(getattr(f, "severity", "")).lower(), str(getattr(f, "rule", "")), str(getattr(f, "title", "")))
-            for f in found
-        ]
-        for node, found in locate_findings(g, findings).items()
+        node: [(f.severity, f.rule, f.title) for f in found] for node, found in locate_findings(g, findings).items()
     }
 
 
@@ -344,7 +344,7 @@ K8S_TYPES: frozenset[str] = frozenset(
 class _Grouping:
     """Which visible node each graph node is drawn as: itself, or a collapsed group."""
 
-    def __init__(self, g: nx.MultiDiGraph, by_node: Mapping[Any, Sequence[tuple[str, str, str]]]) -> None:
+    def __init__(self, g: nx.MultiDiGraph, by_node: Mapping[Any, Sequence[NodeFinding]]) -> None:
         self.g = g
         self.by_node = by_node
         self.members: dict[Any, list[Any]] = {n: [n] for n in g}
@@ -515,13 +515,13 @@ def _e(value: Any) -> str:
     return html.escape(str(value), quote=True)
 
 
-def _node_title(n: Any, data: Mapping[str, Any], findings: Sequence[tuple[str, str, str]]) -> str:
+def _node_title(n: Any, data: Mapping[str, Any], findings: Sequence[NodeFinding]) -> str:
     lines = [f"<b>{_e(data.get('label') or n)}</b>", f"type: {_e(data.get('type', 'unknown'))}", f"id: {_e(n)}"]
     for key in ("arn", "cluster", "namespace"):
         if data.get(key) and str(data[key]) != str(n):
             lines.append(f"{key}: {_e(data[key])}")
     for severity, rule, title in findings:
-        lines.append(f"<b>finding {_e(rule)} ({_e(severity)})</b>: {_e(title)}")
+        lines.append(f"<b>finding {_e(rule)} ({_e(severity.value)})</b>: {_e(title)}")
     return "<br>".join(lines)
 
 

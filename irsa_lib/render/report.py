@@ -1,9 +1,9 @@
-"""Report assembly shared by the notebooks and ``irsa report``: gather a snapshot, analyse it, show sections.
+"""Report assembly shared by the notebooks and ``irsa report``: gather a snapshot, show the sections of its analysis.
 
 Notebook cells are one or two calls into this module, so everything a report does is reachable
 from tests: :func:`gather_snapshot` (load a snapshot file, or collect from AWS accounts, live
-clusters and manifest directories), :func:`analyse` (graph, effective access, findings), and one
-function per report section returning something Jupyter displays (a Styler or :class:`Html`).
+clusters and manifest directories), and one function per report section of an
+:class:`~irsa_lib.analysis.Analysis`, returning something Jupyter displays (a Styler or :class:`Html`).
 """
 
 from __future__ import annotations
@@ -11,13 +11,13 @@ from __future__ import annotations
 import os
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 from pandas.io.formats.style import Styler
 
+from irsa_lib.analysis import Analysis, analyse
 from irsa_lib.errors import UsageError
 from irsa_lib.render.files import write_output
 from irsa_lib.render.graph_html import Focus, render_graph_iframe, render_trust_graph
@@ -37,11 +37,9 @@ from irsa_lib.render.tables import (
 from irsa_lib.snapshot import Snapshot, load_snapshot, merge_snapshots, save_snapshot
 
 __all__ = [
-    "Analysis",
     "Html",
     "access_matrix_table",
     "access_rows_table",
-    "analyse",
     "coverage_table",
     "drift_frame",
     "drift_table",
@@ -64,18 +62,6 @@ class Html(str):
 
     def _repr_html_(self) -> str:
         return str(self)
-
-
-@dataclass(frozen=True)
-class Analysis:
-    """Everything a report shows, computed once from one snapshot."""
-
-    snapshot: Snapshot
-    graph: Any
-    """The ``irsa_lib.graph.AccessGraph``."""
-    rows: tuple[Any, ...]
-    """Effective-access rows (``irsa_lib.access``)."""
-    findings: tuple[Any, ...]
 
 
 # ---------------------------------------------------------------- inputs
@@ -158,21 +144,6 @@ def gather_snapshot(
         for cluster, path in manifests.items():
             parts.append(load_manifests(path, cluster=cluster))
     return merge_snapshots(parts)
-
-
-def analyse(snapshot: Snapshot) -> Analysis:
-    """Build the access graph, the effective-access rows and the findings of ``snapshot``."""
-    from irsa_lib.access import effective_access
-    from irsa_lib.findings import run_findings
-    from irsa_lib.graph import build_graph
-
-    graph = build_graph(snapshot)
-    return Analysis(
-        snapshot=snapshot,
-        graph=graph,
-        rows=tuple(effective_access(graph)),
-        findings=tuple(run_findings(snapshot)),
-    )
 
 
 # ---------------------------------------------------------------- sections
@@ -278,14 +249,16 @@ def _plain(value: Any) -> str:
     return str(getattr(value, "value", value))
 
 
-def drift_table(analysis: Analysis, previous: Snapshot | str | os.PathLike[str] | None) -> Styler | Html:
-    """What changed since ``previous`` (a snapshot or its file), or a note when there is none."""
+def drift_table(analysis: Analysis, previous: Analysis | Snapshot | str | os.PathLike[str] | None) -> Styler | Html:
+    """What changed since ``previous`` (its analysis, its snapshot or the snapshot's file), or a note when there is none."""
     if previous is None or previous == "":
         return Html("<p>No previous snapshot given: drift is not computed.</p>")
     from irsa_lib.diff import diff_analyses
 
-    before = previous if isinstance(previous, Snapshot) else load_snapshot(previous)
-    frame = drift_frame(diff_analyses(before, analysis.snapshot))
+    if not isinstance(previous, Analysis):
+        previous = analyse(previous if isinstance(previous, Snapshot) else load_snapshot(previous))
+    before = previous.snapshot
+    frame = drift_frame(diff_analyses(previous, analysis))
     if frame.empty:
         return Html(f"<p>No change since the previous snapshot ({before.created_at}).</p>")
     colors = {"new": "#fcbba1", "gone": "#c7e9c0", "changed": "#fdd0a2"}

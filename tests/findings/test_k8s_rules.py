@@ -65,7 +65,7 @@ def test_f13_resource_names_and_subresources() -> None:
     named = k8s_role(
         "one-secret", None, PolicyRule(verbs=("get",), api_groups=("",), resources=("secrets",), resource_names=("x",))
     )
-    execer = k8s_role("exec", None, rule(["create"], [""], ["pods/*"]))
+    execer = k8s_role("exec", None, rule(["create"], [""], ["*/exec"]))
     s = snap(
         rbac_roles=(named, execer), rbac_bindings=(binding("n", named, user("a")), binding("e", execer, user("b")))
     )

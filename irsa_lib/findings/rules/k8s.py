@@ -6,8 +6,9 @@ from collections.abc import Iterator
 
 from irsa_lib.findings.context import FindingContext, k8s_id
 from irsa_lib.findings.model import Finding, Rule, RuleMeta, Severity
-from irsa_lib.findings.rbac import RBACIndex, is_system_subject, rule_allows, subject_name
+from irsa_lib.findings.rbac import RBACIndex, is_system_subject, subject_name
 from irsa_lib.findings.rules.common import limit, unknown_from
+from irsa_lib.graph.rbac_rules import rule_allows
 from irsa_lib.model import RBACBinding, Workload
 
 RBAC_GOOD = "https://kubernetes.io/docs/concepts/security/rbac-good-practices/"
