@@ -41,13 +41,12 @@ def dask_client(
     workers: int = 2,
     threads_per_worker: int = 1,
     memory_limit: str | int | None = "auto",
-    dashboard: bool = False,
 ) -> Iterator[Client]:
     """A Dask client: on ``scheduler`` (else ``$DASK_SCHEDULER_ADDRESS``) or on a new local cluster.
 
-    The local cluster has ``workers`` worker processes of ``threads_per_worker`` threads each, listens on
-    127.0.0.1 only, and serves the dashboard only when ``dashboard`` is asked (and bokeh is installed).
-    Both are closed on exit.
+    The local cluster has ``workers`` worker processes of ``threads_per_worker`` threads each and listens
+    on 127.0.0.1 only (its HTTP endpoint on a free port; the dashboard pages need bokeh). Both are
+    closed on exit.
     """
     _import_distributed()
     from distributed import Client, LocalCluster
@@ -67,7 +66,7 @@ def dask_client(
             threads_per_worker=max(1, threads_per_worker),
             processes=True,
             host="127.0.0.1",
-            dashboard_address="127.0.0.1:0" if dashboard and importlib.util.find_spec("bokeh") else None,
+            dashboard_address="127.0.0.1:0",  # a free port: never 8787 taken by another cluster
             memory_limit=memory_limit,
         ) as cluster,
         Client(cluster) as client,
@@ -76,9 +75,11 @@ def dask_client(
 
 
 def dashboard_link(client: Client) -> str | None:
-    """The scheduler's dashboard URL, when it serves one."""
+    """The scheduler's dashboard URL, when it serves one (a local cluster draws its pages with bokeh only)."""
     services = client.scheduler_info().get("services", {})
-    return str(client.dashboard_link) if "dashboard" in services else None
+    if "dashboard" not in services or (client.cluster is not None and importlib.util.find_spec("bokeh") is None):
+        return None
+    return str(client.dashboard_link)
 
 
 __all__ = ["SCHEDULER_ENV", "dashboard_link", "dask_client"]

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import re
-import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -211,8 +210,8 @@ def plan_from_args(args: argparse.Namespace) -> CollectPlan:
             raise UsageError(f"--manifests {source.value}: no such file or directory")
     if args.kubeconfig and not Path(args.kubeconfig).is_file():
         raise UsageError(f"--kubeconfig {args.kubeconfig}: no such file")
-    if args.kubeconfig and not any(s.kind == "kube-context" for s in sources):
-        raise UsageError("--kubeconfig is only used with --kube-context")
+    if args.kubeconfig and not (args.cluster_map or any(s.kind == "kube-context" for s in sources)):
+        raise UsageError("--kubeconfig is only used with --kube-context or --cluster-map")
     if Path(args.output).is_dir():
         raise UsageError(
             f"-o {args.output} is a directory; give a file name such as {Path(args.output) / 'snapshot.json'}"
@@ -276,8 +275,6 @@ def _org_plan(args: argparse.Namespace, sources: Sequence[K8sSource]) -> Collect
         raise UsageError(f"--cluster-map {args.cluster_map}: no such file")
     if args.resume and Path(args.resume).exists() and not Path(args.resume).is_dir():
         raise UsageError(f"--resume {args.resume}: not a directory")
-    if args.kubeconfig and not (args.cluster_map or any(s.kind == "kube-context" for s in sources)):
-        raise UsageError("--kubeconfig is only used with --kube-context or --cluster-map")
     from irsa_lib.collect.fanout import DEFAULT_MEMBER_ROLE
 
     member_role = args.member_role or DEFAULT_MEMBER_ROLE
@@ -331,8 +328,7 @@ def collect_org(
         endpoint_url=endpoint_url,
     )
     threads = -(-workers // org.dask_workers)
-    shown = progress is not False and sys.stderr.isatty()
-    with dask_client(org.scheduler, workers=org.dask_workers, threads_per_worker=threads, dashboard=shown) as client:
+    with dask_client(org.scheduler, workers=org.dask_workers, threads_per_worker=threads) as client:
         return collect_organization(
             client,
             access=access,

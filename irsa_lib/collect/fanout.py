@@ -520,10 +520,10 @@ def collect_organization(
     finally:
         bar.close()
     parts = coordinator.parts
-    return merge_canonical([*parts, _unmapped_clusters(parts, k8s_sources, stamp)], created_at=stamp)
+    return merge_canonical([*parts, uncovered_clusters(parts, k8s_sources, stamp)], created_at=stamp)
 
 
-def _unmapped_clusters(parts: Sequence[Snapshot], sources: Sequence[ClusterSource], created_at: str) -> Snapshot:
+def uncovered_clusters(parts: Sequence[Snapshot], sources: Sequence[ClusterSource], created_at: str) -> Snapshot:
     """A gap for every EKS cluster found whose Kubernetes side no source covers (its workloads are unknown)."""
     covered = {s.cluster for s in sources}
     found = {c.name: c.arn for part in parts for c in part.clusters if c.name not in covered}
@@ -551,4 +551,5 @@ __all__ = [
     "collect_account_region",
     "collect_organization",
     "probe_account",
+    "uncovered_clusters",
 ]

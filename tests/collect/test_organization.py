@@ -21,8 +21,16 @@ import pytest
 
 from irsa_lib.cli import main as cli_main
 from irsa_lib.collect.allowlist import ALLOWED_OPERATIONS
+from irsa_lib.collect.cluster_map import load_cluster_map
 from irsa_lib.collect.discovery import discover_organization, list_member_accounts
-from irsa_lib.collect.fanout import MemberAccess, ResumeDir, collect_organization
+from irsa_lib.collect.fanout import (
+    ClusterSource,
+    MemberAccess,
+    ResumeDir,
+    collect_organization,
+    probe_account,
+    uncovered_clusters,
+)
 from irsa_lib.collect.merge import merge_canonical
 from irsa_lib.collect.session import Clients, base_session
 from irsa_lib.engine import dask_client
@@ -52,6 +60,19 @@ OPT_IN_TEXT = "The security token included in the request is invalid."
 CREATED = "2026-06-01T00:00:00Z"
 
 
+KUBECONFIG = """apiVersion: v1
+kind: Config
+current-context: other
+clusters: [{name: other, cluster: {server: "http://127.0.0.1:9"}}]
+contexts: [{name: other, context: {cluster: other, user: other}}]
+users: [{name: other, user: {}}]
+"""
+SERVICE_ACCOUNT = """apiVersion: v1
+kind: ServiceAccount
+metadata: {name: api, namespace: web}
+"""
+
+
 @dataclass
 class OrgRun:
     org: SeededOrg
@@ -61,6 +82,9 @@ class OrgRun:
     resume: Path
     snapshot: Snapshot
     payloads: list[bytes]
+    sources: list[ClusterSource]
+    cluster_map: Path
+    kubeconfig: Path
 
 
 def _bytes(snapshot: Snapshot) -> bytes:
@@ -103,6 +127,15 @@ def org_run(moto_server: tuple[str, int], tmp_path_factory: pytest.TempPathFacto
             ErrorRule(code="InvalidClientTokenId", message=OPT_IN_TEXT, status=403, service="sts", region=OPT_IN)
         )
         access = MemberAccess(external_id="irsa", endpoint_url=proxy.url, max_attempts=2)
+        # app-0's Kubernetes side from manifests; app-5's from a kubeconfig context that does not exist
+        (tmp / "manifests").mkdir()
+        (tmp / "manifests" / "sa.yaml").write_text(SERVICE_ACCOUNT)
+        kubeconfig = tmp / "kubeconfig"
+        kubeconfig.write_text(KUBECONFIG)
+        arn0, arn5 = (f"arn:aws:eks:{REGION}:{org.members[i]}:cluster/app-{i}" for i in CLUSTER_INDEXES)
+        cluster_map = tmp / "clusters.yaml"
+        cluster_map.write_text(f"{arn0}: {{manifests: manifests}}\n{arn5}: {{context: nope}}\n")
+        sources = load_cluster_map(cluster_map, kubeconfig=str(kubeconfig))
         payloads: list[bytes] = []
         try:
             with dask_client(workers=2, threads_per_worker=2) as client:
@@ -117,12 +150,15 @@ def org_run(moto_server: tuple[str, int], tmp_path_factory: pytest.TempPathFacto
                     client,
                     access=access,
                     regions=(REGION, OPT_IN),
+                    k8s_sources=sources,
                     resume_dir=tmp / "resume",
                     progress=False,
                     created_at=CREATED,
                 )
                 client.submit = submit
-                yield OrgRun(org, proxy, client, access, tmp / "resume", snapshot, payloads)
+                yield OrgRun(
+                    org, proxy, client, access, tmp / "resume", snapshot, payloads, sources, cluster_map, kubeconfig
+                )
         finally:
             proxy.stop()
 
@@ -184,12 +220,26 @@ def test_each_account_contributes_its_own_records(org_run: OrgRun) -> None:
     assert len(snap.kms_keys) == MEMBERS - 1
     clusters = {(c.account_id, c.name) for c in snap.clusters}
     assert clusters == {(org.members[i], f"app-{i}") for i in CLUSTER_INDEXES}
-    # no Kubernetes source was given for them: their workloads are unknown, and the snapshot says so
-    cov = _coverage(snap)
-    for i in CLUSTER_INDEXES:
-        gap = cov[(f"app-{i}", "cluster")]
-        assert gap.source == "kubernetes" and gap.status == "failed"
-        assert f"arn:aws:eks:{REGION}:{org.members[i]}:cluster/app-{i}" in (gap.error or "")
+
+
+def test_kubernetes_sources_are_tasks_too_and_one_failing_stops_nothing(org_run: OrgRun) -> None:
+    snap = org_run.snapshot
+    assert [(sa.cluster, sa.namespace, sa.name) for sa in snap.service_accounts] == [("app-0", "web", "api")]
+    gaps = {c.scope: c for c in snap.incomplete() if c.source == "kubernetes"}
+    # app-0 was read from its manifests; app-5's context does not exist: its whole Kubernetes side is unknown
+    assert set(gaps) == {"app-5"}
+    assert gaps["app-5"].service == "cluster" and gaps["app-5"].status == "failed"
+    assert gaps["app-5"].error == f"kubeconfig {org_run.kubeconfig}: no context named 'nope' (available: other)"
+
+
+def test_a_cluster_no_source_covers_is_a_gap(org_run: OrgRun) -> None:
+    (only,) = uncovered_clusters([org_run.snapshot], org_run.sources[:1], CREATED).coverage
+    member5 = org_run.org.members[5]
+    assert (only.source, only.scope, only.service, only.status) == ("kubernetes", "app-5", "cluster", "failed")
+    assert only.error == (
+        f"not collected: no Kubernetes source for arn:aws:eks:{REGION}:{member5}:cluster/app-5 (add it to the cluster map)"
+    )
+    assert uncovered_clusters([org_run.snapshot], org_run.sources, CREATED).coverage == ()
 
 
 def test_missing_member_role_is_denied_everywhere_and_the_rest_goes_on(org_run: OrgRun) -> None:
@@ -268,6 +318,7 @@ def test_resume_skips_collected_accounts_and_gives_the_same_bytes(org_run: OrgRu
         org_run.client,
         access=org_run.access,
         regions=(REGION, OPT_IN),
+        k8s_sources=org_run.sources,
         resume_dir=org_run.resume,
         progress=False,
         created_at=CREATED,
@@ -309,12 +360,14 @@ def test_cli_collects_the_organisation_on_a_running_scheduler(
             "collect", "-o", str(out), "--organization", "--member-role", MEMBER_ROLE, "--external-id", "irsa",
             "--region", REGION, "--region", OPT_IN, "--endpoint-url", org_run.proxy.url,
             "--resume", str(org_run.resume), "--dask-scheduler", org_run.client.scheduler.address, "--quiet",
+            "--cluster-map", str(org_run.cluster_map), "--kubeconfig", str(org_run.kubeconfig),
         ]
     )  # fmt: skip
     assert status == 0
     snap = load_snapshot(out)
     assert snap.accounts == org_run.snapshot.accounts
     assert snap.coverage == org_run.snapshot.coverage
+    assert snap.service_accounts == org_run.snapshot.service_accounts
     assert f"snapshot written: {out}" in capsys.readouterr().out
 
 
@@ -333,3 +386,34 @@ def test_cli_organization_usage_errors(
 ) -> None:
     assert cli_main(["collect", "-o", str(tmp_path / "s.json"), *argv]) == 2
     assert message in capsys.readouterr().err
+
+
+def test_without_regions_the_probe_lists_the_account_s_enabled_regions(org_run: OrgRun) -> None:
+    def two_regions(call: Any, params: dict[str, object], body: bytes) -> bytes:
+        items = "".join(f"<item><regionName>{r}</regionName></item>" for r in ("eu-west-1", REGION))
+        return f"<DescribeRegionsResponse><regionInfo>{items}</regionInfo></DescribeRegionsResponse>".encode()
+
+    org_run.proxy.hooks[("ec2", "DescribeRegions")] = two_regions
+    try:
+        probe = probe_account(org_run.access, org_run.org.members[0], (), REGION)
+    finally:
+        del org_run.proxy.hooks[("ec2", "DescribeRegions")]
+    assert probe.reachable
+    assert probe.regions == (REGION, "eu-west-1")  # the home region first
+    assert probe.partial.coverage == []
+
+
+def test_cluster_map_errors_name_the_file_and_entry(tmp_path: Path) -> None:
+    path = tmp_path / "map.yaml"
+    path.write_text("arn:aws:eks:us-east-1:111122223333:cluster/a: {context: x}\n"
+                    "arn:aws:eks:eu-west-1:444455556666:cluster/a: {context: y}\n")  # fmt: skip
+    with pytest.raises(
+        UsageError, match=r"map.yaml, entry 'arn:aws:eks:eu-west-1:444455556666:cluster/a': cluster name 'a'"
+    ):
+        load_cluster_map(path)
+    path.write_text("not-an-arn: {context: x}\n")
+    with pytest.raises(UsageError, match="not an EKS cluster ARN"):
+        load_cluster_map(path)
+    path.write_text("arn:aws:eks:us-east-1:111122223333:cluster/a: {context: x, manifests: y}\n")
+    with pytest.raises(UsageError, match="exactly one of context"):
+        load_cluster_map(path)
