@@ -18,7 +18,7 @@ import time
 import urllib.request
 from typing import Any
 
-from benchmarks.stage import NotAvailable, resolve, rss_mib
+from benchmarks.stage import rss_mib
 from benchmarks.synthetic import REGION, seed_endpoint
 
 VALUE_READS = frozenset(
@@ -103,17 +103,14 @@ def run(size: str, seed: int) -> dict[str, Any]:
             "seed_calls": seed_calls,
             "minimum_calls": minimum_calls(dict(seeded.counts), advanced_parameters=seeded.advanced_parameters),
         }
-        try:
-            collect_aws = resolve("irsa_lib.collect.aws", "collect_aws")
-            target_cls = resolve("irsa_lib.collect.aws", "AwsTarget")
-        except NotAvailable as exc:
-            return {"status": "not available", "reason": str(exc), **out}
+        from irsa_lib.collect.aws import AwsTarget, collect_aws
+
         for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
             os.environ[key] = "testing"
         os.environ["AWS_DEFAULT_REGION"] = REGION
         base = rss_mib()
         t0 = time.perf_counter()
-        snap = collect_aws([target_cls(regions=(REGION,))], endpoint_url=url, progress=False)
+        snap = collect_aws([AwsTarget(regions=(REGION,))], endpoint_url=url, progress=False)
         seconds = time.perf_counter() - t0
         calls = _calls(url)
         total = sum(calls.values())

@@ -4,7 +4,7 @@ For each size the synthetic organisation is generated and saved once, then every
 own fresh process (``benchmarks.stage``) so each reports its own wall time and peak memory. The
 graph page rendered at each size is then drawn in headless Chromium (``benchmarks.browser``), and a
 small organisation is collected from a counting local AWS endpoint (``benchmarks.collect_bench``).
-Stages whose library module is not present are reported as "not available", never estimated.
+A stage that could not be measured (an error, a timeout, no Chromium) is reported as such, never estimated.
 """
 
 from __future__ import annotations

@@ -4,15 +4,13 @@
 (untimed), times the stage itself with ``time.perf_counter`` and prints one JSON object on the last
 line of stdout: ``seconds``, ``peak_rss_mib`` (``ru_maxrss`` of this process: the high-water mark of
 everything the process held, the prerequisites included), ``base_rss_mib`` (the high-water mark just
-before the timed part) and stage details. A stage whose library module is not present prints
-``{"status": "not available"}``; one that raises prints ``{"status": "error"}`` with the message.
+before the timed part) and stage details. A stage that raises prints ``{"status": "error"}`` with the
+message.
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib
-import importlib.util
 import json
 import resource
 import statistics
@@ -20,33 +18,16 @@ import sys
 import time
 import traceback
 from collections import Counter
-from collections.abc import Callable, Iterator, Sized
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-ROOT = Path(__file__).resolve().parent.parent
+if TYPE_CHECKING:  # the load and generate stages import no more than they measure
+    from irsa_lib.graph import AccessGraph
+    from irsa_lib.snapshot import Snapshot
+
 STAGES = ("generate", "load", "build", "table", "findings", "who", "render", "pipeline")
 
-# stage -> (module, function) pairs it needs; a missing module makes the stage "not available"
-NEEDS: dict[str, tuple[tuple[str, str], ...]] = {
-    "generate": (),
-    "load": (),
-    "build": (("irsa_lib.graph", "build_graph"),),
-    "table": (("irsa_lib.graph", "build_graph"), ("irsa_lib.access", "effective_access")),
-    "findings": (("irsa_lib.findings", "run_findings"),),  # with the graph when irsa_lib.graph is present
-    "who": (("irsa_lib.graph", "build_graph"), ("irsa_lib.access", "who_can_read")),
-    "render": (("irsa_lib.graph", "build_graph"), ("irsa_lib.render.graph_html", "render_trust_graph")),
-    "pipeline": (
-        ("irsa_lib.graph", "build_graph"),
-        ("irsa_lib.access", "effective_access"),
-        ("irsa_lib.findings", "run_findings"),
-    ),
-}
 WHO_SAMPLES = 7
-
-
-class NotAvailable(Exception):
-    """A library module this stage measures is not present in this checkout."""
 
 
 def rss_mib() -> float:
@@ -54,64 +35,20 @@ def rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def resolve(module: str, name: str) -> Callable[..., Any]:
-    """The library function, or NotAvailable when its module does not exist (an import error inside
-    an existing module is a real error and propagates)."""
-    try:
-        spec = importlib.util.find_spec(module)
-    except ModuleNotFoundError:
-        spec = None
-    if spec is None:
-        raise NotAvailable(f"{module} is not present")
-    if spec.origin and not Path(spec.origin).resolve().is_relative_to(ROOT):
-        # an editable install elsewhere can supply submodules this checkout lacks: do not measure those
-        raise NotAvailable(f"{module} is not in this checkout (found only at {spec.origin})")
-    mod = importlib.import_module(module)
-    fn = getattr(mod, name, None)
-    if fn is None:
-        raise NotAvailable(f"{module}.{name} is not present")
-    return fn
+def _graph_size(graph: AccessGraph) -> dict[str, int]:
+    """Node and edge counts of an access graph, and the policy evaluations its build made."""
+    g = graph.graph
+    return {"nodes": g.number_of_nodes(), "edges": g.number_of_edges(), "evaluations": graph.evaluations}
 
 
-def _materialize(value: Any) -> Any:
-    """Consume a lazy result (generator, iterator) so its work is inside the timed part."""
-    if isinstance(value, Iterator):
-        return list(value)
-    return value
-
-
-def _size(value: Any) -> int | None:
-    if isinstance(value, Sized):
-        return len(value)
-    for attr in ("rows", "findings", "items"):
-        inner = getattr(value, attr, None)
-        if isinstance(inner, Sized):
-            return len(inner)
-    return None
-
-
-def _graph_size(graph: Any) -> dict[str, int]:
-    """Node and edge counts of a networkx graph or of a wrapper holding one as ``.graph``."""
-    inner = graph if callable(getattr(graph, "number_of_nodes", None)) else getattr(graph, "graph", None)
-    out = {}
-    for key, attr in (("nodes", "number_of_nodes"), ("edges", "number_of_edges")):
-        fn = getattr(inner, attr, None)
-        if callable(fn):
-            out[key] = int(fn())
-    evaluations = getattr(graph, "evaluations", None)
-    if isinstance(evaluations, int):
-        out["evaluations"] = evaluations
-    return out
-
-
-def who_targets(snapshot: Any, n: int = WHO_SAMPLES, *, graph: Any = None) -> list[str]:
+def who_targets(snapshot: Snapshot, n: int = WHO_SAMPLES, *, graph: AccessGraph | None = None) -> list[str]:
     """A fixed spread of SecureString parameters and secrets to ask ``who can read`` about.
 
     With ``graph``: only values someone can read (an edge into the value's node), so the figure
     times real answers rather than empty ones.
     """
     readable: set[str] | None = None
-    if graph is not None and hasattr(graph, "nodes_of"):
+    if graph is not None:
         from irsa_lib.graph.schema import SECRET_TYPES
 
         readable = {
@@ -131,7 +68,6 @@ def who_targets(snapshot: Any, n: int = WHO_SAMPLES, *, graph: Any = None) -> li
 def run_stage(stage: str, snapshot_path: Path, html_out: Path | None, size: str, seed: int) -> dict[str, Any]:
     from irsa_lib.snapshot import load_snapshot
 
-    fns = {name: resolve(module, name) for module, name in NEEDS[stage]}
     out: dict[str, Any] = {}
     if stage == "generate":
         from benchmarks.synthetic import generate
@@ -153,56 +89,46 @@ def run_stage(stage: str, snapshot_path: Path, html_out: Path | None, size: str,
         out["seconds"] = time.perf_counter() - t0
         out["base_rss_mib"] = base
         return out
+    from irsa_lib.access import effective_access, who_can_read
+    from irsa_lib.analysis import analyse
+    from irsa_lib.findings import run_findings
+    from irsa_lib.graph import build_graph
+    from irsa_lib.render.graph_html import render_trust_graph
+
     if stage == "pipeline":
-        parts: dict[str, float] = {}
         base = rss_mib()
         t0 = time.perf_counter()
         snap = load_snapshot(snapshot_path)
-        parts["load"] = time.perf_counter() - t0
+        parts = {"load": time.perf_counter() - t0}
         t = time.perf_counter()
-        graph = fns["build_graph"](snap)
-        parts["build"] = time.perf_counter() - t
-        t = time.perf_counter()
-        rows = _materialize(fns["effective_access"](graph))
-        parts["table"] = time.perf_counter() - t
-        t = time.perf_counter()
-        found = _materialize(fns["run_findings"](snap, graph=graph))
-        parts["findings"] = time.perf_counter() - t
+        analysis = analyse(snap)
+        parts["analyse"] = time.perf_counter() - t
         out.update(seconds=time.perf_counter() - t0, base_rss_mib=base, parts=parts)
-        out.update(rows=_size(rows), findings=_size(found), **_graph_size(graph))
+        out.update(rows=len(analysis.rows), findings=len(analysis.findings), **_graph_size(analysis.graph))
         return out
     snap = load_snapshot(snapshot_path)
-    if stage == "findings":
-        try:
-            graph = resolve("irsa_lib.graph", "build_graph")(snap)
-        except NotAvailable:
-            graph, out["note"] = None, "without a graph (irsa_lib.graph not present)"
-        base = rss_mib()
-        t0 = time.perf_counter()
-        found = _materialize(fns["run_findings"](snap, graph=graph))
-        out.update(seconds=time.perf_counter() - t0, findings=_size(found), base_rss_mib=base)
-        out["by_rule"] = dict(sorted(Counter(getattr(f, "rule", "?") for f in found).items()))
-        return out
-    build = fns["build_graph"]
     if stage == "build":
         base = rss_mib()
         t0 = time.perf_counter()
-        graph = build(snap)
+        graph = build_graph(snap)
         out.update(seconds=time.perf_counter() - t0, base_rss_mib=base, **_graph_size(graph))
         return out
-    graph = build(snap)
+    graph = build_graph(snap)
     base = rss_mib()
-    if stage == "table":
-        t0 = time.perf_counter()
-        rows = _materialize(fns["effective_access"](graph))
-        out.update(seconds=time.perf_counter() - t0, rows=_size(rows))
+    t0 = time.perf_counter()
+    if stage == "findings":
+        found = run_findings(snap, graph=graph)
+        out.update(seconds=time.perf_counter() - t0, findings=len(found))
+        out["by_rule"] = dict(sorted(Counter(f.rule for f in found).items()))
+    elif stage == "table":
+        rows = effective_access(graph)
+        out.update(seconds=time.perf_counter() - t0, rows=len(rows))
     elif stage == "who":
         times, answers = [], []
         for target in who_targets(snap, graph=graph):
             t0 = time.perf_counter()
-            answer = _materialize(fns["who_can_read"](graph, target))
+            answers.append(len(list(who_can_read(graph, target))))
             times.append(time.perf_counter() - t0)
-            answers.append(_size(answer))
         # the first query also builds the graph's query view and name index, once per graph
         out.update(
             seconds=statistics.median(times[1:] or times),
@@ -212,11 +138,8 @@ def run_stage(stage: str, snapshot_path: Path, html_out: Path | None, size: str,
             answers=answers,
         )
     elif stage == "render":
-        t0 = time.perf_counter()
-        html = fns["render_trust_graph"](graph)
+        data = render_trust_graph(graph).encode("utf-8")
         out["seconds"] = time.perf_counter() - t0
-        text = html if isinstance(html, str) else str(html)
-        data = text.encode("utf-8")
         out["bytes"] = len(data)
         if html_out is not None:
             html_out.parent.mkdir(parents=True, exist_ok=True)
@@ -243,8 +166,6 @@ def main(argv: list[str] | None = None) -> int:
         profiler.enable()
     try:
         result = {"status": "ok", **run_stage(args.stage, args.snapshot, args.html, args.size, args.seed)}
-    except NotAvailable as exc:
-        result = {"status": "not available", "reason": str(exc)}
     except Exception as exc:
         traceback.print_exc()
         result = {"status": "error", "reason": f"{type(exc).__name__}: {exc}"}

@@ -22,7 +22,7 @@ from collections import deque
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from itertools import islice, pairwise
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import networkx as nx
 
@@ -34,6 +34,7 @@ from irsa_lib.graph.schema import (
     ARN,
     CLUSTER,
     DECISION,
+    EDGE_DECISIONS,
     MECHANISM,
     MISSING,
     NAME,
@@ -51,8 +52,12 @@ from irsa_lib.graph.schema import (
 )
 
 __all__ = [
+    "ACCESS_KINDS",
+    "PATH_LIMITS",
+    "ROW_DECISIONS",
     "AccessPath",
     "AccessRow",
+    "PathLimits",
     "build_graph",
     "cluster_rows",
     "effective_access",
@@ -68,8 +73,22 @@ __all__ = [
 
 Access = Literal["direct", "via-controller", "potential"]
 RowDecision = Literal["allow", "conditional"]
-_ACCESS: tuple[Access, ...] = ("direct", "via-controller", "potential")
-_DECISION: tuple[RowDecision, ...] = ("allow", "conditional")
+ACCESS_KINDS: tuple[Access, ...] = ("direct", "via-controller", "potential")
+"""Every row access kind, most direct first (a row keeps the most direct of its paths)."""
+ROW_DECISIONS = cast("tuple[RowDecision, ...]", EDGE_DECISIONS[:2])
+"""Every row decision, strongest first: allow and conditional (a path needing RBAC is ``potential`` access)."""
+
+
+@dataclass(frozen=True)
+class PathLimits:
+    """How far the path queries look: at most ``max_paths`` paths of at most ``cutoff`` edges each."""
+
+    max_paths: int = 50
+    cutoff: int = 12
+
+
+PATH_LIMITS = PathLimits()
+"""The limits of :func:`who_can_read` and the other path queries unless a caller gives its own."""
 _SECRET_KIND = {NodeType.SSM_PARAMETER: "ssm-parameter", NodeType.SECRETSMANAGER_SECRET: "secretsmanager-secret"}
 _SUBJECT_KIND = {
     NodeType.SERVICE_ACCOUNT: "ServiceAccount",
@@ -168,8 +187,8 @@ def _path(graph: AccessGraph, nodes: list[str], edges: list[dict[str, Any]]) -> 
     return AccessPath(
         nodes=tuple(nodes),
         edges=tuple(edges),
-        access=_ACCESS[cls],
-        decision=_DECISION[dec],
+        access=ACCESS_KINDS[cls],
+        decision=ROW_DECISIONS[dec],
         hops=tuple(dedup),
         mechanisms=tuple(mechanisms),
         unresolved_keys=tuple(unresolved),
@@ -410,7 +429,7 @@ def _simple_view(graph: AccessGraph, *, write: bool = False) -> nx.DiGraph:
 
 
 def _build_simple_view(graph: AccessGraph, *, write: bool) -> nx.DiGraph:
-    rank = {"allow": 0, "conditional": 1, "potential": 2}
+    rank = {d: i for i, d in enumerate(EDGE_DECISIONS)}
     values = set(graph.nodes_of(*SECRET_TYPES))
     best: dict[tuple[str, str], dict[str, Any]] = {}
     for u, v, data in graph.graph.edges(data=True):
@@ -434,7 +453,8 @@ def _overlay(base: nx.DiGraph, sources: list[str], sinks: list[str]) -> nx.DiGra
     The new graph shares the adjacency dicts of every node it does not touch; the touched ones are
     copied before the edge is added, so ``base`` stays as it was. Nodes and neighbours keep the
     order a copy of ``base`` with the same edges added would have, so path enumeration (and its
-    choice among equally short paths) is exactly that of a copy.
+    choice among equally short paths) is exactly that of a copy. It works on networkx 3's adjacency
+    dicts (no public API shares them), hence the pin to networkx 3 in pyproject.toml.
     """
     h = nx.DiGraph()
     h._node = dict(base._node)
@@ -450,12 +470,12 @@ def _overlay(base: nx.DiGraph, sources: list[str], sinks: list[str]) -> nx.DiGra
     return h
 
 
-def _paths(graph: AccessGraph, h: nx.DiGraph, max_paths: int, cutoff: int) -> Iterator[AccessPath]:
+def _paths(graph: AccessGraph, h: nx.DiGraph, limits: PathLimits) -> Iterator[AccessPath]:
     try:
         raw = nx.shortest_simple_paths(h, _SOURCE, _SINK)
-        for nodes in islice(raw, max_paths):
+        for nodes in islice(raw, limits.max_paths):
             inner = [n for n in nodes if n not in (_SOURCE, _SINK)]
-            if len(inner) - 1 > cutoff:
+            if len(inner) - 1 > limits.cutoff:
                 return
             edges = [h.edges[a, b]["data"] for a, b in pairwise(inner)]
             yield _path(graph, inner, edges)
@@ -487,10 +507,10 @@ def _secret_node(graph: AccessGraph, secret: str) -> str:
     return hits[0]
 
 
-def who_can_read(graph: AccessGraph, secret: str, *, max_paths: int = 50, cutoff: int = 12) -> Iterator[AccessPath]:
+def who_can_read(graph: AccessGraph, secret: str, *, limits: PathLimits = PATH_LIMITS) -> Iterator[AccessPath]:
     """Paths from any subject (service account, workload, RBAC subject) to ``secret``, shortest first.
 
-    Lazy and bounded: at most ``max_paths`` paths of at most ``cutoff`` edges.
+    Lazy and bounded by ``limits``: at most ``limits.max_paths`` paths of at most ``limits.cutoff`` edges.
 
     Examples
     --------
@@ -505,19 +525,19 @@ def who_can_read(graph: AccessGraph, secret: str, *, max_paths: int = 50, cutoff
     >>> [p.hops for p in who_can_read(g, "/p")]
     [('sa ns/a', 'role r', 'parameter /p')]
     """
-    return _paths_to(graph, secret, max_paths, cutoff, write=False)
+    return _paths_to(graph, secret, limits, write=False)
 
 
-def who_can_write(graph: AccessGraph, secret: str, *, max_paths: int = 50, cutoff: int = 12) -> Iterator[AccessPath]:
+def who_can_write(graph: AccessGraph, secret: str, *, limits: PathLimits = PATH_LIMITS) -> Iterator[AccessPath]:
     """Paths from any subject to an edge that may overwrite ``secret`` (PushSecret, a put by an
     identity the subject holds), shortest first; bounded like :func:`who_can_read`."""
-    return _paths_to(graph, secret, max_paths, cutoff, write=True)
+    return _paths_to(graph, secret, limits, write=True)
 
 
-def _paths_to(graph: AccessGraph, secret: str, max_paths: int, cutoff: int, *, write: bool) -> Iterator[AccessPath]:
+def _paths_to(graph: AccessGraph, secret: str, limits: PathLimits, *, write: bool) -> Iterator[AccessPath]:
     target = _secret_node(graph, secret)
     h = _overlay(_simple_view(graph, write=write), graph.nodes_of(*SUBJECT_TYPES), [target])
-    return _paths(graph, h, max_paths, cutoff)
+    return _paths(graph, h, limits)
 
 
 def _subject_nodes(graph: AccessGraph, subject: str) -> list[str]:
@@ -534,17 +554,17 @@ def _subject_nodes(graph: AccessGraph, subject: str) -> list[str]:
     return [n for h in hits for n in _start_nodes(graph, h)]
 
 
-def what_can_read(graph: AccessGraph, subject: str, *, max_paths: int = 50, cutoff: int = 12) -> Iterator[AccessPath]:
+def what_can_read(graph: AccessGraph, subject: str, *, limits: PathLimits = PATH_LIMITS) -> Iterator[AccessPath]:
     """Paths from ``subject`` (node id or ``NS/NAME`` of a service account) to any value, shortest first."""
-    return _paths_from(graph, subject, max_paths, cutoff, write=False)
+    return _paths_from(graph, subject, limits, write=False)
 
 
-def what_can_write(graph: AccessGraph, subject: str, *, max_paths: int = 50, cutoff: int = 12) -> Iterator[AccessPath]:
+def what_can_write(graph: AccessGraph, subject: str, *, limits: PathLimits = PATH_LIMITS) -> Iterator[AccessPath]:
     """Paths from ``subject`` to every value it may overwrite, shortest first."""
-    return _paths_from(graph, subject, max_paths, cutoff, write=True)
+    return _paths_from(graph, subject, limits, write=True)
 
 
-def _paths_from(graph: AccessGraph, subject: str, max_paths: int, cutoff: int, *, write: bool) -> Iterator[AccessPath]:
+def _paths_from(graph: AccessGraph, subject: str, limits: PathLimits, *, write: bool) -> Iterator[AccessPath]:
     starts = _subject_nodes(graph, subject)
     h = _overlay(_simple_view(graph, write=write), starts, graph.nodes_of(*SECRET_TYPES))
-    return _paths(graph, h, max_paths, cutoff)
+    return _paths(graph, h, limits)

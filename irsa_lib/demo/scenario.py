@@ -167,11 +167,6 @@ class DemoFacts:
     ci_user_arn: str
     pod_identity_association_id: str
 
-    @property
-    def oidc_issuer_host(self) -> str:
-        """The issuer without ``https://``: the prefix of the ``:sub`` / ``:aud`` condition keys."""
-        return self.oidc_issuer.removeprefix("https://")
-
     def role_arn(self, name: str) -> str:
         return self.roles[name]
 

@@ -23,7 +23,7 @@ Status = Literal["fail", "unknown"]
 
 
 class Severity(enum.Enum):
-    """How bad a finding is; members compare by rank (``CRITICAL > HIGH``)."""
+    """How bad a finding is; members are declared most severe first and compare by rank (``CRITICAL > HIGH``)."""
 
     CRITICAL = "critical"
     HIGH = "high"
@@ -66,7 +66,8 @@ class Severity(enum.Enum):
         return self.rank >= other.rank
 
 
-_RANK = {Severity.CRITICAL: 4, Severity.HIGH: 3, Severity.MEDIUM: 2, Severity.LOW: 1, Severity.INFO: 0}
+_RANK = {s: len(Severity) - 1 - i for i, s in enumerate(Severity)}
+"""The one severity order: the members' declaration order, most severe first."""
 
 
 @dataclass(frozen=True, kw_only=True)

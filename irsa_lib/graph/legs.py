@@ -78,12 +78,6 @@ def from_decision(decision: Decision, what: str) -> Leg | None:
     )
 
 
-def describe_denial(decision: Decision, what: str) -> str:
-    """One readable line for a denied request (used in gap and negative-evidence messages)."""
-    reasons = "; ".join(decision.reasons) if decision.reasons else "implicit deny"
-    return f"{what}: deny ({reasons})"
-
-
 def leg_edge(
     mechanism: Mechanism,
     leg: Leg,

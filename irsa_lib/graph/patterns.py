@@ -56,23 +56,6 @@ def principal_values(document: Mapping[str, Any] | None, *, kinds: Iterable[str]
     return out
 
 
-def condition_values(document: Mapping[str, Any] | None, key_suffix: str) -> set[str]:
-    """Every value given for a condition key ending in ``key_suffix`` (case-insensitive), any operator."""
-    out: set[str] = set()
-    suffix = key_suffix.lower()
-    for st in statements(document):
-        cond = st.get("Condition")
-        if not isinstance(cond, Mapping):
-            continue
-        for block in cond.values():
-            if not isinstance(block, Mapping):
-                continue
-            for key, values in block.items():
-                if isinstance(key, str) and key.lower().endswith(suffix):
-                    out.update(_strings(values))
-    return out
-
-
 def allowed_resource_patterns(documents: Iterable[Mapping[str, Any] | None], actions: Iterable[str]) -> set[str]:
     """Resource patterns of Allow statements that may cover any of ``actions`` (``*`` = anything)."""
     wanted = [a.lower() for a in actions]

@@ -52,6 +52,8 @@ from typing import Any, Literal
 
 EdgeDecision = Literal["allow", "conditional", "potential"]
 """``potential``: needs a capability the source has but has not exercised (RBAC, wildcard trust)."""
+EDGE_DECISIONS: tuple[EdgeDecision, ...] = ("allow", "conditional", "potential")
+"""Every edge decision, strongest first: where several edges or paths compete, the first one wins."""
 
 
 class NodeType(StrEnum):

@@ -92,13 +92,6 @@ def render_template(template: str | Template) -> str:
     return "".join(parts)
 
 
-def template_keys(template: str | Template) -> tuple[str, ...]:
-    """The (original-case) keys the template's variables read."""
-    if isinstance(template, str):
-        return ()
-    return tuple(p.name for p in template if isinstance(p, Var))
-
-
 def expand(template: str | Template, lookup: Lookup) -> tuple[str, ...]:
     """Every string the template stands for (empty: matches nothing).
 

@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from irsa_lib.findings import Finding
+from irsa_lib.graph.schema import NodeType
 from irsa_lib.render.graph_view import Focus, GraphView, ViewEdge, ViewNode, build_view
 from irsa_lib.render.offline import offline_clean
 
@@ -46,23 +47,23 @@ class NodeStyle:
 
 NODE_STYLES: Mapping[str, NodeStyle] = {
     "namespace": NodeStyle("box", "#d9d9d9", "namespace (collapsed Kubernetes objects)"),
-    "rbac-subject": NodeStyle("triangle", "#bcbd22", "RBAC subject"),
-    "workload": NodeStyle("square", "#9edae5", "workload"),
-    "service-account": NodeStyle("ellipse", "#6baed6", "service account"),
-    "any-service-account": NodeStyle("ellipse", "#c6dbef", "any service account (could be created)"),
-    "k8s-secret": NodeStyle("hexagon", "#9467bd", "Kubernetes Secret"),
-    "kes-external-secret": NodeStyle("box", "#aec7e8", "ExternalSecret (KES)"),
-    "eso-external-secret": NodeStyle("box", "#c7e9f1", "ExternalSecret (ESO)"),
-    "eso-store": NodeStyle("box", "#c5b0d5", "SecretStore"),
-    "secret-provider-class": NodeStyle("box", "#dbdb8d", "SecretProviderClass"),
-    "static-credentials": NodeStyle("box", "#f7b6d2", "static AWS keys"),
-    "oidc-provider": NodeStyle("triangleDown", "#7f7f7f", "OIDC provider"),
-    "iam-role": NodeStyle("diamond", "#ff7f0e", "IAM role"),
-    "node-role": NodeStyle("diamond", "#8c564b", "node instance role"),
-    "role-session": NodeStyle("diamond", "#ffbb78", "role session (Pod Identity)"),
-    "kms-key": NodeStyle("star", "#ffdd33", "KMS key"),
-    "ssm-parameter": NodeStyle("dot", "#2ca02c", "SSM parameter"),
-    "secretsmanager-secret": NodeStyle("dot", "#98df8a", "Secrets Manager secret"),
+    NodeType.RBAC_SUBJECT: NodeStyle("triangle", "#bcbd22", "RBAC subject"),
+    NodeType.WORKLOAD: NodeStyle("square", "#9edae5", "workload"),
+    NodeType.SERVICE_ACCOUNT: NodeStyle("ellipse", "#6baed6", "service account"),
+    NodeType.ANY_SERVICE_ACCOUNT: NodeStyle("ellipse", "#c6dbef", "any service account (could be created)"),
+    NodeType.K8S_SECRET: NodeStyle("hexagon", "#9467bd", "Kubernetes Secret"),
+    NodeType.KES_EXTERNAL_SECRET: NodeStyle("box", "#aec7e8", "ExternalSecret (KES)"),
+    NodeType.ESO_EXTERNAL_SECRET: NodeStyle("box", "#c7e9f1", "ExternalSecret (ESO)"),
+    NodeType.ESO_STORE: NodeStyle("box", "#c5b0d5", "SecretStore"),
+    NodeType.SECRET_PROVIDER_CLASS: NodeStyle("box", "#dbdb8d", "SecretProviderClass"),
+    NodeType.STATIC_CREDENTIALS: NodeStyle("box", "#f7b6d2", "static AWS keys"),
+    NodeType.OIDC_PROVIDER: NodeStyle("triangleDown", "#7f7f7f", "OIDC provider"),
+    NodeType.IAM_ROLE: NodeStyle("diamond", "#ff7f0e", "IAM role"),
+    NodeType.NODE_ROLE: NodeStyle("diamond", "#8c564b", "node instance role"),
+    NodeType.ROLE_SESSION: NodeStyle("diamond", "#ffbb78", "role session (Pod Identity)"),
+    NodeType.KMS_KEY: NodeStyle("star", "#ffdd33", "KMS key"),
+    NodeType.SSM_PARAMETER: NodeStyle("dot", "#2ca02c", "SSM parameter"),
+    NodeType.SECRETSMANAGER_SECRET: NodeStyle("dot", "#98df8a", "Secrets Manager secret"),
 }
 DEFAULT_NODE_STYLE = NodeStyle("dot", "#c7c7c7", "other")
 

@@ -20,10 +20,9 @@ from typing import Any
 import networkx as nx
 
 from irsa_lib.findings import Finding, Severity
+from irsa_lib.graph.schema import EDGE_DECISIONS, PRINCIPAL_TYPES, SECRET_TYPES, NodeType
 
 __all__ = [
-    "DECISION_RANK",
-    "SECRET_TYPES",
     "Focus",
     "GraphView",
     "ViewEdge",
@@ -33,18 +32,9 @@ __all__ = [
     "nx_graph",
 ]
 
-# Node types as the graph names them (irsa_lib.graph.schema.NodeType values). Plain strings, so a
-# node of a type this module does not know still renders (with the default style).
-SA = "service-account"
-ROLE_TYPES: frozenset[str] = frozenset({"iam-role", "node-role", "role-session"})
-PARAMETER = "ssm-parameter"
-SM_SECRET = "secretsmanager-secret"
-SECRET_TYPES: frozenset[str] = frozenset({PARAMETER, SM_SECRET})
-"""Node types holding a secret value: a path "reaches a secret" when it ends at one of these."""
-FOCUSABLE_SECRET_TYPES: frozenset[str] = SECRET_TYPES | {"k8s-secret"}
-
-DECISION_RANK: Mapping[str, int] = {"allow": 3, "conditional": 2, "potential": 1}
-"""Stronger decisions first: a merged edge shows the strongest of its parts."""
+# Node types are irsa_lib.graph.schema's (NodeType is a str enum, so nodes read from a graph compare
+# equal to them); a node of a type this module does not know still renders (with the default style).
+FOCUSABLE_SECRET_TYPES: frozenset[str] = SECRET_TYPES | {NodeType.K8S_SECRET}
 
 MAX_EDGE_PARTS = 8
 """Hover text of a merged edge lists the evidence of at most this many of its parts (and counts the rest)."""
@@ -260,7 +250,7 @@ def _in_namespace(g: nx.MultiDiGraph, n: Any, namespace: str) -> bool:
 
 
 def _is_service_account(g: nx.MultiDiGraph, n: Any, wanted: str) -> bool:
-    if _type(g, n) != SA:
+    if _type(g, n) != NodeType.SERVICE_ACCOUNT:
         return False
     parts = wanted.split("/")
     ns, name = _attr(g, n, "namespace"), _attr(g, n, "name")
@@ -304,11 +294,11 @@ def _findings_by_node(g: nx.MultiDiGraph, findings: Iterable[Finding]) -> dict[A
 
 
 _KINDS: Mapping[str, str] = {
-    "service-account": "ServiceAccount",
-    "k8s-secret": "Secret",
-    "kes-external-secret": "ExternalSecret",
-    "eso-external-secret": "ExternalSecret",
-    "secret-provider-class": "SecretProviderClass",
+    NodeType.SERVICE_ACCOUNT: "ServiceAccount",
+    NodeType.K8S_SECRET: "Secret",
+    NodeType.KES_EXTERNAL_SECRET: "ExternalSecret",
+    NodeType.ESO_EXTERNAL_SECRET: "ExternalSecret",
+    NodeType.SECRET_PROVIDER_CLASS: "SecretProviderClass",
 }
 
 
@@ -328,17 +318,18 @@ def _resource_aliases(n: Any, data: Mapping[str, Any]) -> list[str]:
 
 K8S_TYPES: frozenset[str] = frozenset(
     {
-        "workload",
-        "service-account",
-        "any-service-account",
-        "k8s-secret",
-        "kes-external-secret",
-        "eso-external-secret",
-        "eso-store",
-        "secret-provider-class",
-        "static-credentials",
+        NodeType.WORKLOAD,
+        NodeType.SERVICE_ACCOUNT,
+        NodeType.ANY_SERVICE_ACCOUNT,
+        NodeType.K8S_SECRET,
+        NodeType.KES_EXTERNAL_SECRET,
+        NodeType.ESO_EXTERNAL_SECRET,
+        NodeType.ESO_STORE,
+        NodeType.SECRET_PROVIDER_CLASS,
+        NodeType.STATIC_CREDENTIALS,
     }
 )
+"""Kubernetes objects a namespace (then a cluster) collapses into."""
 
 
 class _Grouping:
@@ -399,7 +390,10 @@ class _Grouping:
 
 def _aggregate(grouping: _Grouping, *, force: bool, max_nodes: int, max_parameters: int) -> None:
     g = grouping.g
-    for kind, what in ((PARAMETER, "SSM parameters"), (SM_SECRET, "Secrets Manager secrets")):
+    for kind, what in (
+        (NodeType.SSM_PARAMETER, "SSM parameters"),
+        (NodeType.SECRETSMANAGER_SECRET, "Secrets Manager secrets"),
+    ):
         if force or len(grouping.visible(frozenset({kind}), keep_flagged=False)) > max_parameters:
             _collapse_by_prefix(grouping, kind, what)
     if force or len(grouping.members) > max_nodes:
@@ -420,16 +414,18 @@ def _aggregate(grouping: _Grouping, *, force: bool, max_nodes: int, max_paramete
         )
     if len(grouping.members) > max_nodes:
         by_cluster: dict[str, list[Any]] = defaultdict(list)
-        for v in grouping.visible(frozenset({"rbac-subject"}), keep_flagged=False):
+        for v in grouping.visible(frozenset({NodeType.RBAC_SUBJECT}), keep_flagged=False):
             by_cluster[_attr(g, grouping.members[v][0], "cluster") or "?"].append(v)
-        merged = [grouping.merge(f"aggregate:rbac:{c}", "rbac-subject", f"RBAC subjects of {c} ({{n}})", vs)
+        merged = [grouping.merge(f"aggregate:rbac:{c}", NodeType.RBAC_SUBJECT, f"RBAC subjects of {c} ({{n}})", vs)
                   for c, vs in sorted(by_cluster.items()) if len(vs) > 1]  # fmt: skip
         if merged:
             grouping.notices.append(f"Collapsed {sum(merged)} RBAC users and groups into one node per cluster.")
     if len(grouping.members) > max_nodes:
-        _collapse_by_account(grouping, ROLE_TYPES, "iam-role", "roles", "IAM roles")
+        _collapse_by_account(grouping, PRINCIPAL_TYPES, NodeType.IAM_ROLE, "roles", "IAM roles")
     if len(grouping.members) > max_nodes:
-        _collapse_by_account(grouping, SECRET_TYPES, PARAMETER, "secrets", "parameters and secrets", region=True)
+        _collapse_by_account(
+            grouping, SECRET_TYPES, NodeType.SSM_PARAMETER, "secrets", "parameters and secrets", region=True
+        )
     if len(grouping.members) > max_nodes:
         by_cluster = defaultdict(list)
         for v in grouping.visible(K8S_TYPES | {"namespace"}, keep_flagged=False):
@@ -467,10 +463,12 @@ def _collapse_dead_roles(grouping: _Grouping) -> None:
     """Replace every role with no path to a secret (and no finding) by one node."""
     g = grouping.g
     reaching = _reach(g, {n for n in g if _type(g, n) in SECRET_TYPES}, backwards=True)
-    dead = [v for v in grouping.visible(ROLE_TYPES, keep_flagged=True) if v not in grouping.info and v not in reaching]
+    dead = [
+        v for v in grouping.visible(PRINCIPAL_TYPES, keep_flagged=True) if v not in grouping.info and v not in reaching
+    ]
     if len(dead) < 2:
         return
-    grouping.merge("aggregate:roles-without-secret-path", "iam-role", "{n} roles with no path to a secret", dead)
+    grouping.merge("aggregate:roles-without-secret-path", NodeType.IAM_ROLE, "{n} roles with no path to a secret", dead)
     grouping.notices.append(f"Collapsed {len(dead)} IAM roles that have no path to any secret into one node.")
 
 
@@ -525,8 +523,13 @@ def _node_title(n: Any, data: Mapping[str, Any], findings: Sequence[NodeFinding]
     return "<br>".join(lines)
 
 
+def _decision_order(decision: str) -> int:
+    return EDGE_DECISIONS.index(decision) if decision in EDGE_DECISIONS else len(EDGE_DECISIONS)
+
+
 def _merge_edges(a: str, b: str, parts: Sequence[Mapping[str, Any]]) -> ViewEdge:
-    decision = max((str(p.get("decision", "allow")) for p in parts), key=lambda d: DECISION_RANK.get(d, 0))
+    # the strongest decision of the parts (EDGE_DECISIONS: strongest first)
+    decision = min((str(p.get("decision", "allow")) for p in parts), key=_decision_order)
     mechanisms = tuple(sorted({str(p.get("mechanism", "?")) for p in parts}))
     lines: list[str] = []
     if len(parts) > MAX_EDGE_PARTS:

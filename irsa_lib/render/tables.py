@@ -29,6 +29,9 @@ from typing import Any
 import pandas as pd
 from pandas.io.formats.style import Styler
 
+from irsa_lib.access import ACCESS_KINDS
+from irsa_lib.findings import Severity
+from irsa_lib.graph.schema import EDGE_DECISIONS
 from irsa_lib.render.files import write_output
 
 __all__ = [
@@ -72,10 +75,8 @@ FINDING_COLUMNS: tuple[str, ...] = (
     "remediation",
 )
 COVERAGE_COLUMNS: tuple[str, ...] = ("source", "scope", "service", "status", "count", "resource", "error")
-SEVERITIES: tuple[str, ...] = ("critical", "high", "medium", "low", "info")
-
-ACCESS_RANK: Mapping[str, int] = {"direct": 3, "via-controller": 2, "potential": 1}
-DECISION_RANK: Mapping[str, int] = {"allow": 3, "conditional": 2, "potential": 1}
+SEVERITIES: tuple[str, ...] = tuple(s.value for s in Severity)
+"""Severity names, most severe first."""
 
 DECISION_COLORS: Mapping[str, str] = {"allow": "#c7e9c0", "conditional": "#fdd0a2", "potential": "#dadaeb"}
 SEVERITY_COLORS: Mapping[str, str] = {
@@ -127,8 +128,13 @@ def access_frame(rows: Iterable[Any]) -> pd.DataFrame:
     )
 
 
-def _strength(access: str, decision: str) -> tuple[int, int]:
-    return ACCESS_RANK.get(access, 0), DECISION_RANK.get(decision, 0)
+def _weakness(access: str, decision: str) -> tuple[int, int]:
+    """Where the access kind and the decision stand in their orders (0: most direct, most certain)."""
+
+    def place(order: Sequence[str], value: str) -> int:
+        return order.index(value) if value in order else len(order)
+
+    return place(ACCESS_KINDS, access), place(EDGE_DECISIONS, decision)
 
 
 def access_matrix(frame: pd.DataFrame) -> pd.DataFrame:
@@ -145,9 +151,9 @@ def access_matrix(frame: pd.DataFrame) -> pd.DataFrame:
     for rec in frame.itertuples(index=False):
         sa = f"{rec.cluster}/{rec.namespace or '*'}/{rec.service_account}"
         key = (sa, str(rec.secret_name))
-        strength = _strength(str(rec.access), str(rec.decision))
-        if key not in best or strength > best[key][0]:
-            best[key] = (strength, f"{rec.access}{CELL_SEPARATOR}{rec.decision}")
+        weakness = _weakness(str(rec.access), str(rec.decision))
+        if key not in best or weakness < best[key][0]:
+            best[key] = (weakness, f"{rec.access}{CELL_SEPARATOR}{rec.decision}")
     sas = sorted({k[0] for k in best})
     secrets = sorted({k[1] for k in best})
     matrix = pd.DataFrame("", index=pd.Index(sas, name="service account"), columns=pd.Index(secrets, name="secret"))
@@ -228,7 +234,7 @@ def _severity_css(severity: Any) -> str:
     color = SEVERITY_COLORS.get(str(severity))
     if not color:
         return ""
-    text = "#ffffff" if severity in ("critical", "high") else "#000000"
+    text = "#ffffff" if Severity(severity) >= Severity.HIGH else "#000000"
     return f"background-color: {color}; color: {text}; font-weight: bold;"
 
 

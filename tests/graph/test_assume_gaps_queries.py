@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from irsa_lib.access import what_can_read, who_can_read
+from irsa_lib.access import PathLimits, what_can_read, who_can_read
 from irsa_lib.errors import UsageError
 from irsa_lib.graph import build_graph
 from irsa_lib.model import Coverage
@@ -100,15 +100,15 @@ def test_cluster_without_node_groups_is_a_gap_not_silence() -> None:
 
 def test_who_can_read_yields_shortest_paths_first_and_is_bounded() -> None:
     g = build_graph(scenario())
-    paths = list(who_can_read(g, "/billing/db", max_paths=20))
+    paths = list(who_can_read(g, "/billing/db", limits=PathLimits(max_paths=20)))
     lengths = [len(p.nodes) for p in paths]
     assert lengths == sorted(lengths)
     subjects = {g.label(p.subject) for p in paths}
     # the controller's own service account reads it directly; billing/api's workload through its Secret
     assert {"sa external-secrets/kes-sa", "Deployment billing/api"} <= subjects
     assert "Deployment payments/api" not in subjects
-    assert len(list(who_can_read(g, "/billing/db", max_paths=2))) == 2
-    assert all(len(p.nodes) - 1 <= 2 for p in who_can_read(g, "/billing/db", cutoff=2))
+    assert len(list(who_can_read(g, "/billing/db", limits=PathLimits(max_paths=2)))) == 2
+    assert all(len(p.nodes) - 1 <= 2 for p in who_can_read(g, "/billing/db", limits=PathLimits(cutoff=2)))
 
 
 def test_what_can_read_for_a_service_account() -> None:

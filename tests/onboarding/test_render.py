@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Any
 
 import hcl2
-import pytest
 
 from irsa_lib.collect.manifests import load_manifests
 from irsa_lib.model import JWTAuth, KESDataItem, SecretKeyRef, StoreRef
@@ -95,10 +94,8 @@ def test_policy_documents_are_written_as_json(tmp_path: Path) -> None:
 
 
 def test_policy_documents_pass_the_policy_validator(tmp_path: Path) -> None:
-    try:
-        from irsa_lib.policy import parse_policy
-    except ImportError:
-        pytest.skip("the policy engine is not merged yet")
+    from irsa_lib.policy import parse_policy
+
     plan = make_plan(
         orders_params(controller="eso", controller_service_account="orders/orders-eso-sa", eso_session_tags=True)
     )
@@ -108,8 +105,11 @@ def test_policy_documents_pass_the_policy_validator(tmp_path: Path) -> None:
         "read-policy": "identity",
         "controller-assume-policy": "identity",
     }
-    for stem, doc in plan.documents().items():
-        parse_policy(doc, source=stem, kind=kinds[stem])
+    documents = plan.documents()
+    assert set(documents) == set(kinds)
+    for stem, doc in documents.items():
+        policy = parse_policy(doc, source=stem, kind=kinds[stem])  # raises PolicyError on anything invalid
+        assert len(policy.statements) == len(doc["Statement"]) > 0
 
 
 def _resources(parsed: dict[str, Any]) -> dict[tuple[str, str], dict[str, Any]]:
