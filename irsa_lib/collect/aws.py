@@ -307,11 +307,11 @@ def collect_aws(
                 part = Partial()
                 part.status(scope, "organizations", "failed", f"organizations: unexpected response: {exc!r}")
             result.extend(part)
-            bar.step(scope.account_id, "global", "organizations", _worst(part))
+            bar.step(scope.account_id, "global", "organizations", worst_status(part))
         for scope, service, fut in jobs:
             part = fut.result()
             result.extend(part)
-            bar.step(scope.account_id, scope.region or "global", service, _worst(part))
+            bar.step(scope.account_id, scope.region or "global", service, worst_status(part))
     bar.close()
 
     for r in resolved:
@@ -344,7 +344,8 @@ def assemble(result: Partial, accounts: Iterable[Account], *, created_at: str) -
     )
 
 
-def _worst(part: Partial) -> str:
+def worst_status(part: Partial) -> str:
+    """The first status of the part's coverage that is not ``ok`` (for progress lines), else ``ok``."""
     return next((c.status for c in part.coverage if c.status != "ok"), "ok")
 
 

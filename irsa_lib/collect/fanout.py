@@ -39,6 +39,7 @@ from irsa_lib.collect.aws import (
     regional_families,
     rejected_region,
     resolve_target,
+    worst_status,
 )
 from irsa_lib.collect.context import CALL_ERRORS, Partial, Scope, classify
 from irsa_lib.collect.discovery import Organization, discover_organization
@@ -307,10 +308,6 @@ def _coverage(account_id: str, region: str | None, service: str, status: Coverag
     )
 
 
-def _worst(partial: Partial) -> str:
-    return next((c.status for c in partial.coverage if c.status != "ok"), "ok")
-
-
 @dataclass
 class _Coordinator:
     """Submits the tasks of an organisation and gathers their results as they finish."""
@@ -345,7 +342,9 @@ class _Coordinator:
         probe: Probe = future.result()
         run = self.runs[probe.account_id]
         run.result.extend(probe.partial)
-        self.bar.step(probe.account_id, "-", "member role", _worst(probe.partial) if probe.reachable else "denied")
+        self.bar.step(
+            probe.account_id, "-", "member role", worst_status(probe.partial) if probe.reachable else "denied"
+        )
         if not probe.reachable:
             run.broken = True  # nothing collected: tried again on --resume
             self.parts.append(self._account_snapshot(run))
@@ -373,7 +372,7 @@ class _Coordinator:
         run.result.extend(result.partial)
         if result.region is not None and result.usable:
             run.usable.append(result.region)
-        self.bar.step(result.account_id, result.region or "global", "collected", _worst(result.partial))
+        self.bar.step(result.account_id, result.region or "global", "collected", worst_status(result.partial))
         self._task_done(run)
         return []
 
