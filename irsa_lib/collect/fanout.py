@@ -142,17 +142,24 @@ def _failure(exc: BaseException, where: str) -> tuple[CoverageStatus, str]:
     return "failed", f"{where}: {exc}"
 
 
-def unreachable_account(access: MemberAccess, account_id: str, regions: Sequence[str], exc: BaseException) -> Partial:
-    """Coverage of an account whose member role could not be used: every service of it, skipped."""
+def unreachable_account(
+    access: MemberAccess,
+    account_id: str,
+    regions: Sequence[str],
+    exc: BaseException,
+    why: str = "member role not usable",
+) -> Partial:
+    """Coverage of an account that could not be collected at all: every service of it, skipped, so
+    nothing of it reads as empty (regions unknown when they were to be listed: the global entries say it)."""
     status, message = _failure(exc, f"as {access.role_arn(account_id)}")
     out = Partial()
     gscope = _scope(account_id, None, access.partition)
-    out.status(gscope, "sts", status, f"member role not usable: {message}")
-    out.status(gscope, "iam", status, f"skipped: member role not usable ({message})")
+    out.status(gscope, "sts", status, f"{why}: {message}")
+    out.status(gscope, "iam", status, f"skipped: {why} ({message})")
     for region in regions:
         scope = replace(gscope, region=region)
         for service in REGIONAL_SERVICES:
-            out.status(scope, service, status, f"skipped: member role not usable ({message})")
+            out.status(scope, service, status, f"skipped: {why} ({message})")
     return out
 
 
@@ -396,7 +403,7 @@ class _Coordinator:
         if name.startswith("probe-"):
             account_id = name.removeprefix("probe-")
             run = self.runs[account_id]
-            run.result.coverage.append(_coverage(account_id, None, "sts", "failed", what))
+            run.result.extend(unreachable_account(self.access, account_id, self.regions, exc, why=what))
             run.broken = True
             self.parts.append(self._account_snapshot(run))
         elif name.startswith("k8s-"):

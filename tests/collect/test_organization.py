@@ -30,6 +30,7 @@ from irsa_lib.collect.fanout import (
     collect_organization,
     probe_account,
     uncovered_clusters,
+    unreachable_account,
 )
 from irsa_lib.collect.merge import merge_canonical
 from irsa_lib.collect.session import Clients, base_session
@@ -417,3 +418,19 @@ def test_cluster_map_errors_name_the_file_and_entry(tmp_path: Path) -> None:
     path.write_text("arn:aws:eks:us-east-1:111122223333:cluster/a: {context: x, manifests: y}\n")
     with pytest.raises(UsageError, match="exactly one of context"):
         load_cluster_map(path)
+
+
+def test_an_account_whose_tasks_failed_has_every_service_unknown() -> None:
+    part = unreachable_account(
+        MemberAccess(), "111122223333", (REGION,), RuntimeError("worker lost"), why="task probe-111122223333 failed"
+    )
+    got = {(c.scope, c.service): (c.status, c.error) for c in part.coverage}
+    reason = "as arn:aws:iam::111122223333:role/irsa-collector: worker lost"
+    assert got == {
+        ("111122223333/global", "sts"): ("failed", f"task probe-111122223333 failed: {reason}"),
+        ("111122223333/global", "iam"): ("failed", f"skipped: task probe-111122223333 failed ({reason})"),
+        **{
+            (f"111122223333/{REGION}", s): ("failed", f"skipped: task probe-111122223333 failed ({reason})")
+            for s in REGIONAL
+        },
+    }
