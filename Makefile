@@ -39,8 +39,13 @@ unit: $(STAMP) $(DIFF_STAMP)
 fast: $(STAMP)
 	$(BIN)/python -m pytest -m "not integration and not notebook and not browser"
 
+# The organisation part: collection of 20/40/80 accounts on 1/2/4 Dask workers, and the analysis of
+# medium and xlarge single-process vs partitioned (xxlarge by hand: python -m benchmarks.org_bench analyse --size xxlarge).
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks.run
+	$(BIN)/python -m benchmarks.org_bench collect --accounts 20,40,80 --workers 1,2,4
+	$(BIN)/python -m benchmarks.org_bench analyse --size medium --workers 2
+	$(BIN)/python -m benchmarks.org_bench analyse --size xlarge --workers 2
 
 # JupyterLab is installed once (again only when pyproject.toml changes), not at every launch.
 LAB_STAMP := $(VENV)/.lab-stamp

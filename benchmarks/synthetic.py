@@ -133,8 +133,10 @@ SIZES: dict[str, OrgSize] = {
     "medium": LARGE.scaled("medium", 0.5),
     "large": LARGE,
     "xlarge": LARGE.scaled("xlarge", 2.0),
+    "xxlarge": LARGE.scaled("xxlarge", 20.0),  # 100,000 roles, 40,000 SAs, 400,000 parameters (org_bench)
 }  # fmt: skip
-"""small -> medium -> large -> xlarge each double the organisation, so growth ratios read directly."""
+"""small -> medium -> large -> xlarge each double the organisation, so growth ratios read directly;
+xxlarge (ten times xlarge) is the organisation the partitioned analysis is for (``benchmarks.org_bench``)."""
 
 Pattern = Literal[
     "kes",  # reference: KES controller IRSA role -> service role (trust names the controller role)

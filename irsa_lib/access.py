@@ -69,10 +69,13 @@ __all__ = [
     "AccessRow",
     "PathLimits",
     "build_graph",
+    "cluster_rows",
     "effective_access",
     "explain_paths",
     "relevant_gaps",
+    "row_order",
     "select_rows",
+    "subject_clusters",
     "what_can_read",
     "what_can_write",
     "who_can_read",
@@ -472,11 +475,22 @@ def select_rows(
     return out
 
 
-def _rows(graph: AccessGraph) -> list[AccessRow]:
+def subject_clusters(graph: AccessGraph) -> list[str]:
+    """The clusters whose subjects have rows: the partition of :func:`cluster_rows`."""
+    return sorted({_subject_fields(graph, s)[0] for s in _subjects(graph)})
+
+
+def cluster_rows(graph: AccessGraph, cluster: str) -> list[AccessRow]:
+    """The rows of one cluster's subjects, in table order: the effective-access table is these lists,
+    concatenated in :func:`subject_clusters` order (each subject's reach is independent of the others')."""
+    return _rows(graph, [s for s in _subjects(graph) if _subject_fields(graph, s)[0] == cluster])
+
+
+def _rows(graph: AccessGraph, subjects: list[str] | None = None) -> list[AccessRow]:
     rows: list[AccessRow] = []
     gaps = graph.gaps
     scopes: dict[str, NodeScope] = {}
-    for subject in _subjects(graph):
+    for subject in _subjects(graph) if subjects is None else subjects:
         cluster, ns, name, kind = _subject_fields(graph, subject)
         for target, path in _best_paths(graph, _start_nodes(graph, subject)).items():
             attrs = graph.node(target)
@@ -515,8 +529,13 @@ def _rows(graph: AccessGraph) -> list[AccessRow]:
                     kms_key_manager=str(attrs.get(KMS_KEY_MANAGER) or ""),
                 )
             )
-    rows.sort(key=lambda r: (r.cluster, r.namespace or "", r.subject_kind, r.service_account, r.secret_name))
+    rows.sort(key=row_order)
     return rows
+
+
+def row_order(row: AccessRow) -> tuple[str, str, str, str, str]:
+    """The table's order: cluster, namespace, subject kind and name, value name."""
+    return (row.cluster, row.namespace or "", row.subject_kind, row.service_account, row.secret_name)
 
 
 def relevant_gaps(graph: AccessGraph) -> tuple[Gap, ...]:

@@ -36,6 +36,8 @@ def test_issue_sizes() -> None:
     assert LARGE.clusters == 3
     assert SIZES["medium"].roles * 2 == LARGE.roles and SIZES["small"].roles * 4 == LARGE.roles
     assert SIZES["xlarge"].ssm_parameters == 40000
+    xxlarge = SIZES["xxlarge"]
+    assert (xxlarge.roles, xxlarge.service_accounts, xxlarge.ssm_parameters) == (100_000, 40_000, 400_000)
 
 
 @pytest.mark.parametrize("name", ["small", "medium", "large", "xlarge"])

@@ -10,6 +10,13 @@ next Kubernetes source::
 AWS targets: one per ``--profile`` (the default credential chain if none), or, with ``--role-arn``,
 one per role ARN assumed from the base credentials (the default chain or the one ``--profile``).
 Every ``--region`` applies to every target. ``--no-aws`` collects Kubernetes sources only.
+
+``--organization`` collects every account of the AWS organisation instead, on Dask: run it with the
+management or delegated-administrator account's credentials; each account is read through its
+``--member-role``, in the given regions or in every region it has enabled::
+
+    irsa collect -o org.json --organization --member-role irsa-collector --region us-east-1 \
+        --cluster-map clusters.yaml --resume .irsa-resume [--dask-scheduler tcp://HOST:8786]
 """
 
 from __future__ import annotations
@@ -30,6 +37,7 @@ if TYPE_CHECKING:
 
 _REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d+$")
 _ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]+$")
+_OU = re.compile(r"^(ou-[0-9a-z]{4,32}-[a-z0-9]{8,32}|r-[0-9a-z]{4,32})$")
 _PAIRING_HINT = "write each as --kube-context CTX --cluster NAME or --manifests DIR --cluster NAME"
 
 
@@ -133,6 +141,18 @@ def _role_arn(text: str) -> str:
     return text
 
 
+def _ou_id(text: str) -> str:
+    if not _OU.match(text):
+        raise argparse.ArgumentTypeError(f"{text!r} is not an OU or root id (ou-xxxx-xxxxxxxx or r-xxxx)")
+    return text
+
+
+def _account_id(text: str) -> str:
+    if not re.fullmatch(r"\d{12}", text):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a 12-digit AWS account id")
+    return text
+
+
 DESCRIPTION = """Kubernetes sources are tied to the EKS cluster whose OIDC issuer their service accounts use. Each
 --kube-context CTX or --manifests DIR must be followed by --cluster NAME, before the next Kubernetes
 source:
@@ -142,7 +162,14 @@ source:
 
 AWS targets: one per --profile (the default credential chain if none), or, with --role-arn, one per
 role ARN assumed from the base credentials (the default chain or the one --profile). Every --region
-applies to every target. --no-aws collects Kubernetes sources only."""
+applies to every target. --no-aws collects Kubernetes sources only.
+
+--organization collects every account of the AWS organisation instead, on Dask: run it with the
+management or delegated-administrator account's credentials; each account is read through its
+--member-role, in the given regions or in every region it has enabled:
+
+    irsa collect -o org.json --organization --member-role irsa-collector --region us-east-1 \\
+        --cluster-map clusters.yaml --resume .irsa-resume [--dask-scheduler tcp://HOST:8786]"""
 
 
 def register(p: argparse.ArgumentParser) -> None:
@@ -180,8 +207,43 @@ def register(p: argparse.ArgumentParser) -> None:
         help="wait this long for each Kubernetes list request; a kind that does not answer is recorded "
         "as unreachable (default: 30)",
     )
+    org = p.add_argument_group("AWS organisation (collected on Dask)")
+    org.add_argument("--organization", action="store_true", help="every account of the organisation")
+    org.add_argument("--member-role", metavar="NAME", help="role assumed in each account (default: irsa-collector)")
+    org.add_argument("--external-id", metavar="ID", help="ExternalId sent when assuming the member role")
+    org.add_argument(
+        "--ou",
+        action="append",
+        default=[],
+        type=_ou_id,
+        metavar="OU_ID",
+        help="only accounts under this OU (repeatable)",
+    )
+    org.add_argument(
+        "--exclude-account", action="append", default=[], type=_account_id, metavar="ID", help="leave out (repeatable)"
+    )
+    org.add_argument("--cluster-map", metavar="FILE", help="YAML: EKS cluster ARN -> {context: CTX | manifests: DIR}")
+    org.add_argument("--resume", metavar="DIR", help="keep per-account snapshots here; skip accounts already in it")
+    org.add_argument("--dask-scheduler", metavar="URL", help="a running Dask scheduler (tcp://HOST:8786)")
+    org.add_argument(
+        "--dask-workers", type=_positive_int, default=2, metavar="N", help="worker processes of the local cluster (2)"
+    )
     p.add_argument("--quiet", action="store_true", help="no progress display; print the path and any gaps only")
     p.set_defaults(run=run, k8s_sources=None)
+
+
+@dataclass(frozen=True)
+class OrgPlan:
+    """``--organization``: how to reach the accounts and where the tasks run."""
+
+    member_role: str
+    external_id: str | None
+    ous: tuple[str, ...]
+    exclude: tuple[str, ...]
+    cluster_map: str | None
+    resume: str | None
+    scheduler: str | None
+    dask_workers: int
 
 
 @dataclass(frozen=True)
@@ -194,6 +256,7 @@ class CollectPlan:
     k8s_sources: tuple[K8sSource, ...]
     iam_dump: str | None = None
     aws_dump: str | None = None
+    organization: OrgPlan | None = None
 
 
 def plan_from_args(args: argparse.Namespace) -> CollectPlan:
@@ -215,14 +278,33 @@ def plan_from_args(args: argparse.Namespace) -> CollectPlan:
             raise UsageError(f"--manifests {source.value}: no such file or directory")
     if args.kubeconfig and not Path(args.kubeconfig).is_file():
         raise UsageError(f"--kubeconfig {args.kubeconfig}: no such file")
-    if args.kubeconfig and not any(s.kind == "kube-context" for s in sources):
-        raise UsageError("--kubeconfig is only used with --kube-context")
+    if args.kubeconfig and not (args.cluster_map or any(s.kind == "kube-context" for s in sources)):
+        raise UsageError("--kubeconfig is only used with --kube-context or --cluster-map")
     if Path(args.output).is_dir():
         raise UsageError(
             f"-o {args.output} is a directory; give a file name such as {Path(args.output) / 'snapshot.json'}"
         )
 
+    org_flags = [
+        flag
+        for flag, value in (
+            ("--member-role", args.member_role),
+            ("--external-id", args.external_id),
+            ("--ou", args.ou),
+            ("--exclude-account", args.exclude_account),
+            ("--cluster-map", args.cluster_map),
+            ("--resume", args.resume),
+            ("--dask-scheduler", args.dask_scheduler),
+        )
+        if value
+    ]
     dumps = [flag for flag, value in (("--iam-dump", args.iam_dump), ("--aws-dump", args.aws_dump)) if value]
+    if args.organization:
+        if dumps:
+            raise UsageError(f"--organization collects live accounts; it conflicts with {', '.join(dumps)}")
+        return _org_plan(args, sources)
+    if org_flags:
+        raise UsageError(f"{', '.join(org_flags)} only apply with --organization")
     if len(dumps) == 2:
         raise UsageError("give --iam-dump FILE or --aws-dump DIR (whose iam/ holds the same file), not both")
     if args.no_aws or dumps:
@@ -263,6 +345,89 @@ def plan_from_args(args: argparse.Namespace) -> CollectPlan:
     return CollectPlan(aws_targets=targets, regions=tuple(dict.fromkeys(args.region)), k8s_sources=tuple(sources))
 
 
+def _org_plan(args: argparse.Namespace, sources: Sequence[K8sSource]) -> CollectPlan:
+    conflicts = [flag for flag, value in (("--role-arn", args.role_arn), ("--no-aws", args.no_aws)) if value]
+    if conflicts:
+        raise UsageError(f"--organization conflicts with {', '.join(conflicts)}")
+    if len(args.profile) > 1:
+        raise UsageError("with --organization give at most one --profile (the management account's credentials)")
+    if args.cluster_map and not Path(args.cluster_map).is_file():
+        raise UsageError(f"--cluster-map {args.cluster_map}: no such file")
+    if args.resume and Path(args.resume).exists() and not Path(args.resume).is_dir():
+        raise UsageError(f"--resume {args.resume}: not a directory")
+    from irsa_lib.collect.fanout import DEFAULT_MEMBER_ROLE
+
+    member_role = args.member_role or DEFAULT_MEMBER_ROLE
+    if not re.fullmatch(r"[\w+=,.@-]{1,64}", member_role):
+        raise UsageError(f"--member-role {member_role!r} is not an IAM role name")
+    org = OrgPlan(
+        member_role=member_role,
+        external_id=args.external_id,
+        ous=tuple(dict.fromkeys(args.ou)),
+        exclude=tuple(dict.fromkeys(args.exclude_account)),
+        cluster_map=args.cluster_map,
+        resume=args.resume,
+        scheduler=args.dask_scheduler,
+        dask_workers=args.dask_workers,
+    )
+    profiles = tuple((p, None) for p in args.profile) or ((None, None),)
+    return CollectPlan(
+        aws_targets=profiles, regions=tuple(dict.fromkeys(args.region)), k8s_sources=tuple(sources), organization=org
+    )
+
+
+def collect_org(
+    plan: CollectPlan,
+    *,
+    endpoint_url: str | None,
+    kubeconfig: str | None,
+    workers: int,
+    progress: bool | None,
+    ssm_tags: TagMode = "auto",
+) -> Snapshot:
+    """``--organization``: discover the accounts here, collect them and the Kubernetes sources on Dask."""
+    from irsa_lib.collect.cluster_map import load_cluster_map
+    from irsa_lib.collect.fanout import ClusterSource, MemberAccess, collect_organization
+    from irsa_lib.engine import dask_client
+
+    org = plan.organization
+    assert org is not None
+    sources = [
+        ClusterSource(
+            cluster=s.cluster or "",
+            context=s.value if s.kind == "kube-context" else None,
+            manifests=s.value if s.kind == "manifests" else None,
+            kubeconfig=kubeconfig,
+        )
+        for s in plan.k8s_sources
+    ]
+    if org.cluster_map:
+        sources.extend(load_cluster_map(org.cluster_map, kubeconfig=kubeconfig))
+    names = [s.cluster for s in sources]
+    if len(set(names)) != len(names):
+        twice = sorted({n for n in names if names.count(n) > 1})
+        raise UsageError(f"cluster {', '.join(twice)} has two Kubernetes sources (command line and --cluster-map)")
+    access = MemberAccess(
+        member_role=org.member_role,
+        external_id=org.external_id,
+        profile=plan.aws_targets[0][0],
+        endpoint_url=endpoint_url,
+        ssm_tags=ssm_tags,
+    )
+    threads = -(-workers // org.dask_workers)
+    with dask_client(org.scheduler, workers=org.dask_workers, threads_per_worker=threads) as client:
+        return collect_organization(
+            client,
+            access=access,
+            regions=plan.regions,
+            ous=org.ous,
+            exclude=org.exclude,
+            k8s_sources=sources,
+            resume_dir=org.resume,
+            progress=progress,
+        )
+
+
 def collect(
     plan: CollectPlan,
     *,
@@ -274,6 +439,15 @@ def collect(
     ssm_tags: TagMode = "auto",
 ) -> Snapshot:
     """Run the collectors of the plan and merge their partial snapshots."""
+    if plan.organization is not None:
+        return collect_org(
+            plan,
+            endpoint_url=endpoint_url,
+            kubeconfig=kubeconfig,
+            workers=workers,
+            progress=progress,
+            ssm_tags=ssm_tags,
+        )
     parts: list[Snapshot] = []
     if plan.iam_dump or plan.aws_dump:
         from irsa_lib.collect.dumps import load_aws_dump, load_iam_dump

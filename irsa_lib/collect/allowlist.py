@@ -28,7 +28,17 @@ ALLOWED_OPERATIONS: Mapping[str, frozenset[str]] = {
             "GetOpenIDConnectProvider",
         }
     ),
-    "organizations": frozenset({"DescribeOrganization", "ListParents", "ListPoliciesForTarget", "DescribePolicy"}),
+    "organizations": frozenset(
+        {
+            "DescribeOrganization",
+            "ListParents",
+            "ListPoliciesForTarget",
+            "DescribePolicy",
+            "ListAccounts",
+            "ListAccountsForParent",
+            "ListOrganizationalUnitsForParent",
+        }
+    ),
     "kms": frozenset(
         {
             "ListKeys",
@@ -52,7 +62,7 @@ ALLOWED_OPERATIONS: Mapping[str, frozenset[str]] = {
             "DescribePodIdentityAssociation",
         }
     ),
-    "ec2": frozenset({"DescribeLaunchTemplateVersions", "DescribeInstances"}),
+    "ec2": frozenset({"DescribeLaunchTemplateVersions", "DescribeInstances", "DescribeRegions"}),
 }
 """botocore service name -> API operation names. For these services the IAM action prefix is the
 service name and the action name is the operation name, so ``iam_actions()`` is the policy's action list."""

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import partial
@@ -36,6 +36,7 @@ from irsa_lib.collect.eks import collect_eks
 from irsa_lib.collect.errors import CollectionError
 from irsa_lib.collect.iam import collect_iam
 from irsa_lib.collect.kms import collect_kms
+from irsa_lib.collect.merge import canonical
 from irsa_lib.collect.nodes import resolve_node_roles
 from irsa_lib.collect.organizations import collect_organizations
 from irsa_lib.collect.progress import Progress
@@ -70,6 +71,8 @@ class AwsTarget:
     session_duration: int | None = None
     """DurationSeconds of the assumed role's sessions (None: the role's default, one hour). They are
     refreshed before they expire, so a collection may take longer than one session."""
+    external_id: str | None = None
+    """ExternalId sent with AssumeRole (only with ``role_arn``)."""
 
     def describe(self) -> str:
         """How the target reads in messages: ``profile 'prod' -> role arn:...``."""
@@ -116,6 +119,7 @@ def _identify(
             config=config,
             profile=target.profile,
             duration_seconds=target.session_duration,
+            external_id=target.external_id,
         )
     elif base.region_name == region:
         session = base
@@ -190,7 +194,7 @@ def resolve_target(target: AwsTarget, *, endpoint_url: str | None, config: Any) 
         (only,) = failures.values()
         raise CollectionError(f"{who}: {_refusal(only, endpoint_url)}") from only
     tried = "; ".join(f"{r}: {_refusal(e, endpoint_url)}" for r, e in failures.items())
-    raise CollectionError(f"{who}: no requested region could be used ({tried})")
+    raise CollectionError(f"{who}: no requested region could be used ({tried})") from next(iter(failures.values()))
 
 
 def rejected_region(scope: Scope, status: CoverageStatus, message: str) -> Partial:
@@ -227,7 +231,17 @@ SHAPE_ERRORS = (KeyError, ValueError, TypeError, AttributeError, IndexError)
 """What reading an answer of an unexpected shape raises (a field missing, a string where a list was)."""
 
 
-def _guarded(job: Callable[[], Partial], scope: Scope, service: str) -> Partial:
+def regional_families(scope: Scope, *, page_size: int | None = None) -> dict[str, Callable[[], Partial]]:
+    """The family collectors of one region (``REGIONAL_SERVICES``), ready to run."""
+    return {
+        "kms": partial(collect_kms, scope, page_size=page_size),
+        "ssm": partial(collect_ssm, scope, page_size=page_size),
+        "secretsmanager": partial(collect_secretsmanager, scope, page_size=page_size),
+        "eks": partial(collect_eks, scope, page_size=page_size),
+    }
+
+
+def guarded(job: Callable[[], Partial], scope: Scope, service: str) -> Partial:
     """Run one family; a malformed response is recorded as ``failed``, never stops the other families."""
     try:
         return job()
@@ -237,15 +251,6 @@ def _guarded(job: Callable[[], Partial], scope: Scope, service: str) -> Partial:
             scope, service, "failed", f"{service}: unexpected response from the endpoint: {type(exc).__name__}: {exc}"
         )
         return out
-
-
-def _sort_key(record: Any) -> tuple[str, ...]:
-    """A stable order: by ARN, else by where the record lives and its name (self-managed node groups)."""
-    for attr in ("arn", "association_arn"):
-        value = getattr(record, attr, None)
-        if value:
-            return (str(value),)
-    return tuple(str(getattr(record, a, None) or "") for a in ("account_id", "region", "cluster_name", "name"))
 
 
 def collect_aws(
@@ -298,20 +303,14 @@ def collect_aws(
             if r.account_id not in global_done:
                 global_done.add(r.account_id)
                 gscope = r.scope(None)
-                jobs.append((gscope, "iam", pool.submit(_guarded, partial(collect_iam, gscope), gscope, "iam")))
+                jobs.append((gscope, "iam", pool.submit(guarded, partial(collect_iam, gscope), gscope, "iam")))
                 org_jobs.append((gscope, pool.submit(collect_organizations, gscope)))
             for region in r.regions:
                 if region not in usable.get(r.account_id, []):
                     continue
                 scope = r.scope(region)
-                families: dict[str, Callable[[], Partial]] = {
-                    "kms": partial(collect_kms, scope, page_size=page_size),
-                    "ssm": partial(collect_ssm, scope, page_size=page_size),
-                    "secretsmanager": partial(collect_secretsmanager, scope, page_size=page_size),
-                    "eks": partial(collect_eks, scope, page_size=page_size),
-                }
-                for service, job in families.items():
-                    jobs.append((scope, service, pool.submit(_guarded, job, scope, service)))
+                for service, job in regional_families(scope, page_size=page_size).items():
+                    jobs.append((scope, service, pool.submit(guarded, job, scope, service)))
         bar.add(len(jobs) + len(org_jobs))
         for scope, org_fut in org_jobs:
             try:
@@ -320,11 +319,11 @@ def collect_aws(
                 part = Partial()
                 part.status(scope, "organizations", "failed", f"organizations: unexpected response: {exc!r}")
             result.extend(part)
-            bar.step(scope.account_id, "global", "organizations", _worst(part))
+            bar.step(scope.account_id, "global", "organizations", worst_status(part))
         for scope, service, fut in jobs:
             part = fut.result()
             result.extend(part)
-            bar.step(scope.account_id, scope.region or "global", service, _worst(part))
+            bar.step(scope.account_id, scope.region or "global", service, worst_status(part))
         ssm_scopes = [scope for scope, service, _ in jobs if service == "ssm"]
         result.extend(_ssm_tags(pool, ssm_scopes, result, list(accounts.values()), ssm_tags))
     bar.close()
@@ -332,26 +331,30 @@ def collect_aws(
     for r in resolved:
         acct = accounts.get(r.account_id) or Account(account_id=r.account_id, partition=r.partition)
         regions = tuple(sorted({*acct.regions, *usable.get(r.account_id, [])}))
-        accounts[r.account_id] = Account(**{**_fields(acct), "regions": regions})
+        accounts[r.account_id] = dataclasses.replace(acct, regions=regions)
+    return assemble(result, accounts.values(), created_at=created)
+
+
+def assemble(result: Partial, accounts: Iterable[Account], *, created_at: str) -> Snapshot:
+    """The collected parts of one or more accounts as a snapshot: node roles resolved from the instance
+    profiles (or their gaps recorded), records and coverage in canonical order."""
     iam_state = {
         c.scope.split("/")[0]: c for c in result.coverage if c.service == "iam" and c.scope.endswith("/global")
     }
     node_groups, node_gaps = resolve_node_roles(
         result.records.get("node_groups", []), result.records.get("instance_profiles", []), iam_state
     )
-    result.records["node_groups"] = node_groups
-    result.coverage.extend(node_gaps)
     records: dict[str, Any] = {
-        name: tuple(sorted(result.records.get(name, []), key=_sort_key))
-        for name in RECORD_FIELDS
-        if name not in ("accounts", "coverage")
+        name: tuple(result.records.get(name, [])) for name in RECORD_FIELDS if name not in ("accounts", "coverage")
     }
-    coverage = tuple(sorted(result.coverage, key=lambda c: (c.scope, c.service, c.resource or "")))
-    return Snapshot(
-        created_at=created,
-        accounts=tuple(sorted(accounts.values(), key=lambda a: a.account_id)),
-        coverage=coverage,
-        **records,
+    records["node_groups"] = tuple(node_groups)
+    return canonical(
+        Snapshot(
+            created_at=created_at,
+            accounts=tuple(accounts),
+            coverage=(*result.coverage, *node_gaps),
+            **records,
+        )
     )
 
 
@@ -396,12 +399,9 @@ def _ssm_tags(
     return out
 
 
-def _worst(part: Partial) -> str:
+def worst_status(part: Partial) -> str:
+    """The first status of the part's coverage that is not ``ok`` (for progress lines), else ``ok``."""
     return next((c.status for c in part.coverage if c.status != "ok"), "ok")
 
 
-def _fields(account: Account) -> dict[str, Any]:
-    return {name: getattr(account, name) for name in Account.__dataclass_fields__}
-
-
-__all__ = ["AwsTarget", "Coverage", "ResolvedTarget", "collect_aws", "resolve_target"]
+__all__ = ["AwsTarget", "Coverage", "ResolvedTarget", "assemble", "collect_aws", "resolve_target"]

@@ -9,7 +9,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+import dataclasses
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -65,32 +66,52 @@ def transform_policy(policy: Mapping[str, Any], *, target_id: str) -> OrgPolicy:
     )
 
 
-def get_levels(
-    org: Any, path: Sequence[str], policy_type: str, describe: Callable[[str], dict[str, Any]]
-) -> tuple[tuple[OrgPolicy, ...], ...]:
-    """Policies of one type per level of the OU path (root first)."""
-    return tuple(
-        tuple(
-            transform_policy(describe(p["Id"]), target_id=target)
-            for p in get_policies_for_target(org, target, policy_type)
+class OrgReader:
+    """Organizations reads with per-target caches: an OU's parent and a target's policies are read once,
+    however many accounts sit under them (one reader serves a whole organisation's discovery)."""
+
+    def __init__(self, org: Any) -> None:
+        self.org = org
+        self._parents: dict[str, list[dict[str, Any]]] = {}
+        self._policies: dict[tuple[str, str], list[dict[str, Any]]] = {}
+        self._described: dict[str, dict[str, Any]] = {}
+
+    def list_parents(self, ChildId: str) -> dict[str, Any]:  # the boto3 keyword, as get_ou_path calls it
+        if ChildId not in self._parents:
+            self._parents[ChildId] = list(self.org.list_parents(ChildId=ChildId)["Parents"])
+        return {"Parents": self._parents[ChildId]}
+
+    def policies_for(self, target_id: str, policy_type: str) -> list[dict[str, Any]]:
+        key = (target_id, policy_type)
+        if key not in self._policies:
+            self._policies[key] = get_policies_for_target(self.org, target_id, policy_type)
+        return self._policies[key]
+
+    def describe(self, policy_id: str) -> dict[str, Any]:
+        if policy_id not in self._described:
+            self._described[policy_id] = get_policy(self.org, policy_id)
+        return self._described[policy_id]
+
+    def levels(self, path: Sequence[str], policy_type: str) -> tuple[tuple[OrgPolicy, ...], ...]:
+        """Policies of one type per level of the OU path (root first)."""
+        return tuple(
+            tuple(
+                transform_policy(self.describe(p["Id"]), target_id=target)
+                for p in self.policies_for(target, policy_type)
+            )
+            for target in path
         )
-        for target in path
-    )
 
 
-def collect_organizations(scope: Scope) -> tuple[Account, Partial]:
-    """The Account record for the scope's account, with whatever Organizations would tell."""
+def account_in_organization(
+    reader: OrgReader, scope: Scope, organization: Mapping[str, Any]
+) -> tuple[Account, Partial]:
+    """The Account record of ``scope.account_id``, a member of ``organization``: OU path, SCPs and RCPs.
+
+    The reads may be made from another account (the management or delegated-administrator account
+    reading for a member); coverage is recorded under the member's scope.
+    """
     out = Partial()
-    org = scope.client("organizations")
-    base = Account(account_id=scope.account_id, partition=scope.partition)
-    try:
-        organization = get_organization(org)
-    except CALL_ERRORS as exc:
-        out.failed(scope, SERVICE, exc, "organizations:DescribeOrganization")
-        return base, out
-    if organization is None:
-        out.status(scope, SERVICE, "absent", "the account is not a member of an organization: no SCPs or RCPs apply")
-        return Account(account_id=scope.account_id, partition=scope.partition, scps=(), rcps=()), out
     management = organization.get("MasterAccountId") or organization.get("ManagementAccountId")
     account = Account(
         account_id=scope.account_id,
@@ -99,34 +120,36 @@ def collect_organizations(scope: Scope) -> tuple[Account, Partial]:
         management_account=management == scope.account_id if management else None,
     )
     try:
-        path = get_ou_path(org, scope.account_id)
+        path = get_ou_path(reader, scope.account_id)
     except CALL_ERRORS as exc:
         out.failed(scope, SERVICE, exc, "organizations:ListParents")
         return account, out
-    cache: dict[str, dict[str, Any]] = {}
-
-    def describe(policy_id: str) -> dict[str, Any]:
-        if policy_id not in cache:
-            cache[policy_id] = get_policy(org, policy_id)
-        return cache[policy_id]
-
     levels: dict[str, tuple[tuple[OrgPolicy, ...], ...] | None] = {}
     for policy_type, service in ((SCP, f"{SERVICE}:{SCP}"), (RCP, f"{SERVICE}:{RCP}")):
         try:
-            levels[policy_type] = get_levels(org, path, policy_type, describe)
+            levels[policy_type] = reader.levels(path, policy_type)
         except CALL_ERRORS as exc:
             levels[policy_type] = None
             out.failed(scope, service, exc, f"organizations:ListPoliciesForTarget/DescribePolicy ({policy_type})")
         else:
             out.ok(scope, service, sum(len(level) for level in levels[policy_type] or ()))
-    account = Account(
-        account_id=account.account_id,
-        partition=account.partition,
-        organization_id=account.organization_id,
-        management_account=account.management_account,
-        ou_path=path,
-        scps=levels[SCP],
-        rcps=levels[RCP],
-    )
+    account = dataclasses.replace(account, ou_path=path, scps=levels[SCP], rcps=levels[RCP])
     out.ok(scope, SERVICE, 1)
     return account, out
+
+
+def collect_organizations(scope: Scope) -> tuple[Account, Partial]:
+    """The Account record for the scope's account, with whatever Organizations would tell."""
+    org = scope.client("organizations")
+    base = Account(account_id=scope.account_id, partition=scope.partition)
+    try:
+        organization = get_organization(org)
+    except CALL_ERRORS as exc:
+        out = Partial()
+        out.failed(scope, SERVICE, exc, "organizations:DescribeOrganization")
+        return base, out
+    if organization is None:
+        out = Partial()
+        out.status(scope, SERVICE, "absent", "the account is not a member of an organization: no SCPs or RCPs apply")
+        return Account(account_id=scope.account_id, partition=scope.partition, scps=(), rcps=()), out
+    return account_in_organization(OrgReader(org), scope, organization)

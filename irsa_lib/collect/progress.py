@@ -41,6 +41,13 @@ class Progress:
                 raw(self.stream).write("\r\033[K" + line[:150])
                 self.stream.flush()
 
+    def note(self, line: str) -> None:
+        """One line kept above the status line (where to watch the run, say); silent when disabled."""
+        if self.enabled:
+            with self._lock:
+                raw(self.stream).write("\r\033[K" + printable(line) + "\n")
+                self.stream.flush()
+
     def close(self) -> None:
         if self.enabled:
             with self._lock:

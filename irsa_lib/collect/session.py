@@ -86,12 +86,28 @@ def _collector_client(client: Any) -> Any:
     return install_response_checks(install_guard(client))
 
 
+_MODEL_CACHE: dict[Any, Any] = {}
+
+
+def core_session(profile: str | None = None) -> botocore.session.Session:
+    """A botocore session for ``profile`` (None: the default chain) whose parsed service models are the process's.
+
+    Every session the collector opens (one per account and region of an organisation, on each Dask
+    worker) would otherwise parse the service model JSON again; EC2's alone takes a good part of a
+    second. botocore's loader keeps what it parsed in its ``_cache`` dictionary (the storage its
+    ``instance_cache`` decorator documents); each session's loader is given the one of the process.
+    """
+    core = botocore.session.Session(profile=profile)
+    core.get_component("data_loader")._cache = _MODEL_CACHE
+    return core
+
+
 def base_session(profile: str | None, region: str | None = None) -> boto3.Session:
     """A session for a named profile or the default credential chain (raises ProfileNotFound).
 
     ``region``: the session's default region (global services are signed for it), else the configured one.
     """
-    return boto3.Session(profile_name=profile, region_name=region)
+    return boto3.Session(botocore_session=core_session(profile), region_name=region)
 
 
 class _AssumedRoleProvider(CredentialProvider):
@@ -117,12 +133,14 @@ def assume_role_session(
     profile: str | None = None,
     session_name: str = SESSION_NAME,
     duration_seconds: int | None = None,
+    external_id: str | None = None,
 ) -> boto3.Session:
     """A session acting as ``role_arn``, assumed from ``base``'s credentials and refreshed before expiry.
 
     botocore's ``AssumeRoleCredentialFetcher`` + ``DeferredRefreshableCredentials`` call sts:AssumeRole
     (through a guarded client in ``region``) on first use and again whenever less than 15 minutes are
-    left, so a collection may outlast one session (1 hour by default, or ``duration_seconds``). A failed
+    left, so a collection may outlast one session (1 hour by default, or ``duration_seconds``).
+    ``external_id`` is sent as ``ExternalId`` (member roles of an organisation often require one). A failed
     AssumeRole surfaces as the ClientError of the call that needed the credentials.
     """
     source = base.get_credentials()
@@ -142,8 +160,10 @@ def assume_role_session(
     extra: dict[str, Any] = {"RoleSessionName": session_name}
     if duration_seconds is not None:
         extra["DurationSeconds"] = duration_seconds
+    if external_id is not None:
+        extra["ExternalId"] = external_id
     fetcher = AssumeRoleCredentialFetcher(create_client, source, role_arn, extra_args=extra)
     credentials = DeferredRefreshableCredentials(refresh_using=fetcher.fetch_credentials, method="assume-role")
-    core = botocore.session.Session(profile=profile)
+    core = core_session(profile)
     core.register_component("credential_provider", CredentialResolver([_AssumedRoleProvider(credentials)]))
     return boto3.Session(botocore_session=core, region_name=region)
