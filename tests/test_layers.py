@@ -23,13 +23,16 @@ LAYERS: tuple[tuple[str, ...], ...] = (
         "nesting",
         "userregex",
         "locate",
-    ),  # records, the seam, leaf helpers
+        "terminal",
+        "subjects",
+        "engine",
+    ),  # records, the seam, leaf helpers (terminal output, subject spelling, the Dask client)
     ("policy",),  # the IAM evaluator, pure
     ("resolve", "collect"),  # a snapshot as evaluator inputs; collection writes snapshots
     ("graph",),
     ("access",),
     ("findings",),
-    ("analysis", "diff"),  # the one pipeline, and drift between two of its results
+    ("analysis", "diff", "partitioned"),  # the one pipeline (and its Dask form), drift between two results
     ("whatif",),  # a plan overlaid on a snapshot, compared through the pipeline
     ("render",),  # views that only render
     ("notebooks", "onboarding"),
