@@ -7,7 +7,7 @@ and the findings therefore come from the same inventory and the same graph and c
 >>> from irsa_lib.snapshot import Snapshot
 >>> a = analyse(Snapshot(created_at="2026-01-01T00:00:00Z"))
 >>> a.rows, a.findings, len(a.rules)
-((), (), 28)
+((), (), 30)
 >>> analyse(a.snapshot, rules=()).rules
 ()
 """

@@ -17,7 +17,7 @@ from benchmarks.synthetic import generate
 from irsa_lib.snapshot import save_snapshot
 from tests.browser_support import CHROMIUM, SKIP_REASON, leaving_requests, run_in_page
 
-pytestmark = pytest.mark.skipif(CHROMIUM is None, reason=SKIP_REASON)
+pytestmark = [pytest.mark.skipif(CHROMIUM is None, reason=SKIP_REASON), pytest.mark.notebook, pytest.mark.browser]
 ROOT = Path(__file__).resolve().parent.parent
 OLD_REPORT_ROWS = 24_758
 """Rows the earlier report showed of the access table at this size (the rest were cut silently)."""
