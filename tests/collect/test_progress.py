@@ -46,4 +46,4 @@ def test_control_characters_from_names_never_reach_the_terminal() -> None:
     bar.step("c", "-", "manifests /tmp/\x1b]0;pwned\x07x", "ok")
     written = out.getvalue().removeprefix("\r\033[K")
     assert "\x1b" not in written and "\x07" not in written
-    assert written == "[1/1] c - manifests /tmp/?]0;pwned?x: ok"
+    assert written == "[1/1] c - manifests /tmp/\\u001b]0;pwned\\u0007x: ok"  # shown, not acted on
