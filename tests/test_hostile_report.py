@@ -24,6 +24,7 @@ import pytest
 
 from irsa_lib.collect.manifests import load_manifests
 from irsa_lib.model import Coverage
+from irsa_lib.render.report_page import DATA_FILE
 from irsa_lib.snapshot import merge_snapshots, save_snapshot
 from tests.browser_support import CHROMIUM, SKIP_REASON, leaving_requests, load_dom
 from tests.graph import factory as f
@@ -37,6 +38,7 @@ pytestmark = [
 
 ROOT = Path(__file__).resolve().parent.parent
 REPORT_FILES = ("access_report.html", "trust-graph.html")
+"""The pages a browser opens; report_data.js (:data:`DATA_FILE`) is read by the first."""
 
 
 def payload(field: str) -> str:
@@ -165,7 +167,9 @@ def report(tmp_path_factory: pytest.TempPathFactory) -> Report:
         check=False,
     )
     assert run.returncode == 0, run.stderr[-3000:]
-    return Report(out, {name: (out / name).read_text(encoding="utf-8") for name in REPORT_FILES})
+    # the report's rows live in report_data.js beside the page (its text escapes <, > and &)
+    files = (*REPORT_FILES, DATA_FILE)
+    return Report(out, {name: (out / name).read_text(encoding="utf-8") for name in files})
 
 
 def ran(dom: str) -> list[str]:

@@ -63,10 +63,12 @@ resource "aws_iam_role_policy" "read_only" {
         "kms:ListAliases",
         "kms:ListGrants",
         "kms:ListKeys",
+        "kms:ListResourceTags",
         "secretsmanager:GetResourcePolicy",
         "secretsmanager:ListSecrets",
         "ssm:DescribeParameters",
         "ssm:GetResourcePolicies",
+        "ssm:ListTagsForResource",
       ]
     }]
   })
