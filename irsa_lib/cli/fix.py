@@ -38,7 +38,7 @@ def register(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from irsa_lib.analysis import analyse
-    from irsa_lib.fixes import Fix, Verifier, build_fixes, select_findings
+    from irsa_lib.fixes import Fix, fix_and_verify, select_findings
     from irsa_lib.fixes.manifests import ManifestObjects
     from irsa_lib.fixes.output import FixResult, format_text, result_json, write_fix, write_outputs
     from irsa_lib.snapshot import load_snapshot
@@ -46,12 +46,11 @@ def run(args: argparse.Namespace) -> int:
     trees = manifest_sources(args)
     analysis = analyse(load_snapshot(args.snapshot))
     chosen = select_findings(analysis.findings, args.finding)
-    verifier = Verifier(analysis)
     results = []
-    for item in build_fixes(analysis, findings=chosen, manifests=ManifestObjects(trees)):
+    for item, proof in fix_and_verify(analysis, findings=chosen, manifests=ManifestObjects(trees)):
         if isinstance(item, Fix):
             files, commands = write_fix(args.out, item)
-            results.append(FixResult(item, verifier.verify(item), tuple(files), tuple(commands)))
+            results.append(FixResult(item, proof, tuple(files), tuple(commands)))
         else:
             results.append(FixResult(item))
     write_outputs(args.out, results, snapshot=args.snapshot)

@@ -12,6 +12,16 @@ onboarding's shape, JSON and merge patches and the patched manifests.
 
 from irsa_lib.fixes.model import Fix, NoFix
 from irsa_lib.fixes.registry import BUILDERS, build_fixes, has_fix, select_findings
-from irsa_lib.fixes.verify import Proof, Verifier
+from irsa_lib.fixes.verify import Proof, Verifier, fix_and_verify
 
-__all__ = ["BUILDERS", "Fix", "NoFix", "Proof", "Verifier", "build_fixes", "has_fix", "select_findings"]
+__all__ = [
+    "BUILDERS",
+    "Fix",
+    "NoFix",
+    "Proof",
+    "Verifier",
+    "build_fixes",
+    "fix_and_verify",
+    "has_fix",
+    "select_findings",
+]

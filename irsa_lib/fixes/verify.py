@@ -9,6 +9,7 @@ gone: such a fix is shown, never silently offered.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from irsa_lib.access import AccessRow
@@ -16,8 +17,10 @@ from irsa_lib.analysis import Analysis, analyse
 from irsa_lib.diff import diff_findings, row_key
 from irsa_lib.findings import Finding
 from irsa_lib.fixes.intended import Intent
-from irsa_lib.fixes.model import Fix
+from irsa_lib.fixes.manifests import ManifestObjects
+from irsa_lib.fixes.model import Fix, NoFix
 from irsa_lib.fixes.overlay import apply_fix
+from irsa_lib.fixes.registry import build_fixes
 from irsa_lib.whatif.compare import node_record
 
 
@@ -99,6 +102,29 @@ class Verifier:
             resolved=tuple(removed_f),
             introduced=tuple(f for f in (*added_f, *worse) if f.status == "fail"),
         )
+
+
+def fix_and_verify(
+    analysis: Analysis,
+    *,
+    findings: Sequence[Finding] | None = None,
+    manifests: ManifestObjects | None = None,
+    limit: int | None = None,
+) -> list[tuple[Fix | NoFix, Proof | None]]:
+    """The fix of each finding (default: every finding of the analysis) with its proof.
+
+    ``limit``: verify at most this many fixes, most severe findings first (the others get no proof).
+    """
+    verifier = Verifier(analysis)
+    out: list[tuple[Fix | NoFix, Proof | None]] = []
+    done = 0
+    for item in build_fixes(analysis, findings=findings, manifests=manifests):
+        proof = None
+        if isinstance(item, Fix) and (limit is None or done < limit):
+            proof = verifier.verify(item)
+            done += 1
+        out.append((item, proof))
+    return out
 
 
 def _records(row: AccessRow) -> set[str]:

@@ -44,6 +44,7 @@ import json
 import shutil
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote, urlparse
 
 import hcl2
 import jsonpatch
@@ -309,6 +310,15 @@ def test_json_patches_apply_with_jsonpatch_to_the_manifest_objects(fixes: dict[t
     ]["spec"]["volumes"]
 
 
+def _aws_part(snapshot: Snapshot) -> Snapshot:
+    """The snapshot without its Kubernetes side (the manifests are loaded again)."""
+    return dataclasses.replace(
+        snapshot,
+        coverage=tuple(c for c in snapshot.coverage if c.source != "manifests"),
+        **{name: () for name in K8S_RECORD_FIELDS},
+    )
+
+
 def test_patched_manifests_collected_again_give_the_overlay(
     fixes: dict[tuple[str, str], Fix], snapshot: Snapshot, tmp_path: Path
 ) -> None:
@@ -316,11 +326,7 @@ def test_patched_manifests_collected_again_give_the_overlay(
     findings as the overlay the proof used."""
     from irsa_lib.fixes.patches import manifest_text, replace_lines
 
-    aws_part = dataclasses.replace(
-        snapshot,
-        coverage=tuple(c for c in snapshot.coverage if c.source != "manifests"),
-        **{name: () for name in K8S_RECORD_FIELDS},
-    )
+    aws_part = _aws_part(snapshot)
     for key, fix in fixes.items():
         edits = [c for c in fix.changes if isinstance(c, ObjectEdit)]
         if not edits:
@@ -397,3 +403,39 @@ def test_irsa_fix_writes_every_fix_and_no_secret_value(
     assert main(["fix", str(snap), "-o", str(tmp_path / "one"), "--finding", "F06", "--format", "json"]) == 0
     (only,) = json.loads(capsys.readouterr().out)
     assert only["finding"]["rule"] == "F06" and only["proof"]["verified"] is True
+
+
+def test_sarif_results_in_manifests_carry_their_verified_fix(
+    snapshot: Snapshot, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from irsa_lib.snapshot import save_snapshot
+    from tests.sarif_schema import validate_sarif
+
+    tree = tmp_path / "manifests"
+    shutil.copytree(manifests_dir(), tree)
+    snap = save_snapshot(snapshot, tmp_path / "snapshot.json")
+    argv = ["findings", str(snap), "--format", "sarif", "--manifests", str(tree), "--cluster", "demo"]
+    assert main(argv) == 0
+    log = json.loads(capsys.readouterr().out)
+    validate_sarif(log)
+    results = log["runs"][0]["results"]
+    with_fix = {(r["ruleId"], r["locations"][0]["logicalLocations"][0]["name"]) for r in results if "fixes" in r}
+    # the Kubernetes findings of the demo whose fix is verified; AWS findings are located in the snapshot
+    assert with_fix == {k for k in EXPECTED if k[0] in ("F03", "F13", "F14", "F28")}
+    aws_part = _aws_part(snapshot)
+    for n, r in enumerate(x for x in results if "fixes" in x):
+        key = (r["ruleId"], r["locations"][0]["logicalLocations"][0]["name"])
+        (fix,) = r["fixes"]
+        (change,) = fix["artifactChanges"]
+        uri = change["artifactLocation"]["uri"]
+        assert uri == r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
+        copy_tree = tmp_path / f"fixed-{n}"
+        shutil.copytree(manifests_dir(), copy_tree)
+        target = copy_tree / Path(unquote(urlparse(uri).path)).name
+        lines = target.read_text(encoding="utf-8").splitlines(keepends=True)
+        for rep in sorted(change["replacements"], key=lambda x: -x["deletedRegion"]["startLine"]):
+            region, inserted = rep["deletedRegion"], rep["insertedContent"]["text"]
+            lines[region["startLine"] - 1 : region["endLine"]] = [inserted + "\n"] if inserted else []
+        target.write_text("".join(lines), encoding="utf-8")
+        again = analyse(merge_snapshots([aws_part, load_manifests(copy_tree, cluster="demo")]))
+        assert key not in {f.key for f in again.findings}, key
