@@ -38,22 +38,17 @@ def register(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from irsa_lib.analysis import analyse
-    from irsa_lib.fixes import Fix, fix_and_verify, select_findings
+    from irsa_lib.fixes import select_findings
     from irsa_lib.fixes.manifests import ManifestObjects
-    from irsa_lib.fixes.output import FixResult, format_text, result_json, write_fix, write_outputs
+    from irsa_lib.fixes.output import fix_findings, format_text, result_json
     from irsa_lib.snapshot import load_snapshot
 
     trees = manifest_sources(args)
     analysis = analyse(load_snapshot(args.snapshot))
     chosen = select_findings(analysis.findings, args.finding)
-    results = []
-    for item, proof in fix_and_verify(analysis, findings=chosen, manifests=ManifestObjects(trees)):
-        if isinstance(item, Fix):
-            files, commands = write_fix(args.out, item)
-            results.append(FixResult(item, proof, tuple(files), tuple(commands)))
-        else:
-            results.append(FixResult(item))
-    write_outputs(args.out, results, snapshot=args.snapshot)
+    results = fix_findings(
+        analysis, args.out, snapshot=args.snapshot, findings=chosen, manifests=ManifestObjects(trees)
+    )
     if args.format == "json":
         print(json.dumps([result_json(r) for r in results], indent=2))
     else:

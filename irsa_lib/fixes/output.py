@@ -21,10 +21,13 @@ from pathlib import Path
 from typing import Any
 
 from irsa_lib.access import AccessRow
+from irsa_lib.analysis import Analysis
+from irsa_lib.findings import Finding
+from irsa_lib.fixes.manifests import ManifestObjects
 from irsa_lib.fixes.model import Change, Fix, ImdsEdit, NewKey, NoFix, ObjectEdit, PolicyEdit, Rekey, safe_name
 from irsa_lib.fixes.patches import json_patch, manifest_text, merge_patch
 from irsa_lib.fixes.terraform import terraform
-from irsa_lib.fixes.verify import Proof
+from irsa_lib.fixes.verify import Proof, fix_and_verify
 from irsa_lib.snapshot import write_atomic
 
 
@@ -251,6 +254,27 @@ def fenced(text: str) -> str:
     longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
     fence = "`" * max(3, longest + 1)
     return f"{fence}text\n{text}\n{fence}"
+
+
+def fix_findings(
+    analysis: Analysis,
+    out_dir: str | os.PathLike[str],
+    *,
+    snapshot: str,
+    findings: Sequence[Finding] | None = None,
+    manifests: ManifestObjects | None = None,
+) -> list[FixResult]:
+    """Build, verify and write the fix of each finding (default: all): one directory per fix, then
+    ``fixes.json`` and ``fixes.md`` (``snapshot`` names the snapshot in them)."""
+    results = []
+    for item, proof in fix_and_verify(analysis, findings=findings, manifests=manifests):
+        if isinstance(item, Fix):
+            files, commands = write_fix(out_dir, item)
+            results.append(FixResult(item, proof, tuple(files), tuple(commands)))
+        else:
+            results.append(FixResult(item))
+    write_outputs(out_dir, results, snapshot=snapshot)
+    return results
 
 
 def write_outputs(out_dir: str | os.PathLike[str], results: Sequence[FixResult], *, snapshot: str) -> list[Path]:

@@ -27,9 +27,13 @@ COLUMNS = ["severity", "rule", "resource", "fix", "proof", "removes", "command"]
 def _proof(proof: Proof | None) -> str:
     if proof is None:
         return "not verified here (irsa fix verifies it)"
+    counts = (
+        f"removes {len(proof.removed)} row(s), {len(proof.changed)} still readable another way, "
+        f"{len(proof.kept)} intended row(s) kept"
+    )
     if proof.verified:
-        return f"verified: finding gone, {len(proof.kept)} intended row(s) kept"
-    return "FLAGGED: " + "; ".join(proof.flags)
+        return f"verified: finding gone; {counts}"
+    return "FLAGGED: " + "; ".join(proof.flags) + f" ({counts})"
 
 
 def _removes(proof: Proof | None, shown: int = 6) -> str:
