@@ -38,7 +38,8 @@ class Location:
     line: int = 1
 
 
-def _files(root: Path, suffixes: tuple[str, ...]) -> Iterator[Path]:
+def files_under(root: Path, suffixes: tuple[str, ...]) -> Iterator[Path]:
+    """``root`` itself when a file, else the files under it ending in ``suffixes`` (hidden and tool directories skipped), sorted."""
     if root.is_file():
         yield root
         return
@@ -62,7 +63,7 @@ class TerraformLocator:
             raise UsageError(f"--terraform-dir {root}: no such directory")
         self.blocks: dict[str, list[Location]] = {}
         self.problems: list[str] = []
-        for file in _files(self.root, (".tf",)):
+        for file in files_under(self.root, (".tf",)):
             try:
                 tree = hcl2.parses_to_tree(file.read_text(encoding="utf-8"))
             except Exception as exc:  # python-hcl2 raises lark errors of many kinds
@@ -112,7 +113,7 @@ class ManifestLocator:
 
     def __init__(self, root: str | os.PathLike[str], *, cluster: str, default_namespace: str = "default") -> None:
         self.objects: dict[str, Location] = {}
-        for file in _files(Path(root), (".yaml", ".yml", ".json")):
+        for file in files_under(Path(root), (".yaml", ".yml", ".json")):
             try:
                 text = file.read_text(encoding="utf-8-sig")
                 nodes = list(yaml.compose_all(text, Loader=yaml.SafeLoader))

@@ -106,7 +106,7 @@ def outputs(notebook: Path) -> str:
 
 def test_access_report_has_every_section(report: ReportResult) -> None:
     text = outputs(report.notebook)
-    for table in ("T_summary", "T_severities", "T_coverage", "T_drift"):
+    for table in ("T_summary", "T_severities", "T_coverage", "T_drift", "T_fixes"):
         assert f'id="{table}"' in text, f"missing table {table}"
     for part in ("irsa-graph", "irsa-values", "irsa-namespaces", "irsa-subjects", "irsa-access", "irsa-findings"):
         assert f'id="{part}"' in text, f"missing {part}"  # filled from report_data.js by the page's script
@@ -115,6 +115,10 @@ def test_access_report_has_every_section(report: ReportResult) -> None:
     data = (report.out_dir / "report_data.js").read_text()
     for name in ("/billing/db-password", "/billing/api-key", "/payments/db-password", "/reporting/db-password"):
         assert json.dumps(name) in data
+    # each finding's fix: the workload patches need the manifests, which the report was given
+    fixes = text.split('id="T_fixes"', 1)[1]
+    assert "Deployment payments-api: Secrets mounted as read-only volumes" in fixes
+    assert "12 of 18 finding(s) have a mechanical fix; 12 of 12 verified here" in fixes
     # drift: the reporting service is new since the previous snapshot
     assert "reporting-role" in text.split('id="T_drift"', 1)[1]
     names = {p.name for p in report.out_dir.iterdir()}
@@ -298,6 +302,8 @@ def test_irsa_demo_writes_the_report_and_the_graph(tmp_path: Path) -> None:
     out = (tmp_path / "out").resolve()
     assert f"report: {out / 'access_report.html'}" in proc.stdout
     assert f"trust graph: {out / 'trust-graph.html'}" in proc.stdout
+    assert "fixes: 12 of 18 findings have one, 12 verified" in proc.stdout
+    assert (out / "fixes" / "fixes.md").is_file()
     assert external_references((out / "access_report.html").read_text(encoding="utf-8")) == []
 
 

@@ -30,6 +30,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "findings": ("findings", "run the misconfiguration catalogue (F01..F30) over a snapshot"),
     "diff": ("diff", "what changed between two snapshots: findings and access rows added, removed, changed"),
     "whatif": ("whatif", "what a Terraform plan or changed manifests would grant, before they apply (a CI gate)"),
+    "fix": ("fix", "every finding with its fix as a patch, verified by analysing the snapshot with it applied"),
     "simulate": ("simulate", "evaluate one request offline: allow, deny or conditional, and why"),
     "onboard": ("onboard", "plan, write and (with --apply) create a new service's secret delegation, then verify it"),
     "graph": ("graph", "draw the trust graph of a snapshot as a self-contained HTML file"),

@@ -3,7 +3,8 @@
 Starts moto (plus the EKS Pod Identity stand-in) on 127.0.0.1, seeds the demo account, collects it
 together with the shipped Kubernetes manifests of cluster ``demo`` and writes
 ``<DIR>/snapshot.json``, reviews an example Terraform plan against it (``<DIR>/whatif.md``, ``.json``,
-``.sarif``: what the change would grant), then the HTML access report (``<DIR>/access_report.html``, executed with
+``.sarif``: what the change would grant), writes the verified fix of each finding (``<DIR>/fixes/``, as
+``irsa fix`` does), then the HTML access report (``<DIR>/access_report.html``, executed with
 papermill) and the standalone trust graph (``<DIR>/trust-graph.html``). Nothing leaves the machine; real AWS profiles are never read.
 """
 
@@ -12,12 +13,13 @@ from __future__ import annotations
 import argparse
 import sys
 import threading
+from pathlib import Path
 
 from irsa_lib.cli._coverage import coverage_lines
 
 DESCRIPTION = """Starts moto (plus the EKS Pod Identity stand-in) on 127.0.0.1, seeds the demo account, collects it
-together with the shipped Kubernetes manifests of cluster "demo" and writes DIR/snapshot.json, then the
-HTML access report (DIR/access_report.html, executed with papermill) and the standalone trust graph
+together with the shipped Kubernetes manifests of cluster "demo" and writes DIR/snapshot.json, the
+verified fix of each finding (DIR/fixes/), then the HTML access report (DIR/access_report.html, executed with papermill) and the standalone trust graph
 (DIR/trust-graph.html). Nothing leaves the machine; real AWS profiles are never read."""
 
 
@@ -66,12 +68,33 @@ def run(args: argparse.Namespace) -> int:
         print(f"what-if of an example plan ({review.plan}): {summary_counts(review.result)}")
         print(f"  new readers: {', '.join(readers) or 'none'}")
         print(f"  pull-request comment: {review.markdown}; SARIF: {review.sarif}")
+        from irsa_lib.analysis import analyse
+        from irsa_lib.demo.scenario import manifests_dir
+        from irsa_lib.fixes.manifests import ManifestObjects
+        from irsa_lib.fixes.output import fix_findings
+
+        fixes = fix_findings(
+            analyse(result.snapshot),
+            Path(args.out_dir) / "fixes",
+            snapshot=str(result.snapshot_path),
+            manifests=ManifestObjects([(manifests_dir(), facts.cluster_name)]),
+        )
+        verified = sum(1 for f in fixes if f.proof is not None and f.proof.verified)
+        print(
+            f"fixes: {sum(1 for f in fixes if f.proof is not None)} of {len(fixes)} findings have one, {verified} "
+            f"verified by analysing the snapshot with it applied: {Path(args.out_dir) / 'fixes' / 'fixes.md'}"
+        )
         if not args.no_report:
             from irsa_lib.notebooks import run_report
 
             report = run_report(
                 args.out_dir,
-                {"snapshot_path": str(result.snapshot_path.resolve()), "whatif_path": str(review.json.resolve())},
+                {
+                    "snapshot_path": str(result.snapshot_path.resolve()),
+                    "whatif_path": str(review.json.resolve()),
+                    # not collected again (the snapshot holds them): the fixes section patches these objects
+                    "manifest_dirs": {facts.cluster_name: str(manifests_dir())},
+                },
             )
             print(f"trust graph: {report.out_dir / 'trust-graph.html'}")
             print(f"report: {report.html}")

@@ -5,14 +5,17 @@ from __future__ import annotations
 import argparse
 import io
 import json
+import shlex
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from irsa_lib.analysis import analyse
+from irsa_lib.analysis import Analysis, analyse
 from irsa_lib.cli.collect import add_manifest_sources, manifest_sources
 from irsa_lib.errors import UsageError
 from irsa_lib.findings import RULES, Finding, Severity, at_or_above, select_rules
 from irsa_lib.findings.sarif import to_sarif
+from irsa_lib.fixes import Fix, has_fix
 from irsa_lib.locate import Location
 from irsa_lib.render import terminal
 from irsa_lib.snapshot import load_snapshot
@@ -57,8 +60,19 @@ EVIDENCE_CHARS = 300
 """Characters of one evidence line shown in the table before it is cut (``--full`` shows all)."""
 
 
-def print_findings(findings: Sequence[Finding], console: Console, *, full: bool = False) -> None:
-    """Each finding: severity, rule and resource (whole, never split), folded evidence, remediation."""
+def fix_command(f: Finding, snapshot: str | None) -> str | None:
+    """The ``irsa fix`` command writing and verifying the fix of a finding whose rule has one."""
+    if f.status != "fail" or not has_fix(f.rule):
+        return None
+    target = shlex.quote(snapshot) if snapshot else "SNAPSHOT"
+    return f"irsa fix {target} -o fixes --finding {shlex.quote(f'{f.rule}:{f.resource}')}"
+
+
+def print_findings(
+    findings: Sequence[Finding], console: Console, *, full: bool = False, snapshot: str | None = None
+) -> None:
+    """Each finding: severity, rule and resource (whole, never split), folded evidence, remediation,
+    and the ``irsa fix`` command of its patch when its rule has a mechanical fix."""
     if not findings:
         terminal.emit(console, "no findings")
         return
@@ -86,6 +100,9 @@ def print_findings(findings: Sequence[Finding], console: Console, *, full: bool 
             terminal.emit(console, terminal.plain(more, "dim italic"), indent=4)
         if f.remediation:
             terminal.emit(console, terminal.plain(f"fix: {f.remediation}"), indent=4)
+        command = fix_command(f, snapshot)
+        if command:
+            terminal.emit(console, terminal.plain(f"patch: {command}"), indent=4)
     fails = [f for f in findings if f.status == "fail"]
     counts = {s.value: sum(1 for f in fails if f.severity is s) for s in Severity}
     summary = ", ".join(f"{n} {s}" for s, n in counts.items() if n)
@@ -93,10 +110,12 @@ def print_findings(findings: Sequence[Finding], console: Console, *, full: bool 
     terminal.emit(console, f"{len(fails)} failing ({summary or 'none'}), {unknown} not judged (inputs missing)")
 
 
-def format_table(findings: Sequence[Finding], *, width: int | None = None, full: bool = False) -> str:
+def format_table(
+    findings: Sequence[Finding], *, width: int | None = None, full: bool = False, snapshot: str | None = None
+) -> str:
     """:func:`print_findings` as a string (no colour), ``width`` columns wide (unbounded when None)."""
     buf = io.StringIO()
-    print_findings(findings, terminal.make_console(buf, width=width), full=full)
+    print_findings(findings, terminal.make_console(buf, width=width), full=full, snapshot=snapshot)
     return buf.getvalue().rstrip("\n")
 
 
@@ -118,6 +137,30 @@ def finding_locator(snapshot_path: str, manifests: Sequence[tuple[str, str]]) ->
     return locate
 
 
+def file_fixes(
+    analysis: Analysis, trees: Sequence[tuple[str, str]], locate: Callable[[Finding], Location], snapshot: str
+) -> dict[tuple[str, str], list[dict[str, Any]]]:
+    """SARIF ``fix`` objects of the verified fixes of findings located in a manifest of ``trees`` (not
+    in the snapshot file, which is not a source to change)."""
+    from irsa_lib.fixes import fix_and_verify
+    from irsa_lib.fixes.manifests import ManifestObjects
+    from irsa_lib.fixes.sarif import sarif_fix
+
+    in_files = [
+        f
+        for f in analysis.findings
+        if fix_command(f, None) and Path(locate(f).path).resolve() != Path(snapshot).resolve()
+    ]
+    if not trees or not in_files:
+        return {}
+    out = {}
+    for item, proof in fix_and_verify(analysis, findings=in_files, manifests=ManifestObjects(trees)):
+        fix = sarif_fix(item, proof) if isinstance(item, Fix) else None
+        if fix is not None:
+            out[item.finding.key] = [fix]
+    return out
+
+
 def run(args: argparse.Namespace) -> int:
     if args.list_rules:
         print(rules_table(args.rule))
@@ -126,14 +169,18 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("a SNAPSHOT file is required (or --list-rules)")
     threshold = Severity.parse(args.fail_on) if args.fail_on else None
     selected = select_rules(args.rule)
-    findings = analyse(load_snapshot(args.snapshot), rules=[r.id for r in selected]).findings
+    analysis = analyse(load_snapshot(args.snapshot), rules=[r.id for r in selected])
+    findings = analysis.findings
     if args.format == "json":
-        print(json.dumps([f.to_json() for f in findings], indent=2))
+        print(json.dumps([{**f.to_json(), "fix": fix_command(f, args.snapshot)} for f in findings], indent=2))
     elif args.format == "sarif":
-        locate = finding_locator(args.snapshot, manifest_sources(args))
-        print(json.dumps(to_sarif(findings, [r.meta for r in selected], locate=locate), indent=2))
+        trees = manifest_sources(args)
+        locate = finding_locator(args.snapshot, trees)
+        fixes = file_fixes(analysis, trees, locate, args.snapshot)
+        log = to_sarif(findings, [r.meta for r in selected], locate=locate, fixes=lambda f: fixes.get(f.key, []))
+        print(json.dumps(log, indent=2))
     else:
-        print_findings(findings, terminal.make_console(), full=args.full)
+        print_findings(findings, terminal.make_console(), full=args.full, snapshot=args.snapshot)
     if threshold is not None and at_or_above(findings, threshold):
         return 1
     return 0

@@ -80,8 +80,16 @@ def physical(location: Location) -> dict[str, Any]:
     }
 
 
-def finding_result(f: Finding, index: dict[str, int], location: Location | None, *, extra: str = "") -> dict[str, Any]:
-    """One SARIF result for a finding (``extra``: text appended to the message)."""
+def finding_result(
+    f: Finding,
+    index: dict[str, int],
+    location: Location | None,
+    *,
+    extra: str = "",
+    fixes: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """One SARIF result for a finding (``extra``: text appended to the message; ``fixes``: SARIF ``fix``
+    objects proposing a change of the file it is located in)."""
     text = f"{f.title}: {f.resource}"
     if f.evidence:
         text += " -- " + "; ".join(f.evidence)
@@ -101,6 +109,8 @@ def finding_result(f: Finding, index: dict[str, int], location: Location | None,
     }
     if f.rule in index:
         result["ruleIndex"] = index[f.rule]
+    if fixes:
+        result["fixes"] = fixes
     return result
 
 
@@ -130,9 +140,13 @@ def to_sarif(
     rules: Iterable[RuleMeta],
     *,
     locate: Callable[[Finding], Location | None] | None = None,
+    fixes: Callable[[Finding], list[dict[str, Any]]] | None = None,
 ) -> dict[str, Any]:
-    """A SARIF 2.1.0 log with one run: every rule's metadata and one result per finding."""
+    """A SARIF 2.1.0 log with one run: every rule's metadata and one result per finding (with the
+    SARIF ``fix`` objects ``fixes`` gives it, if any)."""
     metas = list(rules)
     index = {m.id: i for i, m in enumerate(metas)}
-    results = [finding_result(f, index, locate(f) if locate else None) for f in findings]
+    results = [
+        finding_result(f, index, locate(f) if locate else None, fixes=fixes(f) if fixes else None) for f in findings
+    ]
     return sarif_log([rule_json(m) for m in metas], results)

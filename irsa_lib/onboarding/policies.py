@@ -24,6 +24,7 @@ encrypting reveals nothing already stored.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from irsa_lib.onboarding.params import OnboardingParams
@@ -121,33 +122,54 @@ def read_policy(p: OnboardingParams, key_arn: str) -> dict[str, Any]:
 def key_policy(p: OnboardingParams) -> dict[str, Any]:
     """Key policy of the service's CMK (see the module docstring for the lockout reasoning)."""
     admins = ([account_root(p)] if p.root_administers_key else []) + list(p.key_admin_arns)
-    via = _one_or_list(p.via_services())
-    doc = _doc(
+    return reference_key_policy(
+        name=p.service,
+        root=account_root(p),
+        admins=admins,
+        decrypters=(p.service_role_arn,),
+        via=p.via_services(),
+    )
+
+
+def reference_key_policy(
+    *, name: str, root: str, admins: Sequence[str], decrypters: Sequence[str], via: Sequence[str]
+) -> dict[str, Any]:
+    """The reference key policy: ``admins`` administer, ``decrypters`` decrypt only through the services
+    in ``via`` (``kms:ViaService``), ``root`` encrypts through them; nothing delegates ``kms:Decrypt``
+    to the account. Without decrypters, no one may decrypt."""
+    via_value = _one_or_list(tuple(via))
+    statements: list[dict[str, Any]] = [
         {
             "Sid": "KeyAdministrationOnly",
             "Effect": "Allow",
             "Principal": {"AWS": _one_or_list(tuple(dict.fromkeys(admins)))},
             "Action": list(KEY_ADMIN_ACTIONS),
             "Resource": "*",
-        },
-        {
-            "Sid": "ServiceRoleDecryptViaService",
-            "Effect": "Allow",
-            "Principal": {"AWS": p.service_role_arn},
-            "Action": "kms:Decrypt",
-            "Resource": "*",
-            "Condition": {"StringEquals": {"kms:ViaService": via}},
-        },
+        }
+    ]
+    if decrypters:
+        statements.append(
+            {
+                "Sid": "ServiceRoleDecryptViaService",
+                "Effect": "Allow",
+                "Principal": {"AWS": _one_or_list(tuple(dict.fromkeys(decrypters)))},
+                "Action": "kms:Decrypt",
+                "Resource": "*",
+                "Condition": {"StringEquals": {"kms:ViaService": via_value}},
+            }
+        )
+    statements.append(
         {
             "Sid": "WriteValuesViaService",
             "Effect": "Allow",
-            "Principal": {"AWS": account_root(p)},
+            "Principal": {"AWS": root},
             "Action": list(WRITE_KEY_ACTIONS),
             "Resource": "*",
-            "Condition": {"StringEquals": {"kms:ViaService": via}},
-        },
+            "Condition": {"StringEquals": {"kms:ViaService": via_value}},
+        }
     )
-    doc["Id"] = f"{p.service}-key-policy"
+    doc = _doc(*statements)
+    doc["Id"] = f"{name}-key-policy"
     return doc
 
 

@@ -256,7 +256,8 @@ def _substitute(value: Any, refs: Mapping[str, Expr]) -> Any:
     return value
 
 
-def _block(header: str, body: Mapping[str, Any]) -> str:
+def hcl_block(header: str, body: Mapping[str, Any]) -> str:
+    """One HCL block: ``header { key = value ... }``."""
     lines = [f"  {k} = {hcl_value(v, 1)}" for k, v in body.items()]
     return f"{header} {{\n" + "\n".join(lines) + "\n}\n"
 
@@ -279,7 +280,7 @@ def terraform(p: OnboardingParams) -> str:
     ]
     for spec in p.secrets:
         parts.append(
-            _block(
+            hcl_block(
                 f'variable "{tf_name(spec.name)}"',
                 {
                     "description": f"value of {spec.name} (sensitive; never commit it)",
@@ -289,7 +290,7 @@ def terraform(p: OnboardingParams) -> str:
             )
         )
     parts.append(
-        _block(
+        hcl_block(
             f'resource "aws_iam_role" "{role}"',
             {
                 "name": p.service_role_name,
@@ -299,7 +300,7 @@ def terraform(p: OnboardingParams) -> str:
         )
     )
     parts.append(
-        _block(
+        hcl_block(
             f'resource "aws_kms_key" "{key}"',
             {
                 "description": f"secrets of service {p.service}",
@@ -310,14 +311,14 @@ def terraform(p: OnboardingParams) -> str:
         )
     )
     parts.append(
-        _block(
+        hcl_block(
             f'resource "aws_kms_alias" "{key}"',
             {"name": p.key_alias, "target_key_id": Expr(f"aws_kms_key.{key}.key_id")},
         )
     )
     read = _substitute(policies.read_policy(p, "__KEY__"), {"__KEY__": key_ref})
     parts.append(
-        _block(
+        hcl_block(
             f'resource "aws_iam_role_policy" "{role}_read"',
             {
                 "name": p.read_policy_name,
@@ -328,7 +329,7 @@ def terraform(p: OnboardingParams) -> str:
     )
     assume = _substitute(policies.controller_assume_policy(p), refs)
     parts.append(
-        _block(
+        hcl_block(
             f'resource "aws_iam_role_policy" "{tf_name(p.controller_role_name)}_assume_{svc}"',
             {
                 "name": p.controller_policy_name,
@@ -339,7 +340,7 @@ def terraform(p: OnboardingParams) -> str:
     )
     for spec in p.parameters:
         parts.append(
-            _block(
+            hcl_block(
                 f'resource "aws_ssm_parameter" "{tf_name(spec.name)}"',
                 {
                     "name": spec.name,
@@ -352,10 +353,10 @@ def terraform(p: OnboardingParams) -> str:
     for spec in p.sm_secrets:
         name = tf_name(spec.name)
         parts.append(
-            _block(f'resource "aws_secretsmanager_secret" "{name}"', {"name": spec.name, "kms_key_id": key_ref})
+            hcl_block(f'resource "aws_secretsmanager_secret" "{name}"', {"name": spec.name, "kms_key_id": key_ref})
         )
         parts.append(
-            _block(
+            hcl_block(
                 f'resource "aws_secretsmanager_secret_version" "{name}"',
                 {"secret_id": Expr(f"aws_secretsmanager_secret.{name}.id"), "secret_string": Expr(f"var.{name}")},
             )

@@ -1,0 +1,93 @@
+"""The report section "how to fix each finding": the fix of every finding, with its proof.
+
+One row per failing finding, most severe first: the fix (what it changes), whether it is verified
+(the finding is gone after it and no intended row is cut) or flagged and why, the access rows it
+removes, and the ``irsa fix`` command that writes its policy documents, Terraform and patches. A
+finding without a mechanical fix says why. Verifying a fix costs one analysis, so at most
+``limit`` fixes are verified (the caption says how many of how many).
+"""
+
+from __future__ import annotations
+
+import html
+import os
+import shlex
+from collections.abc import Mapping
+
+import pandas as pd
+from pandas.io.formats.style import Styler
+
+from irsa_lib.analysis import Analysis
+from irsa_lib.fixes import Fix, Proof, fix_and_verify
+from irsa_lib.fixes.manifests import ManifestObjects
+
+COLUMNS = ["severity", "rule", "resource", "fix", "proof", "removes", "command"]
+
+
+def _proof(proof: Proof | None) -> str:
+    if proof is None:
+        return "not verified here (irsa fix verifies it)"
+    counts = (
+        f"removes {len(proof.removed)} row(s), {len(proof.changed)} still readable another way, "
+        f"{len(proof.kept)} intended row(s) kept"
+    )
+    if proof.verified:
+        return f"verified: finding gone; {counts}"
+    return "FLAGGED: " + "; ".join(proof.flags) + f" ({counts})"
+
+
+def _removes(proof: Proof | None, shown: int = 6) -> str:
+    if proof is None or not proof.removed:
+        return ""
+    items = [f"{r.subject} → {r.secret_name}" for r in proof.removed]
+    more = f"; … {len(items) - shown} more" if len(items) > shown else ""
+    return "; ".join(items[:shown]) + more
+
+
+def fixes_frame(
+    analysis: Analysis, *, manifest_dirs: Mapping[str, str | os.PathLike[str]] | None = None, limit: int = 30
+) -> tuple[pd.DataFrame, int, int]:
+    """The section's table, with how many fixes were verified and how many there are."""
+    failing = [f for f in analysis.findings if f.status == "fail"]
+    trees = [(path, cluster) for cluster, path in (manifest_dirs or {}).items()]
+    results = fix_and_verify(analysis, findings=failing, manifests=ManifestObjects(trees), limit=limit)
+    rows = []
+    for item, proof in results:
+        f = item.finding
+        fixed = isinstance(item, Fix)
+        command = f"irsa fix SNAPSHOT -o fixes --finding {shlex.quote(f'{f.rule}:{f.resource}')}" if fixed else ""
+        rows.append(
+            {
+                "severity": f.severity.value,
+                "rule": f.rule,
+                "resource": f.resource,
+                "fix": item.summary if isinstance(item, Fix) else f"no mechanical fix: {item.reason}",
+                "proof": _proof(proof) if fixed else "",
+                "removes": _removes(proof),
+                "command": command,
+            }
+        )
+    fixes = sum(1 for item, _ in results if isinstance(item, Fix))
+    verified = sum(1 for _, proof in results if proof is not None)
+    return pd.DataFrame(rows, columns=COLUMNS), verified, fixes
+
+
+def fixes_section(
+    analysis: Analysis, *, manifest_dirs: Mapping[str, str | os.PathLike[str]] | None = None, limit: int = 30
+) -> Styler | str:
+    """The fixes of the findings as a styled table (every cell escaped), or a sentence when there are none."""
+    frame, verified, total = fixes_frame(analysis, manifest_dirs=manifest_dirs, limit=limit)
+    if frame.empty:
+        return "No failing finding: nothing to fix."
+    caption = html.escape(
+        f"{total} of {len(frame)} finding(s) have a mechanical fix; {verified} of {total} verified here by applying "
+        "the fix to the snapshot and analysing it again. `irsa fix SNAPSHOT -o DIR` writes every fix's policy "
+        "documents, Terraform and Kubernetes patches and verifies them all."
+    )
+    return (
+        frame.style.hide(axis="index")
+        .format(escape="html")
+        .set_uuid("fixes")
+        .set_caption(caption)
+        .set_table_styles([{"selector": "td", "props": "text-align: left; vertical-align: top;"}])
+    )
