@@ -10,7 +10,7 @@ import pytest
 
 from irsa_lib.analysis import analyse
 from irsa_lib.cli import main
-from irsa_lib.render.fixes import fixes_frame, fixes_section
+from irsa_lib.fixes.report import fixes_frame, fixes_section
 from irsa_lib.snapshot import save_snapshot
 from tests.fixes.test_builders import _controller_scenario
 from tests.graph.factory import ACCT, irsa_trust, role, sa, snapshot
