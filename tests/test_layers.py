@@ -36,6 +36,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("whatif",),  # a plan overlaid on a snapshot, compared through the pipeline
     ("render",),  # views that only render
     ("notebooks", "onboarding"),
+    ("fixes",),  # a finding's fix as changes, applied as a what-if overlay, verified through the pipeline
     ("demo",),
     ("cli",),
 )

@@ -149,7 +149,7 @@ def file_fixes(
     in_files = [
         f
         for f in analysis.findings
-        if fix_command(f, None) and Path(locate(f).path).resolve() != Path(snapshot).resolve()
+        if f.status == "fail" and has_fix(f.rule) and Path(locate(f).path).resolve() != Path(snapshot).resolve()
     ]
     if not trees or not in_files:
         return {}

@@ -7,7 +7,8 @@ changes are applied to the snapshot as a what-if overlay (:mod:`irsa_lib.fixes.o
 analysis runs again (:mod:`irsa_lib.fixes.verify`): the proof says the finding is gone, which access
 rows the fix removes, and that the intended rows (:mod:`irsa_lib.fixes.intended`) stay. Outputs
 (:mod:`irsa_lib.fixes.output`): the policy documents (whole and as a diff), Terraform in the
-onboarding's shape, JSON and merge patches and the patched manifests.
+onboarding's shape, JSON and merge patches and the patched manifests; :mod:`irsa_lib.fixes.report` is
+the access report's section showing each finding's fix.
 """
 
 from irsa_lib.fixes.model import Fix, NoFix

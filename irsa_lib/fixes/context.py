@@ -10,10 +10,11 @@ from typing import Any
 from irsa_lib.access import AccessRow
 from irsa_lib.analysis import Analysis
 from irsa_lib.findings import FindingContext
+from irsa_lib.findings.rbac import RBACIndex
 from irsa_lib.fixes.intended import Intent
 from irsa_lib.fixes.manifests import ManifestObjects, rebuild
 from irsa_lib.fixes.model import ObjectEdit
-from irsa_lib.model import Namespace, RBACBinding
+from irsa_lib.model import Namespace, RBACBinding, SecretsManagerSecret, SSMParameter
 
 Transform = Callable[[dict[str, Any]], dict[str, Any] | None]
 """A change of one object: its document in (a copy), the changed document out (None: delete it)."""
@@ -38,7 +39,37 @@ class FixContext:
 
     def intended_readers(self, value_arn: str) -> list[AccessRow]:
         """The intended rows reading the value with ARN ``value_arn``."""
-        return [r for r in self.analysis.rows if r.secret_arn == value_arn and self.intent.reason(r) is not None]
+        return self._intended_by_value.get(value_arn, [])
+
+    @cached_property
+    def _intended_by_value(self) -> dict[str, list[AccessRow]]:
+        out: dict[str, list[AccessRow]] = {}
+        for r in self.analysis.rows:
+            if self.intent.reason(r) is not None:
+                out.setdefault(r.secret_arn, []).append(r)
+        return out
+
+    @cached_property
+    def values(self) -> dict[str, SSMParameter | SecretsManagerSecret]:
+        """Parameters and secrets by ARN."""
+        out: dict[str, SSMParameter | SecretsManagerSecret] = {p.arn: p for p in self.snapshot.ssm_parameters}
+        out.update((s.arn, s) for s in self.snapshot.secrets)
+        return out
+
+    @cached_property
+    def rbac(self) -> RBACIndex:
+        return RBACIndex(self.snapshot)
+
+    @cached_property
+    def namespaces_with_values(self) -> dict[str, set[str]]:
+        """Cluster -> namespaces holding a Kubernetes Secret on an access row's path (materialised values)."""
+        out: dict[str, set[str]] = {}
+        for r in self.analysis.rows:
+            for node in r.hop_nodes:
+                if node.startswith("k8s-secret:"):
+                    cluster, namespace = node[len("k8s-secret:") :].split("/", 2)[:2]
+                    out.setdefault(cluster, set()).add(namespace)
+        return out
 
     def object_edit(
         self,

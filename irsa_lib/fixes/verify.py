@@ -9,6 +9,7 @@ gone: such a fix is shown, never silently offered.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -110,17 +111,21 @@ def fix_and_verify(
     findings: Sequence[Finding] | None = None,
     manifests: ManifestObjects | None = None,
     limit: int | None = None,
+    budget_seconds: float | None = None,
 ) -> list[tuple[Fix | NoFix, Proof | None]]:
     """The fix of each finding (default: every finding of the analysis) with its proof.
 
-    ``limit``: verify at most this many fixes, most severe findings first (the others get no proof).
+    Each proof costs one analysis. ``limit``: verify at most this many fixes; ``budget_seconds``:
+    start no verification once this much time went into them. Findings come most severe first, so
+    the fixes left without a proof are the least severe.
     """
     verifier = Verifier(analysis)
     out: list[tuple[Fix | NoFix, Proof | None]] = []
-    done = 0
+    done, start = 0, time.monotonic()
     for item in build_fixes(analysis, findings=findings, manifests=manifests):
         proof = None
-        if isinstance(item, Fix) and (limit is None or done < limit):
+        within = budget_seconds is None or time.monotonic() - start < budget_seconds
+        if isinstance(item, Fix) and (limit is None or done < limit) and within:
             proof = verifier.verify(item)
             done += 1
         out.append((item, proof))

@@ -10,7 +10,7 @@ import pytest
 
 from irsa_lib.analysis import analyse
 from irsa_lib.cli import main
-from irsa_lib.render.fixes import fixes_frame, fixes_section
+from irsa_lib.fixes.report import fixes_frame, fixes_section
 from irsa_lib.snapshot import save_snapshot
 from tests.fixes.test_builders import _controller_scenario
 from tests.graph.factory import ACCT, irsa_trust, role, sa, snapshot
@@ -80,3 +80,9 @@ def test_report_section_shows_each_finding_with_its_fix_escaped() -> None:
     assert hostile not in html and "&lt;img" in html
     assert "FLAGGED: it removes 2 intended access row(s)" in html
     assert fixes_section(analyse(snapshot())) == "No failing finding: nothing to fix."
+
+
+def test_no_verification_starts_past_the_time_budget() -> None:
+    frame, verified, total = fixes_frame(analyse(_controller_scenario(shared_policy=True)), budget_seconds=0)
+    assert (verified, total) == (0, 1)
+    assert list(frame.set_index("rule").loc[["F04"], "proof"]) == ["not verified here (irsa fix verifies it)"]

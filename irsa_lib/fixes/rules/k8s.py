@@ -8,7 +8,6 @@ from collections.abc import Mapping
 from typing import Any
 
 from irsa_lib.findings import Finding
-from irsa_lib.findings.rbac import RBACIndex
 from irsa_lib.findings.rules.controllers import system_namespaces
 from irsa_lib.findings.rules.k8s import binding_id
 from irsa_lib.fixes.context import FixContext, manifest_hint
@@ -110,20 +109,14 @@ def fix_f13(fc: FixContext, finding: Finding) -> Fix | NoFix:
             reason="a namespaced grant of pods, workloads or external-secrets objects is how a team deploys: "
             "narrowing it needs a decision (see the remediation)",
         )
-    rbac = RBACIndex(fc.snapshot)
-    role = rbac.role_for(binding)
-    rules = rbac.rules_of(role) if role is not None else []
+    role = fc.rbac.role_for(binding)
+    rules = fc.rbac.rules_of(role) if role is not None else []
     if not any(rule_allows(r, v, "", "secrets") for r in rules for v in SECRET_VERBS):
         return NoFix(
             finding=finding, reason="the binding grants no Secret reading: its other capabilities need a decision"
         )
     cluster = binding.cluster
-    with_values = {
-        node.split("/", 2)[1]
-        for r in fc.analysis.rows
-        for node in r.hop_nodes
-        if node.startswith(f"k8s-secret:{cluster}/")
-    }
+    with_values = fc.namespaces_with_values.get(cluster, set())
     system = system_namespaces(fc.rules, cluster)
     holding = {s.namespace for s in fc.snapshot.k8s_secrets if s.cluster == cluster}
     targets = sorted(holding - with_values - system)

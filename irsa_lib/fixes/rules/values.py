@@ -352,7 +352,7 @@ def fix_f06(fc: FixContext, finding: Finding) -> Fix | NoFix:
     """F06: a customer managed key for the value's service, with the reference key policy naming the
     roles of its intended readers, and the value encrypted with it (written again)."""
     ctx = fc.rules
-    target = next((t for t in _all_values(fc) if t.arn == finding.resource), None)
+    target = fc.values.get(finding.resource)
     if target is None:
         return NoFix(finding=finding, reason=f"{finding.resource} is not in the snapshot")
     _, key_arn, managed = ctx.aws.key_for(target)
@@ -405,10 +405,6 @@ def fix_f06(fc: FixContext, finding: Finding) -> Fix | NoFix:
         steps=tuple(_rekey_steps(target, kind, alias, key_arn)),
         notes=tuple(notes),
     )
-
-
-def _all_values(fc: FixContext) -> list[Target]:
-    return [*fc.snapshot.ssm_parameters, *fc.snapshot.secrets]
 
 
 def _rekey_steps(target: Target, kind: str, alias: str, old_key: str) -> list[str]:

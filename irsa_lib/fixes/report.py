@@ -4,7 +4,8 @@ One row per failing finding, most severe first: the fix (what it changes), wheth
 (the finding is gone after it and no intended row is cut) or flagged and why, the access rows it
 removes, and the ``irsa fix`` command that writes its policy documents, Terraform and patches. A
 finding without a mechanical fix says why. Verifying a fix costs one analysis, so at most
-``limit`` fixes are verified (the caption says how many of how many).
+``limit`` fixes are verified, and none is started after ``budget_seconds`` (the caption says how
+many of how many were verified).
 """
 
 from __future__ import annotations
@@ -45,12 +46,18 @@ def _removes(proof: Proof | None, shown: int = 6) -> str:
 
 
 def fixes_frame(
-    analysis: Analysis, *, manifest_dirs: Mapping[str, str | os.PathLike[str]] | None = None, limit: int = 30
+    analysis: Analysis,
+    *,
+    manifest_dirs: Mapping[str, str | os.PathLike[str]] | None = None,
+    limit: int = 30,
+    budget_seconds: float | None = 120.0,
 ) -> tuple[pd.DataFrame, int, int]:
     """The section's table, with how many fixes were verified and how many there are."""
     failing = [f for f in analysis.findings if f.status == "fail"]
     trees = [(path, cluster) for cluster, path in (manifest_dirs or {}).items()]
-    results = fix_and_verify(analysis, findings=failing, manifests=ManifestObjects(trees), limit=limit)
+    results = fix_and_verify(
+        analysis, findings=failing, manifests=ManifestObjects(trees), limit=limit, budget_seconds=budget_seconds
+    )
     rows = []
     for item, proof in results:
         f = item.finding
@@ -73,10 +80,16 @@ def fixes_frame(
 
 
 def fixes_section(
-    analysis: Analysis, *, manifest_dirs: Mapping[str, str | os.PathLike[str]] | None = None, limit: int = 30
+    analysis: Analysis,
+    *,
+    manifest_dirs: Mapping[str, str | os.PathLike[str]] | None = None,
+    limit: int = 30,
+    budget_seconds: float | None = 120.0,
 ) -> Styler | str:
     """The fixes of the findings as a styled table (every cell escaped), or a sentence when there are none."""
-    frame, verified, total = fixes_frame(analysis, manifest_dirs=manifest_dirs, limit=limit)
+    frame, verified, total = fixes_frame(
+        analysis, manifest_dirs=manifest_dirs, limit=limit, budget_seconds=budget_seconds
+    )
     if frame.empty:
         return "No failing finding: nothing to fix."
     caption = html.escape(
