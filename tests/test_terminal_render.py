@@ -95,6 +95,10 @@ def test_a_pipe_without_columns_gets_exactly_what_rich_prints(text: str, indent:
     terminal.make_console(theirs).print(Text(" " * indent) + terminal.plain(text), crop=False, soft_wrap=True)
     assert ours.getvalue() == theirs.getvalue()
     assert "\x1b" not in ours.getvalue()
+    parts, joined = io.StringIO(), io.StringIO()
+    terminal.emit_parts(terminal.make_console(parts), [(text, "bold"), ("→ x", "")], indent=indent)
+    terminal.emit(terminal.make_console(joined), terminal.join([terminal.plain(text, "bold"), "→ x"]), indent=indent)
+    assert parts.getvalue() == joined.getvalue()
 
 
 def test_a_control_character_never_reaches_the_terminal() -> None:

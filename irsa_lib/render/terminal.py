@@ -36,6 +36,7 @@ __all__ = [
     "DECISION_STYLES",
     "SEVERITY_STYLES",
     "emit",
+    "emit_parts",
     "fold",
     "join",
     "make_console",
@@ -101,6 +102,20 @@ def emit(console: Console, text: Text | str, *, indent: int = 0, hang: int = 2) 
     for i, line in enumerate(_wrap(text, max(console.width - indent - hang, 20))):
         pad = indent + (hang if i else 0)
         console.print(Text(" " * pad) + line, no_wrap=True, overflow="ignore", crop=False)
+
+
+def emit_parts(
+    console: Console, parts: Iterable[tuple[Any, str]], *, sep: str = "  ", indent: int = 0, hang: int = 2
+) -> None:
+    """``emit(console, join(plain(text, style) for text, style in parts, sep))``, without building a
+    rich text for each part when the console writes plain text (a table of 100,000 rows to a file)."""
+    parts = list(parts)
+    if console.soft_wrap and _writes_plain(console):
+        line = sep.join(safe(t) for t, _ in parts)
+        if "\t" not in line:
+            console.file.write(" " * indent + line + "\n")
+            return
+    emit(console, join((plain(t, style) for t, style in parts), sep), indent=indent, hang=hang)
 
 
 def _writes_plain(console: Console) -> bool:
