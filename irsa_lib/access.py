@@ -28,6 +28,7 @@ from typing import Any, Literal, cast
 
 import networkx as nx
 
+from irsa_lib.collector import paused
 from irsa_lib.errors import UsageError
 from irsa_lib.graph import build_graph
 from irsa_lib.graph.core import AccessGraph, Gap
@@ -297,9 +298,49 @@ Prefix = tuple[
 """A path's nodes, edges, hop nodes and their readable labels, mechanisms and unresolved keys."""
 
 
+State = tuple[str, int, int]
+"""A row search's state: a node, and the class and decision rank of the path that reached it."""
+
+
+def _prefix(
+    graph: AccessGraph,
+    state: State,
+    parent: dict[State, tuple[State, dict[str, Any]] | None],
+    prefixes: dict[State, Prefix],
+    cache: dict[int, Hop],
+) -> Prefix:
+    """The parts of the path to ``state``: its parent's plus one edge, each worked out once however
+    many values lie beyond it (``prefixes``; a module function, so no closure cycle keeps them alive)."""
+    hit = prefixes.get(state)
+    if hit is None:
+        link = parent[state]
+        if link is None:
+            hit = ((state[0],), (), (state[0],), (graph.label(state[0]),), (), ())
+        else:
+            before, data = link
+            nodes, edges, ids, hops, mechanisms, unresolved = _prefix(graph, before, parent, prefixes, cache)
+            _, _, hop_ids, labels, mechanism, keys = _hop(graph, state[0], data, cache)
+            ids_out, hops_out = list(ids), list(hops)
+            for i, h in zip(hop_ids, labels, strict=True):
+                if h != hops_out[-1]:
+                    ids_out.append(i)
+                    hops_out.append(h)
+            keys_out = list(unresolved)
+            keys_out.extend(k for k in keys if k not in keys_out)
+            hit = (
+                (*nodes, state[0]),
+                (*edges, data),
+                tuple(ids_out),
+                tuple(hops_out),
+                (*mechanisms, mechanism),
+                tuple(keys_out),
+            )
+        prefixes[state] = hit
+    return hit
+
+
 def _best_paths(graph: AccessGraph, starts: list[str]) -> dict[str, AccessPath]:
     """For each value reachable from ``starts``: the best path (allow first, then most direct, then shortest)."""
-    State = tuple[str, int, int]
     parent: dict[State, tuple[State, dict[str, Any]] | None] = {}
     queue: deque[State] = deque()
     for s in starts:
@@ -322,41 +363,10 @@ def _best_paths(graph: AccessGraph, starts: list[str]) -> dict[str, AccessPath]:
                 queue.append(nxt)
     cache: dict[int, Hop] = graph.memo("path-hops", dict)
     prefixes: dict[State, Prefix] = {}
-
-    def prefix(state: State) -> Prefix:
-        """The parts of the path to ``state``: its parent's plus one edge, each worked out once
-        however many values lie beyond it."""
-        hit = prefixes.get(state)
-        if hit is None:
-            link = parent[state]
-            if link is None:
-                hit = ((state[0],), (), (state[0],), (graph.label(state[0]),), (), ())
-            else:
-                before, data = link
-                nodes, edges, ids, hops, mechanisms, unresolved = prefix(before)
-                _, _, hop_ids, labels, mechanism, keys = _hop(graph, state[0], data, cache)
-                ids_out, hops_out = list(ids), list(hops)
-                for i, h in zip(hop_ids, labels, strict=True):
-                    if h != hops_out[-1]:
-                        ids_out.append(i)
-                        hops_out.append(h)
-                keys_out = list(unresolved)
-                keys_out.extend(k for k in keys if k not in keys_out)
-                hit = (
-                    (*nodes, state[0]),
-                    (*edges, data),
-                    tuple(ids_out),
-                    tuple(hops_out),
-                    (*mechanisms, mechanism),
-                    tuple(keys_out),
-                )
-            prefixes[state] = hit
-        return hit
-
     out: dict[str, AccessPath] = {}
     for target, states in found.items():
         best = min(states, key=lambda s: (s[2], s[1]))  # BFS order already gives the shortest per state
-        nodes, edges, ids, hops, mechanisms, unresolved = prefix(best)
+        nodes, edges, ids, hops, mechanisms, unresolved = _prefix(graph, best, parent, prefixes, cache)
         hop_nodes, labels = _with_key(graph, nodes, edges, ids, hops)
         out[target] = AccessPath(
             nodes=nodes,
@@ -486,6 +496,7 @@ def cluster_rows(graph: AccessGraph, cluster: str) -> list[AccessRow]:
     return _rows(graph, [s for s in _subjects(graph) if _subject_fields(graph, s)[0] == cluster])
 
 
+@paused
 def _rows(graph: AccessGraph, subjects: list[str] | None = None) -> list[AccessRow]:
     rows: list[AccessRow] = []
     gaps = graph.gaps
