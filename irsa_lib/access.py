@@ -263,12 +263,25 @@ def _with_key(
     """A path's hop nodes and labels with the value's KMS key before the value (decrypting is a hop of
     its own; a plaintext parameter has none), a hop repeating the one before it dropped."""
     ids, hops = list(ids), list(hops)
-    value = graph.node(nodes[-1]) if nodes and graph.type_of(nodes[-1]) in SECRET_TYPES else {}
-    if value.get(KMS_KEY_ARN) and edges and KEY_EVIDENCE in edges[-1]:
-        hops.insert(len(hops) - 1, key_label_of(value))
-        ids.insert(len(ids) - 1, key_id(str(value[KMS_KEY_ARN])))
+    key = _key_hop(graph, nodes[-1]) if nodes else None
+    if key is not None and edges and KEY_EVIDENCE in edges[-1]:
+        hops.insert(len(hops) - 1, key[1])
+        ids.insert(len(ids) - 1, key[0])
+    if all(hops[i] != hops[i - 1] for i in range(1, len(hops))):
+        return tuple(ids), tuple(hops)
     keep = [i for i, h in enumerate(hops) if i == 0 or h != hops[i - 1]]
     return tuple(ids[i] for i in keep), tuple(hops[i] for i in keep)
+
+
+def _key_hop(graph: AccessGraph, node: str) -> tuple[str, str] | None:
+    """(node id, label) of the KMS key hop before a value node (None: not a value, or no key), worked
+    out once per value and graph."""
+    known: dict[str, tuple[str, str] | None] = graph.memo("key-hops", dict)
+    if node not in known:
+        value = graph.node(node) if graph.type_of(node) in SECRET_TYPES else {}
+        arn = value.get(KMS_KEY_ARN)
+        known[node] = (key_id(str(arn)), key_label_of(value)) if arn else None
+    return known[node]
 
 
 # --- rows ------------------------------------------------------------------------------------
@@ -365,7 +378,8 @@ def _best_paths(graph: AccessGraph, starts: list[str]) -> dict[str, AccessPath]:
     prefixes: dict[State, Prefix] = {}
     out: dict[str, AccessPath] = {}
     for target, states in found.items():
-        best = min(states, key=lambda s: (s[2], s[1]))  # BFS order already gives the shortest per state
+        # BFS order already gives the shortest per state
+        best = states[0] if len(states) == 1 else min(states, key=lambda s: (s[2], s[1]))
         nodes, edges, ids, hops, mechanisms, unresolved = _prefix(graph, best, parent, prefixes, cache)
         hop_nodes, labels = _with_key(graph, nodes, edges, ids, hops)
         out[target] = AccessPath(
