@@ -37,11 +37,18 @@ BUDGET_ROLES = 1600
 BUDGET_PAIR_S, WHO_BUILT_S, WHO_FRESH_S, DOUBLING, PEAK_GIB = 5.0, 0.5, 3.0, 2.1, 2.0
 
 
+def load_average() -> float:
+    """The machine's one-minute load average (NaN where the platform has none)."""
+    return os.getloadavg()[0] if hasattr(os, "getloadavg") else math.nan
+
+
 def measure(cmd: Sequence[str], *, timeout: float, keep_output: bool = False) -> dict[str, Any]:
     """Run ``cmd`` and return its wall time, CPU time and peak RSS (the child's own resource usage,
-    from ``wait4``), the JSON object on the last line of its output when there is one, and with
-    ``keep_output`` its whole output (``output``)."""
+    from ``wait4``), the one-minute load average when it started and ended (``load``), the JSON
+    object on the last line of its output when there is one, and with ``keep_output`` its whole
+    output (``output``)."""
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        load0 = load_average()
         t0 = time.perf_counter()
         proc = subprocess.Popen(cmd, cwd=ROOT, stdout=out, stderr=err)
         timer = threading.Timer(timeout, proc.kill)
@@ -55,10 +62,12 @@ def measure(cmd: Sequence[str], *, timeout: float, keep_output: bool = False) ->
         out.seek(0)
         err.seek(0)
         stdout, stderr = out.read().decode(errors="replace"), err.read().decode(errors="replace")
+    load = [load0, load_average()]
     if code != 0 and wall >= timeout:
-        return {"status": "timeout", "reason": f"no result within {timeout:.0f} s"}
+        return {"status": "timeout", "reason": f"no result within {timeout:.0f} s", "load": load}
     result: dict[str, Any] = {
         "status": "ok" if code == 0 else "error",
+        "load": load,
         "wall": wall,
         "cpu": usage.ru_utime + usage.ru_stime,
         "peak_mib": usage.ru_maxrss / 1024,
@@ -134,7 +143,7 @@ def _log(shape: str, roles: int, res: dict[str, Any]) -> None:
         r = res[k]
         parts.append(f"{k} {r.get('wall', float('nan')):.1f}s/{r.get('cpu', float('nan')):.1f}cpu" if r["status"] == "ok"
                      else f"{k} {r['status']}")  # fmt: skip
-    print(f"{shape:>15} {roles:>6}  " + "  ".join(parts), file=sys.stderr, flush=True)
+    print(f"{shape:>15} {roles:>6}  " + "  ".join(parts) + f"  load {_loads(res)}", file=sys.stderr, flush=True)
 
 
 # --- markdown --------------------------------------------------------------------------------------
@@ -163,6 +172,12 @@ def _who_built(res: dict[str, Any]) -> dict[str, float] | None:
     return child if _ok(w) and child.get("status") == "ok" else None
 
 
+def _loads(res: dict[str, Any]) -> str:
+    """The lowest and highest one-minute load average seen at the start and end of a size's runs."""
+    seen = [x for r in res.values() if isinstance(r, dict) for x in r.get("load", ()) if not math.isnan(x)]
+    return f"{min(seen):.1f}-{max(seen):.1f}" if seen else "-"
+
+
 def _peak(res: dict[str, Any]) -> float | None:
     peaks = [float(res[k]["peak_mib"]) for k in ("access", "findings", "who_fresh", "pipeline") if _ok(res.get(k))]
     return max(peaks) if peaks else None
@@ -180,14 +195,16 @@ def shape_lines(shapes: dict[str, Any]) -> list[str]:
         "(user + system). `irsa access` and `irsa findings` are the commands as a user runs them (interpreter "
         "start and imports included); who-can-read fresh = load + build + one query in a new process; on a built "
         "graph = median of 7 queries, the first (which builds the query view) apart. Peak = the largest peak RSS "
-        "of those processes and of load + build + table + findings in one process.",
+        "of those processes and of load + build + table + findings in one process. Load average: the machine's "
+        "one-minute load average at the start and end of each of those processes, lowest-highest.",
         "",
     ]
     for shape, sizes in shapes.items():
         out += [f"### {shape}", ""]
         out.append("| roles | `irsa access` | `irsa findings` | access + findings | who-can-read fresh | "
-                   "who-can-read built: median / first | peak | × per doubling (access + findings, CPU) |")  # fmt: skip
-        out.append("|--:|--:|--:|--:|--:|--:|--:|--:|")
+                   "who-can-read built: median / first | peak | × per doubling (access + findings, CPU) | "
+                   "load average |")  # fmt: skip
+        out.append("|--:|--:|--:|--:|--:|--:|--:|--:|--:|")
         prev: float | None = None
         prev_roles: int | None = None
         for roles, res in sizes.items():
@@ -204,7 +221,7 @@ def shape_lines(shapes: dict[str, Any]) -> list[str]:
                 f"| {int(roles):,} | {_s(res.get('access'))} / {_s(res.get('access'), 'cpu')} | "
                 f"{_s(res.get('findings'))} / {_s(res.get('findings'), 'cpu')} | {pair} | "
                 f"{_s(res.get('who_fresh'))} / {_s(res.get('who_fresh'), 'cpu')} | {who} | "
-                f"{'-' if peak is None else f'{peak:.0f} MiB'} | {growth} |"
+                f"{'-' if peak is None else f'{peak:.0f} MiB'} | {growth} | {_loads(res)} |"
             )
         out.append("")
     out += budget_lines(shapes)

@@ -28,6 +28,7 @@ from typing import Any, Literal, cast
 
 import networkx as nx
 
+from irsa_lib.collector import paused
 from irsa_lib.errors import UsageError
 from irsa_lib.graph import build_graph
 from irsa_lib.graph.core import AccessGraph, Gap
@@ -262,12 +263,25 @@ def _with_key(
     """A path's hop nodes and labels with the value's KMS key before the value (decrypting is a hop of
     its own; a plaintext parameter has none), a hop repeating the one before it dropped."""
     ids, hops = list(ids), list(hops)
-    value = graph.node(nodes[-1]) if nodes and graph.type_of(nodes[-1]) in SECRET_TYPES else {}
-    if value.get(KMS_KEY_ARN) and edges and KEY_EVIDENCE in edges[-1]:
-        hops.insert(len(hops) - 1, key_label_of(value))
-        ids.insert(len(ids) - 1, key_id(str(value[KMS_KEY_ARN])))
+    key = _key_hop(graph, nodes[-1]) if nodes else None
+    if key is not None and edges and KEY_EVIDENCE in edges[-1]:
+        hops.insert(len(hops) - 1, key[1])
+        ids.insert(len(ids) - 1, key[0])
+    if all(hops[i] != hops[i - 1] for i in range(1, len(hops))):
+        return tuple(ids), tuple(hops)
     keep = [i for i, h in enumerate(hops) if i == 0 or h != hops[i - 1]]
     return tuple(ids[i] for i in keep), tuple(hops[i] for i in keep)
+
+
+def _key_hop(graph: AccessGraph, node: str) -> tuple[str, str] | None:
+    """(node id, label) of the KMS key hop before a value node (None: not a value, or no key), worked
+    out once per value and graph."""
+    known: dict[str, tuple[str, str] | None] = graph.memo("key-hops", dict)
+    if node not in known:
+        value = graph.node(node) if graph.type_of(node) in SECRET_TYPES else {}
+        arn = value.get(KMS_KEY_ARN)
+        known[node] = (key_id(str(arn)), key_label_of(value)) if arn else None
+    return known[node]
 
 
 # --- rows ------------------------------------------------------------------------------------
@@ -297,9 +311,49 @@ Prefix = tuple[
 """A path's nodes, edges, hop nodes and their readable labels, mechanisms and unresolved keys."""
 
 
+State = tuple[str, int, int]
+"""A row search's state: a node, and the class and decision rank of the path that reached it."""
+
+
+def _prefix(
+    graph: AccessGraph,
+    state: State,
+    parent: dict[State, tuple[State, dict[str, Any]] | None],
+    prefixes: dict[State, Prefix],
+    cache: dict[int, Hop],
+) -> Prefix:
+    """The parts of the path to ``state``: its parent's plus one edge, each worked out once however
+    many values lie beyond it (``prefixes``; a module function, so no closure cycle keeps them alive)."""
+    hit = prefixes.get(state)
+    if hit is None:
+        link = parent[state]
+        if link is None:
+            hit = ((state[0],), (), (state[0],), (graph.label(state[0]),), (), ())
+        else:
+            before, data = link
+            nodes, edges, ids, hops, mechanisms, unresolved = _prefix(graph, before, parent, prefixes, cache)
+            _, _, hop_ids, labels, mechanism, keys = _hop(graph, state[0], data, cache)
+            ids_out, hops_out = list(ids), list(hops)
+            for i, h in zip(hop_ids, labels, strict=True):
+                if h != hops_out[-1]:
+                    ids_out.append(i)
+                    hops_out.append(h)
+            keys_out = list(unresolved)
+            keys_out.extend(k for k in keys if k not in keys_out)
+            hit = (
+                (*nodes, state[0]),
+                (*edges, data),
+                tuple(ids_out),
+                tuple(hops_out),
+                (*mechanisms, mechanism),
+                tuple(keys_out),
+            )
+        prefixes[state] = hit
+    return hit
+
+
 def _best_paths(graph: AccessGraph, starts: list[str]) -> dict[str, AccessPath]:
     """For each value reachable from ``starts``: the best path (allow first, then most direct, then shortest)."""
-    State = tuple[str, int, int]
     parent: dict[State, tuple[State, dict[str, Any]] | None] = {}
     queue: deque[State] = deque()
     for s in starts:
@@ -322,41 +376,11 @@ def _best_paths(graph: AccessGraph, starts: list[str]) -> dict[str, AccessPath]:
                 queue.append(nxt)
     cache: dict[int, Hop] = graph.memo("path-hops", dict)
     prefixes: dict[State, Prefix] = {}
-
-    def prefix(state: State) -> Prefix:
-        """The parts of the path to ``state``: its parent's plus one edge, each worked out once
-        however many values lie beyond it."""
-        hit = prefixes.get(state)
-        if hit is None:
-            link = parent[state]
-            if link is None:
-                hit = ((state[0],), (), (state[0],), (graph.label(state[0]),), (), ())
-            else:
-                before, data = link
-                nodes, edges, ids, hops, mechanisms, unresolved = prefix(before)
-                _, _, hop_ids, labels, mechanism, keys = _hop(graph, state[0], data, cache)
-                ids_out, hops_out = list(ids), list(hops)
-                for i, h in zip(hop_ids, labels, strict=True):
-                    if h != hops_out[-1]:
-                        ids_out.append(i)
-                        hops_out.append(h)
-                keys_out = list(unresolved)
-                keys_out.extend(k for k in keys if k not in keys_out)
-                hit = (
-                    (*nodes, state[0]),
-                    (*edges, data),
-                    tuple(ids_out),
-                    tuple(hops_out),
-                    (*mechanisms, mechanism),
-                    tuple(keys_out),
-                )
-            prefixes[state] = hit
-        return hit
-
     out: dict[str, AccessPath] = {}
     for target, states in found.items():
-        best = min(states, key=lambda s: (s[2], s[1]))  # BFS order already gives the shortest per state
-        nodes, edges, ids, hops, mechanisms, unresolved = prefix(best)
+        # BFS order already gives the shortest per state
+        best = states[0] if len(states) == 1 else min(states, key=lambda s: (s[2], s[1]))
+        nodes, edges, ids, hops, mechanisms, unresolved = _prefix(graph, best, parent, prefixes, cache)
         hop_nodes, labels = _with_key(graph, nodes, edges, ids, hops)
         out[target] = AccessPath(
             nodes=nodes,
@@ -486,6 +510,7 @@ def cluster_rows(graph: AccessGraph, cluster: str) -> list[AccessRow]:
     return _rows(graph, [s for s in _subjects(graph) if _subject_fields(graph, s)[0] == cluster])
 
 
+@paused
 def _rows(graph: AccessGraph, subjects: list[str] | None = None) -> list[AccessRow]:
     rows: list[AccessRow] = []
     gaps = graph.gaps

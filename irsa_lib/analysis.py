@@ -18,6 +18,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from irsa_lib.access import AccessRow, effective_access
+from irsa_lib.collector import paused
 from irsa_lib.findings import Finding, run_findings, select_rules
 from irsa_lib.graph import AccessGraph, build_graph
 from irsa_lib.resolve import Inventory
@@ -42,6 +43,7 @@ class Analysis:
     """Ids of the rules that ran (empty: findings were not asked for)."""
 
 
+@paused
 def analyse(snapshot: Snapshot, *, rules: Iterable[str] | None = None) -> Analysis:
     """Analyse ``snapshot``: its inventory, access graph, effective-access rows and findings.
 

@@ -26,7 +26,8 @@ LAYERS: tuple[tuple[str, ...], ...] = (
         "terminal",
         "subjects",
         "engine",
-    ),  # records, the seam, leaf helpers (terminal output, subject spelling, the Dask client)
+        "collector",
+    ),  # records, the seam, leaf helpers (terminal output, subject spelling, the Dask client, the collector pause)
     ("policy",),  # the IAM evaluator, pure
     ("resolve", "collect"),  # a snapshot as evaluator inputs; collection writes snapshots
     ("graph",),

@@ -78,6 +78,29 @@ def _findings(width: int, evidence: tuple[str, ...], *, full: bool = False) -> s
     return format_table([_finding(evidence)], width=width, full=full)
 
 
+@pytest.mark.parametrize(
+    "text",
+    ["plain", "  lead and trail  ", "wide 日本語", "emoji 🔑", "e\u0301 combining", "multi\nline", "", "[bold]x[/] :key:",
+     "ctrl\x1b[2J\x9b", "tab\tthen 日本\tx"],
+)  # fmt: skip
+@pytest.mark.parametrize("indent", [0, 4])
+def test_a_pipe_without_columns_gets_exactly_what_rich_prints(text: str, indent: int) -> None:
+    """emit writes plain text itself where rich would change nothing; the bytes are rich's own."""
+    import io
+
+    from rich.text import Text
+
+    ours, theirs = io.StringIO(), io.StringIO()
+    terminal.emit(terminal.make_console(ours), terminal.plain(text), indent=indent)
+    terminal.make_console(theirs).print(Text(" " * indent) + terminal.plain(text), crop=False, soft_wrap=True)
+    assert ours.getvalue() == theirs.getvalue()
+    assert "\x1b" not in ours.getvalue()
+    parts, joined = io.StringIO(), io.StringIO()
+    terminal.emit_parts(terminal.make_console(parts), [(text, "bold"), ("→ x", "")], indent=indent)
+    terminal.emit(terminal.make_console(joined), terminal.join([terminal.plain(text, "bold"), "→ x"]), indent=indent)
+    assert parts.getvalue() == joined.getvalue()
+
+
 def test_a_control_character_never_reaches_the_terminal() -> None:
     assert terminal.safe("ok\x1b]0;title\x07\x9b2J") == "ok\\u001b]0;title\\u0007\\u009b2J"
 

@@ -53,18 +53,16 @@ def print_table(rows: list[AccessRow], console: Console) -> None:
     """Two lines per row: subject, value, access and decision; then the path, folded between hops."""
     for r in rows:
         decision = r.decision + ("" if r.complete else " (incomplete)")
-        terminal.emit(
+        terminal.emit_parts(
             console,
-            terminal.join(
-                [
-                    terminal.plain(r.subject, "bold"),
-                    terminal.plain(f"→ {r.secret_name}"),
-                    terminal.plain(r.access),
-                    terminal.plain(decision, terminal.DECISION_STYLES.get(r.decision, "")),
-                ]
-            ),
+            [
+                (r.subject, "bold"),
+                (f"→ {r.secret_name}", ""),
+                (r.access, ""),
+                (decision, terminal.DECISION_STYLES.get(r.decision, "")),
+            ],
         )
-        terminal.emit(console, terminal.plain(PATH_SEPARATOR.join(r.path)), indent=4)
+        terminal.emit_parts(console, [(PATH_SEPARATOR.join(r.path), "")], indent=4)
 
 
 def render_csv(rows: list[AccessRow]) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from irsa_lib.collector import paused
 from irsa_lib.errors import UsageError
 from irsa_lib.findings.context import FindingContext
 from irsa_lib.findings.model import Finding, Rule, Severity
@@ -58,6 +59,7 @@ def _merge(findings: Iterable[Finding]) -> list[Finding]:
     return list(merged.values())
 
 
+@paused
 def run_findings(
     snapshot: Snapshot,
     *,

@@ -9,6 +9,7 @@ ExternalSecret / PushSecret nodes.
 
 from __future__ import annotations
 
+from irsa_lib.collector import paused
 from irsa_lib.graph.assume import add_assume_edges
 from irsa_lib.graph.aws import AwsView
 from irsa_lib.graph.context import BuildContext
@@ -73,6 +74,7 @@ def coverage_gaps(snapshot: Snapshot) -> list[Gap]:
     return out
 
 
+@paused
 def build_graph(snapshot: Snapshot, *, inventory: Inventory | None = None) -> AccessGraph:
     """Build the access graph of a snapshot.
 

@@ -36,6 +36,7 @@ __all__ = [
     "DECISION_STYLES",
     "SEVERITY_STYLES",
     "emit",
+    "emit_parts",
     "fold",
     "join",
     "make_console",
@@ -91,11 +92,36 @@ def emit(console: Console, text: Text | str, *, indent: int = 0, hang: int = 2) 
     after the first ``hang`` more; a token longer than the line (an ARN) stays whole on its own line."""
     text = text if isinstance(text, Text) else plain(text)
     if console.soft_wrap:
+        if _writes_plain(console) and "\t" not in text.plain:
+            # what rich would print here, without its per-line rendering (the bulk of `irsa access`
+            # on 100,000 rows): no colour, no wrapping, nothing to expand
+            console.file.write(" " * indent + text.plain + "\n")
+            return
         console.print(Text(" " * indent) + text, crop=False, soft_wrap=True)
         return
     for i, line in enumerate(_wrap(text, max(console.width - indent - hang, 20))):
         pad = indent + (hang if i else 0)
         console.print(Text(" " * pad) + line, no_wrap=True, overflow="ignore", crop=False)
+
+
+def emit_parts(
+    console: Console, parts: Iterable[tuple[Any, str]], *, sep: str = "  ", indent: int = 0, hang: int = 2
+) -> None:
+    """``emit(console, join(plain(text, style) for text, style in parts, sep))``, without building a
+    rich text for each part when the console writes plain text (a table of 100,000 rows to a file)."""
+    parts = list(parts)
+    if console.soft_wrap and _writes_plain(console):
+        line = sep.join(safe(t) for t, _ in parts)
+        if "\t" not in line:
+            console.file.write(" " * indent + line + "\n")
+            return
+    emit(console, join((plain(t, style) for t, style in parts), sep), indent=indent, hang=hang)
+
+
+def _writes_plain(console: Console) -> bool:
+    """The console writes text as it is: no colour system, not recording, not capturing (rich's
+    buffer depth, read defensively: anything unexpected means "let rich print it")."""
+    return console.color_system is None and not console.record and getattr(console, "_buffer_index", 1) == 0
 
 
 def _wrap(text: Text, width: int) -> list[Text]:
