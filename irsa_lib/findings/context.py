@@ -130,6 +130,19 @@ class FindingContext:
                 out.setdefault(r.nodes[0], set()).add(r.secret_name)
         return out
 
+    def readers(self, value: str) -> list[str]:
+        """``cluster/namespace/name`` of the subjects the access rows let read the value node ``value``."""
+        return sorted(self._readers_by_value.get(value, ()))
+
+    @cached_property
+    def _readers_by_value(self) -> dict[str, set[str]]:
+        """Subjects of the access rows, by the row's last node (one pass, not one per value)."""
+        out: dict[str, set[str]] = {}
+        for r in self.access_rows:
+            if r.nodes:
+                out.setdefault(r.nodes[-1], set()).add(f"{r.cluster}/{r.namespace or '-'}/{r.service_account}")
+        return out
+
     def edge_targets(self, node: str, mechanism: Mechanism) -> list[str]:
         """Graph nodes ``node`` has a ``mechanism`` edge to (empty without a graph or that node)."""
         g = self.graph
