@@ -10,7 +10,7 @@ questions, and, when an access graph is given, its effective-access rows. Rules 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from functools import cached_property
 from typing import Any
 
@@ -58,15 +58,31 @@ def describe_gap(c: Coverage) -> str:
     return f"{c.source} {c.service} in {c.scope}{what} was not collected: {c.status}{err}"
 
 
+def readers_by_value(rows: Iterable[AccessRow]) -> dict[str, set[str]]:
+    """``cluster/namespace/name`` of the subjects of ``rows``, by the value node they read (one pass)."""
+    out: dict[str, set[str]] = {}
+    for r in rows:
+        if r.nodes:
+            out.setdefault(r.nodes[-1], set()).add(f"{r.cluster}/{r.namespace or '-'}/{r.service_account}")
+    return out
+
+
 class FindingContext:
     """Read-only view of one snapshot for the rules, with indexes built on first use."""
 
     def __init__(
-        self, snapshot: Snapshot, *, graph: AccessGraph | None = None, inventory: Inventory | None = None
+        self,
+        snapshot: Snapshot,
+        *,
+        graph: AccessGraph | None = None,
+        inventory: Inventory | None = None,
+        readers: Mapping[str, set[str]] | None = None,
     ) -> None:
         self.snapshot = snapshot
         self.graph = graph
         self._inventory = inventory
+        self._readers = readers
+        """:meth:`readers` worked out elsewhere (from the rows of every cluster, partitioned), or None."""
         self.decisions: dict[tuple[str, str, str], Decision] = {}
         """Evaluator answers by (principal, action, resource), filled by ``findings.reach``."""
         self.cross_account_denials: dict[tuple[str, str], bool] = {}
@@ -129,6 +145,14 @@ class FindingContext:
             if r.nodes:
                 out.setdefault(r.nodes[0], set()).add(r.secret_name)
         return out
+
+    def readers(self, value: str) -> list[str]:
+        """``cluster/namespace/name`` of the subjects the access rows let read the value node ``value``."""
+        return sorted(self._readers_by_value.get(value, ()))
+
+    @cached_property
+    def _readers_by_value(self) -> Mapping[str, set[str]]:
+        return self._readers if self._readers is not None else readers_by_value(self.access_rows)
 
     def edge_targets(self, node: str, mechanism: Mechanism) -> list[str]:
         """Graph nodes ``node`` has a ``mechanism`` edge to (empty without a graph or that node)."""

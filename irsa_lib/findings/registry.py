@@ -76,12 +76,16 @@ def run_findings(
     A resource judged ``fail`` by a rule is not also reported ``unknown`` by it.
     """
     ctx = FindingContext(snapshot, graph=graph, inventory=inventory)
-    out: list[Finding] = []
-    for rule in select_rules(rules):
-        found = _merge(rule.check(ctx))
-        failed = {f.resource for f in found if f.status == "fail"}
-        out.extend(f for f in found if f.status == "fail" or f.resource not in failed)
-    return sorted(out, key=sort_key)
+    return sorted((f for rule in select_rules(rules) for f in settle(rule.check(ctx))), key=sort_key)
+
+
+def settle(found: Iterable[Finding]) -> list[Finding]:
+    """One rule's findings as reported: one per (resource, status), and a resource judged ``fail`` not
+    also ``unknown``. Settling the concatenation of settled parts equals settling the whole (the
+    partitioned analysis merges a rule's parts this way)."""
+    merged = _merge(found)
+    failed = {f.resource for f in merged if f.status == "fail"}
+    return [f for f in merged if f.status == "fail" or f.resource not in failed]
 
 
 def at_or_above(findings: Iterable[Finding], threshold: Severity) -> list[Finding]:

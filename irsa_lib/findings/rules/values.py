@@ -11,7 +11,6 @@ from irsa_lib.findings.reach import Target
 from irsa_lib.findings.rules.common import limit
 from irsa_lib.graph.aws import is_plaintext
 from irsa_lib.graph.schema import param_id
-from irsa_lib.model import SSMParameter
 from irsa_lib.policy.kms import key_state_blocks
 from irsa_lib.resolve import parameter_paths
 
@@ -124,18 +123,10 @@ def check_f30(ctx: FindingContext) -> Iterator[Finding]:
             evidence.append(f"its name says {', '.join(words)}")
         if beside:
             evidence.append(f"it sits under {path} beside SecureString(s) {limit(sorted(beside), 5)}")
-        readers = _readers(ctx, p)
+        readers = ctx.readers(param_id(p.arn))
         if readers:
             evidence.append(f"readable by {len(readers)} subject(s): {limit(readers, 5)}")
         yield F30.fail(p.arn, *evidence, severity=Severity.HIGH if words else None)
-
-
-def _readers(ctx: FindingContext, p: SSMParameter) -> list[str]:
-    """Subjects the access rows let read the parameter (empty without a graph)."""
-    node = param_id(p.arn)
-    return sorted(
-        {f"{r.cluster}/{r.namespace or '-'}/{r.service_account}" for r in ctx.access_rows if r.nodes[-1:] == (node,)}
-    )
 
 
 RULES = (Rule(F29, check_f29), Rule(F30, check_f30))
