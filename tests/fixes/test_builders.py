@@ -32,6 +32,7 @@ from tests.graph.factory import (
     namespace,
     param,
     param_arn,
+    rbac_grant,
     role,
     role_arn,
     sa,
@@ -86,6 +87,33 @@ def test_f01_without_a_service_account_using_the_role_removes_the_statement_and_
     assert {(r.subject, r.secret_name) for r in proof.removed} == {
         ("any new sa c1/*/*", "/open/db"),
         ("sa c1/app/api", "/open/db"),
+    }
+    assert proof.verified
+
+
+def test_a_read_that_turns_from_direct_to_potential_is_changed_not_removed_and_added() -> None:
+    """svc/api reads through the wildcard trust; after the fix it still could, by running a pod as
+    svc/user (its RBAC lets it create pods there): the same subject and value, another access kind."""
+    snap = snapshot(
+        roles=[
+            role(
+                "open-role",
+                irsa_trust("system:serviceaccount:*:*", op="StringLike"),
+                doc(allow("ssm:GetParameter", param_arn("/open/*")), allow("kms:Decrypt", key_arn("k-open"))),
+            )
+        ],
+        kms_keys=[kms_key("k-open", "alias/open", key_policy_for("open-role"))],
+        ssm_parameters=[param("/open/db", "alias/open")],
+        service_accounts=[sa("svc", "api"), sa("svc", "user", "open-role")],
+        namespaces=[namespace("svc")],
+        **rbac_grant("svc", ("ServiceAccount", "api"), ("create",), "", "pods"),
+    )
+    item, proof = _fix(snap, "F01")
+    assert isinstance(item, Fix)
+    changed = {(a.subject, a.access, b.access) for a, b in proof.changed}
+    assert ("sa c1/svc/api", "direct", "potential") in changed
+    assert proof.added == () and ("sa c1/svc/api", "/open/db") not in {
+        (r.subject, r.secret_name) for r in proof.removed
     }
     assert proof.verified
 
