@@ -118,6 +118,26 @@ def test_a_read_that_turns_from_direct_to_potential_is_changed_not_removed_and_a
     assert proof.verified
 
 
+def test_a_key_statement_loses_only_the_controllers_decrypt() -> None:
+    from irsa_lib.fixes.rules.values import _without_decrypter
+
+    ctrl, svc = role_arn("ctrl"), role_arn("svc")
+    both = {
+        "Sid": "Use",
+        "Effect": "Allow",
+        "Principal": {"AWS": [svc, ctrl]},
+        "Action": ["kms:Decrypt", "kms:Encrypt"],
+    }
+    assert _without_decrypter(both, ctrl) == [
+        {"Sid": "Use", "Effect": "Allow", "Principal": {"AWS": svc}, "Action": ["kms:Decrypt", "kms:Encrypt"]},
+        {"Sid": "UseWithoutDecrypt", "Effect": "Allow", "Principal": {"AWS": ctrl}, "Action": "kms:Encrypt"},
+    ]
+    only = {"Effect": "Allow", "Principal": {"AWS": ctrl}, "Action": "kms:*", "Resource": "*"}
+    assert _without_decrypter(only, ctrl) == []
+    other = {"Effect": "Allow", "Principal": {"AWS": svc}, "Action": "kms:Decrypt"}
+    assert _without_decrypter(other, ctrl) == [other]
+
+
 def _controller_scenario(*, shared_policy: bool, wildcard: bool = False) -> Snapshot:
     """KES reads billing through billing-service-role (roleArn, gated). The controller role also reads
     billing itself: through a managed policy it shares with the service role, or through ``ssm:*``."""
