@@ -17,7 +17,7 @@ import os
 import re
 import shlex
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -39,7 +39,7 @@ class FixResult:
     item: Fix | NoFix
     proof: Proof | None = None
     files: tuple[str, ...] = ()
-    commands: tuple[str, ...] = field(default=())
+    commands: tuple[str, ...] = ()
     """``kubectl`` commands applying the Kubernetes changes (with the written files)."""
 
 
