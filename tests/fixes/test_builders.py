@@ -14,7 +14,7 @@ from irsa_lib.errors import UsageError
 from irsa_lib.findings import Finding
 from irsa_lib.fixes import Fix, NoFix, Verifier, build_fixes, select_findings
 from irsa_lib.fixes.intended import Intent
-from irsa_lib.fixes.model import NewKey, PolicyEdit, Rekey
+from irsa_lib.fixes.model import NewKey, ObjectEdit, PolicyEdit, Rekey
 from irsa_lib.fixes.terraform import terraform
 from irsa_lib.model import KESController, KESDataItem, KESExternalSecret, SecretKeyRef
 from irsa_lib.snapshot import Snapshot
@@ -115,6 +115,65 @@ def test_a_read_that_turns_from_direct_to_potential_is_changed_not_removed_and_a
     assert proof.added == () and ("sa c1/svc/api", "/open/db") not in {
         (r.subject, r.secret_name) for r in proof.removed
     }
+    assert proof.verified
+
+
+def test_f13_binds_the_role_again_in_the_namespaces_whose_secrets_hold_no_aws_value() -> None:
+    """devs read Secrets cluster-wide; billing holds the Secret KES fills from /billing/db, tools only its
+    own Secret, kube-system is a system namespace: one RoleBinding, in tools."""
+    from irsa_lib.model import K8sSecret, PolicyRule, RBACBinding, RBACRole, Subject
+
+    base = _controller_scenario(shared_policy=False)
+    reader = RBACRole(
+        cluster=CLUSTER,
+        name="secret-reader",
+        kind="ClusterRole",
+        rules=(PolicyRule(verbs=("get", "list"), api_groups=("",), resources=("secrets",)),),
+    )
+    binding = RBACBinding(
+        cluster=CLUSTER,
+        name="devs-read-secrets",
+        kind="ClusterRoleBinding",
+        role_kind="ClusterRole",
+        role_name="secret-reader",
+        subjects=(Subject(kind="Group", name="devs"),),
+    )
+    secrets = [
+        K8sSecret(cluster=CLUSTER, namespace=ns, name=name, owner_references=owners)
+        for ns, name, owners in (
+            ("billing", "db", ("ExternalSecret/db",)),
+            ("tools", "cfg", ()),
+            ("kube-system", "x", ()),
+        )
+    ]
+    snap = dataclasses.replace(
+        base,
+        namespaces=(*base.namespaces, namespace("tools"), namespace("kube-system")),
+        rbac_roles=(reader,),
+        rbac_bindings=(binding,),
+        k8s_secrets=tuple(secrets),
+    )
+    item, proof = _fix(snap, "F13")
+    assert isinstance(item, Fix)
+    delete, create = item.changes
+    assert isinstance(delete, ObjectEdit) and delete.after is None and delete.rebuilt
+    assert (
+        isinstance(create, ObjectEdit)
+        and create.before is None
+        and create.after
+        == {
+            "apiVersion": "rbac.authorization.k8s.io/v1",
+            "kind": "RoleBinding",
+            "metadata": {"name": "devs-read-secrets", "namespace": "tools"},
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "secret-reader"},
+            "subjects": [{"kind": "Group", "name": "devs", "apiGroup": "rbac.authorization.k8s.io"}],
+        }
+    )
+    assert {(r.subject, r.secret_name) for r in proof.removed} == {("group c1/devs", "/billing/db")}
+    # narrower, still reported: the RoleBinding in tools reads Secrets there (medium instead of high)
+    assert [(f.rule, f.resource, f.severity.value) for f in proof.introduced] == [
+        ("F13", "c1/tools/RoleBinding/devs-read-secrets", "medium")
+    ]
     assert proof.verified
 
 
