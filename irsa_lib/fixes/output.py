@@ -15,8 +15,9 @@ import difflib
 import json
 import os
 import re
+import shlex
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +39,7 @@ class FixResult:
     item: Fix | NoFix
     proof: Proof | None = None
     files: tuple[str, ...] = ()
-    commands: tuple[str, ...] = field(default=())
+    commands: tuple[str, ...] = ()
     """``kubectl`` commands applying the Kubernetes changes (with the written files)."""
 
 
@@ -63,19 +64,21 @@ def _object_parts(c: ObjectEdit) -> tuple[str, str, str | None]:
     doc = c.after if c.after is not None else c.before
     assert doc is not None
     meta = doc.get("metadata") or {}
-    return str(doc.get("kind", "")), str(meta.get("name", "")), meta.get("namespace")
+    ns = meta.get("namespace")
+    return str(doc.get("kind", "")), str(meta.get("name", "")), str(ns) if ns else None
 
 
 def kubectl(c: ObjectEdit, file: str) -> str:
-    """The command applying one Kubernetes change with its written file."""
+    """The command applying one Kubernetes change with its written file (names shell-quoted)."""
     kind, name, ns = _object_parts(c)
-    where = f" -n {ns}" if ns else ""
+    target = f"{shlex.quote(kind.lower())} {shlex.quote(name)}" + (f" -n {shlex.quote(ns)}" if ns else "")
     if c.after is None:
-        return f"kubectl delete {kind.lower()} {name}{where}"
+        where = f", and remove lines {c.lines[0]}-{c.lines[1]} of {c.path}" if c.path and c.lines else ""
+        return f"kubectl delete {target}{where}"
     if c.before is None:
-        return f"kubectl apply -f {file}"
+        return f"kubectl apply -f {shlex.quote(file)}"
     patch_type = "merge" if c.rebuilt else "json"
-    return f"kubectl patch {kind.lower()} {name}{where} --type {patch_type} --patch-file {file}"
+    return f"kubectl patch {target} --type {patch_type} --patch-file {shlex.quote(file)}"
 
 
 def write_fix(out_dir: str | os.PathLike[str], fix: Fix) -> tuple[list[str], list[str]]:

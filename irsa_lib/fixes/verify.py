@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from irsa_lib.access import AccessRow
 from irsa_lib.analysis import Analysis, analyse
-from irsa_lib.diff import diff_findings, row_key
+from irsa_lib.diff import ROW_KEY, diff_findings
 from irsa_lib.findings import Finding
 from irsa_lib.fixes.intended import Intent
 from irsa_lib.fixes.manifests import ManifestObjects
@@ -33,7 +33,7 @@ class Proof:
     removed: tuple[AccessRow, ...]
     """Rows no longer there: the readers the fix cuts."""
     changed: tuple[tuple[AccessRow, AccessRow], ...]
-    """Rows still there (before, after) whose decision or path changed: still readable another way."""
+    """Rows still there (before, after) whose access kind, decision or path changed: still readable another way."""
     added: tuple[AccessRow, ...]
     """Rows the fix creates: a fix must not grant a read."""
     kept: tuple[AccessRow, ...]
@@ -67,22 +67,18 @@ class Verifier:
     def __init__(self, base: Analysis) -> None:
         self.base = base
         self.intent = Intent(base)
-        self.rows = {row_key(r): r for r in base.rows}
+        self.rows = _by_pair(base.rows)
         self.intended = {k for k, r in self.rows.items() if self.intent.reason(r) is not None}
 
     def verify(self, fix: Fix) -> Proof:
         overlay = apply_fix(self.base.snapshot, fix)
         after = analyse(overlay.snapshot)
         after_intent = Intent(after)
-        new = {row_key(r): r for r in after.rows}
+        new = _by_pair(after.rows)
         touched = {e.target for e in overlay.effects}
         removed = tuple(r for k, r in self.rows.items() if k not in new)
         added = tuple(r for k, r in new.items() if k not in self.rows)
-        changed = tuple(
-            (r, new[k])
-            for k, r in self.rows.items()
-            if k in new and (r.decision, r.path, r.mechanisms) != (new[k].decision, new[k].path, new[k].mechanisms)
-        )
+        changed = tuple((r, new[k]) for k, r in self.rows.items() if k in new and _judged(r) != _judged(new[k]))
         cut = tuple(self.rows[k] for k in sorted(self.intended) if k not in new or after_intent.reason(new[k]) is None)
         kept = tuple(
             new[k]
@@ -130,6 +126,22 @@ def fix_and_verify(
             done += 1
         out.append((item, proof))
     return out
+
+
+PAIR = tuple(k for k in ROW_KEY if k != "access")
+
+
+def _by_pair(rows: Sequence[AccessRow]) -> dict[tuple[str, ...], AccessRow]:
+    """Rows by subject and value (the drift's row key without the access kind): a fix that
+    turns a direct read into a potential one changes the row, it neither removes nor adds one."""
+    out: dict[tuple[str, ...], AccessRow] = {}
+    for r in rows:
+        out.setdefault(tuple(str(getattr(r, k)) for k in PAIR), r)
+    return out
+
+
+def _judged(r: AccessRow) -> tuple[object, ...]:
+    return (r.access, r.decision, r.path, r.mechanisms)
 
 
 def _records(row: AccessRow) -> set[str]:

@@ -14,7 +14,7 @@ from irsa_lib.errors import UsageError
 from irsa_lib.findings import Finding
 from irsa_lib.fixes import Fix, NoFix, Verifier, build_fixes, select_findings
 from irsa_lib.fixes.intended import Intent
-from irsa_lib.fixes.model import NewKey, PolicyEdit, Rekey
+from irsa_lib.fixes.model import NewKey, ObjectEdit, PolicyEdit, Rekey
 from irsa_lib.fixes.terraform import terraform
 from irsa_lib.model import KESController, KESDataItem, KESExternalSecret, SecretKeyRef
 from irsa_lib.snapshot import Snapshot
@@ -32,6 +32,7 @@ from tests.graph.factory import (
     namespace,
     param,
     param_arn,
+    rbac_grant,
     role,
     role_arn,
     sa,
@@ -88,6 +89,112 @@ def test_f01_without_a_service_account_using_the_role_removes_the_statement_and_
         ("sa c1/app/api", "/open/db"),
     }
     assert proof.verified
+
+
+def test_a_read_that_turns_from_direct_to_potential_is_changed_not_removed_and_added() -> None:
+    """svc/api reads through the wildcard trust; after the fix it still could, by running a pod as
+    svc/user (its RBAC lets it create pods there): the same subject and value, another access kind."""
+    snap = snapshot(
+        roles=[
+            role(
+                "open-role",
+                irsa_trust("system:serviceaccount:*:*", op="StringLike"),
+                doc(allow("ssm:GetParameter", param_arn("/open/*")), allow("kms:Decrypt", key_arn("k-open"))),
+            )
+        ],
+        kms_keys=[kms_key("k-open", "alias/open", key_policy_for("open-role"))],
+        ssm_parameters=[param("/open/db", "alias/open")],
+        service_accounts=[sa("svc", "api"), sa("svc", "user", "open-role")],
+        namespaces=[namespace("svc")],
+        **rbac_grant("svc", ("ServiceAccount", "api"), ("create",), "", "pods"),
+    )
+    item, proof = _fix(snap, "F01")
+    assert isinstance(item, Fix)
+    changed = {(a.subject, a.access, b.access) for a, b in proof.changed}
+    assert ("sa c1/svc/api", "direct", "potential") in changed
+    assert proof.added == () and ("sa c1/svc/api", "/open/db") not in {
+        (r.subject, r.secret_name) for r in proof.removed
+    }
+    assert proof.verified
+
+
+def test_f13_binds_the_role_again_in_the_namespaces_whose_secrets_hold_no_aws_value() -> None:
+    """devs read Secrets cluster-wide; billing holds the Secret KES fills from /billing/db, tools only its
+    own Secret, kube-system is a system namespace: one RoleBinding, in tools."""
+    from irsa_lib.model import K8sSecret, PolicyRule, RBACBinding, RBACRole, Subject
+
+    base = _controller_scenario(shared_policy=False)
+    reader = RBACRole(
+        cluster=CLUSTER,
+        name="secret-reader",
+        kind="ClusterRole",
+        rules=(PolicyRule(verbs=("get", "list"), api_groups=("",), resources=("secrets",)),),
+    )
+    binding = RBACBinding(
+        cluster=CLUSTER,
+        name="devs-read-secrets",
+        kind="ClusterRoleBinding",
+        role_kind="ClusterRole",
+        role_name="secret-reader",
+        subjects=(Subject(kind="Group", name="devs"),),
+    )
+    secrets = [
+        K8sSecret(cluster=CLUSTER, namespace=ns, name=name, owner_references=owners)
+        for ns, name, owners in (
+            ("billing", "db", ("ExternalSecret/db",)),
+            ("tools", "cfg", ()),
+            ("kube-system", "x", ()),
+        )
+    ]
+    snap = dataclasses.replace(
+        base,
+        namespaces=(*base.namespaces, namespace("tools"), namespace("kube-system")),
+        rbac_roles=(reader,),
+        rbac_bindings=(binding,),
+        k8s_secrets=tuple(secrets),
+    )
+    item, proof = _fix(snap, "F13")
+    assert isinstance(item, Fix)
+    delete, create = item.changes
+    assert isinstance(delete, ObjectEdit) and delete.after is None and delete.rebuilt
+    assert (
+        isinstance(create, ObjectEdit)
+        and create.before is None
+        and create.after
+        == {
+            "apiVersion": "rbac.authorization.k8s.io/v1",
+            "kind": "RoleBinding",
+            "metadata": {"name": "devs-read-secrets", "namespace": "tools"},
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "secret-reader"},
+            "subjects": [{"kind": "Group", "name": "devs", "apiGroup": "rbac.authorization.k8s.io"}],
+        }
+    )
+    assert {(r.subject, r.secret_name) for r in proof.removed} == {("group c1/devs", "/billing/db")}
+    # narrower, still reported: the RoleBinding in tools reads Secrets there (medium instead of high)
+    assert [(f.rule, f.resource, f.severity.value) for f in proof.introduced] == [
+        ("F13", "c1/tools/RoleBinding/devs-read-secrets", "medium")
+    ]
+    assert proof.verified
+
+
+def test_a_key_statement_loses_only_the_controllers_decrypt() -> None:
+    from irsa_lib.fixes.rules.values import _without_decrypter
+
+    ctrl, svc = role_arn("ctrl"), role_arn("svc")
+    both = {
+        "Sid": "Use",
+        "Effect": "Allow",
+        "Principal": {"AWS": [svc, ctrl]},
+        "Action": ["kms:Decrypt", "kms:Encrypt"],
+    }
+    assert _without_decrypter(both, ctrl) == [
+        {"Sid": "Use", "Effect": "Allow", "Principal": {"AWS": svc}, "Action": ["kms:Decrypt", "kms:Encrypt"]},
+        {"Sid": "UseWithoutDecrypt", "Effect": "Allow", "Principal": {"AWS": ctrl}, "Action": "kms:Encrypt"},
+    ]
+    only = {"Effect": "Allow", "Principal": {"AWS": ctrl}, "Action": "kms:*", "Resource": "*"}
+    assert _without_decrypter(only, ctrl) == []
+    other = {"Effect": "Allow", "Principal": {"AWS": svc}, "Action": "kms:Decrypt"}
+    assert _without_decrypter(other, ctrl) == [other]
 
 
 def _controller_scenario(*, shared_policy: bool, wildcard: bool = False) -> Snapshot:

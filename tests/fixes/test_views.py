@@ -86,3 +86,51 @@ def test_no_verification_starts_past_the_time_budget() -> None:
     frame, verified, total = fixes_frame(analyse(_controller_scenario(shared_policy=True)), budget_seconds=0)
     assert (verified, total) == (0, 1)
     assert list(frame.set_index("rule").loc[["F04"], "proof"]) == ["not verified here (irsa fix verifies it)"]
+
+
+def test_no_output_carries_a_value_from_a_manifest_beside_the_patched_object(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A Secret written in the same file as the workload a fix patches: its data never reaches an output."""
+    from irsa_lib.collect.manifests import load_manifests
+    from irsa_lib.snapshot import merge_snapshots
+
+    value, encoded = "hunter2-manifest-value", "aHVudGVyMi1tYW5pZmVzdC12YWx1ZQ=="
+    tree = tmp_path / "manifests"
+    tree.mkdir()
+    (tree / "app.yaml").write_text(
+        f"""apiVersion: v1
+kind: Secret
+metadata: {{name: db, namespace: app}}
+data: {{password: {encoded}}}
+stringData: {{plain: {value}}}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {{name: api, namespace: app}}
+spec:
+  template:
+    spec:
+      containers:
+        - name: api
+          image: example/api:1
+          env:
+            - name: DB_PASSWORD
+              valueFrom: {{secretKeyRef: {{name: db, key: password}}}}
+""",
+        encoding="utf-8",
+    )
+    snap = save_snapshot(merge_snapshots([snapshot(), load_manifests(tree, cluster="c1")]), tmp_path / "s.json")
+    out = tmp_path / "out"
+    assert (
+        main(["fix", str(snap), "-o", str(out), "--finding", "F14", "--manifests", str(tree), "--cluster", "c1"]) == 0
+    )
+    printed = capsys.readouterr().out
+    assert "verified" in printed
+    assert main(["findings", str(snap), "--format", "sarif", "--manifests", str(tree), "--cluster", "c1"]) == 0
+    printed += capsys.readouterr().out
+    assert '"fixes"' in printed
+    written = [p.read_text(encoding="utf-8") for p in out.rglob("*") if p.is_file()]
+    assert any("secret-db" in text for text in written)  # the volume the fix adds
+    for text in [printed, *written]:
+        assert value not in text and encoded not in text

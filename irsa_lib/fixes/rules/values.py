@@ -29,7 +29,7 @@ from irsa_lib.graph.imds import metadata_leg
 from irsa_lib.model import MetadataOptions, PolicyDocument, Role, SSMParameter
 from irsa_lib.onboarding.policies import reference_key_policy
 
-SSM_READS = SECRET_READ_ACTIONS[:4]
+SSM_READS = ("ssm:GetParameter", "ssm:GetParameters", "ssm:GetParametersByPath", "ssm:GetParameterHistory")
 READS_AND_DECRYPT = (*SECRET_READ_ACTIONS, "kms:Decrypt")
 
 
@@ -173,15 +173,33 @@ def _key_edits(fc: FixContext, role: Role, targets: list[Target]) -> list[Change
         seen.add(key.arn)
         kept: list[Statement] = []
         for st in statements(key.policy):
-            if st.get("Effect") == "Allow" and any(covers(a, ("kms:Decrypt",)) for a in as_list(st.get("Action"))):
-                narrowed = drop_principals(st, lambda p: p == role.arn)
-                if narrowed is None:
-                    continue
-                st = narrowed
-            kept.append(st)
+            kept.extend(_without_decrypter(st, role.arn))
         after = with_statements(key.policy, kept)
         if after != key.policy:
             out.append(PolicyEdit(owner=key.arn, kind="key", before=key.policy, after=after))
+    return out
+
+
+def _without_decrypter(st: Statement, principal: str) -> list[Statement]:
+    """A key policy statement without ``principal``'s kms:Decrypt: the others keep the statement, the
+    principal keeps the statement's other actions (when an entry such as ``kms:*`` also covers
+    Decrypt, it keeps none of them)."""
+    names = (
+        principal in as_list((st.get("Principal") or {}).get("AWS")) if isinstance(st.get("Principal"), dict) else False
+    )
+    actions = as_list(st.get("Action"))
+    if st.get("Effect") != "Allow" or not names or not any(covers(a, ("kms:Decrypt",)) for a in actions):
+        return [st]
+    out = []
+    others = drop_principals(st, lambda p: p == principal)
+    if others is not None:
+        out.append(others)
+    rest = [a for a in actions if not covers(a, ("kms:Decrypt",))]
+    if rest:
+        mine = {**st, "Principal": {"AWS": principal}, "Action": one_or_list(rest)}
+        if isinstance(st.get("Sid"), str) and others is not None:
+            mine["Sid"] = f"{st['Sid']}WithoutDecrypt"  # Sids stay unique within the policy
+        out.append(mine)
     return out
 
 
