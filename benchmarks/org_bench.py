@@ -4,13 +4,15 @@
 local endpoint (``benchmarks.endpoint``) in its own process, seeds one organisation with the largest
 number of member accounts (each small: a role, a key, a parameter, a secret; ``tests.collect.org_seed``),
 then collects the first N members (the others excluded) on a fresh ``LocalCluster`` of W worker
-processes (4 threads each) for every (N, W): seconds, seconds per account, speed-up over one worker
-and efficiency (speed-up / W). The cluster's start is not timed.
+processes (4 threads each) for every (N, W): seconds, seconds per account, speed-up over one worker,
+efficiency (speed-up / W), CPU seconds of the workers and of the endpoint, and the load average at
+start and end. The cluster's start is not timed.
 
-``python -m benchmarks.org_bench analyse --size medium [--workers 2]`` generates a synthetic
-organisation, runs :func:`irsa_lib.analysis.analyse` in a child process (time, peak RSS) and
-:func:`irsa_lib.partitioned.analyse_partitioned` on a ``LocalCluster`` (time, peak RSS of every worker
-process, and whether rows and findings are equal to the single-process ones).
+``python -m benchmarks.org_bench analyse --size xlarge [--workers 2] [--no-single]`` generates a synthetic
+organisation, runs :func:`irsa_lib.analysis.analyse` in a child process (wall and CPU time, peak RSS)
+and :func:`irsa_lib.partitioned.analyse_partitioned` on a ``LocalCluster`` (wall time, CPU time and
+peak RSS of every worker process and of the caller), and compares both answers by digest. At
+``xxlarge`` the rows stay on the workers.
 
 Each prints one JSON line. Run on a quiet machine; on 2 cores the local endpoint (one moto process)
 and the workers share the same two CPUs, which bounds the collection speed-up.
@@ -19,12 +21,14 @@ and the workers share the same two CPUs, which bounds the collection speed-up.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import resource
 import subprocess
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
 from benchmarks.machine import describe
@@ -32,6 +36,27 @@ from benchmarks.machine import describe
 
 def _peak_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _cpu_seconds() -> float:
+    """User + system CPU time of this process so far (a worker's, through ``client.run``)."""
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
+
+
+def _process_cpu_seconds(pid: int) -> float:
+    """User + system CPU time of another process (the local endpoint), from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _digest(rows: Any, findings: Any) -> str:
+    """A hash of the rows and findings, each by its repr, in order: two analyses with the same digest
+    gave the same answer (compared across processes without moving the tables)."""
+    h = hashlib.sha256()
+    for item in (*rows, "--", *findings):
+        h.update(repr(item).encode())
+    return h.hexdigest()[:16]
 
 
 def collect(accounts: list[int], workers: list[int]) -> dict[str, Any]:
@@ -62,12 +87,16 @@ def collect(accounts: list[int], workers: list[int]) -> dict[str, Any]:
             base: float | None = None
             for w in workers:
                 with dask_client(workers=w, threads_per_worker=4) as client:
+                    load = os.getloadavg()[0]
+                    endpoint0, workers0 = _process_cpu_seconds(server.pid), client.run(_cpu_seconds)
                     t0 = time.perf_counter()
                     snap = collect_organization(
                         client, access=MemberAccess(external_id="irsa", endpoint_url=url), regions=(REGION,),
                         exclude=exclude, progress=False,
                     )  # fmt: skip
                     seconds = time.perf_counter() - t0
+                    worker_cpu = sum(v - workers0[k] for k, v in client.run(_cpu_seconds).items())
+                    endpoint_cpu = _process_cpu_seconds(server.pid) - endpoint0
                 collected = len({r.account_id for r in snap.roles})
                 base = base or seconds
                 speedup = base / seconds
@@ -75,6 +104,8 @@ def collect(accounts: list[int], workers: list[int]) -> dict[str, Any]:
                     "accounts": n, "workers": w, "collected_accounts": collected, "seconds": round(seconds, 2),
                     "seconds_per_account": round(seconds / n, 3), "speedup": round(speedup, 2),
                     "efficiency": round(speedup / w, 2), "incomplete": len(snap.incomplete()),
+                    "worker_cpu_seconds": round(worker_cpu, 1), "endpoint_cpu_seconds": round(endpoint_cpu, 1),
+                    "load_at_start": round(load, 2), "load_at_end": round(os.getloadavg()[0], 2),
                 }  # fmt: skip
                 out["runs"].append(run)
                 print(json.dumps(run), file=sys.stderr, flush=True)
@@ -85,22 +116,28 @@ def collect(accounts: list[int], workers: list[int]) -> dict[str, Any]:
 
 
 def _single(size: str) -> dict[str, Any]:
-    """analyse() in this (child) process: time and peak RSS."""
+    """analyse() in this (child) process: wall and CPU time, peak RSS, and the answer's digest."""
     from benchmarks.synthetic import generate
     from irsa_lib.analysis import analyse
 
     snap = generate(size)
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     a = analyse(snap)
     return {
-        "seconds": round(time.perf_counter() - t0, 2), "peak_mib": round(_peak_mib()),
-        "rows": len(a.rows), "findings": len(a.findings),
+        "seconds": round(time.perf_counter() - t0, 1), "cpu_seconds": round(time.process_time() - c0, 1),
+        "peak_mib": round(_peak_mib()), "rows": len(a.rows), "findings": len(a.findings),
+        "digest": _digest(a.rows, a.findings),
     }  # fmt: skip
 
 
 def analyse_sizes(size: str, workers: int, single: bool) -> dict[str, Any]:
+    """The single-process analysis in a child process, then the partitioned one on a fresh LocalCluster.
+
+    Every worker process reports its peak RSS and CPU time; the rows stay on the workers above
+    ``xlarge`` (only their number comes back), so the caller's memory is the snapshot's and the
+    findings'. Up to ``xlarge`` both answers are compared by digest.
+    """
     from benchmarks.synthetic import generate
-    from irsa_lib.analysis import analyse
     from irsa_lib.engine import dask_client
     from irsa_lib.partitioned import analyse_partitioned
 
@@ -112,20 +149,27 @@ def analyse_sizes(size: str, workers: int, single: bool) -> dict[str, Any]:
         )  # fmt: skip
         lines = proc.stdout.strip().splitlines()
         out["single"] = json.loads(lines[-1]) if lines else {"status": "error", "reason": proc.stderr[-500:]}
+        print(json.dumps(out["single"]), file=sys.stderr, flush=True)
     snap = generate(size)
+    keep = size not in ("xxlarge",)
     with dask_client(workers=workers, threads_per_worker=1, memory_limit=None) as client:
-        t0 = time.perf_counter()
-        spread = analyse_partitioned(client, snap)
-        seconds = time.perf_counter() - t0
+        cpu0 = client.run(_cpu_seconds)
+        t0, c0 = time.perf_counter(), time.process_time()
+        spread = analyse_partitioned(client, snap, keep_rows=keep)
+        seconds, caller_cpu = time.perf_counter() - t0, time.process_time() - c0
         peaks = client.run(_peak_mib)
+        cpu = {k: v - cpu0[k] for k, v in client.run(_cpu_seconds).items()}
     out["partitioned"] = {
-        "seconds": round(seconds, 2), "worker_peak_mib": sorted(round(v) for v in peaks.values()),
-        "rows": len(spread.rows), "findings": len(spread.findings), "row_partitions": len(spread.clusters),
+        "seconds": round(seconds, 1), "caller_cpu_seconds": round(caller_cpu, 1),
+        "worker_cpu_seconds": sorted(round(v, 1) for v in cpu.values()),
+        "worker_peak_mib": sorted(round(v) for v in peaks.values()), "caller_peak_mib": round(_peak_mib()),
+        "rows": spread.row_count, "findings": len(spread.findings), "cluster_partitions": len(spread.clusters),
         "rule_partitions": len(spread.rules),
     }  # fmt: skip
-    if single and size in ("tiny", "small", "medium"):
-        reference = analyse(snap)
-        out["equal"] = reference.rows == spread.rows and reference.findings == spread.findings
+    if keep:
+        out["partitioned"]["digest"] = _digest(spread.rows, spread.findings)
+        if single and "digest" in out["single"]:
+            out["equal"] = out["single"]["digest"] == out["partitioned"]["digest"]
     return out
 
 
@@ -136,7 +180,7 @@ def main(argv: list[str] | None = None) -> int:
     c.add_argument("--accounts", default="20,40,80")
     c.add_argument("--workers", default="1,2,4")
     a = sub.add_parser("analyse")
-    a.add_argument("--size", default="medium")
+    a.add_argument("--size", default="xlarge")
     a.add_argument("--workers", type=int, default=2)
     a.add_argument("--no-single", action="store_true", help="skip the single-process run")
     s = sub.add_parser("single")

@@ -231,7 +231,7 @@ def analyse_partitioned(
     wanted = None if rules is None else list(rules)
     ids = () if wanted == [] else tuple(r.id for r in select_rules(wanted))
     clusters = partition_keys(snapshot)
-    [inventory] = client.scatter([Inventory.from_snapshot(snapshot)], hash=False)
+    [inventory] = client.scatter([Inventory.from_snapshot(snapshot)], hash=False, broadcast=True)
     run = inventory.key
     parts = [
         client.submit(analyse_cluster, inventory, c, ids, keep_rows=keep_rows, key=f"irsa-cluster-{c}-{run}")

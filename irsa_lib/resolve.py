@@ -124,6 +124,14 @@ class Inventory:
         default_factory=dict, repr=False
     )
 
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickled as :meth:`from_snapshot` builds it: without the parsed policies and what derives from
+        them (they hold compiled matchers and are rebuilt on use). Dask moves an inventory between
+        worker processes while another task may be filling these caches."""
+        state = dict(self.__dict__)
+        state.update(problems=[], _parsed={}, _principal_sides={}, _resource_sides={}, _paths=None, _org_levels={})
+        return state
+
     @classmethod
     def from_snapshot(cls, snapshot: Snapshot) -> Inventory:
         """Index every record of ``snapshot``."""
