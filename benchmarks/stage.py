@@ -69,14 +69,21 @@ def who_targets(snapshot: Snapshot, n: int = WHO_SAMPLES, *, graph: AccessGraph 
 def report_stage(snapshot_path: Path, out_dir: Path) -> dict[str, Any]:
     """``irsa report --snapshot S -o DIR`` end to end as a user runs it: wall time, peak RSS of the
     largest process (the command or the notebook kernel it starts), the main HTML's size and the
-    data file's, and the first paint and tables-ready times of the page in headless Chromium."""
+    data file's, and the first paint and tables-ready times of the page in headless Chromium.
+
+    The machine may be shared: ``cpu_seconds`` (user + system of the command and every process it
+    waited for, the notebook kernel included) and the load averages before and after say how much of
+    the wall time was this command's own work."""
+    import os
     import shutil
     import subprocess
 
     from benchmarks.browser import paint_time
 
     shutil.rmtree(out_dir, ignore_errors=True)
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    start = resource.getrusage(resource.RUSAGE_CHILDREN)
+    before = start.ru_maxrss
+    load_before = os.getloadavg()
     t0 = time.perf_counter()
     proc = subprocess.run(
         [sys.executable, "-m", "irsa_lib.cli", "report", "--snapshot", str(snapshot_path), "-o", str(out_dir)],
@@ -88,11 +95,16 @@ def report_stage(snapshot_path: Path, out_dir: Path) -> dict[str, Any]:
     seconds = time.perf_counter() - t0
     if proc.returncode != 0:
         raise RuntimeError(f"irsa report failed ({proc.returncode}): {proc.stderr[-1500:]}")
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    end = resource.getrusage(resource.RUSAGE_CHILDREN)
+    peak = end.ru_maxrss
+    load_after = os.getloadavg()
     html = out_dir / "access_report.html"
     data = out_dir / "report_data.js"
     return {
         "seconds": seconds,
+        "cpu_seconds": (end.ru_utime - start.ru_utime) + (end.ru_stime - start.ru_stime),
+        "load_average_before": load_before,
+        "load_average_after": load_after,
         "children_peak_rss_mib": max(peak, before) / 1024,
         "html": str(html),
         "html_bytes": html.stat().st_size,

@@ -196,8 +196,12 @@ def test_write_report_files(tmp_path: Path) -> None:
     payments = next(v for v in values if v["value"] == "/payments/db")
     # no namespace "payments" in this snapshot: no owner, so no reader counts as outside
     assert (payments["owner_namespace"], payments["readers"], payments["readers_outside_owner"]) == ("", 1, 0)
-    data = (tmp_path / "out" / "report_data.js").read_text()
-    assert data.startswith('window["IRSA_REPORT_DATA"] = {') and "sa demo/billing/billing" in data
+    script = (tmp_path / "out" / "report_data.js").read_text()
+    head, tail = 'window["IRSA_REPORT_DATA"] = JSON.parse(', ");\n"
+    assert script.startswith(head) and script.endswith(tail)
+    data = json.loads(json.loads(script[len(head) : -len(tail)]))
+    assert "sa demo/billing/billing" in [s[0] for s in data["subjects"]]
+    assert len(data["rows"]["s"]) == len(json.loads((tmp_path / "out" / "access_rows.json").read_text()))
 
 
 @dataclass(frozen=True)
