@@ -148,7 +148,7 @@ def coverage_table(analysis: Analysis) -> Styler:
 
 def trust_graph(analysis: Analysis, *, focus: Focus | None = None, height: int = 820, **options: Any) -> Html:
     """The trust graph of the analysis, embedded for a notebook (``<iframe srcdoc>``)."""
-    page = render_trust_graph(analysis.graph, focus=focus, findings=analysis.findings, **options)
+    page = render_trust_graph(analysis.graph, focus=focus, findings=analysis.findings, rows=analysis.rows, **options)
     return Html(render_graph_iframe(page, height=height))
 
 
@@ -387,6 +387,6 @@ def write_report_files(
     frames = report_frames(analysis) | aggregate_frames(model) | dict(extra_frames or {})
     written += export_frames(frames, out)
     written.append(write_data(model, out))
-    page = render_trust_graph(analysis.graph, focus=focus, findings=analysis.findings)
+    page = render_trust_graph(analysis.graph, focus=focus, findings=analysis.findings, rows=analysis.rows)
     written.append(write_output(out / "trust-graph.html", page))
     return written
