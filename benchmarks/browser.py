@@ -200,7 +200,7 @@ def draw_time(page: Path, *, timeout: float = 60.0) -> dict[str, Any]:
     if exe is None:
         return {"status": "not available", "reason": "chromium is not installed (apt-get install -y chromium)"}
     html = page.read_text(encoding="utf-8")
-    with tempfile.TemporaryDirectory(prefix="irsa-bench-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="irsa-bench-", ignore_cleanup_errors=True) as tmp:
         copy = Path(tmp) / "page.html"
         copy.write_text(with_hook(html), encoding="utf-8")
         version, state, wall = _poll(
@@ -287,6 +287,8 @@ _PAINT = """JSON.stringify({
   loaded: (performance.getEntriesByType("navigation")[0] || {}).loadEventEnd || null,
   ready: (document.getElementById("irsa-app") || {dataset: {}}).dataset.ready || null,
   readyAt: window.__irsaReadyAt ?? null,
+  marks: Object.fromEntries(performance.getEntriesByType("mark").filter(m => m.name.startsWith("irsa:"))
+                            .map(m => [m.name.slice(5), m.startTime])),
 })"""
 
 
@@ -296,7 +298,7 @@ def paint_time(page: Path, *, timeout: float = 120.0) -> dict[str, Any]:
     exe = chromium()
     if exe is None:
         return {"status": "not available", "reason": "chromium is not installed (apt-get install -y chromium)"}
-    with tempfile.TemporaryDirectory(prefix="irsa-bench-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="irsa-bench-", ignore_cleanup_errors=True) as tmp:
         version, state, wall = _poll(
             exe, page.resolve().as_uri(), Path(tmp), _PAINT, lambda s: s.get("ready") is not None, timeout
         )
@@ -307,6 +309,7 @@ def paint_time(page: Path, *, timeout: float = 120.0) -> dict[str, Any]:
         "load_event_s": _seconds(state.get("loaded")),
         "tables_ready": state.get("ready"),
         "tables_ready_s": _seconds(state.get("readyAt")),
+        "marks_s": {k: _seconds(v) for k, v in (state.get("marks") or {}).items()},
         "wall_s": wall,
     }
 

@@ -26,7 +26,7 @@ if TYPE_CHECKING:  # the load and generate stages import no more than they measu
     from irsa_lib.snapshot import Snapshot
 
 ROOT = Path(__file__).resolve().parent.parent
-STAGES = ("generate", "load", "build", "table", "findings", "who", "render", "pipeline", "report")
+STAGES = ("generate", "load", "build", "table", "findings", "who", "render", "pipeline", "report", "explore")
 
 WHO_SAMPLES = 7
 
@@ -69,14 +69,21 @@ def who_targets(snapshot: Snapshot, n: int = WHO_SAMPLES, *, graph: AccessGraph 
 def report_stage(snapshot_path: Path, out_dir: Path) -> dict[str, Any]:
     """``irsa report --snapshot S -o DIR`` end to end as a user runs it: wall time, peak RSS of the
     largest process (the command or the notebook kernel it starts), the main HTML's size and the
-    data file's, and the first paint and tables-ready times of the page in headless Chromium."""
+    data file's, and the first paint and tables-ready times of the page in headless Chromium.
+
+    The machine may be shared: ``cpu_seconds`` (user + system of the command and every process it
+    waited for, the notebook kernel included) and the load averages before and after say how much of
+    the wall time was this command's own work."""
+    import os
     import shutil
     import subprocess
 
     from benchmarks.browser import paint_time
 
     shutil.rmtree(out_dir, ignore_errors=True)
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    start = resource.getrusage(resource.RUSAGE_CHILDREN)
+    before = start.ru_maxrss
+    load_before = os.getloadavg()
     t0 = time.perf_counter()
     proc = subprocess.run(
         [sys.executable, "-m", "irsa_lib.cli", "report", "--snapshot", str(snapshot_path), "-o", str(out_dir)],
@@ -88,17 +95,56 @@ def report_stage(snapshot_path: Path, out_dir: Path) -> dict[str, Any]:
     seconds = time.perf_counter() - t0
     if proc.returncode != 0:
         raise RuntimeError(f"irsa report failed ({proc.returncode}): {proc.stderr[-1500:]}")
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    end = resource.getrusage(resource.RUSAGE_CHILDREN)
+    peak = end.ru_maxrss
+    load_after = os.getloadavg()
     html = out_dir / "access_report.html"
     data = out_dir / "report_data.js"
     return {
         "seconds": seconds,
+        "cpu_seconds": (end.ru_utime - start.ru_utime) + (end.ru_stime - start.ru_stime),
+        "load_average_before": load_before,
+        "load_average_after": load_after,
         "children_peak_rss_mib": max(peak, before) / 1024,
         "html": str(html),
         "html_bytes": html.stat().st_size,
         "data_bytes": data.stat().st_size if data.exists() else None,
         "side_files_bytes": sum(f.stat().st_size for f in out_dir.iterdir() if f.is_file() and f != html),
         "browser": paint_time(html),
+    }
+
+
+def explore_stage(snapshot_path: Path) -> dict[str, Any]:
+    """The focused "who can read X" view of the explore notebook on an analysed snapshot: what a pick
+    of a value in its explorer costs (the rows, the findings on the focused nodes, and the page
+    fragment with the focused graph), for the values of :func:`who_targets`; the analysis and the
+    explorer's row index (built once per explorer) are made first and timed apart."""
+    from irsa_lib.analysis import analyse
+    from irsa_lib.notebooks import RowIndex, selection, selection_html
+    from irsa_lib.snapshot import load_snapshot
+
+    snap = load_snapshot(snapshot_path)
+    analysis = analyse(snap)
+    t0 = time.perf_counter()
+    index = RowIndex(analysis.rows)
+    index_seconds = time.perf_counter() - t0
+    base = rss_mib()
+    names = {p.arn: p.name for p in snap.ssm_parameters} | {s.arn: s.name for s in snap.secrets}
+    times, answers = [], []
+    for arn in who_targets(snap, graph=analysis.graph):
+        t0 = time.perf_counter()
+        picked = selection(analysis, secret=names[arn], index=index)
+        selection_html(analysis, picked)
+        times.append(time.perf_counter() - t0)
+        answers.append(len(picked.rows))
+    return {
+        "seconds": statistics.median(times),
+        "max_seconds": max(times),
+        "first_seconds": times[0],
+        "index_seconds": index_seconds,
+        "samples": len(times),
+        "answers": answers,
+        "base_rss_mib": base,
     }
 
 
@@ -121,6 +167,8 @@ def run_stage(stage: str, snapshot_path: Path, html_out: Path | None, size: str,
         return out
     if stage == "report":
         return report_stage(snapshot_path, html_out or snapshot_path.with_name(f"{size}-report"))
+    if stage == "explore":
+        return explore_stage(snapshot_path)
     if stage == "load":
         base = rss_mib()
         t0 = time.perf_counter()
@@ -153,6 +201,7 @@ def run_stage(stage: str, snapshot_path: Path, html_out: Path | None, size: str,
         out.update(seconds=time.perf_counter() - t0, base_rss_mib=base, **_graph_size(graph))
         return out
     graph = build_graph(snap)
+    rows = list(effective_access(graph)) if stage == "render" else None  # the overview is drawn from them
     base = rss_mib()
     t0 = time.perf_counter()
     if stage == "findings":
@@ -177,7 +226,7 @@ def run_stage(stage: str, snapshot_path: Path, html_out: Path | None, size: str,
             answers=answers,
         )
     elif stage == "render":
-        data = render_trust_graph(graph).encode("utf-8")
+        data = render_trust_graph(graph, rows=rows).encode("utf-8")
         out["seconds"] = time.perf_counter() - t0
         out["bytes"] = len(data)
         if html_out is not None:

@@ -30,7 +30,7 @@ from irsa_lib.analysis import Analysis
 from irsa_lib.errors import IrsaError, UsageError
 from irsa_lib.render.files import write_output
 from irsa_lib.render.graph_html import Focus
-from irsa_lib.render.graph_view import build_view, locate_findings
+from irsa_lib.render.graph_view import locate_findings, selected_nodes
 from irsa_lib.render.offline import offline_clean
 from irsa_lib.render.report import trust_graph
 from irsa_lib.render.tables import access_frame, findings_frame
@@ -39,6 +39,7 @@ __all__ = [
     "NOTEBOOKS",
     "NotebookError",
     "ReportResult",
+    "RowIndex",
     "Selection",
     "choices",
     "execute_notebook",
@@ -241,6 +242,37 @@ class Selection:
     description: str
 
 
+SHOWN_ROWS = 200
+"""Access rows the explorer shows as a table (it says "N of M"; ``Selection.rows`` holds every one)."""
+
+
+class RowIndex:
+    """The access rows of an analysis by value (name and ARN), namespace and service account name,
+    built once so that each pick of the explorer reads only its own rows."""
+
+    def __init__(self, rows: Iterable[Any]) -> None:
+        self.rows = list(rows)
+        self.by: dict[str, dict[str, list[Any]]] = {"secret": {}, "namespace": {}, "service_account": {}}
+        get = _reader(self.rows)
+        for r in self.rows:
+            for key in {get(r, "secret_name"), get(r, "secret_arn")}:
+                self.by["secret"].setdefault(str(key), []).append(r)
+            self.by["namespace"].setdefault(str(get(r, "namespace")), []).append(r)
+            self.by["service_account"].setdefault(str(get(r, "service_account")), []).append(r)
+
+    def candidates(self, **picked: str | None) -> list[Any]:
+        """The rows that can match the picks: those of the most selective pick given, else all."""
+        lists = [self.by[k].get(v, []) for k, v in picked.items() if v and k in self.by]
+        return min(lists, key=len) if lists else self.rows
+
+
+def _reader(rows: list[Any]) -> Any:
+    """Reads a field of rows like ``rows[0]``: access rows, or their JSON form (mappings)."""
+    if rows and isinstance(rows[0], Mapping):
+        return lambda r, name: r.get(name)
+    return lambda r, name: getattr(r, name, None)
+
+
 def selection(
     analysis: Analysis,
     *,
@@ -248,13 +280,17 @@ def selection(
     namespace: str | None = None,
     service_account: str | None = None,
     secret: str | None = None,
+    index: RowIndex | None = None,
 ) -> Selection:
     """The access paths, the graph focus and the findings for the picked objects (``None`` = any).
 
     The findings shown are those about the nodes the focused graph shows (all of them when
-    nothing is picked).
+    nothing is picked). ``index``: the analysis's rows indexed once (:class:`RowIndex`), for
+    repeated picks.
     """
-    rows = rows_for(analysis.rows, cluster=cluster, namespace=namespace, service_account=service_account, secret=secret)
+    picked = {"namespace": namespace, "service_account": service_account, "secret": secret}
+    candidates = analysis.rows if index is None else index.candidates(**picked)
+    rows = rows_for(candidates, cluster=cluster, namespace=namespace, service_account=service_account, secret=secret)
     frame = access_frame(rows)
     if service_account:
         sa = "/".join(p for p in (cluster, namespace, service_account) if p) if namespace else service_account
@@ -268,7 +304,7 @@ def selection(
     if focus == Focus():
         chosen = list(analysis.findings)
     else:
-        shown = {n.id for n in build_view(analysis.graph, focus=focus, aggregate=False).nodes}
+        shown = {str(n) for n in selected_nodes(analysis.graph, focus)}
         located = locate_findings(analysis.graph, analysis.findings)
         chosen = [f for node, found in located.items() if str(node) in shown for f in found]
     described = ", ".join(
@@ -293,10 +329,8 @@ def rows_for(
     secret: str | None = None,
 ) -> list[Any]:
     """The access rows matching every given selector (``secret``: name or ARN)."""
-
-    def get(r: Any, name: str) -> Any:
-        return r.get(name) if isinstance(r, Mapping) else getattr(r, name, None)
-
+    rows = list(rows)
+    get = _reader(rows)
     out = []
     for r in rows:
         if cluster and get(r, "cluster") != cluster:
@@ -313,27 +347,32 @@ def rows_for(
 
 def choices(analysis: Analysis) -> dict[str, list[str]]:
     """The values each picker offers, from the access rows (sorted, unique)."""
-    frame = access_frame(analysis.rows)
-    if frame.empty:
-        return {"cluster": [], "namespace": [], "service_account": [], "secret": []}
+    rows = list(analysis.rows)
+    get = _reader(rows)
     return {
-        "cluster": sorted(set(frame["cluster"])),
-        "namespace": sorted(set(frame["namespace"])),
-        "service_account": sorted(set(frame["service_account"])),
-        "secret": sorted(set(frame["secret_name"])),
+        key: sorted({str(get(r, field)) for r in rows if get(r, field) is not None})
+        for key, field in (
+            ("cluster", "cluster"),
+            ("namespace", "namespace"),
+            ("service_account", "service_account"),
+            ("secret", "secret_name"),
+        )
     }
 
 
 def selection_html(analysis: Analysis, sel: Selection) -> str:
-    """What the explorer shows for a selection, as one HTML fragment (escaped by pandas and the renderer)."""
+    """What the explorer shows for a selection, as one HTML fragment (escaped by pandas and the renderer):
+    the first :data:`SHOWN_ROWS` access rows (saying how many there are), the focused graph, the findings."""
     from html import escape
 
     from irsa_lib.render.tables import style_access_rows, style_findings
 
+    total = len(sel.rows)
+    part = f"{total}" if total <= SHOWN_ROWS else f"the first {SHOWN_ROWS} of {total} (view.rows holds all)"
     return "\n".join(
         [
-            f"<h4>Access paths: {len(sel.rows)} ({escape(sel.description)})</h4>",
-            style_access_rows(sel.rows, uuid="explore-rows").to_html(),
+            f"<h4>Access paths: {escape(part)} ({escape(sel.description)})</h4>",
+            style_access_rows(sel.rows.head(SHOWN_ROWS), uuid="explore-rows").to_html(),
             str(trust_graph(analysis, focus=sel.focus, height=600)),
             f"<h4>Findings: {len(sel.findings)}</h4>",
             style_findings(sel.findings, uuid="explore-findings").to_html(),
@@ -345,11 +384,13 @@ def explorer(analysis: Analysis) -> Any:
     """An ipywidgets panel: four pickers, and below them the paths, the graph and the findings.
 
     The result area is an ``HTML`` widget whose value is replaced on every pick (an ``Output``
-    widget would make headless papermill runs wait for a front end that never comes).
+    widget would make headless papermill runs wait for a front end that never comes). The rows are
+    indexed once (:class:`RowIndex`), so a pick reads only its own rows.
     """
     import ipywidgets as widgets
 
     options = choices(analysis)
+    index = RowIndex(analysis.rows)
     pickers = {
         key: widgets.Dropdown(options=[("(any)", None), *[(v, v) for v in values]], description=key.replace("_", " "))
         for key, values in options.items()
@@ -358,7 +399,7 @@ def explorer(analysis: Analysis) -> Any:
 
     def refresh(_: Any = None) -> None:
         picked = {k: w.value for k, w in pickers.items()}
-        result.value = selection_html(analysis, selection(analysis, **picked))
+        result.value = selection_html(analysis, selection(analysis, index=index, **picked))
 
     for w in pickers.values():
         w.observe(refresh, names="value")

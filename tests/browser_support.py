@@ -99,11 +99,13 @@ def load_dom(page: Path, work: Path, *, name: str = "dom", budget_ms: int = 8000
     return PageDom(dom=proc.stdout, requests=page_requests(work / f"{name}.netlog.json"))
 
 
-def run_in_page(page: Path, work: Path, script: str, *, name: str = "probe", budget_ms: int = 60000) -> PageAnswer:
+def run_in_page(
+    page: Path, work: Path, script: str, *, name: str = "probe", budget_ms: int = 60000, fragment: str = ""
+) -> PageAnswer:
     """Open a copy of ``page`` (in its own folder, so its side files resolve) with ``script`` appended,
-    in headless Chromium; ``script`` puts its answer as JSON text into ``<pre id="probe">``. Returns
-    that answer and the requests the page made. The script runs in the real page: it waits for what
-    it needs (``await`` is allowed; it is wrapped in an async function)."""
+    in headless Chromium, at ``#fragment`` if given; ``script`` puts its answer as JSON text into
+    ``<pre id="probe">``. Returns that answer and the requests the page made. The script runs in the
+    real page: it waits for what it needs (``await`` is allowed; it is wrapped in an async function)."""
     assert CHROMIUM, SKIP_REASON
     probe = page.with_name(f"{page.stem}.{name}.html")
     body = (
@@ -111,7 +113,8 @@ def run_in_page(page: Path, work: Path, script: str, *, name: str = "probe", bud
         f" try {{ {script} }} catch (e) {{ out.textContent = JSON.stringify({{error: String(e)}}); }} }})();</script>"
     )
     probe.write_text(page.read_text(encoding="utf-8") + body, encoding="utf-8")
-    proc = _run([*_chromium(work, name, budget_ms), "--window-size=1400,1000", "--dump-dom", probe.resolve().as_uri()])
+    url = probe.resolve().as_uri() + (f"#{fragment}" if fragment else "")
+    proc = _run([*_chromium(work, name, budget_ms), "--window-size=1400,1000", "--dump-dom", url])
     match = re.search(r'<pre id="probe">(.*?)</pre>', proc.stdout, re.DOTALL)
     text = html.unescape(match.group(1)) if match else ""
     if not text:

@@ -1,7 +1,8 @@
-"""The report on the synthetic organisation ``small`` (500 service accounts, 6,250 values, ~290,000
+"""The report on the synthetic organisation ``small`` (500 service accounts, 6,250 values, ~350,000
 access rows), in headless Chromium: every row is reachable by the table search, a value's focused
 graph shows every reader ``irsa access`` lists for it and the value's KMS key, the graph's nodes lie
-inside its frame, and no request leaves the page."""
+inside its frame, a team's section opens on one click with its subjects, its values, who outside
+reads them and its findings, and no request leaves the page."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -73,8 +75,8 @@ def test_search_finds_a_row_the_old_report_left_out_and_the_graph_shows_every_re
         + f"""
 const t = R.tables["irsa-access"];
 t.search({json.dumps(last["subject"] + " " + value)}).draw();
-const found = t.rows({{search: "applied"}}).data().toArray().slice(0, 50);
-const total = t.rows().count();
+const found = t.rows().data().toArray();  // the first page of the matching rows
+const total = t.page.info().recordsTotal;
 const v = R.focusValue({json.dumps(value)});
 const net = R.network, box = document.getElementById("irsa-graph");
 const pos = net.getPositions();
@@ -98,3 +100,85 @@ out.textContent = JSON.stringify({{found, total, focus: R.focus, n, outside}});
     assert key_label in focus["nodes"] and value in " ".join(focus["nodes"])
     assert answer["n"] == len(focus["nodes"]) and answer["outside"] == 0  # fitted to its frame
     assert leaving_requests(result.requests) == []
+
+
+TEAM = """
+const T = R.teamTables, tables = {};
+for (const k in T) {
+  const t = R.tables[T[k]];
+  t.page.len(-1).draw();  // every row of the team's table on one page
+  tables[k] = {total: t.page.info().recordsTotal, rows: t.rows().data().toArray()};
+}
+const panel = document.getElementById("irsa-team");
+out.textContent = JSON.stringify({
+  hidden: panel.hidden, title: document.getElementById("irsa-team-title").textContent, hash: location.hash,
+  tables, focus: R.focus,
+});
+"""
+
+
+def test_a_team_section_opens_on_one_click_with_what_the_team_owns_and_who_reads_it(
+    small_report: Path, tmp_path: Path
+) -> None:
+    rows = access_rows(small_report)
+    with (small_report / "findings.csv").open(newline="", encoding="utf-8") as f:
+        findings = list(csv.DictReader(f))
+    script = (
+        WAIT
+        + """
+const row = document.querySelector("#irsa-namespaces tbody tr");  // the first team: most read from outside
+const team = row.cells[0].textContent;
+row.click();
+"""
+        + TEAM.replace("JSON.stringify({", "JSON.stringify({team, ")
+    )
+    result = run_in_page(small_report / "access_report.html", tmp_path, script)
+    answer = result.answer
+    assert "error" not in answer, answer
+    cluster, ns = answer["team"].split("/", 1)
+    assert not answer["hidden"] and answer["title"] == f"Team {cluster}/{ns}"
+    assert answer["hash"] == f"#team={cluster}%2F{ns}"
+    check_team(answer, cluster, ns, rows, findings)
+    assert leaving_requests(result.requests) == []
+
+    # the section's address opens it directly
+    opened = run_in_page(
+        small_report / "access_report.html", tmp_path, WAIT + TEAM, name="hash", fragment=f"team={cluster}%2F{ns}"
+    )
+    assert opened.answer["title"] == f"Team {cluster}/{ns}" and opened.answer["tables"] == answer["tables"]
+
+
+def check_team(
+    answer: dict[str, Any], cluster: str, ns: str, rows: list[dict[str, str]], findings: list[dict[str, str]]
+) -> None:
+    """The team's tables against the full access table written beside the report: a value belongs to
+    the namespace its name starts with; a reader is outside when its namespace differs."""
+
+    def owned(r: dict[str, str]) -> bool:
+        return r["secret_name"].strip("/").split("/", 1)[0] == ns
+
+    tables = answer["tables"]
+    mine = {r["subject"] for r in rows if (r["cluster"], r["namespace"]) == (cluster, ns)}
+    assert {r[0] for r in tables["subjects"]["rows"]} == mine and tables["subjects"]["total"] == len(mine)
+    values = {r["secret_name"] for r in rows if owned(r)}
+    assert values and {r[0] for r in tables["values"]["rows"]} == values
+    outside = {(r["subject"], r["secret_name"]) for r in rows if owned(r) and r["namespace"] != ns}
+    assert outside and {(r[0], r[2]) for r in tables["outside"]["rows"]} == outside
+    assert tables["outside"]["total"] == len(outside)
+    # findings on its objects and on its values are among its findings
+    arns = {r["secret_arn"] for r in rows if owned(r)}
+    own = {
+        (f["rule"], f["resource"])
+        for f in findings
+        if f["resource"].startswith(f"{cluster}/{ns}/") or f["resource"] in (f"{cluster}/Namespace/{ns}", *arns)
+    }
+    listed = {(f[1], f[4]) for f in tables["findings"]["rows"]}
+    assert own and own <= listed
+    # the graph draws who can read its values: every reader, inside and outside the namespace
+    readers = {r["subject"] for r in rows if owned(r)}
+    focus = answer["focus"]
+    assert focus["title"] == f"who can read the values {cluster}/{ns} owns"
+    assert focus["rows"] == sum(1 for r in rows if owned(r))
+    assert set(focus["readers"]) <= readers
+    if focus["shown"] == focus["rows"]:
+        assert set(focus["readers"]) == readers

@@ -270,8 +270,8 @@ def test_report_loads_offline_and_its_graphs_draw(report: ReportResult, tmp_path
         const R = window.irsaReport;
         out.textContent = JSON.stringify({
           ready: app.dataset.ready,
-          access: R.tables["irsa-access"].rows().count(),
-          findings: R.tables["irsa-findings"].rows().count(),
+          access: R.tables["irsa-access"].page.info().recordsTotal,
+          findings: R.tables["irsa-findings"].page.info().recordsTotal,
           drawn: R.network ? Object.keys(R.network.getPositions()).length : 0,
           focus: R.focus.title,
         });

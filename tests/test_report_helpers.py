@@ -196,8 +196,12 @@ def test_write_report_files(tmp_path: Path) -> None:
     payments = next(v for v in values if v["value"] == "/payments/db")
     # no namespace "payments" in this snapshot: no owner, so no reader counts as outside
     assert (payments["owner_namespace"], payments["readers"], payments["readers_outside_owner"]) == ("", 1, 0)
-    data = (tmp_path / "out" / "report_data.js").read_text()
-    assert data.startswith('window["IRSA_REPORT_DATA"] = {') and "sa demo/billing/billing" in data
+    script = (tmp_path / "out" / "report_data.js").read_text()
+    head, tail = 'window["IRSA_REPORT_DATA"] = JSON.parse(', ");\n"
+    assert script.startswith(head) and script.endswith(tail)
+    data = json.loads(json.loads(script[len(head) : -len(tail)]))
+    assert "sa demo/billing/billing" in [s[0] for s in data["subjects"]]
+    assert len(data["rows"]["s"]) == len(json.loads((tmp_path / "out" / "access_rows.json").read_text()))
 
 
 @dataclass(frozen=True)
@@ -291,3 +295,25 @@ def test_explorer_panel_updates_on_picks() -> None:
     namespace.value = "billing"
     assert "Access paths: 1 (namespace billing)" in result.value
     assert "srcdoc=" in result.value
+
+
+def test_the_explorer_index_gives_the_answers_of_a_full_scan(monkeypatch: pytest.MonkeyPatch) -> None:
+    from irsa_lib import notebooks
+    from irsa_lib.notebooks import RowIndex, selection_html
+
+    a = analysis()
+    index = RowIndex(a.rows)
+    for pick in (
+        {"secret": "/payments/db"},
+        {"secret": ROWS[1]["secret_arn"]},
+        {"namespace": "billing"},
+        {"cluster": "demo", "namespace": "billing", "service_account": "billing"},
+        {"service_account": "nobody"},
+        {},
+    ):
+        scanned, indexed = selection(a, **pick), selection(a, index=index, **pick)  # type: ignore[arg-type]
+        assert scanned.rows.equals(indexed.rows) and scanned.findings.equals(indexed.findings), pick
+    # a long table is cut, saying so
+    monkeypatch.setattr(notebooks, "SHOWN_ROWS", 1)
+    page = selection_html(a, selection(a, index=index))
+    assert "Access paths: the first 1 of 2 (view.rows holds all) (everything)" in page

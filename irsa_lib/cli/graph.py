@@ -44,7 +44,9 @@ def run(args: argparse.Namespace) -> int:
     )
     aggregate = {"auto": None, "always": True, "never": False}[args.aggregate]
     title = args.title or f"Trust graph: {args.snapshot} ({snapshot.created_at})"
-    page = render_trust_graph(analysis.graph, focus=focus, findings=analysis.findings, title=title, aggregate=aggregate)
+    page = render_trust_graph(
+        analysis.graph, focus=focus, findings=analysis.findings, rows=analysis.rows, title=title, aggregate=aggregate
+    )
     path = write_output(args.output, page)
     print(f"wrote {path} ({focus.describe()})")
     return 0

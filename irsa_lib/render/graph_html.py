@@ -26,14 +26,15 @@ from __future__ import annotations
 import html
 import json
 import re
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from typing import Any
 
 from irsa_lib.findings import Finding
 from irsa_lib.graph.schema import NodeType
-from irsa_lib.render.graph_view import Focus, GraphView, ViewEdge, ViewNode, build_view
+from irsa_lib.render.graph_view import Focus, GraphView, ViewEdge, ViewNode, build_view, nx_graph
 from irsa_lib.render.offline import offline_clean
+from irsa_lib.render.overview import OVERVIEW_ABOVE, overview_view
 
 __all__ = ["EDGE_STYLES", "NODE_STYLES", "Focus", "render_graph_iframe", "render_trust_graph", "render_view"]
 
@@ -83,6 +84,8 @@ EDGE_STYLES: Mapping[str, EdgeStyle] = {
 }
 FINDING_BORDER = "#d62728"
 LARGE_GRAPH = 400
+EDGE_LABELS_UP_TO = 60
+"""Views with more edges than this name each edge's mechanisms on hover only (the labels would overlap)."""
 
 
 def render_trust_graph(
@@ -90,6 +93,7 @@ def render_trust_graph(
     *,
     focus: Focus | None = None,
     findings: Iterable[Finding] = (),
+    rows: Sequence[Any] | None = None,
     title: str = "Trust graph",
     height: str = "780px",
     aggregate: bool | None = None,
@@ -101,8 +105,15 @@ def render_trust_graph(
     ``focus`` narrows the view (namespace, service account, secret, secrets-only); ``findings``
     (objects with ``resource``, ``rule``, ``severity``, ``title``) highlight the nodes they are about.
     See :func:`irsa_lib.render.graph_view.build_view` for ``aggregate``, ``max_nodes`` and
-    ``max_parameters``.
+    ``max_parameters``. With the analysis's access ``rows``, no focus and ``aggregate`` left automatic,
+    a graph of more than :data:`~irsa_lib.render.overview.OVERVIEW_ABOVE` connected nodes is drawn as
+    the overview of its riskiest chains (:func:`irsa_lib.render.overview.overview_view`).
     """
+    whole = focus is None or focus == Focus()
+    if rows is not None and whole and aggregate is None:
+        g = nx_graph(graph)
+        if sum(1 for _, degree in g.degree() if degree) > OVERVIEW_ABOVE:
+            return render_view(overview_view(g, rows, findings), title=title, height=height)
     view = build_view(
         graph,
         focus=focus,
@@ -121,7 +132,10 @@ def render_view(view: GraphView, *, title: str = "Trust graph", height: str = "7
     ids = {n.id: f"n{i}" for i, n in enumerate(view.nodes)}
     net = Network(height=height, width="100%", directed=True, cdn_resources="in_line", heading="")
     net.nodes = [_vis_node(ids[n.id], n) for n in view.nodes]
-    net.edges = [_vis_edge(ids, e) for e in view.edges]
+    labelled = len(view.edges) <= EDGE_LABELS_UP_TO
+    if not labelled:
+        view = replace(view, notices=(*view.notices, "Hover an edge for its mechanism and evidence."))
+    net.edges = [_vis_edge(ids, e, labelled=labelled) for e in view.edges]
     net.options = _options(len(view.nodes))
     page: str = net.generate_html()
     return _postprocess(page, view, title)
@@ -169,12 +183,12 @@ def _vis_node(vid: str, n: ViewNode) -> dict[str, Any]:
     }
 
 
-def _vis_edge(ids: Mapping[str, str], e: ViewEdge) -> dict[str, Any]:
+def _vis_edge(ids: Mapping[str, str], e: ViewEdge, *, labelled: bool = True) -> dict[str, Any]:
     style = EDGE_STYLES.get(e.decision, EDGE_STYLES["potential"])
     return {
         "from": ids[e.source],
         "to": ids[e.target],
-        "label": " + ".join(e.mechanisms),
+        "label": " + ".join(e.mechanisms) if labelled else "",
         "title": _safe_title(e.title),
         "color": {"color": style.color, "highlight": "#000000"},
         "dashes": style.dashes,

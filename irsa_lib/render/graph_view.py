@@ -12,8 +12,9 @@ hover text is built (``GraphView`` titles are safe HTML fragments).
 from __future__ import annotations
 
 import html
+import weakref
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,6 +32,7 @@ __all__ = [
     "build_view",
     "locate_findings",
     "nx_graph",
+    "selected_nodes",
 ]
 
 # Node types are irsa_lib.graph.schema's (NodeType is a str enum, so nodes read from a graph compare
@@ -105,6 +107,19 @@ class GraphView:
     notices: tuple[str, ...] = ()
     """Plain-text sentences saying what was collapsed or filtered out."""
     node_types: tuple[str, ...] = field(default=())
+
+
+_INDEXES: weakref.WeakKeyDictionary[Any, dict[str, tuple[int, Any]]] = weakref.WeakKeyDictionary()
+
+
+def _index(g: nx.MultiDiGraph, name: str, build: Callable[[], Any]) -> Any:
+    """An index of ``g`` built once per graph object, so repeated focused views do not scan every node
+    (an access graph is not changed once built; a different node count builds it again)."""
+    held = _INDEXES.setdefault(g, {})
+    entry = held.get(name)
+    if entry is None or entry[0] != g.number_of_nodes():
+        entry = held[name] = (g.number_of_nodes(), build())
+    return entry[1]
 
 
 def nx_graph(graph: Any) -> nx.MultiDiGraph:
@@ -242,7 +257,7 @@ def _attr(g: nx.MultiDiGraph, n: Any, name: str) -> str | None:
 def _select(g: nx.MultiDiGraph, focus: Focus, notices: list[str]) -> set[Any]:
     keep: set[Any] = set(g.nodes)
     if focus.namespace:
-        seeds = {n for n in g if _in_namespace(g, n, focus.namespace)}
+        seeds = set(_index(g, "namespaces", lambda: _by_namespace(g)).get(focus.namespace, ()))
         keep &= _through(g, seeds)
         if not seeds:
             notices.append(f"No node belongs to namespace {focus.namespace}.")
@@ -252,7 +267,7 @@ def _select(g: nx.MultiDiGraph, focus: Focus, notices: list[str]) -> set[Any]:
         if not seeds:
             notices.append(f"No service account {focus.service_account} in the graph.")
     if focus.secret:
-        seeds = {n for n in g if _is_secret(g, n, focus.secret)}
+        seeds = set(_index(g, "secrets", lambda: _secret_names(g)).get(focus.secret, ()))
         keep &= _through(g, seeds)
         if not seeds:
             notices.append(f"No secret named {focus.secret} in the graph.")
@@ -284,8 +299,13 @@ def _through(g: nx.MultiDiGraph, seeds: set[Any]) -> set[Any]:
     return _reach(g, seeds) | _reach(g, seeds, backwards=True)
 
 
-def _in_namespace(g: nx.MultiDiGraph, n: Any, namespace: str) -> bool:
-    return _attr(g, n, "namespace") == namespace
+def _by_namespace(g: nx.MultiDiGraph) -> dict[str, list[Any]]:
+    """The nodes of each namespace."""
+    found: dict[str, list[Any]] = defaultdict(list)
+    for n, data in g.nodes(data=True):
+        if data.get("namespace") is not None:
+            found[str(data["namespace"])].append(n)
+    return found
 
 
 def _is_service_account(g: nx.MultiDiGraph, n: Any, wanted: str) -> bool:
@@ -301,28 +321,43 @@ def _is_service_account(g: nx.MultiDiGraph, n: Any, wanted: str) -> bool:
     return str(n) == wanted or str(n).endswith("/" + wanted) or _attr(g, n, "label") == wanted
 
 
-def _is_secret(g: nx.MultiDiGraph, n: Any, wanted: str) -> bool:
-    if _type(g, n) not in FOCUSABLE_SECRET_TYPES:
-        return False
-    candidates = {str(n), _attr(g, n, "arn"), _attr(g, n, "name"), _attr(g, n, "label")}
-    return wanted in candidates
+def _secret_names(g: nx.MultiDiGraph) -> dict[str, list[Any]]:
+    """Every value (and Kubernetes Secret) by each name a focus may give it: node id, ARN, name, label."""
+    names: dict[str, list[Any]] = defaultdict(list)
+    for n, data in g.nodes(data=True):
+        if str(data.get("type")) in FOCUSABLE_SECRET_TYPES:
+            for name in {str(n), *(str(data[k]) for k in ("arn", "name", "label") if data.get(k) is not None)}:
+                names[name].append(n)
+    return names
+
+
+def selected_nodes(graph: Any, focus: Focus) -> set[Any]:
+    """The graph nodes a view of ``focus`` holds before any aggregation, with the KMS keys of its values."""
+    g = nx_graph(graph)
+    keep = _select(g, focus, [])
+    return keep | {f"key:{g.nodes[n]['kms_key']}" for n in keep if g.nodes[n].get("kms_key")}
 
 
 def locate_findings(graph: Any, findings: Iterable[Finding]) -> dict[Any, list[Finding]]:
     """The findings about each node of ``graph`` (a finding's ``resource`` is an ARN, a node id or a
     Kubernetes id ``cluster/namespace/Kind/name``); findings about nothing in the graph are left out."""
     g = nx_graph(graph)
-    index: dict[str, Any] = {}
-    for n, data in g.nodes(data=True):
-        index[str(n)] = n
-        for alias in _resource_aliases(n, data):
-            index.setdefault(alias, n)
+    index = _index(g, "resources", lambda: _resource_index(g))
     out: dict[Any, list[Finding]] = defaultdict(list)
     for f in findings:
         node = index.get(f.resource)
         if node is not None:
             out[node].append(f)
     return out
+
+
+def _resource_index(g: nx.MultiDiGraph) -> dict[str, Any]:
+    index: dict[str, Any] = {}
+    for n, data in g.nodes(data=True):
+        index[str(n)] = n
+        for alias in _resource_aliases(n, data):
+            index.setdefault(alias, n)
+    return index
 
 
 def _findings_by_node(g: nx.MultiDiGraph, findings: Iterable[Finding]) -> dict[Any, list[NodeFinding]]:

@@ -67,6 +67,7 @@ __all__ = [
     "severity_table",
     "summary_frame",
     "summary_table",
+    "team_section",
     "trust_graph",
     "write_report_files",
 ]
@@ -147,7 +148,7 @@ def coverage_table(analysis: Analysis) -> Styler:
 
 def trust_graph(analysis: Analysis, *, focus: Focus | None = None, height: int = 820, **options: Any) -> Html:
     """The trust graph of the analysis, embedded for a notebook (``<iframe srcdoc>``)."""
-    page = render_trust_graph(analysis.graph, focus=focus, findings=analysis.findings, **options)
+    page = render_trust_graph(analysis.graph, focus=focus, findings=analysis.findings, rows=analysis.rows, **options)
     return Html(render_graph_iframe(page, height=height))
 
 
@@ -302,6 +303,27 @@ def drilldown_section(name: str) -> Html:
     return Html(placeholder(table_id, full=full))
 
 
+def team_section() -> Html:
+    """A team's own section, filled when a namespace is clicked (or the page is opened at
+    ``#team=<cluster>/<namespace>``): its subjects, the values it owns, who outside the namespace reads
+    them, and the findings that concern it, each a table searchable like the others."""
+    parts = [
+        '<p id="irsa-team-hint">Click a namespace above to open its team section here.</p>',
+        '<div id="irsa-team" hidden><h3 id="irsa-team-title"></h3><p id="irsa-team-summary"></p>',
+        '<p><button type="button" id="irsa-team-owns">graph: who can read the values it owns</button> ',
+        '<button type="button" id="irsa-team-reads">graph: what its subjects can read</button></p>',
+    ]
+    for title, table_id, full in (
+        ("Its subjects", "irsa-team-subjects", "subjects.csv subjects.json"),
+        ("Values it owns", "irsa-team-values", "values.csv values.json"),
+        ("Who outside the namespace reads its values", "irsa-team-outside", "access_rows.csv access_rows.json"),
+        ("Findings that concern it", "irsa-team-findings", "findings.csv findings.json"),
+    ):
+        parts.append(f"<h4>{title}</h4>{placeholder(table_id, full=full)}")
+    parts.append("</div>")
+    return Html("".join(parts))
+
+
 def interactive() -> Html:
     """The libraries and the script that draw the tables and graphs from the data file
     (:func:`write_report_files` writes it): the last output of the report."""
@@ -365,6 +387,6 @@ def write_report_files(
     frames = report_frames(analysis) | aggregate_frames(model) | dict(extra_frames or {})
     written += export_frames(frames, out)
     written.append(write_data(model, out))
-    page = render_trust_graph(analysis.graph, focus=focus, findings=analysis.findings)
+    page = render_trust_graph(analysis.graph, focus=focus, findings=analysis.findings, rows=analysis.rows)
     written.append(write_output(out / "trust-graph.html", page))
     return written

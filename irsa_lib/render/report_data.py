@@ -30,8 +30,9 @@ otherwise it has none and is not counted as "read from outside".
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from itertools import pairwise
+from operator import attrgetter
 from typing import Any
 
 from irsa_lib.graph.schema import DECISION, EVIDENCE, KEY_EVIDENCE, MECHANISM, NodeType
@@ -82,6 +83,25 @@ def _cut(lines: Iterable[str]) -> list[str]:
     return out
 
 
+_ROW_FIELDS = (
+    "path", "hop_nodes", "subject_kind", "cluster", "namespace", "service_account", "secret_name", "secret_arn",
+    "secret_kind", "kms_key_arn", "access", "decision", "complete", "unresolved_keys", "unknown",
+)  # fmt: skip
+
+
+def _fields(rows: Iterable[Any]) -> Iterator[tuple[Any, Any]]:
+    """Each row with its :data:`_ROW_FIELDS` (None where missing), read in one call per row."""
+    read = attrgetter(*_ROW_FIELDS)
+    for r in rows:
+        if isinstance(r, Mapping):
+            yield r, tuple(r.get(k) for k in _ROW_FIELDS)
+        else:
+            try:
+                yield r, read(r)
+            except AttributeError:  # an older row object
+                yield r, tuple(getattr(r, k, None) for k in _ROW_FIELDS)
+
+
 def report_data(graph: Any, rows: Iterable[Any], findings: Iterable[Any], namespaces: set[str]) -> dict[str, Any]:
     """The report's data (see the module docstring) from the access graph (an ``AccessGraph`` or its
     networkx graph), its rows and findings."""
@@ -96,37 +116,38 @@ def report_data(graph: Any, rows: Iterable[Any], findings: Iterable[Any], namesp
     g = nx_graph(graph)
 
     def label(node: str, text: str) -> int:
-        i = labels.add(node)
-        if i == len(label_text):
+        i = labels.index.get(node)
+        if i is None:
+            i = labels.add(node)
             label_text.append(text)
             types.append(str(g.nodes[node].get("type", "")) if node in g else NodeType.KMS_KEY.value)
         return i
 
     edges: dict[str, list[Any]] = {}
+    seen_steps: set[tuple[str, str]] = set()
     by_row_subject: dict[tuple[Any, ...], int] = {}
 
     def edge(a: str, b: str) -> None:
-        key = f"{labels.index[a]} {labels.index[b]}"
-        if key not in edges:
-            edges[key] = _edge(g, a, b)
+        if (a, b) not in seen_steps:
+            seen_steps.add((a, b))
+            key = f"{labels.index[a]} {labels.index[b]}"
+            if key not in edges:
+                edges[key] = _edge(g, a, b)
 
-    for r in rows:
-        hops: Sequence[str] = _get(r, "path")
-        ids: Sequence[str] = _get(r, "hop_nodes") or ()
+    col_s, col_v, col_k, col_f, col_p, col_u = (cols[k] for k in ("s", "v", "k", "f", "p", "u"))
+    codes = {(a, d): i * 4 + j * 2 for i, a in enumerate(ACCESS_CODES) for j, d in enumerate(DECISION_CODES)}
+    for r, fields in _fields(rows):
+        hops, ids, kind, cluster, namespace, sa, name, arn, secret_kind, key_arn, access, decision = fields[:12]
+        complete, unresolved, unknown = fields[12:]
+        ids = ids or ()
         if len(ids) != len(hops):  # a row without node ids (an older row object): labels stand in
             ids = tuple(f"label:{h}" for h in hops)
-        raw = tuple(_get(r, k) for k in ("subject_kind", "cluster", "namespace", "service_account"))
+        raw = (kind, cluster, namespace, sa)
         s = by_row_subject.get(raw)
         if s is None:
             subject = subject_of_row(r)
             s = by_row_subject[raw] = subjects.add(
-                subject,
-                [
-                    display(subject),
-                    subject.kind.value,
-                    subject.cluster,
-                    subject.namespace or "",
-                ],
+                subject, [display(subject), subject.kind.value, subject.cluster, subject.namespace or ""]
             )
         suffix = tuple(ids[1:])
         p = suffixes.index.get(suffix)
@@ -137,33 +158,31 @@ def report_data(graph: Any, rows: Iterable[Any], findings: Iterable[Any], namesp
         first = label(ids[0], hops[0]) if ids else -1  # a row without a path (an older row object)
         if suffix:
             edge(ids[0], suffix[0])
-        chain = suffixes.items[p]
-        name = str(_get(r, "secret_name"))
-        arn = _get(r, "secret_arn")
         v = values.index.get(arn)
         if v is None:
+            chain = suffixes.items[p]
             key = chain[-2] if len(chain) > 1 and types[chain[-2]] == NodeType.KMS_KEY else -1
+            name = str(name)
             v = values.add(
                 arn,
                 [
                     name,
                     arn,
-                    _get(r, "secret_kind"),
+                    secret_kind,
                     label_text[key] if key >= 0 else "",
-                    _get(r, "kms_key_arn") or "",
+                    key_arn or "",
                     owner_namespace(name, namespaces) or "",
                 ],
             )
-        cols["s"].append(s)
-        cols["v"].append(v)
-        cols["k"].append(
-            ACCESS_CODES.index(_get(r, "access")) * 4 + DECISION_CODES.index(_get(r, "decision")) * 2
-            + (1 if _get(r, "complete") else 0)
-        )  # fmt: skip
-        cols["f"].append(first)
-        cols["p"].append(p)
-        extra = [*(_get(r, "unresolved_keys") or ()), *(_get(r, "unknown") or ())]
-        cols["u"].append(notes.add("; ".join(map(str, extra))) if extra else -1)
+        col_s.append(s)
+        col_v.append(v)
+        col_k.append(codes[(access, decision)] + (1 if complete else 0))
+        col_f.append(first)
+        col_p.append(p)
+        if unresolved or unknown:
+            col_u.append(notes.add("; ".join(map(str, [*(unresolved or ()), *(unknown or ())]))))
+        else:
+            col_u.append(-1)
     return {
         "labels": label_text,
         "types": types,
@@ -216,11 +235,12 @@ def _finding(f: Any) -> list[Any]:
 
 
 def to_script(name: str, data: Any) -> str:
-    """``window[name] = data;`` as JavaScript that is also safe inside an HTML ``<script>`` element."""
+    """``window[name] = JSON.parse("...")``: JavaScript that is also safe inside an HTML ``<script>``
+    element (the JSON text is one ASCII string literal, ``<``, ``>`` and ``&`` escaped). Browsers read a
+    large JSON string faster than the same data as an object literal."""
     text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
-    text = text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
-    text = text.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
-    return f"window[{json.dumps(name)}] = {text};\n"
+    literal = json.dumps(text).replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+    return f"window[{json.dumps(name)}] = JSON.parse({literal});\n"
 
 
 def aggregates(data: Mapping[str, Any], controllers: set[str] = frozenset()) -> dict[str, Any]:  # type: ignore[assignment]
@@ -296,7 +316,63 @@ def aggregates(data: Mapping[str, Any], controllers: set[str] = frozenset()) -> 
         "values": value_rows,
         "subjects": subject_rows,
         "namespaces": ns_rows,
+        "team_findings": team_findings(data, [str(r[0]) for r in ns_rows]),
         "controllers": sorted(
             ([i, subjects[i][0], direct_ctrl[i]] for i in range(n_sub) if direct_ctrl[i]), key=lambda r: -r[2]
         ),
     }
+
+
+def _k8s_team(resource: str) -> str | None:
+    """The team ("cluster/namespace") of a Kubernetes object as findings name it: ``cluster/ns/Kind/name``,
+    or the namespace itself, ``cluster/Namespace/ns``; None for a cluster-wide object."""
+    parts = resource.split("/")
+    if len(parts) == 4:
+        return f"{parts[0]}/{parts[1]}"
+    if len(parts) == 3 and parts[1] == "Namespace":
+        return f"{parts[0]}/{parts[2]}"
+    return None
+
+
+def team_findings(data: Mapping[str, Any], teams: Sequence[str]) -> dict[str, list[int]]:
+    """Per team (a namespace of a cluster, ``cluster/ns``), the findings (indices into
+    ``data["findings"]``) that concern it, in their order:
+
+    - a Kubernetes object in its namespace, or the namespace itself;
+    - a value it owns (see :func:`owner_namespace`), or the KMS key of one;
+    - an AWS resource (a role, a key, an OIDC provider) on a path by which anyone reads a value it owns.
+
+    A role on the path by which its subjects read another team's value concerns that other team.
+    """
+    known = set(teams)
+    by_ns: dict[str, list[str]] = {}
+    for team in teams:
+        by_ns.setdefault(team.split("/", 1)[1], []).append(team)
+    arns = {str(f[4]) for f in data["findings"] if str(f[4]).startswith("arn:")}
+    values = data["values"]
+    owners: dict[str, set[str]] = {}  # a value's or a key's ARN -> the teams owning the values
+    for _, arn, _, _, key_arn, owner in values:
+        for a in (arn, key_arn):
+            if owner and a in arns:
+                owners.setdefault(a, set()).update(by_ns.get(owner, ()))
+    # a node id is "<kind>:<ARN>" for AWS nodes: which label indices stand for a finding's resource
+    target = {i: nid.partition(":")[2] for i, nid in enumerate(data["node_ids"]) if nid.partition(":")[2] in arns}
+    through: dict[str, set[str]] = {}
+    cols, suffixes = data["rows"], data["suffixes"]
+    for v, p in set(zip(cols["v"], cols["p"], strict=True)):
+        teams_of_value = by_ns.get(values[v][5], ()) if values[v][5] else ()
+        if teams_of_value:
+            for i in suffixes[p]:
+                if i in target:
+                    through.setdefault(target[i], set()).update(teams_of_value)
+    out: dict[str, list[int]] = {}
+    for i, f in enumerate(data["findings"]):
+        resource = str(f[4])
+        concerned = (
+            owners.get(resource, set()) | through.get(resource, set())
+            if resource.startswith("arn:")
+            else {_k8s_team(resource)} & known
+        )
+        for team in sorted(t for t in concerned if t):
+            out.setdefault(team, []).append(i)
+    return out

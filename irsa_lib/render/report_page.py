@@ -19,21 +19,13 @@ from pathlib import Path
 from typing import Any
 
 from irsa_lib.render.graph_html import EDGE_STYLES, NODE_STYLES
+from irsa_lib.render.overview import SUBJECT_NODE_TYPES
 from irsa_lib.render.report_data import aggregates, report_data, to_script
 from irsa_lib.subjects import KIND_LABELS, Subject, SubjectKind, display
 
 __all__ = ["DATA_FILE", "ReportModel", "app_html", "assets_html", "model", "placeholder", "ranked_list"]
 
 DATA_FILE = "report_data.js"
-SUBJECT_NODE_TYPES = {
-    "ServiceAccount": "service-account",
-    "Workload": "workload",
-    "User": "rbac-subject",
-    "Group": "rbac-subject",
-    "Node": "kubelet",
-    "AnyServiceAccount": "any-service-account",
-}
-"""The node style of each subject kind (:class:`irsa_lib.subjects.SubjectKind` values)."""
 GRAPH_ROWS = 5000
 """Access rows drawn at most in one focused graph (the caption says "N of M"; the table has all)."""
 GROUP_AT = 25

@@ -138,15 +138,6 @@ def escaped(styler: Styler, caption: str | None = None) -> Styler:
 def access_frame(rows: Iterable[Any]) -> pd.DataFrame:
     """One line per (subject, value): the effective-access rows as a table, paths joined by " → "."""
     rows = list(rows)
-    subjects: dict[tuple[Any, ...], str] = {}
-
-    def subject(r: Any) -> str:
-        key = tuple(_get(r, k) for k in ("subject_kind", "cluster", "namespace", "service_account"))
-        shown = subjects.get(key)
-        if shown is None:
-            shown = subjects[key] = display_row(r)
-        return shown
-
     mapping = bool(rows) and isinstance(rows[0], Mapping)
 
     def column(name: str) -> list[Any]:
@@ -154,12 +145,23 @@ def access_frame(rows: Iterable[Any]) -> pd.DataFrame:
             return [r.get(name) for r in rows]
         return [getattr(r, name, None) for r in rows]
 
+    def joined(values: list[Any], sep: str) -> list[str]:
+        return [sep.join(v) if type(v) is tuple and all(type(x) is str for x in v) else _text(v, sep) for v in values]
+
+    subjects: dict[tuple[Any, ...], str] = {}
+    keys = zip(*(column(k) for k in ("subject_kind", "cluster", "namespace", "service_account")), strict=True)
+    shown: list[str] = []
+    for r, key in zip(rows, keys, strict=True):
+        text = subjects.get(key)
+        if text is None:
+            text = subjects[key] = display_row(r)
+        shown.append(text)
     columns: dict[str, list[str]] = {}
     for c in ACCESS_COLUMNS:
         if c == "subject":
-            columns[c] = [subject(r) for r in rows]
+            columns[c] = shown
         elif c == "path":
-            columns[c] = [_text(v, PATH_SEPARATOR) for v in column(c)]
+            columns[c] = joined(column(c), PATH_SEPARATOR)
         else:
             columns[c] = [v if isinstance(v, str) else _text(v) for v in column(c)]
     frame = pd.DataFrame(columns, columns=list(ACCESS_COLUMNS))
@@ -190,20 +192,23 @@ def access_matrix(frame: pd.DataFrame) -> pd.DataFrame:
     if frame.empty:
         return pd.DataFrame()
     best: dict[tuple[str, str], tuple[tuple[int, int], str]] = {}
-    for rec in frame.itertuples(index=False):
-        sa = str(rec.subject)
-        key = (sa, str(rec.secret_name))
-        weakness = _weakness(str(rec.access), str(rec.decision))
-        if key not in best or weakness < best[key][0]:
-            best[key] = (weakness, f"{rec.access}{CELL_SEPARATOR}{rec.decision}")
+    kinds = {(a, d): _weakness(str(a), str(d)) for a, d in set(zip(frame["access"], frame["decision"], strict=True))}
+    for sa, secret, access, decision in zip(
+        frame["subject"], frame["secret_name"], frame["access"], frame["decision"], strict=True
+    ):
+        key = (str(sa), str(secret))
+        weakness = kinds[(access, decision)]
+        held = best.get(key)
+        if held is None or weakness < held[0]:
+            best[key] = (weakness, f"{access}{CELL_SEPARATOR}{decision}")
     sas = sorted({k[0] for k in best})
     secrets = sorted({k[1] for k in best})
-    columns: dict[str, dict[str, str]] = {secret: {} for secret in secrets}
+    row_of = {sa: i for i, sa in enumerate(sas)}
+    col_of = {secret: i for i, secret in enumerate(secrets)}
+    grid = [[""] * len(secrets) for _ in sas]
     for (sa, secret), (_, cell) in best.items():
-        columns[secret][sa] = cell
-    matrix = pd.DataFrame(columns, index=pd.Index(sas, name="subject"), columns=secrets).fillna("")
-    matrix.columns.name = "secret"
-    return matrix
+        grid[row_of[sa]][col_of[secret]] = cell
+    return pd.DataFrame(grid, index=pd.Index(sas, name="subject"), columns=pd.Index(secrets, name="secret"))
 
 
 def _matrix_cell_css(cell: Any) -> str:
@@ -361,7 +366,8 @@ def _json_records(frame: pd.DataFrame, fh: TextIO) -> None:
     first = True
     for start in range(0, len(frame), EXPORT_CHUNK):
         text = frame.iloc[start : start + EXPORT_CHUNK].to_json(orient="records", force_ascii=False, lines=True)
-        for line in text.splitlines():
-            fh.write(line if first else ",\n" + line)
+        text = text.rstrip("\n")
+        if text:  # JSON escapes a newline inside a string: every raw newline ends a record
+            fh.write(("" if first else ",\n") + text.replace("\n", ",\n"))
             first = False
     fh.write("]\n")
