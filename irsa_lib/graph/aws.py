@@ -247,6 +247,7 @@ class AwsView:
         self._documented: dict[tuple[str, str, str], Policy] = {}
         self._sets_of: Identity | None = None
         self._sets: dict[str, PolicySet] = {}
+        self._trust_sets: dict[tuple[str, str], PolicySet] = {}
         self._incomplete: dict[Identity, bool] = {}
         self._key_of: dict[int, str | None] = {}
         self._values_by_key: dict[str | None, list[SecretRecord]] | None = None
@@ -388,7 +389,15 @@ class AwsView:
             context=context,
             context_complete=aud is not None,
         )
-        return self._evaluate(request, policy_set_for(self.inventory, provider.arn, role.arn), key)
+        return self._evaluate(request, self.trust_policies(provider, role), key)
+
+    def trust_policies(self, provider: OIDCProvider, role: Role) -> PolicySet:
+        """The policies of a web-identity request from ``provider`` to ``role`` (the same for every token)."""
+        key = (provider.arn, role.arn)
+        hit = self._trust_sets.get(key)
+        if hit is None:
+            hit = self._trust_sets[key] = policy_set_for(self.inventory, provider.arn, role.arn)
+        return hit
 
     def trust_reads_sub(self, role: Role) -> bool:
         """Whether the trust policy could depend on the ``sub`` claim: a key ending in ``:sub`` or a
