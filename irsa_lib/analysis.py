@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import cached_property
 
 from irsa_lib.access import AccessRow, effective_access
 from irsa_lib.collector import paused
@@ -27,7 +28,7 @@ from irsa_lib.snapshot import Snapshot
 __all__ = ["Analysis", "analyse"]
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, init=False)
 class Analysis:
     """Everything derived from one snapshot, computed once."""
 
@@ -35,12 +36,33 @@ class Analysis:
     inventory: Inventory
     """The evaluator's index of the snapshot (parsed policies), shared by the graph and the rules."""
     graph: AccessGraph
-    rows: tuple[AccessRow, ...]
-    """Effective access: one row per (subject, secret value), sorted (:func:`irsa_lib.access.effective_access`)."""
     findings: tuple[Finding, ...]
     """The findings of the rules in :attr:`rules`, sorted by severity, rule and resource."""
     rules: tuple[str, ...]
     """Ids of the rules that ran (empty: findings were not asked for)."""
+
+    def __init__(
+        self,
+        *,
+        snapshot: Snapshot,
+        inventory: Inventory,
+        graph: AccessGraph,
+        findings: tuple[Finding, ...],
+        rules: tuple[str, ...],
+        rows: Iterable[AccessRow] | None = None,
+    ) -> None:
+        fill = object.__setattr__
+        for name, value in (("snapshot", snapshot), ("inventory", inventory), ("graph", graph),
+                            ("findings", findings), ("rules", rules)):  # fmt: skip
+            fill(self, name, value)
+        if rows is not None:
+            self.__dict__["rows"] = tuple(rows)
+
+    @cached_property
+    def rows(self) -> tuple[AccessRow, ...]:
+        """Effective access: one row per (subject, secret value), sorted (:func:`irsa_lib.access.effective_access`),
+        built on first use (``irsa findings`` needs none of them unless a rule reads them)."""
+        return tuple(effective_access(self.graph))
 
 
 @paused
@@ -49,11 +71,11 @@ def analyse(snapshot: Snapshot, *, rules: Iterable[str] | None = None) -> Analys
 
     ``rules``: the ids of the rules to run (``None``: the whole catalogue; an empty collection: none,
     for views that show no findings). An unknown id is a ``UsageError``, raised before any work.
+    The rows are built when first read (:attr:`Analysis.rows`), from the same graph.
     """
     wanted = None if rules is None else list(rules)
     ids = () if wanted == [] else tuple(r.id for r in select_rules(wanted))
     inventory = Inventory.from_snapshot(snapshot)
     graph = build_graph(snapshot, inventory=inventory)
-    rows = tuple(effective_access(graph))
     findings = tuple(run_findings(snapshot, graph=graph, inventory=inventory, rules=ids)) if ids else ()
-    return Analysis(snapshot=snapshot, inventory=inventory, graph=graph, rows=rows, findings=findings, rules=ids)
+    return Analysis(snapshot=snapshot, inventory=inventory, graph=graph, findings=findings, rules=ids)

@@ -120,6 +120,7 @@ class Inventory:
         str, tuple[Policy | None, ResourceKind, tuple[Any, ...], str | None, KMSKey | None, tuple[str, ...], bool]
     ] = field(default_factory=dict, repr=False)
     _paths: set[str] | None = field(default=None, repr=False)
+    _tags: dict[str, Mapping[str, str] | None] = field(default_factory=dict, repr=False)
     _org_levels: dict[tuple[str | None, str], tuple[list[list[Policy]] | None, tuple[str, ...]]] = field(
         default_factory=dict, repr=False
     )
@@ -375,7 +376,7 @@ class Inventory:
             rcp_missing=rcp_missing,
             resource_complete=complete,
             key_state=key.key_state if key is not None else None,
-            resource_tags=self.resource_tags(resource_arn),
+            resource_tags=self._resource_tags(resource_arn),
         )
 
     def resource_tags(self, resource_arn: str) -> Mapping[str, str] | None:
@@ -398,6 +399,12 @@ class Inventory:
             secret = self.secrets.get(resource_arn)
             return secret.tags if secret is not None else None
         return None
+
+    def _resource_tags(self, resource_arn: str) -> Mapping[str, str] | None:
+        """:meth:`resource_tags`, once per resource (every request on a value asks for them)."""
+        if resource_arn not in self._tags:
+            self._tags[resource_arn] = self.resource_tags(resource_arn)
+        return self._tags[resource_arn]
 
     def alias_policy_set(
         self, principal_arn: str, action: str, alias: str, target_key: str | None = None

@@ -24,7 +24,7 @@ from irsa_lib.graph.patterns import (
     principal_values,
     wildcard_match,
 )
-from irsa_lib.graph.sharing import Relevant, signature
+from irsa_lib.graph.sharing import Relevant, policy_part, shared_layers, signature
 from irsa_lib.model import KMSKey, OIDCProvider, Role, SecretsManagerSecret, SSMParameter
 from irsa_lib.policy import Decision, Policy, PolicyError, PolicySet, Principal, Request, evaluate, parse_policy
 from irsa_lib.policy.kms import key_state_blocks
@@ -239,6 +239,15 @@ class AwsView:
         self._doc_patterns: dict[tuple[int, tuple[str, ...]], frozenset[str]] = {}
         self._relevant: dict[tuple[int, str, str], Relevant | None] = {}
         self._shared: dict[Hashable, Decision] = {}
+        self._shared_reads: dict[Hashable, ReadLeg | None] = {}
+        self._read_sides: dict[tuple[Any, ...], bool] = {}
+        self._policy_parts: dict[tuple[Any, ...], tuple[tuple[int, ...], ...] | None] = {}
+        self._read_requests: dict[tuple[Any, ...], tuple[tuple[str, str], ...]] = {}
+        self._paths: dict[int, list[tuple[str, str]]] = {}
+        self._documented: dict[tuple[str, str, str], Policy] = {}
+        self._sets_of: Identity | None = None
+        self._sets: dict[str, PolicySet] = {}
+        self._trust_sets: dict[tuple[str, str], PolicySet] = {}
         self._incomplete: dict[Identity, bool] = {}
         self._key_of: dict[int, str | None] = {}
         self._values_by_key: dict[str | None, list[SecretRecord]] | None = None
@@ -298,7 +307,18 @@ class AwsView:
         return docs
 
     def policies(self, identity: Identity, resource: str) -> PolicySet:
-        """The policy set of a request by ``identity`` on ``resource``, its session policy included."""
+        """The policy set of a request by ``identity`` on ``resource``, its session policy included.
+
+        The sets of the identity asked about last are kept: the builders ask one identity's questions
+        together (every action on a value, its key, its paths), and keeping only those bounds memory."""
+        if identity is not self._sets_of and identity != self._sets_of:
+            self._sets_of, self._sets = identity, {}
+        hit = self._sets.get(resource)
+        if hit is None:
+            hit = self._sets[resource] = self._policies(identity, resource)
+        return hit
+
+    def _policies(self, identity: Identity, resource: str) -> PolicySet:
         policies = policy_set_for(self.inventory, identity.role_arn, resource)
         sp = identity.session_policy
         if sp is None:
@@ -369,7 +389,15 @@ class AwsView:
             context=context,
             context_complete=aud is not None,
         )
-        return self._evaluate(request, policy_set_for(self.inventory, provider.arn, role.arn), key)
+        return self._evaluate(request, self.trust_policies(provider, role), key)
+
+    def trust_policies(self, provider: OIDCProvider, role: Role) -> PolicySet:
+        """The policies of a web-identity request from ``provider`` to ``role`` (the same for every token)."""
+        key = (provider.arn, role.arn)
+        hit = self._trust_sets.get(key)
+        if hit is None:
+            hit = self._trust_sets[key] = policy_set_for(self.inventory, provider.arn, role.arn)
+        return hit
 
     def trust_reads_sub(self, role: Role) -> bool:
         """Whether the trust policy could depend on the ``sub`` claim: a key ending in ``:sub`` or a
@@ -622,8 +650,104 @@ class AwsView:
         key = (identity, id(target), actions, path)
         if key in self._reads:
             return self._reads[key]
-        result = self._reads[key] = self._read(identity, target, actions, path)
+        shared = self._read_signature(identity, target, actions, path)
+        if shared is not None and shared in self._shared_reads:
+            result = self._shared_reads[shared]
+        else:
+            result = self._read(identity, target, actions, path)
+            if shared is not None:
+                self._shared_reads[shared] = result
+        self._reads[key] = result
         return result
+
+    def _read_signature(
+        self, identity: Identity, target: SecretRecord, actions: tuple[str, ...], path: str | None
+    ) -> Hashable | None:
+        """What decides a read + decrypt of ``target`` by ``identity`` as a whole, when every request of
+        it has a :func:`.sharing.signature` (the rule for one request, applied to all of them at once);
+        None otherwise (the read is worked out on its own).
+
+        Two principals of one kind and account with the same signature here get, request by request,
+        the same signatures (the same statements of their own policies take part, position by
+        position; the value's, key's and account's layers are the same objects), hence the same
+        Decisions and the same read. The value's side is judged once per account and value.
+        """
+        if identity.session_policy is not None:
+            return None
+        principal = self.principal(identity)
+        requests = self.read_requests(target, actions, path)
+        side_key = (principal.account_id, principal.kind, id(target), actions, path)
+        side = self._read_sides.get(side_key)
+        if side is None:
+            side = self._read_sides[side_key] = all(
+                shared_layers(self._request_policies(identity, target, resource), action, resource, self._relevant)
+                for action, resource in requests
+            )
+        if not side:
+            return None
+        policies = self.policies(identity, target.arn)
+        parts: list[tuple[tuple[int, ...], ...]] = []
+        for policy in (*policies.identity, *(() if policies.boundary is None else (policies.boundary,))):
+            part_key = (id(policy), id(target), actions, path)
+            part = self._policy_parts.get(part_key, ())
+            if part == ():
+                part = self._policy_parts[part_key] = policy_part(policy, requests, self._relevant)
+            if part is None:
+                return None
+            parts.append(part)
+        return (
+            id(target),
+            actions,
+            path,
+            principal.kind,
+            principal.account_id,
+            principal.service_linked,
+            identity.tags,
+            policies.missing,
+            len(policies.identity),
+            policies.boundary is not None,
+            tuple(parts),
+        )
+
+    def read_requests(
+        self, target: SecretRecord, actions: tuple[str, ...], path: str | None
+    ) -> tuple[tuple[str, str], ...]:
+        """Every (action, resource) a read of ``target`` with ``actions`` may ask the evaluator: each read
+        action on the value (GetParametersByPath on each path it may use) and kms:Decrypt on its key."""
+        key = (id(target), actions, path)
+        hit = self._read_requests.get(key)
+        if hit is None:
+            out: list[tuple[str, str]] = []
+            is_param = isinstance(target, SSMParameter)
+            for action in actions:
+                if is_param != action.startswith("ssm:"):
+                    continue
+                if action == "ssm:GetParametersByPath":
+                    out.extend((action, arn) for _, arn in self._by_path(target, path))
+                else:
+                    out.append((action, target.arn))
+            if not is_plaintext(target):
+                out.append(("kms:Decrypt", self.key_for(target)[1]))
+            hit = self._read_requests[key] = tuple(out)
+        return hit
+
+    def _by_path(self, target: SecretRecord, only_path: str | None) -> list[tuple[str, str]]:
+        """(path, path ARN) a GetParametersByPath of ``only_path`` (default: any ancestor) returns
+        ``target`` from, nearest first is last (:func:`parameter_paths` order)."""
+        assert isinstance(target, SSMParameter)
+        paths = self._paths.get(id(target))
+        if paths is None:
+            paths = self._paths[id(target)] = parameter_paths(target)
+        if only_path is not None:
+            wanted = "/" + only_path.strip("/") if only_path.strip("/") else "/"
+            paths = [(p, a) for p, a in paths if p == wanted]
+        return paths
+
+    def _request_policies(self, identity: Identity, target: SecretRecord, resource: str) -> PolicySet:
+        """The policies a request of a read of ``target`` on ``resource`` is evaluated with."""
+        if resource == target.arn or not resource.startswith(f"arn:{partition_of(resource)}:kms:"):
+            return self.policies(identity, resource)
+        return self._kms_policies(identity, target)[0]
 
     def _read(
         self, identity: Identity, target: SecretRecord, actions: tuple[str, ...], path: str | None
@@ -670,11 +794,7 @@ class AwsView:
         if action == "ssm:GetParametersByPath":
             assert isinstance(target, SSMParameter)
             best: Leg | None = None
-            paths = parameter_paths(target)
-            if only_path is not None:
-                wanted = "/" + only_path.strip("/") if only_path.strip("/") else "/"
-                paths = [(p, a) for p, a in paths if p == wanted]
-            for path, path_arn in reversed(paths):
+            for path, path_arn in reversed(self._by_path(target, only_path)):
                 d = self._request(identity, action, path_arn, {}, ("path", path_arn))
                 leg = from_decision(d, f"{action} Path={path} (returns {target.name})")
                 if leg is not None and (best is None or (best.decision == "conditional" and leg.decision == "allow")):
@@ -688,6 +808,9 @@ class AwsView:
     def _request(
         self, identity: Identity, action: str, resource: str, context: Mapping[str, Any], extra: tuple[Any, ...]
     ) -> Decision:
+        key = ("req", identity, action, resource, *extra)
+        if key in self._cache:
+            return self._cache[key]
         request = Request(
             principal=self.principal(identity),
             action=action,
@@ -695,9 +818,6 @@ class AwsView:
             context=context,
             context_complete=False,
         )
-        key = ("req", identity, action, resource, *extra)
-        if key in self._cache:
-            return self._cache[key]
         policies = self.policies(identity, resource)
         return self._evaluate(
             request, policies, key, lambda: self._no_allow_can_cover(identity, action, resource, policies)
@@ -748,6 +868,32 @@ class AwsView:
             return None, f"arn:{partition_of(target.arn)}:kms:{target.region}:{target.account_id}:{ref}", None
         return None, f"arn:{partition_of(target.arn)}:kms:{target.region}:{target.account_id}:key/{ref}", None
 
+    def _kms_policies(self, identity: Identity, target: SecretRecord) -> tuple[PolicySet, bool]:
+        """The policies of a request on the value's key, and whether they hold the documented key
+        policy of an AWS managed key (used when the key or its policy is not in the snapshot; parsed
+        once per service, account and region)."""
+        key, key_arn, managed_service = self.key_for(target)
+        policies = self.policies(identity, key_arn)
+        if managed_service is None or (key is not None and key.policy is not None):
+            return policies, False
+        where = (managed_service, target.account_id, target.region)
+        documented = self._documented.get(where)
+        if documented is None:
+            doc = aws_managed_key_policy(*where)
+            source = f"documented key policy of alias/aws/{managed_service}"
+            documented = self._documented[where] = parse_policy(doc, source=source, kind="key")
+        policies = dataclasses.replace(
+            policies,
+            resource=documented,
+            resource_account=target.account_id,
+            resource_kind="kms-key",
+            grants=(),
+            rcps=None,
+            rcp_missing=(),
+            missing=tuple(m for m in policies.missing if key_arn not in m),
+        )
+        return policies, True
+
     def decrypt_leg(self, identity: Identity, target: SecretRecord) -> Leg | None:
         """kms:Decrypt as the service does it for this value (ViaService, CallerAccount, encryption context)."""
         return self.kms(identity, target, "kms:Decrypt")
@@ -776,19 +922,8 @@ class AwsView:
         what = f"{action} on {key_arn} via {service} for {target.name}"
         request = Request(principal=principal, action=action, resource=key_arn, context=context, context_complete=False)
         cache_key = (action, identity, key_arn, target.arn)
-        if managed_service is not None and (key is None or key.policy is None):
-            policies = self.policies(identity, key_arn)
-            doc = aws_managed_key_policy(managed_service, target.account_id, target.region)
-            policies = dataclasses.replace(
-                policies,
-                resource=parse_policy(doc, source=f"documented key policy of alias/aws/{managed_service}", kind="key"),
-                resource_account=target.account_id,
-                resource_kind="kms-key",
-                grants=(),
-                rcps=None,
-                rcp_missing=(),
-                missing=tuple(m for m in policies.missing if key_arn not in m),
-            )
+        policies, documented = self._kms_policies(identity, target)
+        if documented:
             leg = from_decision(self._evaluate(request, policies, cache_key), what)
             note = f"{what}: AWS managed key alias/aws/{managed_service}; its documented key policy was used"
             return None if leg is None else dataclasses.replace(leg, evidence=(note, *leg.evidence))
@@ -798,7 +933,7 @@ class AwsView:
                 evidence=(f"{what}: key {key_arn} is not in the snapshot; its use cannot be judged",),
                 unresolved=("kms:key-policy",),
             )
-        decision = self._evaluate(request, self.policies(identity, key_arn), cache_key)
+        decision = self._evaluate(request, policies, cache_key)
         if key.policy is None:
             # Unreadable key policy: an allow cannot be established, but neither can a deny (unless
             # explicit, or the key's state refuses the operation whatever the policy says).

@@ -234,7 +234,7 @@ def _provider_edges(ctx: BuildContext, cluster: str, provider: OIDCProvider) -> 
     principal = web_principal(provider)
     sub_key = f"{provider.url.removeprefix('https://')}:sub".lower()
     for role in ctx.aws.roles_trusting_federated(provider.arn):
-        trust = ctx.aws.inventory.policy_set_for(provider.arn, role.arn).resource
+        trust = ctx.aws.trust_policies(provider, role).resource
         accepted = accepted_subjects(trust, principal, sub_key)
         candidates = index.candidates(accepted)
         if not ctx.aws.trust_reads_sub(role) and all(

@@ -112,3 +112,34 @@ def signature(
         shape,
         tuple(parts),
     )
+
+
+def shared_layers(
+    policies: PolicySet, action: str, resource: str, memo: dict[tuple[int, str, str], Relevant | None]
+) -> bool:
+    """Whether the layers of ``policies`` that are not the principal's own (the resource's policy, the
+    SCPs of its account, the RCPs) let :func:`signature` share a request: no grants, no session
+    policy, and no statement that tells principals apart."""
+    if policies.grants or policies.session:
+        return False
+    resource = normalize_resource(resource)
+    layers: list[Sequence[Policy]] = [
+        () if policies.resource is None else (policies.resource,),
+        *(policies.scps or ()),
+        *(policies.rcps or ()),
+    ]
+    return all(relevant(policy, action, resource, memo) is not None for layer in layers for policy in layer)
+
+
+def policy_part(
+    policy: Policy, requests: Sequence[tuple[str, str]], memo: dict[tuple[int, str, str], Relevant | None]
+) -> tuple[tuple[int, ...], ...] | None:
+    """The statements of ``policy`` that can take part in each of ``requests`` (action, resource), as
+    :func:`signature` has them; None when one of them tells principals apart."""
+    out = []
+    for action, resource in requests:
+        r = relevant(policy, action, normalize_resource(resource), memo)
+        if r is None:
+            return None
+        out.append(r[0])
+    return tuple(out)

@@ -409,11 +409,14 @@ def test_the_key_filter_only_leaves_out_what_the_evaluator_denies_even_with_poli
 
 
 class _Unshared(AwsView):
-    """The view evaluating every request on its own (no shared answers, no shortcut)."""
+    """The view evaluating every request on its own (no shared answers or reads, no shortcut)."""
 
     def _evaluate(self, request: Request, policies: PolicySet, *_: Any) -> Decision:
         self.evaluations += 1
         return evaluate(request, policies)
+
+    def _read_signature(self, *_: Any) -> None:
+        return None
 
 
 @pytest.mark.parametrize("shape", ["tiny", "root-trust-40", "wide-wildcards-24", "deep-chains-16", "hub-16"])
@@ -424,12 +427,19 @@ def test_a_shared_answer_is_the_answer_the_evaluator_gives_each_principal(shape:
     snap = _with_gaps(_with_odd_keys(_with_resource_policies(snap))) if shape == "tiny" else snap
     inventory = Inventory.from_snapshot(snap)
     aws, plain = AwsView(snap, inventory), _Unshared(snap, inventory)
+    shared_reads = 0
     for role in snap.roles:
         identity = Identity(role.arn)
         for target in aws.all_targets():
             actions = consumer_actions("direct", target)
             assert aws.read(identity, target, actions) == plain.read(identity, target, actions), (role.arn, target.arn)
+            shared_reads += aws._read_signature(identity, target, actions, None) is not None
+            if isinstance(target, SSMParameter) and target.name.startswith("/"):
+                by_path, parent = consumer_actions("kes", target, by_path=True), target.name.rsplit("/", 1)[0]
+                got = aws.read(identity, target, by_path, path=parent or "/")
+                assert got == plain.read(identity, target, by_path, path=parent or "/"), (role.arn, target.arn)
             assert aws.write(identity, target) == plain.write(identity, target), (role.arn, target.arn)
         for dest in snap.roles:
             assert aws.assume(identity, dest.arn) == plain.assume(identity, dest.arn), (role.arn, dest.arn)
     assert aws.evaluations < plain.evaluations  # some answers were shared
+    assert shared_reads  # and some reads as a whole
