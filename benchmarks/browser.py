@@ -200,6 +200,7 @@ def draw_time(page: Path, *, timeout: float = 60.0) -> dict[str, Any]:
     if exe is None:
         return {"status": "not available", "reason": "chromium is not installed (apt-get install -y chromium)"}
     html = page.read_text(encoding="utf-8")
+    # a Chromium child may still be writing its profile while the directory is removed
     with tempfile.TemporaryDirectory(prefix="irsa-bench-", ignore_cleanup_errors=True) as tmp:
         copy = Path(tmp) / "page.html"
         copy.write_text(with_hook(html), encoding="utf-8")
@@ -298,6 +299,7 @@ def paint_time(page: Path, *, timeout: float = 120.0) -> dict[str, Any]:
     exe = chromium()
     if exe is None:
         return {"status": "not available", "reason": "chromium is not installed (apt-get install -y chromium)"}
+    # a Chromium child may still be writing its profile while the directory is removed
     with tempfile.TemporaryDirectory(prefix="irsa-bench-", ignore_cleanup_errors=True) as tmp:
         version, state, wall = _poll(
             exe, page.resolve().as_uri(), Path(tmp), _PAINT, lambda s: s.get("ready") is not None, timeout
