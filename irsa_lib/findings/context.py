@@ -20,6 +20,7 @@ from irsa_lib.access import AccessRow, effective_access
 from irsa_lib.findings.shapes import allows, literal_prefix, written
 from irsa_lib.graph import AccessGraph
 from irsa_lib.graph.aws import AwsView
+from irsa_lib.graph.build import evaluator_view
 from irsa_lib.graph.schema import NAME, SECRET_TYPES, Mechanism, rbac_subject_id, sa_id
 from irsa_lib.model import (
     Coverage,
@@ -119,7 +120,11 @@ class FindingContext:
 
     @cached_property
     def aws(self) -> AwsView:
-        """The graph's door to the evaluator (read + decrypt, assume), over the same inventory."""
+        """The graph's door to the evaluator (read + decrypt, assume), over the same inventory: the very
+        view the graph was built with when there is one (its answers are not asked again)."""
+        view = evaluator_view(self.graph) if self.graph is not None else None
+        if view is not None and view.snapshot is self.snapshot and view.inventory is self.inventory:
+            return view
         return AwsView(self.snapshot, self.inventory)
 
     @cached_property

@@ -25,7 +25,7 @@ from irsa_lib.graph.aws import Identity, consumer_actions
 from irsa_lib.graph.legs import Leg, from_decision
 from irsa_lib.graph.schema import DECISION, EVIDENCE, MISSING, UNRESOLVED_KEYS
 from irsa_lib.model import SecretsManagerSecret, SSMParameter
-from irsa_lib.policy import Decision, Request, evaluate
+from irsa_lib.policy import Decision
 from irsa_lib.policy.arn import account_of, normalize_resource
 from irsa_lib.resolve import UnknownPrincipalError, policy_set_for
 
@@ -65,13 +65,10 @@ def decide(ctx: FindingContext, principal_arn: str, action: str, resource: str) 
     key = (principal_arn, action.lower(), resource)
     found = ctx.decisions.get(key)
     if found is None:
-        inv = ctx.inventory
         try:
-            principal = inv.principal(principal_arn)
+            found = ctx.aws.decide(principal_arn, action, resource)
         except UnknownPrincipalError as exc:
             return Decision("conditional", False, (), (), (str(exc),), (str(exc),))
-        request = Request(principal, action, resource, {}, context_complete=False)
-        found = evaluate(request, policy_set_for(inv, principal_arn, resource))
         ctx.decisions[key] = found
     return found
 

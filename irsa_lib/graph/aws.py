@@ -498,6 +498,20 @@ class AwsView:
         label = what or f"{action} {source.role_arn} -> {target_arn}"
         return from_decision(decision, label)
 
+    def decide(self, principal_arn: str, action: str, resource: str) -> Decision:
+        """The evaluator's answer to one request with no context by a role or user of the snapshot, as
+        :meth:`assume` asks it (shared and cached with those answers; never the implicit-deny shortcut,
+        so an explicit deny and the reasons are the evaluator's own). Raises UnknownPrincipalError."""
+        identity = Identity(principal_arn)
+        key = ("assume", action, identity, resource, ())
+        hit = self._cache.get(key)
+        if hit is not None:
+            return hit
+        request = Request(
+            principal=self.principal(identity), action=action, resource=resource, context={}, context_complete=False
+        )
+        return self._evaluate(request, self.policies(identity, resource), key)
+
     # --- read + decrypt -----------------------------------------------------------------------
     def candidate_targets(self, identity: Identity, actions: tuple[str, ...] = ALL_READ_ACTIONS) -> list[SecretRecord]:
         """Parameters and secrets this identity might read (or call ``actions`` on): identity Allow

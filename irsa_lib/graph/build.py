@@ -9,6 +9,8 @@ ExternalSecret / PushSecret nodes.
 
 from __future__ import annotations
 
+import weakref
+
 from irsa_lib.collector import paused
 from irsa_lib.graph.assume import add_assume_edges
 from irsa_lib.graph.aws import AwsView
@@ -44,6 +46,15 @@ BUILDERS = (
     add_write_edges,
     add_rbac_edges,
 )
+
+
+_VIEWS: weakref.WeakKeyDictionary[AccessGraph, AwsView] = weakref.WeakKeyDictionary()
+
+
+def evaluator_view(graph: AccessGraph) -> AwsView | None:
+    """The :class:`AwsView` ``graph`` was built with in this process (its evaluator answers and indexes),
+    while the graph lives; None for a graph built elsewhere (or unpickled)."""
+    return _VIEWS.get(graph)
 
 
 RBAC_KINDS = frozenset({"roles", "rolebindings", "clusterroles", "clusterrolebindings"})
@@ -98,4 +109,5 @@ def build_graph(snapshot: Snapshot, *, inventory: Inventory | None = None) -> Ac
     for builder in BUILDERS:
         builder(ctx)
     graph.evaluations = ctx.aws.evaluations
+    _VIEWS[graph] = ctx.aws
     return graph
