@@ -362,20 +362,23 @@ def choices(analysis: Analysis) -> dict[str, list[str]]:
 
 def selection_html(analysis: Analysis, sel: Selection) -> str:
     """What the explorer shows for a selection, as one HTML fragment (escaped by pandas and the renderer):
-    the first :data:`SHOWN_ROWS` access rows (saying how many there are), the focused graph, the findings."""
+    the first :data:`SHOWN_ROWS` access rows and findings (saying how many there are), the focused graph."""
     from html import escape
 
     from irsa_lib.render.tables import style_access_rows, style_findings
 
-    total = len(sel.rows)
-    part = f"{total}" if total <= SHOWN_ROWS else f"the first {SHOWN_ROWS} of {total} (view.rows holds all)"
+    def part(frame: pd.DataFrame, name: str) -> str:
+        total = len(frame)
+        return f"{total}" if total <= SHOWN_ROWS else f"the first {SHOWN_ROWS} of {total} (view.{name} holds all)"
+
+    found = part(sel.findings, "findings")
     return "\n".join(
         [
-            f"<h4>Access paths: {escape(part)} ({escape(sel.description)})</h4>",
+            f"<h4>Access paths: {escape(part(sel.rows, 'rows'))} ({escape(sel.description)})</h4>",
             style_access_rows(sel.rows.head(SHOWN_ROWS), uuid="explore-rows").to_html(),
             str(trust_graph(analysis, focus=sel.focus, height=600)),
-            f"<h4>Findings: {len(sel.findings)}</h4>",
-            style_findings(sel.findings, uuid="explore-findings").to_html(),
+            f"<h4>Findings: {escape(found)}</h4>",
+            style_findings(sel.findings.head(SHOWN_ROWS), uuid="explore-findings").to_html(),
         ]
     )
 

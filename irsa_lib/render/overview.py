@@ -142,7 +142,7 @@ def overview_view(
     chosen = ranked[:groups]
     get = _reader(rows)
     paths = [(r, tuple(get(r, "hop_nodes") or ()), i) for i, group in enumerate(chosen) for r in group.rows]
-    h = with_keys(g.subgraph({n for _, hops, _ in paths for n in hops if n in g}))  # the key hops too
+    h = with_keys(g, {n for _, hops, _ in paths for n in hops if n in g})  # the key hops too
     subjects: dict[tuple[Any, ...], Subject] = {}
     placed = []
     for r, hops, i in paths:
