@@ -131,7 +131,7 @@ def explore_stage(snapshot_path: Path) -> dict[str, Any]:
     snap = load_snapshot(snapshot_path)
     analysis = analyse(snap)
     t0 = time.perf_counter()
-    index = RowIndex(analysis.rows)
+    index = RowIndex(analysis.rows, analysis.graph)
     index_seconds = time.perf_counter() - t0
     base = rss_mib()
     names = {p.arn: p.name for p in snap.ssm_parameters} | {s.arn: s.name for s in snap.secrets}

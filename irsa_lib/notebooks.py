@@ -30,7 +30,7 @@ from irsa_lib.analysis import Analysis
 from irsa_lib.errors import IrsaError, UsageError
 from irsa_lib.render.files import write_output
 from irsa_lib.render.graph_html import Focus
-from irsa_lib.render.graph_view import locate_findings, selected_nodes
+from irsa_lib.render.graph_view import locate_findings, prepare, selected_nodes
 from irsa_lib.render.offline import offline_clean
 from irsa_lib.render.report import trust_graph
 from irsa_lib.render.tables import access_frame, findings_frame
@@ -248,9 +248,12 @@ SHOWN_ROWS = 200
 
 class RowIndex:
     """The access rows of an analysis by value (name and ARN), namespace and service account name,
-    built once so that each pick of the explorer reads only its own rows."""
+    built once so that each pick of the explorer reads only its own rows; with the ``graph``, the
+    indexes of its focused views too (:func:`irsa_lib.render.graph_view.prepare`)."""
 
-    def __init__(self, rows: Iterable[Any]) -> None:
+    def __init__(self, rows: Iterable[Any], graph: Any = None) -> None:
+        if graph is not None:  # and the graph's indexes for the focused views
+            prepare(graph)
         self.rows = list(rows)
         self.by: dict[str, dict[str, list[Any]]] = {"secret": {}, "namespace": {}, "service_account": {}}
         get = _reader(self.rows)
@@ -393,7 +396,7 @@ def explorer(analysis: Analysis) -> Any:
     import ipywidgets as widgets
 
     options = choices(analysis)
-    index = RowIndex(analysis.rows)
+    index = RowIndex(analysis.rows, analysis.graph)
     pickers = {
         key: widgets.Dropdown(options=[("(any)", None), *[(v, v) for v in values]], description=key.replace("_", " "))
         for key, values in options.items()

@@ -32,6 +32,7 @@ __all__ = [
     "build_view",
     "locate_findings",
     "nx_graph",
+    "prepare",
     "selected_nodes",
 ]
 
@@ -342,6 +343,15 @@ def _secret_names(g: nx.MultiDiGraph) -> dict[str, list[Any]]:
             for name in {str(n), *(str(data[k]) for k in ("arn", "name", "label") if data.get(k) is not None)}:
                 names[name].append(n)
     return names
+
+
+def prepare(graph: Any) -> None:
+    """Build the indexes focused views and :func:`locate_findings` use, so the first view asked for is as
+    quick as the next (they are kept per graph)."""
+    g = nx_graph(graph)
+    _index(g, "secrets", lambda: _secret_names(g))
+    _index(g, "namespaces", lambda: _by_namespace(g))
+    _index(g, "resources", lambda: _resource_index(g))
 
 
 def selected_nodes(graph: Any, focus: Focus) -> set[Any]:
