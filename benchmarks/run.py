@@ -326,7 +326,8 @@ def report_lines(results: dict[str, Any]) -> list[str]:
             out.append(f"| {size} | not measured ({_t(e)}) | ≤ {WHO_SECONDS:.0f} s at large | |")
             continue
         assert e is not None
-        out.append(f"| {size} | {e['seconds']:.2f} s, {e['max_seconds']:.2f} s | ≤ {WHO_SECONDS:.0f} s at large | "
+        cpu = f" ({e['cpu_seconds']:.2f} s, {e['max_cpu_seconds']:.2f} s CPU)" if "cpu_seconds" in e else ""
+        out.append(f"| {size} | {e['seconds']:.2f} s, {e['max_seconds']:.2f} s{cpu} | ≤ {WHO_SECONDS:.0f} s at large | "
                    f"{'yes' if e['max_seconds'] <= WHO_SECONDS else '**no**'} |")  # fmt: skip
     return out
 

@@ -1,14 +1,16 @@
-"""Regenerate the README screenshots: ``docs/report.png`` and ``docs/graph.png`` at a realistic size.
+"""Regenerate the README screenshots: ``docs/report.png``, ``docs/graph.png`` and ``docs/overview.png``
+at a realistic size.
 
 Usage (from the repository root, headless Chromium installed)::
 
-    .venv/bin/python docs/make_screenshots.py
+    .venv/bin/python docs/make_screenshots.py [--report DIR]
 
 Generates the synthetic organisation ``small`` (500 service accounts, 6,250 values), runs the access
-report on it (papermill + nbconvert), then screenshots the report's ranked summary and its focused
-trust graph (each reader's chain to one value, the value's KMS key before it) in headless Chromium
-at a reduced scale so the PNGs stay small. Chromium runs with every host name
-unresolvable, so nothing is fetched from the network.
+report on it (papermill + nbconvert), then screenshots the report's ranked summary, its focused
+trust graph (each reader's chain to one value, the value's KMS key before it) and the standalone
+trust graph's default page (the overview of the riskiest chains) in headless Chromium at a reduced
+scale so the PNGs stay small. ``--report DIR`` screenshots a report already made by ``irsa report``
+instead. Chromium runs with every host name unresolvable, so nothing is fetched from the network.
 """
 
 from __future__ import annotations
@@ -76,6 +78,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--size", default="small", help="synthetic organisation (benchmarks/synthetic.py) to report on; default small"
     )
+    parser.add_argument("--report", type=Path, help="an existing report directory to screenshot instead")
     args = parser.parse_args(argv)
 
     from benchmarks.synthetic import generate
@@ -84,17 +87,23 @@ def main(argv: list[str] | None = None) -> int:
 
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
-        snapshot = save_snapshot(generate(args.size, seed=0), work / f"{args.size}.json")
-        report = run_report(work / "report", {"snapshot_path": str(snapshot)})
+        if args.report:
+            html = args.report / "access_report.html"
+        else:
+            snapshot = save_snapshot(generate(args.size, seed=0), work / f"{args.size}.json")
+            html = run_report(work / "report", {"snapshot_path": str(snapshot)}).html
         args.out.mkdir(parents=True, exist_ok=True)
         # the summary ranked by risk, then the focused graph of the value most read from outside its
         # namespace: each reader's chain to it, the value's KMS key before it
-        screenshot(report.html, args.out / "report.png", width=1400, height=1700, scale=0.6)
+        screenshot(html, args.out / "report.png", width=1400, height=1700, scale=0.6)
         # a copy beside the data file that scrolls to the graph once the page has drawn it
-        graph_page = report.html.with_name("graph-view.html")
-        graph_page.write_text(report.html.read_text(encoding="utf-8") + SCROLL_TO_GRAPH, encoding="utf-8")
+        graph_page = work / "graph-view.html"
+        shutil.copy(html.with_name("report_data.js"), work / "report_data.js")
+        graph_page.write_text(html.read_text(encoding="utf-8") + SCROLL_TO_GRAPH, encoding="utf-8")
         screenshot(graph_page, args.out / "graph.png", width=1400, height=820, scale=0.6)
-    for name in ("report.png", "graph.png"):
+        # the standalone graph's default page: the overview of the riskiest chains
+        screenshot(html.with_name("trust-graph.html"), args.out / "overview.png", width=1600, height=1150, scale=0.6)
+    for name in ("report.png", "graph.png", "overview.png"):
         path = args.out / name
         print(f"wrote {path} ({path.stat().st_size // 1024} KiB)")
     return 0

@@ -30,7 +30,7 @@ from irsa_lib.analysis import Analysis
 from irsa_lib.errors import IrsaError, UsageError
 from irsa_lib.render.files import write_output
 from irsa_lib.render.graph_html import Focus
-from irsa_lib.render.graph_view import locate_findings, selected_nodes
+from irsa_lib.render.graph_view import locate_findings, prepare, selected_nodes
 from irsa_lib.render.offline import offline_clean
 from irsa_lib.render.report import trust_graph
 from irsa_lib.render.tables import access_frame, findings_frame
@@ -248,9 +248,12 @@ SHOWN_ROWS = 200
 
 class RowIndex:
     """The access rows of an analysis by value (name and ARN), namespace and service account name,
-    built once so that each pick of the explorer reads only its own rows."""
+    built once so that each pick of the explorer reads only its own rows; with the ``graph``, the
+    indexes of its focused views too (:func:`irsa_lib.render.graph_view.prepare`)."""
 
-    def __init__(self, rows: Iterable[Any]) -> None:
+    def __init__(self, rows: Iterable[Any], graph: Any = None) -> None:
+        if graph is not None:  # and the graph's indexes for the focused views
+            prepare(graph)
         self.rows = list(rows)
         self.by: dict[str, dict[str, list[Any]]] = {"secret": {}, "namespace": {}, "service_account": {}}
         get = _reader(self.rows)
@@ -362,20 +365,23 @@ def choices(analysis: Analysis) -> dict[str, list[str]]:
 
 def selection_html(analysis: Analysis, sel: Selection) -> str:
     """What the explorer shows for a selection, as one HTML fragment (escaped by pandas and the renderer):
-    the first :data:`SHOWN_ROWS` access rows (saying how many there are), the focused graph, the findings."""
+    the first :data:`SHOWN_ROWS` access rows and findings (saying how many there are), the focused graph."""
     from html import escape
 
     from irsa_lib.render.tables import style_access_rows, style_findings
 
-    total = len(sel.rows)
-    part = f"{total}" if total <= SHOWN_ROWS else f"the first {SHOWN_ROWS} of {total} (view.rows holds all)"
+    def part(frame: pd.DataFrame, name: str) -> str:
+        total = len(frame)
+        return f"{total}" if total <= SHOWN_ROWS else f"the first {SHOWN_ROWS} of {total} (view.{name} holds all)"
+
+    found = part(sel.findings, "findings")
     return "\n".join(
         [
-            f"<h4>Access paths: {escape(part)} ({escape(sel.description)})</h4>",
+            f"<h4>Access paths: {escape(part(sel.rows, 'rows'))} ({escape(sel.description)})</h4>",
             style_access_rows(sel.rows.head(SHOWN_ROWS), uuid="explore-rows").to_html(),
             str(trust_graph(analysis, focus=sel.focus, height=600)),
-            f"<h4>Findings: {len(sel.findings)}</h4>",
-            style_findings(sel.findings, uuid="explore-findings").to_html(),
+            f"<h4>Findings: {escape(found)}</h4>",
+            style_findings(sel.findings.head(SHOWN_ROWS), uuid="explore-findings").to_html(),
         ]
     )
 
@@ -390,7 +396,7 @@ def explorer(analysis: Analysis) -> Any:
     import ipywidgets as widgets
 
     options = choices(analysis)
-    index = RowIndex(analysis.rows)
+    index = RowIndex(analysis.rows, analysis.graph)
     pickers = {
         key: widgets.Dropdown(options=[("(any)", None), *[(v, v) for v in values]], description=key.replace("_", " "))
         for key, values in options.items()

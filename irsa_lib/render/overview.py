@@ -4,9 +4,9 @@ Drawn node by node, the graph of a few hundred objects is a hairball, and collap
 (one node per cluster, account and region) it says nothing. The overview instead draws whole chains,
 subject to value, for the values most exposed: values are grouped by the namespace that owns them
 (the first segment of their name, :func:`irsa_lib.render.report_data.owner_namespace`) and their KMS
-key, groups are ranked as the report ranks values (readers outside the owning namespace allowed
-outright, then all outside readers, then all readers), and the first :data:`OVERVIEW_GROUPS` are drawn
-with every reader of theirs. Controllers, roles and keys on the chains are drawn one by one with the
+key, groups are ranked by what the report ranks values by, summed over their values (access rows of
+readers outside the owning namespace allowed outright, then of all outside readers, then all access
+rows), and the first :data:`OVERVIEW_GROUPS` are drawn with every reader of theirs. Controllers, roles and keys on the chains are drawn one by one with the
 evidence of their edges; subjects are drawn one by one while they are few (:data:`GROUP_AT`), else as
 one node per kind and namespace, else per kind and cluster, each saying how many it holds (a service
 account's own workload and the "any ExternalSecret someone could create" of its namespace folded into
@@ -142,7 +142,7 @@ def overview_view(
     chosen = ranked[:groups]
     get = _reader(rows)
     paths = [(r, tuple(get(r, "hop_nodes") or ()), i) for i, group in enumerate(chosen) for r in group.rows]
-    h = with_keys(g.subgraph({n for _, hops, _ in paths for n in hops if n in g}))  # the key hops too
+    h = with_keys(g, {n for _, hops, _ in paths for n in hops if n in g})  # the key hops too
     subjects: dict[tuple[Any, ...], Subject] = {}
     placed = []
     for r, hops, i in paths:

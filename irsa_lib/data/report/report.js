@@ -422,8 +422,9 @@
     clickable(to, state.sources[T.outside], function (r) { focusValue(D, D.rows.v[r]); });
     table(DataTable, T.findings, FINDING_TITLES, new Source(listColumns(findingRows(D), 8), D.findings.length, []));
     const reads = el("irsa-team-reads"), owns = el("irsa-team-owns");
-    if (reads) reads.addEventListener("click", function () { if (state.team) focusNamespace(D, state.team.key); });
-    if (owns) owns.addEventListener("click", function () { if (state.team) focusOwned(D, state.team); });
+    function toGraph() { const box = el("irsa-graph-title"); if (box) box.scrollIntoView(); }
+    if (reads) reads.addEventListener("click", function () { if (state.team) { focusNamespace(D, state.team.key); toGraph(); } });
+    if (owns) owns.addEventListener("click", function () { if (state.team) { focusOwned(D, state.team); toGraph(); } });
   }
 
   // ------------------------------------------------------------------ the page
