@@ -21,6 +21,7 @@ and the workers share the same two CPUs, which bounds the collection speed-up.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import hashlib
 import json
 import os
@@ -29,9 +30,12 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from benchmarks.machine import describe
+
+if TYPE_CHECKING:
+    from irsa_lib.snapshot import Snapshot
 
 
 def _peak_mib() -> float:
@@ -115,14 +119,13 @@ def collect(accounts: list[int], workers: list[int]) -> dict[str, Any]:
         server.wait(timeout=30)
 
 
-def _single(size: str) -> dict[str, Any]:
+def _single(size: str, rules: list[str] | None, clusters: int | None) -> dict[str, Any]:
     """analyse() in this (child) process: wall and CPU time, peak RSS, and the answer's digest."""
-    from benchmarks.synthetic import generate
     from irsa_lib.analysis import analyse
 
-    snap = generate(size)
+    snap = _organisation(size, clusters)
     t0, c0 = time.perf_counter(), time.process_time()
-    a = analyse(snap)
+    a = analyse(snap, rules=rules)
     return {
         "seconds": round(time.perf_counter() - t0, 1), "cpu_seconds": round(time.process_time() - c0, 1),
         "peak_mib": round(_peak_mib()), "rows": len(a.rows), "findings": len(a.findings),
@@ -130,32 +133,35 @@ def _single(size: str) -> dict[str, Any]:
     }  # fmt: skip
 
 
-def analyse_sizes(size: str, workers: int, single: bool) -> dict[str, Any]:
+def analyse_sizes(
+    size: str, workers: int, single: bool, rules: list[str] | None, clusters: int | None
+) -> dict[str, Any]:
     """The single-process analysis in a child process, then the partitioned one on a fresh LocalCluster.
 
     Every worker process reports its peak RSS and CPU time; the rows stay on the workers above
     ``xlarge`` (only their number comes back), so the caller's memory is the snapshot's and the
     findings'. Up to ``xlarge`` both answers are compared by digest.
     """
-    from benchmarks.synthetic import generate
     from irsa_lib.engine import dask_client
     from irsa_lib.partitioned import analyse_partitioned
 
-    out: dict[str, Any] = {"size": size, "workers": workers}
+    out: dict[str, Any] = {"size": size, "clusters": clusters or "all", "workers": workers,
+                           "rules": "all" if rules is None else rules}  # fmt: skip
     if single:
         proc = subprocess.run(
-            [sys.executable, "-m", "benchmarks.org_bench", "single", "--size", size],
+            [sys.executable, "-m", "benchmarks.org_bench", "single", "--size", size, *_rules_arg(rules),
+             *([] if clusters is None else ["--clusters", str(clusters)])],
             capture_output=True, text=True, check=False,
         )  # fmt: skip
         lines = proc.stdout.strip().splitlines()
         out["single"] = json.loads(lines[-1]) if lines else {"status": "error", "reason": proc.stderr[-500:]}
         print(json.dumps(out["single"]), file=sys.stderr, flush=True)
-    snap = generate(size)
+    snap = _organisation(size, clusters)
     keep = size not in ("xxlarge",)
     with dask_client(workers=workers, threads_per_worker=1, memory_limit=None) as client:
         cpu0 = client.run(_cpu_seconds)
         t0, c0 = time.perf_counter(), time.process_time()
-        spread = analyse_partitioned(client, snap, keep_rows=keep)
+        spread = analyse_partitioned(client, snap, rules=rules, keep_rows=keep)
         seconds, caller_cpu = time.perf_counter() - t0, time.process_time() - c0
         peaks = client.run(_peak_mib)
         cpu = {k: v - cpu0[k] for k, v in client.run(_cpu_seconds).items()}
@@ -173,6 +179,36 @@ def analyse_sizes(size: str, workers: int, single: bool) -> dict[str, Any]:
     return out
 
 
+def _organisation(size: str, clusters: int | None) -> Snapshot:
+    """A synthetic organisation; with ``clusters``, every AWS record but the records tied to a cluster
+    (Kubernetes objects, EKS clusters, node groups, Pod Identity associations, Kubernetes coverage) of
+    its first N clusters only: the AWS side of a large organisation with fewer clusters to analyse."""
+    from benchmarks.synthetic import generate
+    from irsa_lib.partitioned import KUBERNETES_FIELDS
+
+    snap = generate(size)
+    if clusters is None:
+        return snap
+    keep = {c.name for c in snap.clusters[:clusters]}
+    own: dict[str, Any] = {f: tuple(r for r in getattr(snap, f) if r.cluster in keep) for f in KUBERNETES_FIELDS}
+    return dataclasses.replace(
+        snap,
+        **own,
+        clusters=snap.clusters[:clusters],
+        node_groups=tuple(ng for ng in snap.node_groups if ng.cluster_name in keep),
+        pod_identity_associations=tuple(a for a in snap.pod_identity_associations if a.cluster_name in keep),
+        coverage=tuple(c for c in snap.coverage if c.source == "aws" or c.scope in keep),
+    )
+
+
+def _rules(text: str | None) -> list[str] | None:
+    return None if text is None else [r for r in text.split(",") if r]
+
+
+def _rules_arg(rules: list[str] | None) -> list[str]:
+    return [] if rules is None else ["--rules", ",".join(rules)]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.org_bench", description=__doc__)
     sub = parser.add_subparsers(dest="what", required=True)
@@ -183,17 +219,21 @@ def main(argv: list[str] | None = None) -> int:
     a.add_argument("--size", default="xlarge")
     a.add_argument("--workers", type=int, default=2)
     a.add_argument("--no-single", action="store_true", help="skip the single-process run")
+    a.add_argument("--rules", help="comma-separated rule ids (default: every rule)")
+    a.add_argument("--clusters", type=int, help="keep the Kubernetes side of the first N clusters only")
     s = sub.add_parser("single")
     s.add_argument("--size", default="medium")
+    s.add_argument("--rules")
+    s.add_argument("--clusters", type=int)
     args = parser.parse_args(argv)
     if args.what == "single":
-        print(json.dumps(_single(args.size)))
+        print(json.dumps(_single(args.size, _rules(args.rules), args.clusters)))
         return 0
     started = {"machine": describe(), "load": os.getloadavg()}
     if args.what == "collect":
         result = collect([int(n) for n in args.accounts.split(",")], [int(w) for w in args.workers.split(",")])
     else:
-        result = analyse_sizes(args.size, args.workers, not args.no_single)
+        result = analyse_sizes(args.size, args.workers, not args.no_single, _rules(args.rules), args.clusters)
     print(json.dumps({**started, **result, "load_after": os.getloadavg()}, default=str))
     return 0
 

@@ -2,7 +2,7 @@
 worker holds the whole access graph.
 
 The shared, read-only part (the evaluator's :class:`~irsa_lib.resolve.Inventory`, which carries the
-snapshot) is scattered to the cluster once. Then:
+snapshot) is sent to every worker once. Then:
 
 - **one task per cluster** builds that cluster's graph from :func:`cluster_snapshot` (every AWS record,
   only this cluster's Kubernetes objects) and computes the rows of its subjects and the findings of
@@ -51,6 +51,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CLUSTER_RULES",
+    "KUBERNETES_FIELDS",
     "READER_RULES",
     "ROLE_RULES",
     "ClusterPart",

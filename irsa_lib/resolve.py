@@ -15,7 +15,7 @@ True
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import MISSING, dataclass, field, fields
 from typing import Any
 
 from irsa_lib.errors import IrsaError, UsageError
@@ -130,7 +130,9 @@ class Inventory:
         them (they hold compiled matchers and are rebuilt on use). Dask moves an inventory between
         worker processes while another task may be filling these caches."""
         state = dict(self.__dict__)
-        state.update(problems=[], _parsed={}, _principal_sides={}, _resource_sides={}, _paths=None, _org_levels={})
+        for f in fields(self):
+            if f.name.startswith("_") or f.name == "problems":
+                state[f.name] = f.default_factory() if f.default_factory is not MISSING else f.default
         return state
 
     @classmethod
