@@ -22,6 +22,7 @@ from irsa_lib.render.report import (
     trust_graph,
     write_report_files,
 )
+from irsa_lib.render.report_data import from_script
 from irsa_lib.resolve import Inventory
 from irsa_lib.snapshot import Snapshot, save_snapshot
 from tests.render_fixtures import BILLING_DB, ES_ROLE, demo_like_graph, finding
@@ -197,9 +198,8 @@ def test_write_report_files(tmp_path: Path) -> None:
     # no namespace "payments" in this snapshot: no owner, so no reader counts as outside
     assert (payments["owner_namespace"], payments["readers"], payments["readers_outside_owner"]) == ("", 1, 0)
     script = (tmp_path / "out" / "report_data.js").read_text()
-    head, tail = 'window["IRSA_REPORT_DATA"] = JSON.parse(', ");\n"
-    assert script.startswith(head) and script.endswith(tail)
-    data = json.loads(json.loads(script[len(head) : -len(tail)]))
+    assert script.startswith('window["IRSA_REPORT_DATA"] = JSON.parse("')
+    data = from_script(script)
     assert "sa demo/billing/billing" in [s[0] for s in data["subjects"]]
     assert len(data["rows"]["s"]) == len(json.loads((tmp_path / "out" / "access_rows.json").read_text()))
 

@@ -243,6 +243,14 @@ def to_script(name: str, data: Any) -> str:
     return f"window[{json.dumps(name)}] = JSON.parse({literal});\n"
 
 
+def from_script(script: str) -> Any:
+    """The data of a :func:`to_script` text (for readers of ``report_data.js`` other than the page)."""
+    _, sep, rest = script.partition("] = JSON.parse(")
+    if not sep or not rest.endswith(");\n"):
+        raise ValueError("not a report data script")
+    return json.loads(json.loads(rest[: -len(");\n")]))
+
+
 def aggregates(data: Mapping[str, Any], controllers: set[str] = frozenset()) -> dict[str, Any]:  # type: ignore[assignment]
     """Per value, subject and namespace counts over the rows of :func:`report_data`, for the ranked
     summary and the drill-down tables (each a list of lists, most at risk first: values by readers
