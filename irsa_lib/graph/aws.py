@@ -639,9 +639,9 @@ class AwsView:
         else:
             by_key = self._by_key()
             keys = {k for ks in usable.keys.values() for k in ks}
-            under_keys = [t for k in (None, *keys) for t in by_key.get(k, ())]
-            if len(under_keys) < self._targets.span(patterns):
-                found = [t for t in under_keys if isinstance(t, kind) and self._targets.matches(t, patterns)]
+            groups = [by_key.get(k, ()) for k in (None, *keys)]
+            if sum(map(len, groups)) < self._targets.span(patterns):
+                found = [t for g in groups for t in g if isinstance(t, kind) and self._targets.matches(t, patterns)]
             else:
                 found = [t for t in self._targets.matching(patterns) if isinstance(t, kind)]
             found = [t for t in found if self._admits(usable, t)]

@@ -17,7 +17,7 @@ could create in <cluster>[/<ns>]" node, found by probing the trust with made-up 
 from __future__ import annotations
 
 import bisect
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -247,7 +247,7 @@ def _provider_edges(ctx: BuildContext, cluster: str, provider: OIDCProvider) -> 
         patterns = sub_patterns(role.trust_policy)
         wild = patterns is None or any(("*" in p or "?" in p) and "\x00" not in p for p in patterns)
         if wild or accepted is None or accepted.patterns:
-            _potential_edges(ctx, provider, oidc_node, role, cluster, patterns, set(index.position))
+            _potential_edges(ctx, provider, oidc_node, role, cluster, patterns, index.position.keys())
 
 
 def _sa_edge(ctx: BuildContext, provider: OIDCProvider, oidc_node: str, role: Role, sa: ServiceAccount) -> None:
@@ -290,7 +290,7 @@ def _potential_edges(
     role: Role,
     cluster: str,
     patterns: list[str] | None,
-    existing: set[str],
+    existing: Collection[str],
 ) -> None:
     done: set[str | None] = set()
     for subject, ns in _probe_subjects(patterns):
