@@ -35,6 +35,8 @@ SIZES = (200, 400, 800, 1600)
 """The default sizes; the budget's growth and memory figures need 3200..12800 as well."""
 FULL_SIZES = (200, 400, 800, 1600, 3200, 6400, 12800)
 BUDGET_ROLES = 1600
+TAIL_BYTES = 1 << 16
+"""How much of a measured command's output the measuring process reads (its last line is the result)."""
 BUDGET_PAIR_S, WHO_BUILT_S, WHO_FRESH_S, DOUBLING, PEAK_GIB = 5.0, 0.5, 3.0, 2.1, 2.0
 
 
@@ -60,9 +62,10 @@ def measure(cmd: Sequence[str], *, timeout: float, keep_output: bool = False) ->
             timer.cancel()
         wall = time.perf_counter() - t0
         proc.returncode = code = os.waitstatus_to_exitcode(status)
-        out.seek(0)
-        err.seek(0)
-        stdout, stderr = out.read().decode(errors="replace"), err.read().decode(errors="replace")
+        # only the ends of the output: on Linux a child's peak RSS includes its parent's high-water mark,
+        # so reading `irsa access` at 12,800 roles (hundreds of MB) here would inflate every later figure
+        stdout = _read(out, None if keep_output else TAIL_BYTES)
+        stderr = _read(err, TAIL_BYTES)
     load = [load0, load_average()]
     if code != 0 and wall >= timeout:
         return {"status": "timeout", "reason": f"no result within {timeout:.0f} s", "load": load}
@@ -82,6 +85,13 @@ def measure(cmd: Sequence[str], *, timeout: float, keep_output: bool = False) ->
         with contextlib.suppress(json.JSONDecodeError):
             result["child"] = json.loads(lines[-1])
     return result
+
+
+def _read(file: Any, tail: int | None) -> str:
+    """The text of ``file`` (a temporary file just written), only its last ``tail`` bytes when given."""
+    size = file.seek(0, os.SEEK_END)
+    file.seek(0 if tail is None else max(0, size - tail))
+    return str(file.read().decode(errors="replace"))
 
 
 def who_fresh(snapshot: Path, target: str) -> dict[str, Any]:

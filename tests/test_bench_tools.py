@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 import threading
 import urllib.request
 from collections.abc import Iterator
@@ -13,6 +14,7 @@ from typing import Any
 import boto3
 import pytest
 
+from benchmarks import shape_bench
 from benchmarks.browser import HOOK, chromium, draw_time, with_hook
 from benchmarks.endpoint import CountingApp, operation_of
 from benchmarks.run import render_markdown
@@ -244,3 +246,18 @@ def test_draw_time_of_a_small_vis_network_page(tmp_path: Path) -> None:
     assert result["draw_method"] == "afterDrawing"
     assert result["first_draw_s"] is not None and result["first_draw_s"] > 0
     assert result["physics"] is True and result["stabilized_s"] is not None and result["stabilized_s"] > 0
+
+
+def test_measure_reads_only_the_end_of_a_long_output(tmp_path: Path) -> None:
+    # the measuring process keeps its own memory small (a child's peak RSS starts from its parent's
+    # high-water mark): of a long output it reads the tail, where the result line is
+    with (tmp_path / "out").open("w+b") as f:
+        f.write(b"row\n" * 100_000 + b'{"n": 1}\n')
+        tail = shape_bench._read(f, shape_bench.TAIL_BYTES)
+        assert len(tail) == shape_bench.TAIL_BYTES and tail.endswith('{"n": 1}\n')
+        assert shape_bench._read(f, None).count("row") == 100_000
+    code = "import json\nfor i in range(20000): print('row', i)\nprint(json.dumps({'n': 1}))"
+    res = shape_bench.measure([sys.executable, "-c", code], timeout=60)
+    assert res["status"] == "ok" and res["child"] == {"n": 1} and "output" not in res
+    kept = shape_bench.measure([sys.executable, "-c", code], timeout=60, keep_output=True)
+    assert kept["output"].count("row") == 20000
