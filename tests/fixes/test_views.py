@@ -134,3 +134,13 @@ spec:
     assert any("secret-db" in text for text in written)  # the volume the fix adds
     for text in [printed, *written]:
         assert value not in text and encoded not in text
+
+
+def test_no_fix_is_verified_in_the_report_above_its_row_limit() -> None:
+    a = analyse(_controller_scenario(shared_policy=True))
+    frame, verified, total = fixes_frame(a, verify_rows=len(a.rows) - 1)
+    assert (verified, total) == (0, 1)
+    assert list(frame.set_index("rule").loc[["F04"], "proof"]) == ["not verified here (irsa fix verifies it)"]
+    caption = fixes_section(a, verify_rows=len(a.rows) - 1).caption  # type: ignore[union-attr]
+    assert f"0 of 1 verified here (none at this size: {len(a.rows):,} access rows" in caption
+    assert fixes_frame(a, verify_rows=len(a.rows))[1] == 1
