@@ -584,6 +584,7 @@ def _simple_view(graph: AccessGraph, *, write: bool = False) -> nx.DiGraph:
     return graph.memo(f"simple-view:{write}", lambda: _build_simple_view(graph, write=write))
 
 
+@paused
 def _build_simple_view(graph: AccessGraph, *, write: bool) -> nx.DiGraph:
     rank = {d: i for i, d in enumerate(EDGE_DECISIONS)}
     values = set(graph.nodes_of(*SECRET_TYPES))
