@@ -219,12 +219,14 @@ def test_demo_keep_running_serves_until_interrupted(tmp_path: Path) -> None:
     from irsa_lib.demo.server import aws_client
 
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    # stderr goes to a file: a pipe nobody reads fills up (the report's progress lines) and blocks the demo
+    errors = (tmp_path / "stderr").open("w")
     proc = subprocess.Popen(
         [sys.executable, "-m", "irsa_lib.cli", "demo", "-o", "out", "--keep-running"],
         cwd=tmp_path,
         env={**env, "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1"},
         stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
+        stderr=errors,
         text=True,
     )
     try:
@@ -238,10 +240,17 @@ def test_demo_keep_running_serves_until_interrupted(tmp_path: Path) -> None:
                 break
         endpoint = exports["AWS_ENDPOINT_URL"]
         assert endpoint.startswith("http://127.0.0.1:")
-        assert aws_client("eks", endpoint).list_clusters()["clusters"] == ["demo"]
+        eks = aws_client("eks", endpoint)
+        try:
+            assert eks.list_clusters()["clusters"] == ["demo"]
+        finally:
+            eks.close()  # its keep-alive connection would otherwise stay open until this process collects it
         proc.send_signal(signal.SIGINT)
-        assert proc.wait(timeout=60) == 0
+        rest, _ = proc.communicate(timeout=120)  # reads what it still prints
+        assert proc.returncode == 0, (tmp_path / "stderr").read_text()[-3000:]
+        assert "stopping the local AWS endpoint" in rest
     finally:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+        errors.close()
