@@ -13,7 +13,6 @@ every one.
 
 from __future__ import annotations
 
-import html
 import os
 import shlex
 from collections.abc import Mapping
@@ -24,6 +23,7 @@ from pandas.io.formats.style import Styler
 from irsa_lib.analysis import Analysis
 from irsa_lib.fixes import Fix, Proof, fix_and_verify
 from irsa_lib.fixes.manifests import ManifestObjects
+from irsa_lib.render.tables import escaped
 
 COLUMNS = ["severity", "rule", "resource", "fix", "proof", "removes", "command"]
 VERIFY_ROWS = 20_000
@@ -106,15 +106,13 @@ def fixes_section(
         if len(analysis.rows) > verify_rows and total
         else ""
     )
-    caption = html.escape(
+    caption = (
         f"{total} of {len(frame)} finding(s) have a mechanical fix; {verified} of {total} verified here{why} by "
         "applying the fix to the snapshot and analysing it again. `irsa fix SNAPSHOT -o DIR` writes every fix's "
         "policy documents, Terraform and Kubernetes patches and verifies them all."
     )
     return (
-        frame.style.hide(axis="index")
-        .format(escape="html")
-        .set_uuid("fixes")
-        .set_caption(caption)
+        escaped(frame.style.set_uuid("fixes"), caption)
+        .hide(axis="index")
         .set_table_styles([{"selector": "td", "props": "text-align: left; vertical-align: top;"}])
     )

@@ -7,7 +7,6 @@ value, how, and which planned change causes it; then the findings the change int
 
 from __future__ import annotations
 
-import html
 import json
 import os
 from pathlib import Path
@@ -17,6 +16,7 @@ import pandas as pd
 from pandas.io.formats.style import Styler
 
 from irsa_lib.errors import IrsaError
+from irsa_lib.render.tables import escaped
 from irsa_lib.whatif.render import subject
 
 
@@ -49,17 +49,14 @@ def whatif_section(path: str | os.PathLike[str] | None) -> Styler | str:
         raise IrsaError(f"{path}: not a what-if JSON file (written by irsa whatif --format json)")
     frame = new_readers_frame(data)
     introduced = data.get("findings", {}).get("introduced", [])
-    caption = html.escape(
-        f"{data.get('summary', '')}. Inputs: {', '.join(data.get('sources', []))}. "
-        + (
-            "Findings introduced: " + "; ".join(f"{f['rule']} {f['severity']} on {f['resource']}" for f in introduced)
-            if introduced
-            else "No finding introduced."
-        )
+    caption = f"{data.get('summary', '')}. Inputs: {', '.join(data.get('sources', []))}. " + (
+        "Findings introduced: " + "; ".join(f"{f['rule']} {f['severity']} on {f['resource']}" for f in introduced)
+        if introduced
+        else "No finding introduced."
     )
+    # every cell comes from names people chose (subjects, values, paths, resource addresses)
     return (
-        frame.style.hide(axis="index")
-        .set_uuid("whatif")
-        .set_caption(caption)
+        escaped(frame.style.set_uuid("whatif"), caption)
+        .hide(axis="index")
         .set_table_styles([{"selector": "td", "props": "text-align: left; vertical-align: top;"}])
     )

@@ -34,3 +34,17 @@ def test_without_a_whatif_and_with_a_wrong_file(tmp_path: Path) -> None:
     wrong.write_text("{}")
     with pytest.raises(IrsaError, match="not a what-if JSON file"):
         whatif_section(wrong)
+
+
+def test_every_cell_is_escaped(tmp_path: Path) -> None:
+    hostile = "<img src=x onerror=alert(1)>"
+    snap = base_snapshot()
+    data = to_json(what_if(snap, apply_plan(snap, load_plan(PLANS / "plan_actions.json"))), sources=["plan.json"])
+    for row in data["access"]["gained"]:
+        row["secret_name"] = hostile
+        row["path"] = [hostile, "role x"]
+        row["caused_by"] = [hostile]
+    path = tmp_path / "whatif.json"
+    path.write_text(json.dumps(data))
+    html = whatif_section(path).to_html()  # type: ignore[union-attr]
+    assert hostile not in html and "&lt;img src=x onerror=alert(1)&gt;" in html
