@@ -19,6 +19,7 @@ writes a subject through :func:`display`, so one subject is spelled one way ever
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
@@ -98,24 +99,41 @@ def _kind(value: Any) -> SubjectKind:
         raise ValueError(f"unknown subject kind {value!r}") from None
 
 
-def subject_of_row(row: Any) -> Subject:
-    """The subject of an access row (an ``AccessRow``, or its JSON / CSV form as a mapping)."""
+def _fields(row: Any) -> tuple[Any, Any, Any, Any]:
+    """An access row's subject kind, cluster, namespace and name, as stored (an ``AccessRow``, or its JSON /
+    CSV form as a mapping)."""
+    names = ("subject_kind", "cluster", "namespace", "service_account")
+    if isinstance(row, Mapping):
+        return tuple(row.get(n) for n in names)  # type: ignore[return-value]
+    return tuple(getattr(row, n, None) for n in names)  # type: ignore[return-value]
 
-    def get(name: str) -> Any:
-        return row.get(name) if isinstance(row, Mapping) else getattr(row, name, None)
 
-    kind = _kind(get("subject_kind") or SubjectKind.SERVICE_ACCOUNT)
-    ns = get("namespace")
+def _subject(kind: Any, cluster: Any, ns: Any, name: Any) -> Subject:
+    kind = _kind(kind or SubjectKind.SERVICE_ACCOUNT)
     ns = None if ns in (None, "", "-") or (isinstance(ns, float) and ns != ns) else str(ns)  # NaN from a CSV
-    name = str(get("service_account"))
     if kind == SubjectKind.KUBELET:
         ns = None
-    return Subject(kind, str(get("cluster")), ns, name)
+    return Subject(kind, str(cluster), ns, str(name))
+
+
+def subject_of_row(row: Any) -> Subject:
+    """The subject of an access row (an ``AccessRow``, or its JSON / CSV form as a mapping)."""
+    return _subject(*_fields(row))
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _display_fields(kind: Any, cluster: Any, ns: Any, name: Any) -> str:
+    return display(_subject(kind, cluster, ns, name))
 
 
 def display_row(row: Any) -> str:
-    """:func:`display` of an access row's subject."""
-    return display(subject_of_row(row))
+    """:func:`display` of an access row's subject (worked out once per subject: a table has many rows per
+    subject)."""
+    fields = _fields(row)
+    try:
+        return _display_fields(*fields)
+    except TypeError:  # a field that cannot be a cache key (a list from a hand-written mapping)
+        return display(_subject(*fields))
 
 
 _NODE_KINDS = {

@@ -51,17 +51,12 @@ def register(p: argparse.ArgumentParser) -> None:
 
 def print_table(rows: list[AccessRow], console: Console) -> None:
     """Two lines per row: subject, value, access and decision; then the path, folded between hops."""
-    subjects: dict[tuple[str, str | None, str, str], str] = {}  # a subject has many rows
     for r in rows:
         decision = r.decision + ("" if r.complete else " (incomplete)")
-        who = (r.cluster, r.namespace, r.service_account, r.subject_kind)
-        subject = subjects.get(who)
-        if subject is None:
-            subject = subjects[who] = r.subject
         terminal.emit_parts(
             console,
             [
-                (subject, "bold"),
+                (r.subject, "bold"),
                 (f"→ {r.secret_name}", ""),
                 (r.access, ""),
                 (decision, terminal.DECISION_STYLES.get(r.decision, "")),

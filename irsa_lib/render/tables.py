@@ -148,14 +148,7 @@ def access_frame(rows: Iterable[Any]) -> pd.DataFrame:
     def joined(values: list[Any], sep: str) -> list[str]:
         return [sep.join(v) if type(v) is tuple and all(type(x) is str for x in v) else _text(v, sep) for v in values]
 
-    subjects: dict[tuple[Any, ...], str] = {}
-    keys = zip(*(column(k) for k in ("subject_kind", "cluster", "namespace", "service_account")), strict=True)
-    shown: list[str] = []
-    for r, key in zip(rows, keys, strict=True):
-        text = subjects.get(key)
-        if text is None:
-            text = subjects[key] = display_row(r)
-        shown.append(text)
+    shown = [display_row(r) for r in rows]
     columns: dict[str, list[str]] = {}
     for c in ACCESS_COLUMNS:
         if c == "subject":
