@@ -109,9 +109,10 @@ _SUBJECT_KIND = {
 }
 
 
-def _secret_kind(
-    graph: AccessGraph, node: str
-) -> Literal["ssm-parameter", "ssm-string-parameter", "secretsmanager-secret"]:
+SecretKind = Literal["ssm-parameter", "ssm-string-parameter", "secretsmanager-secret"]
+
+
+def _secret_kind(graph: AccessGraph, node: str) -> SecretKind:
     if graph.type_of(node) == NodeType.SECRETSMANAGER_SECRET:
         return "secretsmanager-secret"
     return (
@@ -133,7 +134,7 @@ class AccessRow:
     ``*`` for "the node running the pod" (see ``subject_kind``)."""
     secret_arn: str
     secret_name: str
-    secret_kind: Literal["ssm-parameter", "ssm-string-parameter", "secretsmanager-secret"]
+    secret_kind: SecretKind
     """``ssm-string-parameter``: a String / StringList parameter, returned in plain text (no KMS leg)."""
     access: Access
     decision: RowDecision
@@ -306,9 +307,16 @@ def _row_adjacency(graph: AccessGraph) -> tuple[frozenset[str], dict[str, list[t
 
 
 Prefix = tuple[
-    tuple[str, ...], tuple[dict[str, Any], ...], tuple[str, ...], tuple[str, ...], tuple[str, ...], tuple[str, ...]
+    tuple[str, ...],
+    tuple[dict[str, Any], ...],
+    tuple[str, ...],
+    tuple[str, ...],
+    tuple[str, ...],
+    tuple[str, ...],
+    tuple[str, ...],
 ]
-"""A path's nodes, edges, hop nodes and their readable labels, mechanisms and unresolved keys."""
+"""A path's nodes, edges, hop nodes and their readable labels (never one label twice in a row),
+mechanisms, unresolved keys, and the inputs its edges say are missing (each once, in path order)."""
 
 
 State = tuple[str, int, int]
@@ -328,10 +336,10 @@ def _prefix(
     if hit is None:
         link = parent[state]
         if link is None:
-            hit = ((state[0],), (), (state[0],), (graph.label(state[0]),), (), ())
+            hit = ((state[0],), (), (state[0],), (graph.label(state[0]),), (), (), ())
         else:
             before, data = link
-            nodes, edges, ids, hops, mechanisms, unresolved = _prefix(graph, before, parent, prefixes, cache)
+            nodes, edges, ids, hops, mechanisms, unresolved, missing = _prefix(graph, before, parent, prefixes, cache)
             _, _, hop_ids, labels, mechanism, keys = _hop(graph, state[0], data, cache)
             ids_out, hops_out = list(ids), list(hops)
             for i, h in zip(hop_ids, labels, strict=True):
@@ -340,6 +348,8 @@ def _prefix(
                     hops_out.append(h)
             keys_out = list(unresolved)
             keys_out.extend(k for k in keys if k not in keys_out)
+            missing_out = list(missing)
+            missing_out.extend(m for m in data.get(MISSING, ()) if m not in missing_out)
             hit = (
                 (*nodes, state[0]),
                 (*edges, data),
@@ -347,13 +357,15 @@ def _prefix(
                 tuple(hops_out),
                 (*mechanisms, mechanism),
                 tuple(keys_out),
+                tuple(missing_out),
             )
         prefixes[state] = hit
     return hit
 
 
-def _best_paths(graph: AccessGraph, starts: list[str]) -> dict[str, AccessPath]:
-    """For each value reachable from ``starts``: the best path (allow first, then most direct, then shortest)."""
+def _best_paths(graph: AccessGraph, starts: list[str]) -> dict[str, tuple[State, Prefix]]:
+    """For each value reachable from ``starts``: the state that reached it by the best path (allow
+    first, then most direct, then shortest), and that path's parts."""
     parent: dict[State, tuple[State, dict[str, Any]] | None] = {}
     queue: deque[State] = deque()
     for s in starts:
@@ -376,23 +388,26 @@ def _best_paths(graph: AccessGraph, starts: list[str]) -> dict[str, AccessPath]:
                 queue.append(nxt)
     cache: dict[int, Hop] = graph.memo("path-hops", dict)
     prefixes: dict[State, Prefix] = {}
-    out: dict[str, AccessPath] = {}
+    out: dict[str, tuple[State, Prefix]] = {}
     for target, states in found.items():
         # BFS order already gives the shortest per state
         best = states[0] if len(states) == 1 else min(states, key=lambda s: (s[2], s[1]))
-        nodes, edges, ids, hops, mechanisms, unresolved = _prefix(graph, best, parent, prefixes, cache)
-        hop_nodes, labels = _with_key(graph, nodes, edges, ids, hops)
-        out[target] = AccessPath(
-            nodes=nodes,
-            edges=edges,
-            access=ACCESS_KINDS[best[1]],
-            decision=ROW_DECISIONS[best[2]],
-            hops=labels,
-            hop_nodes=hop_nodes,
-            mechanisms=mechanisms,
-            unresolved_keys=unresolved,
-        )
+        out[target] = (best, _prefix(graph, best, parent, prefixes, cache))
     return out
+
+
+def _hops_with_key(
+    graph: AccessGraph, prefix: Prefix, key: tuple[str, str] | None
+) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """:func:`_with_key` of a row's path (``prefix``, whose labels never repeat one another) and its
+    value's ``key`` hop: the common case (the key's label differs from both its neighbours) without
+    rebuilding the path."""
+    nodes, edges, ids, hops = prefix[:4]
+    if key is None or not edges or KEY_EVIDENCE not in edges[-1]:
+        return ids, hops
+    if len(hops) >= 2 and key[1] != hops[-1] and key[1] != hops[-2]:
+        return (*ids[:-1], key[0], ids[-1]), (*hops[:-1], key[1], hops[-1])
+    return _with_key(graph, nodes, edges, ids, hops)
 
 
 NodeScope = tuple[str | None, tuple[str, str] | None, bool]
@@ -406,15 +421,18 @@ def _node_scope(graph: AccessGraph, node: str) -> NodeScope:
 
 
 def _row_scope(
-    graph: AccessGraph, path: AccessPath, cache: dict[str, NodeScope] | None = None
+    graph: AccessGraph,
+    path_nodes: Sequence[str],
+    path_edges: Sequence[dict[str, Any]],
+    cache: dict[str, NodeScope] | None = None,
 ) -> tuple[set[str], set[tuple[str, str]], set[str], bool]:
     """Clusters, (account, region) pairs and nodes a row's path touches (via nodes included), and
     whether it crosses a Kubernetes Secret. ``cache``: node scopes already looked up."""
     cache = {} if cache is None else cache
     clusters: set[str] = set()
     accounts: set[tuple[str, str]] = set()
-    nodes = set(path.nodes)
-    for data in path.edges:
+    nodes = set(path_nodes)
+    for data in path_edges:
         nodes.update(data.get(VIA, ()))
     through = False
     for n in nodes:
@@ -510,48 +528,74 @@ def cluster_rows(graph: AccessGraph, cluster: str) -> list[AccessRow]:
     return _rows(graph, [s for s in _subjects(graph) if _subject_fields(graph, s)[0] == cluster])
 
 
+ValueFields = tuple[str, str, SecretKind, str, str, str, tuple[str, str] | None]
+"""What every row of one value repeats: its ARN, name, kind, KMS key ARN, alias and manager, and its
+key hop (:func:`_key_hop`)."""
+
+
+def _value_fields(graph: AccessGraph, target: str) -> ValueFields:
+    attrs = graph.node(target)
+    return (
+        attrs[ARN],
+        attrs[NAME],
+        _secret_kind(graph, target),
+        str(attrs.get(KMS_KEY_ARN) or ""),
+        str(attrs.get(KMS_KEY_ALIAS) or ""),
+        str(attrs.get(KMS_KEY_MANAGER) or ""),
+        _key_hop(graph, target),
+    )
+
+
 @paused
 def _rows(graph: AccessGraph, subjects: list[str] | None = None) -> list[AccessRow]:
     rows: list[AccessRow] = []
     gaps = graph.gaps
     scopes: dict[str, NodeScope] = {}
+    value_fields: dict[str, ValueFields] = {}
     for subject in _subjects(graph) if subjects is None else subjects:
         cluster, ns, name, kind = _subject_fields(graph, subject)
-        for target, path in _best_paths(graph, _start_nodes(graph, subject)).items():
-            attrs = graph.node(target)
+        for target, (best, prefix) in _best_paths(graph, _start_nodes(graph, subject)).items():
+            fields = value_fields.get(target)
+            if fields is None:
+                fields = value_fields[target] = _value_fields(graph, target)
+            arn, secret_name, secret_kind, key_arn, key_alias, key_manager, key = fields
+            access, decision = ACCESS_KINDS[best[1]], ROW_DECISIONS[best[2]]
+            nodes, edges, _, _, mechanisms, unresolved, missing = prefix
+            hop_nodes, labels = _hops_with_key(graph, prefix, key)
             unknown: tuple[str, ...] = ()
             if gaps:
-                clusters, accounts, nodes, through = _row_scope(graph, path, scopes)
-                settled = path.decision == "allow" and path.access != "potential"
+                clusters, accounts, touched, through = _row_scope(graph, nodes, edges, scopes)
+                settled = decision == "allow" and access != "potential"
                 unknown = tuple(
                     g.what
                     for g in gaps
                     if g.touches(
-                        clusters=clusters, accounts=accounts, nodes=nodes, through_k8s_secret=through, settled=settled
+                        clusters=clusters, accounts=accounts, nodes=touched, through_k8s_secret=through, settled=settled
                     )
                 )
-            unknown += tuple(dict.fromkeys(m for e in path.edges for m in e.get(MISSING, ()) if m not in unknown))
+            if missing:
+                unknown += tuple(m for m in missing if m not in unknown)
             rows.append(
                 AccessRow(
                     cluster=cluster,
                     namespace=ns,
                     service_account=name,
                     subject_kind=kind,
-                    secret_arn=attrs[ARN],
-                    secret_name=attrs[NAME],
-                    secret_kind=_secret_kind(graph, target),
-                    access=path.access,
-                    decision=path.decision,
-                    path=path.hops,
-                    mechanisms=path.mechanisms,
-                    unresolved_keys=path.unresolved_keys,
+                    secret_arn=arn,
+                    secret_name=secret_name,
+                    secret_kind=secret_kind,
+                    access=access,
+                    decision=decision,
+                    path=labels,
+                    mechanisms=mechanisms,
+                    unresolved_keys=unresolved,
                     complete=not unknown,
                     unknown=unknown,
-                    nodes=path.nodes,
-                    hop_nodes=path.hop_nodes,
-                    kms_key_arn=str(attrs.get(KMS_KEY_ARN) or ""),
-                    kms_key_alias=str(attrs.get(KMS_KEY_ALIAS) or ""),
-                    kms_key_manager=str(attrs.get(KMS_KEY_MANAGER) or ""),
+                    nodes=nodes,
+                    hop_nodes=hop_nodes,
+                    kms_key_arn=key_arn,
+                    kms_key_alias=key_alias,
+                    kms_key_manager=key_manager,
                 )
             )
     rows.sort(key=row_order)

@@ -7,6 +7,9 @@ service account -> role (IRSA) -> role (AssumeRole) -> parameter (read + decrypt
 
 from __future__ import annotations
 
+import csv
+from pathlib import Path
+
 import networkx as nx
 
 from irsa_lib.findings import RULES, Finding
@@ -110,3 +113,9 @@ def large_graph(
         role = f"role:arn:aws:iam::1000000000{s % accounts:02d}:role/svc{s:05d}"
         g.add_edge(sa, role, mechanism="irsa", decision="allow" if s % 7 else "conditional", evidence=("trust",))
     return g
+
+
+def read_csv_records(path: Path) -> list[dict[str, str]]:
+    """A CSV table the report writes beside it, one dict per line (header -> cell)."""
+    with path.open(newline="", encoding="utf-8") as f:
+        return list(csv.DictReader(f))

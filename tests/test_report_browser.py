@@ -6,7 +6,6 @@ reads them and its findings, and no request leaves the page."""
 
 from __future__ import annotations
 
-import csv
 import json
 import subprocess
 import sys
@@ -18,6 +17,7 @@ import pytest
 from benchmarks.synthetic import generate
 from irsa_lib.snapshot import save_snapshot
 from tests.browser_support import CHROMIUM, SKIP_REASON, leaving_requests, run_in_page
+from tests.render_fixtures import read_csv_records
 
 pytestmark = [pytest.mark.skipif(CHROMIUM is None, reason=SKIP_REASON), pytest.mark.notebook, pytest.mark.browser]
 ROOT = Path(__file__).resolve().parent.parent
@@ -42,8 +42,7 @@ def small_report(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def access_rows(report: Path) -> list[dict[str, str]]:
-    with (report / "access_rows.csv").open(newline="", encoding="utf-8") as f:
-        return list(csv.DictReader(f))
+    return read_csv_records(report / "access_rows.csv")
 
 
 WAIT = """
@@ -121,8 +120,7 @@ def test_a_team_section_opens_on_one_click_with_what_the_team_owns_and_who_reads
     small_report: Path, tmp_path: Path
 ) -> None:
     rows = access_rows(small_report)
-    with (small_report / "findings.csv").open(newline="", encoding="utf-8") as f:
-        findings = list(csv.DictReader(f))
+    findings = read_csv_records(small_report / "findings.csv")
     script = (
         WAIT
         + """

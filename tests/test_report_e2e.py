@@ -29,6 +29,7 @@ from irsa_lib.render.offline import external_references
 from irsa_lib.render.report_data import from_script
 from irsa_lib.snapshot import RECORD_FIELDS, Snapshot, save_snapshot
 from tests.browser_support import CHROMIUM, SKIP_REASON, leaving_requests, load_page, run_in_page
+from tests.render_fixtures import read_csv_records
 from tests.test_browser import assert_graph_drew
 
 pytestmark = [pytest.mark.notebook, pytest.mark.integration]
@@ -125,7 +126,8 @@ def test_access_report_has_every_section(report: ReportResult) -> None:
     names = {p.name for p in report.out_dir.iterdir()}
     assert {"access_report.html", "access_report.ipynb", "snapshot.json", "trust-graph.html", "findings.csv"} <= names
     assert {"report_data.js", "values.csv", "subjects.json", "namespaces.csv", "access_rows.csv"} <= names
-    rows = json.loads((report.out_dir / "access_rows.json").read_text())
+    assert not (report.out_dir / "access_rows.json").exists()  # the rows as JSON: irsa access --format json
+    rows = read_csv_records(report.out_dir / "access_rows.csv")
     assert any(r["secret_name"] == "/billing/db-password" and r["namespace"] == "billing" for r in rows)
 
 
@@ -261,7 +263,7 @@ def test_report_loads_offline_and_its_graphs_draw(report: ReportResult, tmp_path
     from the data file beside it and draws the focused graph; the standalone graph page draws too."""
     load = load_page(report.html, tmp_path, name="report", height=1600)
     assert leaving_requests(load.requests) == []
-    rows = json.loads((report.out_dir / "access_rows.json").read_text())
+    rows = read_csv_records(report.out_dir / "access_rows.csv")
     probe = run_in_page(
         report.html,
         tmp_path,

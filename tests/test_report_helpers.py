@@ -25,7 +25,7 @@ from irsa_lib.render.report import (
 from irsa_lib.render.report_data import from_script
 from irsa_lib.resolve import Inventory
 from irsa_lib.snapshot import Snapshot, save_snapshot
-from tests.render_fixtures import BILLING_DB, ES_ROLE, demo_like_graph, finding
+from tests.render_fixtures import BILLING_DB, ES_ROLE, demo_like_graph, finding, read_csv_records
 
 ROWS = (
     {
@@ -181,9 +181,11 @@ def test_write_report_files(tmp_path: Path) -> None:
             "snapshot.json",
             "trust-graph.html",
             "report_data.js",
+            "access_rows.csv",
+            "access_matrix.csv",
             *(
                 f"{t}.{ext}"
-                for t in ("access_rows", "access_matrix", "findings", "coverage", "values", "subjects", "namespaces")
+                for t in ("findings", "coverage", "values", "subjects", "namespaces")
                 for ext in ("csv", "json")
             ),
         ]
@@ -201,7 +203,7 @@ def test_write_report_files(tmp_path: Path) -> None:
     assert script.startswith('window["IRSA_REPORT_DATA"] = JSON.parse("')
     data = from_script(script)
     assert "sa demo/billing/billing" in [s[0] for s in data["subjects"]]
-    assert len(data["rows"]["s"]) == len(json.loads((tmp_path / "out" / "access_rows.json").read_text()))
+    assert len(data["rows"]["s"]) == len(read_csv_records(tmp_path / "out" / "access_rows.csv"))
 
 
 @dataclass(frozen=True)

@@ -32,6 +32,8 @@ def identities(row: AccessRow) -> list[str]:
     """The role ARNs on a row's path, in order (a Pod Identity session counts as its role)."""
     out = []
     for node in row.hop_nodes:
+        if node[:1] not in "rs":  # neither "role:" nor "session:": most hops, ruled out by one character
+            continue
         if node.startswith("role:"):
             out.append(node[len("role:") :])
         elif node.startswith("session:"):

@@ -12,6 +12,7 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
 from irsa_lib.access import AccessRow
 from irsa_lib.analysis import Analysis, analyse
@@ -66,9 +67,16 @@ class Verifier:
 
     def __init__(self, base: Analysis) -> None:
         self.base = base
-        self.intent = Intent(base)
-        self.rows = _by_pair(base.rows)
-        self.intended = {k for k, r in self.rows.items() if self.intent.reason(r) is not None}
+
+    # read on the first proof: a report that verifies no fix at its size never pays for them
+    @cached_property
+    def rows(self) -> dict[tuple[str, ...], AccessRow]:
+        return _by_pair(self.base.rows)
+
+    @cached_property
+    def intended(self) -> set[tuple[str, ...]]:
+        intent = Intent(self.base)
+        return {k for k, r in self.rows.items() if intent.reason(r) is not None}
 
     def verify(self, fix: Fix) -> Proof:
         overlay = apply_fix(self.base.snapshot, fix)

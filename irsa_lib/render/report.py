@@ -35,6 +35,8 @@ from irsa_lib.render.report_page import model as build_model
 from irsa_lib.render.tables import (
     PATH_SEPARATOR,
     SEVERITIES,
+    Table,
+    access_columns,
     access_frame,
     access_matrix,
     coverage_frame,
@@ -86,10 +88,12 @@ class Html(str):
 def summary_frame(analysis: Analysis) -> pd.DataFrame:
     """The headline numbers: what was looked at, who reaches what, what is wrong, what is unknown."""
 
-    def get(r: Any, name: str) -> Any:
-        return r.get(name) if isinstance(r, Mapping) else getattr(r, name, None)
-
     rows = analysis.rows
+    mapping = bool(rows) and isinstance(rows[0], Mapping)
+
+    def get(r: Any, name: str) -> Any:
+        return r.get(name) if mapping else getattr(r, name, None)
+
     kinds = Counter(get(r, "access") for r in rows)
     severities = Counter(findings_frame(analysis.findings)["severity"]) if analysis.findings else Counter()
     snap = analysis.snapshot
@@ -296,7 +300,7 @@ def drilldown_section(name: str) -> Html:
         "values": ("irsa-values", "values.csv values.json"),
         "namespaces": ("irsa-namespaces", "namespaces.csv namespaces.json"),
         "subjects": ("irsa-subjects", "subjects.csv subjects.json"),
-        "access": ("irsa-access", "access_rows.csv access_rows.json"),
+        "access": ("irsa-access", "access_rows.csv"),
         "findings": ("irsa-findings", "findings.csv findings.json"),
     }
     table_id, full = files[name]
@@ -316,7 +320,7 @@ def team_section() -> Html:
     for title, table_id, full in (
         ("Its subjects", "irsa-team-subjects", "subjects.csv subjects.json"),
         ("Values it owns", "irsa-team-values", "values.csv values.json"),
-        ("Who outside the namespace reads its values", "irsa-team-outside", "access_rows.csv access_rows.json"),
+        ("Who outside the namespace reads its values", "irsa-team-outside", "access_rows.csv"),
         ("Findings that concern it", "irsa-team-findings", "findings.csv findings.json"),
     ):
         parts.append(f"<h4>{title}</h4>{placeholder(table_id, full=full)}")
@@ -360,9 +364,18 @@ def aggregate_frames(model: ReportModel) -> dict[str, pd.DataFrame]:
 # ---------------------------------------------------------------- files
 
 
-def report_frames(analysis: Analysis) -> dict[str, pd.DataFrame]:
-    """The tables a report exports as CSV and JSON."""
-    rows = access_frame(analysis.rows)
+CSV_ONLY = frozenset({"access_rows", "access_matrix"})
+"""The tables a report writes as CSV alone: one line per access row (hundreds of thousands at an
+organisation's size) and the subject x value matrix. The same rows as JSON, each path a list of
+hops, are what ``irsa access SNAPSHOT --format json`` prints; writing them twice beside every report
+doubled its size and the time it takes."""
+
+
+def report_frames(analysis: Analysis) -> dict[str, Table]:
+    """The tables a report exports; the access rows in the analysis's order
+    (:func:`irsa_lib.access.row_order`, as ``irsa access`` lists them) and as columns: a table of
+    hundreds of thousands of rows is never made a DataFrame only to be written out."""
+    rows = access_columns(analysis.rows)
     return {
         "access_rows": rows,
         "access_matrix": access_matrix(rows),
@@ -376,16 +389,16 @@ def write_report_files(
     out_dir: str | os.PathLike[str],
     *,
     focus: Focus | None = None,
-    extra_frames: Mapping[str, pd.DataFrame] | None = None,
+    extra_frames: Mapping[str, Table] | None = None,
     model: ReportModel | None = None,
 ) -> list[Path]:
-    """Write the snapshot, the tables (CSV + JSON), the report's data file and the standalone trust
-    graph under ``out_dir``."""
+    """Write the snapshot, the tables (CSV and JSON; :data:`CSV_ONLY` as CSV), the report's data file
+    and the standalone trust graph under ``out_dir``."""
     out = Path(out_dir)
     model = model if model is not None else report_model(analysis)
     written = [save_snapshot(analysis.snapshot, out / "snapshot.json")]
     frames = report_frames(analysis) | aggregate_frames(model) | dict(extra_frames or {})
-    written += export_frames(frames, out)
+    written += export_frames(frames, out, csv_only=CSV_ONLY)
     written.append(write_data(model, out))
     page = render_trust_graph(analysis.graph, focus=focus, findings=analysis.findings, rows=analysis.rows)
     written.append(write_output(out / "trust-graph.html", page))
