@@ -20,6 +20,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import pairwise
+from operator import attrgetter
 from typing import Any
 
 import networkx as nx
@@ -109,25 +110,37 @@ class _ValueGroup:
         return (-self.outside_allowed, -self.outside, -len(self.rows), self.owner, self.key)
 
 
+_GROUP_FIELDS = ("secret_name", "kms_key_arn", "secret_arn", "namespace", "access", "decision")
+
+
+def _group_fields(rows: Sequence[Any]) -> Iterable[tuple[Any, ...]]:
+    """Each row's :data:`_GROUP_FIELDS` (None where missing), read in one call per row."""
+    if rows and isinstance(rows[0], Mapping):
+        return [tuple(r.get(k) for k in _GROUP_FIELDS) for r in rows]
+    try:
+        return list(map(attrgetter(*_GROUP_FIELDS), rows))
+    except AttributeError:  # an older row object
+        return [tuple(getattr(r, k, None) for k in _GROUP_FIELDS) for r in rows]
+
+
 def value_groups(rows: Sequence[Any], namespaces: set[str]) -> list[_ValueGroup]:
     """The values of the access rows grouped by owning namespace and KMS key, most exposed first."""
-    get = _reader(rows)
     groups: dict[tuple[str, str], _ValueGroup] = {}
     owners: dict[str, str] = {}
-    for r in rows:
-        name = str(get(r, "secret_name"))
+    for r, (name, key, arn, namespace, access, decision) in zip(rows, _group_fields(rows), strict=True):
+        name = str(name)
         owner = owners.get(name)
         if owner is None:
             owner = owners[name] = owner_namespace(name, namespaces) or ""
-        key = str(get(r, "kms_key_arn") or "")
+        key = str(key or "")
         group = groups.get((owner, key))
         if group is None:
             group = groups[(owner, key)] = _ValueGroup(owner, key)
-        group.values.add(str(get(r, "secret_arn")))
+        group.values.add(str(arn))
         group.rows.append(r)
-        if owner and get(r, "namespace") != owner:
+        if owner and namespace != owner:
             group.outside += 1
-            group.outside_allowed += get(r, "access") != "potential" and get(r, "decision") == "allow"
+            group.outside_allowed += access != "potential" and decision == "allow"
     return sorted(groups.values(), key=_ValueGroup.rank)
 
 

@@ -126,6 +126,7 @@ def report_data(graph: Any, rows: Iterable[Any], findings: Iterable[Any], namesp
     edges: dict[str, list[Any]] = {}
     seen_steps: set[tuple[str, str]] = set()
     by_row_subject: dict[tuple[Any, ...], int] = {}
+    note_of: dict[tuple[Any, Any], int] = {}
 
     def edge(a: str, b: str) -> None:
         if (a, b) not in seen_steps:
@@ -180,7 +181,13 @@ def report_data(graph: Any, rows: Iterable[Any], findings: Iterable[Any], namesp
         col_f.append(first)
         col_p.append(p)
         if unresolved or unknown:
-            col_u.append(notes.add("; ".join(map(str, [*(unresolved or ()), *(unknown or ())]))))
+            cacheable = type(unresolved) is tuple and type(unknown) is tuple  # rows repeat a few notes
+            u = note_of.get((unresolved, unknown)) if cacheable else None
+            if u is None:
+                u = notes.add("; ".join(map(str, [*(unresolved or ()), *(unknown or ())])))
+                if cacheable:
+                    note_of[(unresolved, unknown)] = u
+            col_u.append(u)
         else:
             col_u.append(-1)
     return {
