@@ -31,19 +31,18 @@ ALLOW = Leg(decision="allow")
 
 def combine(legs: Iterable[Leg | None]) -> Leg | None:
     """The leg of a chain: None if any hop is impossible."""
-    decision: Literal["allow", "conditional"] = "allow"
-    evidence: list[str] = []
-    unresolved: list[str] = []
-    missing: list[str] = []
+    chain: list[Leg] = []
     for leg in legs:
         if leg is None:
             return None
-        if leg.decision == "conditional":
-            decision = "conditional"
-        evidence.extend(e for e in leg.evidence if e not in evidence)
-        unresolved.extend(k for k in leg.unresolved if k not in unresolved)
-        missing.extend(m for m in leg.missing if m not in missing)
-    return Leg(decision=decision, evidence=tuple(evidence), unresolved=tuple(unresolved), missing=tuple(missing))
+        chain.append(leg)
+    # each part once, in the order first met (dict keys keep it), as a chain reads hop by hop
+    return Leg(
+        decision="conditional" if any(leg.decision == "conditional" for leg in chain) else "allow",
+        evidence=tuple(dict.fromkeys(e for leg in chain for e in leg.evidence)),
+        unresolved=tuple(dict.fromkeys(k for leg in chain for k in leg.unresolved)),
+        missing=tuple(dict.fromkeys(m for leg in chain for m in leg.missing)),
+    )
 
 
 def best(legs: Iterable[Leg | None]) -> Leg | None:
