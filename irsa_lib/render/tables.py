@@ -140,6 +140,11 @@ def escaped(styler: Styler, caption: str | None = None) -> Styler:
 # ---------------------------------------------------------------- effective access
 
 
+def _all_text(values: Iterable[Any]) -> bool:
+    """Every value is a ``str`` (checked in C: tables of hundreds of thousands of cells)."""
+    return set(map(type, values)) <= {str}
+
+
 def access_columns(rows: Iterable[Any]) -> dict[str, list[str]]:
     """The effective-access rows as the table's columns (:data:`ACCESS_COLUMNS`), in the rows' order:
     the subject spelled by :func:`~irsa_lib.subjects.display_row`, sequences joined (paths by " → ")."""
@@ -155,10 +160,9 @@ def access_columns(rows: Iterable[Any]) -> dict[str, list[str]]:
             return [getattr(r, name, None) for r in rows]
 
     def text(values: list[Any], sep: str) -> list[str]:
-        kinds = set(map(type, values))
-        if kinds <= {str}:
+        if _all_text(values):
             return values
-        if kinds <= {tuple, list}:
+        if set(map(type, values)) <= {tuple, list}:
             try:
                 return list(map(sep.join, values))  # sequences of text, joined in C
             except TypeError:  # an item that is not text
@@ -402,7 +406,7 @@ _NEEDS_QUOTES = re.compile(f"[{_QUOTED}]").search
 def _csv_cells(values: Sequence[Any]) -> list[str]:
     """A column's cells as the standard ``csv`` writer (minimal quoting) writes them: None empty,
     other values by ``str``, a cell holding ``,``, ``"`` or a line break quoted, its quotes doubled."""
-    cells = values if set(map(type, values)) <= {str} else ["" if v is None else str(v) for v in values]
+    cells = values if _all_text(values) else ["" if v is None else str(v) for v in values]
     column = "".join(cells)
     if not any(c in column for c in _QUOTED):  # a few fast scans of the column: most need no quotes
         return list(cells)
@@ -443,7 +447,7 @@ def _json_records(columns: Mapping[str, list[Any]], fh: TextIO) -> None:
     names = (_JSON_STRING(str(c)).replace("%", "%%") for c in columns)  # a name is text, never a format
     template = "{" + ",".join(f"{n}:%s" for n in names) + "}"
     encoded = [
-        list(map(_JSON_STRING, values)) if all(type(v) is str for v in values) else list(map(_json_value, values))
+        list(map(_JSON_STRING, values)) if _all_text(values) else list(map(_json_value, values))
         for values in columns.values()
     ]
     fh.write("[")
