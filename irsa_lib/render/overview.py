@@ -20,7 +20,6 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import pairwise
-from operator import attrgetter
 from typing import Any
 
 import networkx as nx
@@ -38,7 +37,7 @@ from irsa_lib.render.graph_view import (
     nx_graph,
     with_keys,
 )
-from irsa_lib.render.report_data import owner_namespace
+from irsa_lib.render.report_data import owner_namespace, row_fields
 from irsa_lib.subjects import KIND_LABELS, Subject, SubjectKind, display, subject_of_row
 
 __all__ = ["GROUP_AT", "OVERVIEW_ABOVE", "OVERVIEW_GROUPS", "SUBJECT_NODE_TYPES", "overview_view"]
@@ -113,21 +112,11 @@ class _ValueGroup:
 _GROUP_FIELDS = ("secret_name", "kms_key_arn", "secret_arn", "namespace", "access", "decision")
 
 
-def _group_fields(rows: Sequence[Any]) -> Iterable[tuple[Any, ...]]:
-    """Each row's :data:`_GROUP_FIELDS` (None where missing), read in one call per row."""
-    if rows and isinstance(rows[0], Mapping):
-        return [tuple(r.get(k) for k in _GROUP_FIELDS) for r in rows]
-    try:
-        return list(map(attrgetter(*_GROUP_FIELDS), rows))
-    except AttributeError:  # an older row object
-        return [tuple(getattr(r, k, None) for k in _GROUP_FIELDS) for r in rows]
-
-
 def value_groups(rows: Sequence[Any], namespaces: set[str]) -> list[_ValueGroup]:
     """The values of the access rows grouped by owning namespace and KMS key, most exposed first."""
     groups: dict[tuple[str, str], _ValueGroup] = {}
     owners: dict[str, str] = {}
-    for r, (name, key, arn, namespace, access, decision) in zip(rows, _group_fields(rows), strict=True):
+    for r, (name, key, arn, namespace, access, decision) in row_fields(rows, _GROUP_FIELDS):
         name = str(name)
         owner = owners.get(name)
         if owner is None:

@@ -89,17 +89,18 @@ _ROW_FIELDS = (
 )  # fmt: skip
 
 
-def _fields(rows: Iterable[Any]) -> Iterator[tuple[Any, Any]]:
-    """Each row with its :data:`_ROW_FIELDS` (None where missing), read in one call per row."""
-    read = attrgetter(*_ROW_FIELDS)
+def row_fields(rows: Iterable[Any], names: Sequence[str]) -> Iterator[tuple[Any, tuple[Any, ...]]]:
+    """Each row with its fields ``names`` (None where missing), read in one call per row: access
+    rows, or their JSON / CSV form (mappings)."""
+    read = attrgetter(*names) if len(names) > 1 else lambda r: (getattr(r, names[0]),)
     for r in rows:
         if isinstance(r, Mapping):
-            yield r, tuple(r.get(k) for k in _ROW_FIELDS)
+            yield r, tuple(r.get(k) for k in names)
         else:
             try:
                 yield r, read(r)
             except AttributeError:  # an older row object
-                yield r, tuple(getattr(r, k, None) for k in _ROW_FIELDS)
+                yield r, tuple(getattr(r, k, None) for k in names)
 
 
 def report_data(graph: Any, rows: Iterable[Any], findings: Iterable[Any], namespaces: set[str]) -> dict[str, Any]:
@@ -137,7 +138,7 @@ def report_data(graph: Any, rows: Iterable[Any], findings: Iterable[Any], namesp
 
     col_s, col_v, col_k, col_f, col_p, col_u = (cols[k] for k in ("s", "v", "k", "f", "p", "u"))
     codes = {(a, d): i * 4 + j * 2 for i, a in enumerate(ACCESS_CODES) for j, d in enumerate(DECISION_CODES)}
-    for r, fields in _fields(rows):
+    for r, fields in row_fields(rows, _ROW_FIELDS):
         hops, ids, kind, cluster, namespace, sa, name, arn, secret_kind, key_arn, access, decision = fields[:12]
         complete, unresolved, unknown = fields[12:]
         ids = ids or ()
