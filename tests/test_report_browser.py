@@ -1,8 +1,8 @@
 """The report on the synthetic organisation ``small`` (500 service accounts, 6,250 values, ~350,000
 access rows), in headless Chromium: every row is reachable by the table search, a value's focused
 graph shows every reader ``irsa access`` lists for it and the value's KMS key, the graph's nodes lie
-inside its frame, a team's section opens on one click with its subjects, its values, who outside
-reads them and its findings, and no request leaves the page."""
+inside its frame, the fixes section's table holds every fix, a team's section opens on one click with
+its subjects, its values, who outside reads them and its findings, and no request leaves the page."""
 
 from __future__ import annotations
 
@@ -69,6 +69,8 @@ def test_search_finds_a_row_the_old_report_left_out_and_the_graph_shows_every_re
     [key] = {(r["kms_key_alias"], r["kms_key_manager"]) for r in listed}
     key_label = f"key {key[0].removeprefix('alias/')} ({'customer' if key[1] == 'CUSTOMER' else 'AWS'} managed)"
 
+    fixes = read_csv_records(small_report / "fixes.csv")
+    fix = fixes[-1]  # the section's last row: far past what a page shows
     script = (
         WAIT
         + f"""
@@ -85,7 +87,11 @@ for (const id in pos) {{
   n++;
   if (d.x < 0 || d.y < 0 || d.x > box.clientWidth || d.y > box.clientHeight) outside++;
 }}
-out.textContent = JSON.stringify({{found, total, focus: R.focus, n, outside}});
+const fx = R.tables["irsa-fixes"];
+const fixTotal = fx.page.info().recordsTotal;
+fx.search({json.dumps(fix["resource"])}).draw();
+const fixFound = fx.rows().data().toArray();
+out.textContent = JSON.stringify({{found, total, focus: R.focus, n, outside, fixTotal, fixFound}});
 """
     )
     result = run_in_page(small_report / "access_report.html", tmp_path, script)
@@ -98,6 +104,9 @@ out.textContent = JSON.stringify({{found, total, focus: R.focus, n, outside}});
     assert readers == set(focus["readers"])  # drawn one by one, or inside a node that counts them
     assert key_label in focus["nodes"] and value in " ".join(focus["nodes"])
     assert answer["n"] == len(focus["nodes"]) and answer["outside"] == 0  # fitted to its frame
+    # the fixes section: a table of every failing finding's fix, searchable like the others
+    assert answer["fixTotal"] == len(fixes) > 100
+    assert [fix["rule"], fix["resource"], fix["fix"]] in [[r[1], r[2], r[3]] for r in answer["fixFound"]]
     assert leaving_requests(result.requests) == []
 
 

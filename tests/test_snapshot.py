@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import os
 import signal
@@ -99,6 +100,31 @@ def test_round_trip_is_exact(tmp_path: Path) -> None:
     path = save_snapshot(snap, tmp_path / "s.json")
     assert load_snapshot(path) == snap
     assert snap.service_accounts[0].role_arn == "arn:aws:iam::111122223333:role/a"
+
+
+def test_a_loaded_snapshot_is_saved_as_the_text_of_its_file(tmp_path: Path) -> None:
+    # compact JSON, unlike what save_snapshot writes: a copy keeps it byte for byte
+    source = tmp_path / "compact.json"
+    source.write_text(json.dumps(snapshot_to_json(sample()), separators=(",", ":")), encoding="utf-8")
+    loaded = load_snapshot(source)
+    copy = save_snapshot(loaded, tmp_path / "out" / "copy.json")
+    assert copy.read_bytes() == source.read_bytes()
+    assert load_snapshot(copy) == sample()
+
+
+def test_a_loaded_snapshot_whose_file_changed_since_is_encoded_again(tmp_path: Path) -> None:
+    source = save_snapshot(sample(), tmp_path / "s.json")
+    loaded = load_snapshot(source)
+    source.write_text(json.dumps(snapshot_to_json(dataclasses.replace(sample(), roles=()))), encoding="utf-8")
+    assert load_snapshot(save_snapshot(loaded, tmp_path / "again.json")) == sample()
+    source.unlink()
+    assert load_snapshot(save_snapshot(loaded, tmp_path / "gone.json")) == sample()
+
+
+def test_a_changed_copy_of_a_loaded_snapshot_is_encoded_from_its_records(tmp_path: Path) -> None:
+    loaded = load_snapshot(save_snapshot(sample(), tmp_path / "s.json"))
+    changed = dataclasses.replace(loaded, roles=())
+    assert load_snapshot(save_snapshot(changed, tmp_path / "changed.json")).roles == ()
 
 
 def test_incomplete_lists_only_gaps() -> None:

@@ -13,17 +13,19 @@ every one.
 
 from __future__ import annotations
 
+import html
 import os
 import shlex
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 import pandas as pd
-from pandas.io.formats.style import Styler
 
 from irsa_lib.analysis import Analysis
 from irsa_lib.fixes import Fix, Proof, fix_and_verify
 from irsa_lib.fixes.manifests import ManifestObjects
-from irsa_lib.render.tables import escaped
+from irsa_lib.render.graph_html import json_for_script
+from irsa_lib.render.report_page import placeholder
 
 COLUMNS = ["severity", "rule", "resource", "fix", "proof", "removes", "command"]
 VERIFY_ROWS = 20_000
@@ -87,6 +89,33 @@ def fixes_frame(
     return pd.DataFrame(rows, columns=COLUMNS), verified, fixes
 
 
+@dataclass(frozen=True, repr=False)
+class FixesSection:
+    """The section as the report shows it: its caption and a table the report's script fills from the
+    rows embedded as JSON (searchable, sortable, paged like the report's other tables; every cell drawn
+    as text). ``frame`` holds the same rows, for the ``fixes.csv`` / ``fixes.json`` beside the report."""
+
+    frame: pd.DataFrame
+    caption: str
+
+    def __repr__(self) -> str:  # the notebook's plain-text copy of the output
+        return self.caption
+
+    def _repr_html_(self) -> str:
+        if self.frame.empty:
+            return f"<p>{html.escape(self.caption)}</p>"
+        rows = [[str(v) for v in r] for r in self.frame.itertuples(index=False)]
+        data = json_for_script({"columns": list(self.frame.columns), "rows": rows})
+        return (
+            f'<p>{html.escape(self.caption)}</p><script type="application/json" id="{DATA_ID}">{data}</script>'
+            + placeholder(TABLE_ID, full="fixes.csv fixes.json")
+        )
+
+
+TABLE_ID = "irsa-fixes"
+DATA_ID = "irsa-fixes-data"
+
+
 def fixes_section(
     analysis: Analysis,
     *,
@@ -94,13 +123,13 @@ def fixes_section(
     limit: int = 30,
     budget_seconds: float | None = 30.0,
     verify_rows: int = VERIFY_ROWS,
-) -> Styler | str:
-    """The fixes of the findings as a styled table (every cell escaped), or a sentence when there are none."""
+) -> FixesSection:
+    """The fixes of the findings: a table with its caption, or a sentence when there are none."""
     frame, verified, total = fixes_frame(
         analysis, manifest_dirs=manifest_dirs, limit=limit, budget_seconds=budget_seconds, verify_rows=verify_rows
     )
     if frame.empty:
-        return "No failing finding: nothing to fix."
+        return FixesSection(frame, "No failing finding: nothing to fix.")
     why = (
         f" (none at this size: {len(analysis.rows):,} access rows, each proof one more analysis)"
         if len(analysis.rows) > verify_rows and total
@@ -111,8 +140,4 @@ def fixes_section(
         "applying the fix to the snapshot and analysing it again. `irsa fix SNAPSHOT -o DIR` writes every fix's "
         "policy documents, Terraform and Kubernetes patches and verifies them all."
     )
-    return (
-        escaped(frame.style.set_uuid("fixes"), caption)
-        .hide(axis="index")
-        .set_table_styles([{"selector": "td", "props": "text-align: left; vertical-align: top;"}])
-    )
+    return FixesSection(frame, caption)

@@ -7,13 +7,14 @@ each extension evaluates one ``sts:AssumeRole`` hop and combines its leg with th
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 from irsa_lib.graph.aws import Identity, ReadConsumer, ReadLeg, SecretRecord, consumer_actions
 from irsa_lib.graph.context import BuildContext, Reach
 from irsa_lib.graph.core import Gap
 from irsa_lib.graph.legs import ALLOW, Leg, combine
 from irsa_lib.graph.read import read_edge, target_node
-from irsa_lib.graph.schema import Mechanism
+from irsa_lib.graph.schema import EVIDENCE, Mechanism
 
 
 def rebase(start: str, reach: Reach) -> Reach:
@@ -128,10 +129,37 @@ def add_synthetic_reads(
     the chain's final identity can read with the consumer's actions (by-path on any ancestor).
 
     ``admit``: the ways the object may name a value (default: any way the consumer has); a value
-    with no admission is not fetched.
+    with no admission is not fetched. The edges are those :func:`add_controller_read` adds, with
+    ``why`` first in their evidence; without a naming gate they are worked out once per chain and
+    copied to every namespace's object (one "any ExternalSecret in <ns>" per namespace).
     """
-    for target, found in _synthetic_found(ctx, chain, consumer, admit):
-        add_controller_read(ctx, source, chain, target, found, mechanism, evidence=(why,))
+    found = _synthetic_found(ctx, chain, consumer, admit)
+    edges = _chain_reads(ctx, chain, found, mechanism, shared=admit is None)
+    ctx.graph.add_edges_from(
+        source,
+        ((v, {**attrs, EVIDENCE: (why, *attrs[EVIDENCE])}) for v, attrs in edges),
+        key=f"{mechanism}:{chain.node}",
+    )
+
+
+def _chain_reads(
+    ctx: BuildContext, chain: Reach, found: list[tuple[SecretRecord, ReadLeg]], mechanism: Mechanism, *, shared: bool
+) -> list[tuple[str, dict[str, Any]]]:
+    """(value node, edge attributes) of each read in ``found`` behind ``chain``; ``shared``: ``found``
+    is the same list for every namespace, so the answer is kept (with the objects whose ids key it)."""
+    key = (id(chain), id(found), mechanism)
+    hit = ctx.chain_reads.get(key) if shared else None
+    if hit is not None:
+        return hit[2]
+    out = []
+    for target, read in found:
+        leg = combine([chain.leg, read.leg])
+        if leg is not None:
+            combined = ReadLeg(leg=leg, actions=read.actions, read=read.read, decrypt=read.decrypt)
+            out.append((target_node(target), read_edge(combined, mechanism, via=chain.hops).attrs()))
+    if shared:
+        ctx.chain_reads[key] = (chain, found, out)
+    return out
 
 
 def _synthetic_found(

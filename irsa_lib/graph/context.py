@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
+from typing import Any
 
 from irsa_lib import subjects
 from irsa_lib.graph.aws import AwsView, Identity, ReadLeg, SecretRecord
@@ -69,6 +70,11 @@ class BuildContext:
     synthetic_reads: dict[tuple[Identity, str], list[tuple[SecretRecord, ReadLeg]]] = field(default_factory=dict)
     """(identity, consumer) -> [(value, read)]: what an object anyone could create fetches with no
     naming gate; the same in every namespace, so computed once (see chains.add_synthetic_reads)."""
+    chain_reads: dict[tuple[int, int, Mechanism], tuple[Reach, list[Any], list[tuple[str, dict[str, Any]]]]] = field(
+        default_factory=dict
+    )
+    """(chain, reads, mechanism) by id -> (chain, reads, their edges' node and attributes): the edges
+    of those shared reads behind one chain, added from every namespace's synthetic object."""
 
     @classmethod
     def create(cls, snapshot: Snapshot, graph: AccessGraph, aws: AwsView) -> BuildContext:

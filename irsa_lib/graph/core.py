@@ -7,7 +7,7 @@ listed in :mod:`irsa_lib.graph.schema`.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, Literal, TypeVar, cast
 
@@ -104,6 +104,18 @@ class AccessGraph:
             raise KeyError(f"edge {u} -> {v}: node {missing} was not added first")
         self._version += 1
         self.graph.add_edge(u, v, key=key or str(data.mechanism), **data.attrs())
+
+    def add_edges_from(self, u: str, edges: Iterable[tuple[str, dict[str, Any]]], *, key: str) -> None:
+        """Add edges ``u -> v`` under one ``key``, each with the attributes given (a dict made by
+        :meth:`EdgeData.attrs`, copied onto the graph): many edges of one origin at once."""
+        if u not in self.graph:
+            raise KeyError(f"edges from {u}: node {u} was not added first")
+        self._version += 1
+        nodes = self.graph
+        for v, attrs in edges:
+            if v not in nodes:
+                raise KeyError(f"edge {u} -> {v}: node {v} was not added first")
+            nodes.add_edge(u, v, key=key, **attrs)
 
     def add_gap(self, gap: Gap) -> None:
         if gap not in self._gaps:

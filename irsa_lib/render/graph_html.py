@@ -36,7 +36,15 @@ from irsa_lib.render.graph_view import Focus, GraphView, ViewEdge, ViewNode, bui
 from irsa_lib.render.offline import offline_clean
 from irsa_lib.render.overview import OVERVIEW_ABOVE, overview_view
 
-__all__ = ["EDGE_STYLES", "NODE_STYLES", "Focus", "render_graph_iframe", "render_trust_graph", "render_view"]
+__all__ = [
+    "EDGE_STYLES",
+    "NODE_STYLES",
+    "Focus",
+    "json_for_script",
+    "render_graph_iframe",
+    "render_trust_graph",
+    "render_view",
+]
 
 
 @dataclass(frozen=True)
@@ -297,7 +305,7 @@ def _header(view: GraphView, title: str) -> str:
     parts.append("</div>")
     parts.extend(f'<div class="irsa-notice">{e(note)}</div>' for note in view.notices)
     parts.append("</div>")
-    parts.append(f'<script type="application/json" id="irsa-view">{_json_for_script(_summary(view))}</script>')
+    parts.append(f'<script type="application/json" id="irsa-view">{json_for_script(_summary(view))}</script>')
     return "\n".join(parts) + "\n"
 
 
@@ -312,6 +320,7 @@ def _summary(view: GraphView) -> dict[str, Any]:
     }
 
 
-def _json_for_script(data: Any) -> str:
+def json_for_script(data: Any) -> str:
+    """``data`` as JSON that can stand inside an HTML ``<script>`` element (``<``, ``>``, ``&`` escaped)."""
     text = json.dumps(data, sort_keys=True)
     return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")

@@ -81,6 +81,9 @@ class Html(str):
     def _repr_html_(self) -> str:
         return str(self)
 
+    def __repr__(self) -> str:  # the notebook's plain-text copy of the output: not the page again
+        return f"<HTML: {len(self):,} characters>"
+
 
 # ---------------------------------------------------------------- sections
 

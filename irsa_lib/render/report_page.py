@@ -11,14 +11,13 @@ packages, so the page loads nothing from the network: DataTables from itables' o
 from __future__ import annotations
 
 import html
-import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from irsa_lib.render.graph_html import EDGE_STYLES, NODE_STYLES
+from irsa_lib.render.graph_html import EDGE_STYLES, NODE_STYLES, json_for_script
 from irsa_lib.render.overview import SUBJECT_NODE_TYPES
 from irsa_lib.render.report_data import aggregates, report_data, to_script
 from irsa_lib.subjects import KIND_LABELS, Subject, SubjectKind, display
@@ -97,9 +96,8 @@ def app_html() -> str:
         "plural": {k.value: v for k, v in KIND_LABELS.items()},
         "group_at": GROUP_AT,
     }
-    text = json.dumps(config).replace("<", "\\u003c")
     return (
-        f'<script type="application/json" id="irsa-config">{text}</script>'
+        f'<script type="application/json" id="irsa-config">{json_for_script(config)}</script>'
         f"<script>{_no_close(_asset('irsa_lib', 'data', 'report', 'report.js'))}</script>"
     )
 

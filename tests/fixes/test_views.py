@@ -76,10 +76,16 @@ def test_report_section_shows_each_finding_with_its_fix_escaped() -> None:
     by_rule = dict(zip(frame["rule"], frame["proof"], strict=True))
     assert by_rule["F01"].startswith("verified") and by_rule["F04"] == "not verified here (irsa fix verifies it)"
     assert frame.set_index("rule").loc["F25", "fix"].startswith("no mechanical fix")
-    html = fixes_section(a).to_html()  # type: ignore[union-attr]
-    assert hostile not in html and "&lt;img" in html
-    assert "FLAGGED: it removes 2 intended access row(s)" in html
-    assert fixes_section(analyse(snapshot())) == "No failing finding: nothing to fix."
+    section = fixes_section(a)
+    page = section._repr_html_()
+    assert hostile not in page
+    embedded = json.loads(page.split('id="irsa-fixes-data">', 1)[1].split("</script>", 1)[0])
+    assert embedded["columns"] == list(frame.columns) and len(embedded["rows"]) == len(frame)
+    assert any(hostile in cell for row in embedded["rows"] for cell in row)  # as text, for the page to draw
+    assert any(cell.startswith("FLAGGED: it removes 2 intended access row(s)") for r in embedded["rows"] for cell in r)
+    assert 'id="irsa-fixes"' in page and "fixes.csv" in page
+    empty = fixes_section(analyse(snapshot()))
+    assert empty.frame.empty and empty._repr_html_() == "<p>No failing finding: nothing to fix.</p>"
 
 
 def test_no_verification_starts_past_the_time_budget() -> None:
@@ -141,6 +147,6 @@ def test_no_fix_is_verified_in_the_report_above_its_row_limit() -> None:
     frame, verified, total = fixes_frame(a, verify_rows=len(a.rows) - 1)
     assert (verified, total) == (0, 1)
     assert list(frame.set_index("rule").loc[["F04"], "proof"]) == ["not verified here (irsa fix verifies it)"]
-    caption = fixes_section(a, verify_rows=len(a.rows) - 1).caption  # type: ignore[union-attr]
+    caption = fixes_section(a, verify_rows=len(a.rows) - 1).caption
     assert f"0 of 1 verified here (none at this size: {len(a.rows):,} access rows" in caption
     assert fixes_frame(a, verify_rows=len(a.rows))[1] == 1

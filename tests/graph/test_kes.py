@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 
+from irsa_lib.graph import build_graph
+from irsa_lib.graph.schema import EVIDENCE, SYNTHETIC, VIA, Mechanism
 from irsa_lib.model import (
     KESController,
     KESDataItem,
@@ -32,6 +34,7 @@ from tests.graph.factory import (
 )
 
 PERMITTED = "iam.amazonaws.com/permitted"
+MECHANISM_KES = str(Mechanism.KES_READ)
 RBAC_ALICE = rbac_grant("team-x", ("User", "alice"), ("create", "update"), "kubernetes-client.io", "externalsecrets")
 
 
@@ -229,6 +232,38 @@ def test_rbac_create_external_secret_gives_potential_access_through_the_controll
     # team-x has no permitted annotation and enforcement is on: no roleArn is accepted, but an
     # ExternalSecret without roleArn still uses the controller's own role (which reads nothing itself)
     assert table(enforced, kinds=("User",)) == set()
+
+
+def test_each_namespace_s_could_create_object_gets_its_own_edges_with_its_own_reason() -> None:
+    """The controller's own role reads /billing/*: an ExternalSecret anyone could create without
+    spec.roleArn in any namespace reads them. The edges of each namespace's object are worked out
+    once and copied: each names its own namespace first, and they are separate edges."""
+    snap = scenario()
+    ext = role(
+        "ext-role",
+        irsa_trust("system:serviceaccount:external-secrets:kes-sa"),
+        doc(allow(["ssm:GetParameter"], [param_arn("/billing/*")])),
+    )
+    keys = [kms_key("k-billing", "alias/billing", key_policy_for("billing-service-role", "ext-role")),
+            *(k for k in snap.kms_keys if "alias/billing" not in k.aliases)]  # fmt: skip
+    snap = dataclasses.replace(
+        snap, roles=(ext, *(r for r in snap.roles if r.name != "ext-role")), kms_keys=tuple(keys)
+    )
+    g = build_graph(snap).graph
+    own = f"{MECHANISM_KES}:role:{role_arn('ext-role')}"
+    edges = {(u, v): d for u, v, k, d in g.edges(keys=True, data=True) if g.nodes[u].get(SYNTHETIC) and k == own}
+    namespaces = ("billing", "external-secrets", "payments", "team-x")
+    for ns in namespaces:
+        for value in ("/billing/db", "/billing/other"):
+            d = edges[(f"kes-es:{CLUSTER}/{ns}/*", f"param:{param_arn(value)}")]
+            assert d[EVIDENCE][0] == f"an ExternalSecret in {ns} without spec.roleArn uses the controller's identity"
+    assert len(edges) == 2 * len(namespaces)  # /payments/key is not readable by the controller's role
+    billing, team_x = (
+        edges[(f"kes-es:{CLUSTER}/{ns}/*", f"param:{param_arn('/billing/db')}")] for ns in ("billing", "team-x")
+    )
+    assert billing is not team_x
+    assert {**billing, EVIDENCE: billing[EVIDENCE][1:]} == {**team_x, EVIDENCE: team_x[EVIDENCE][1:]}
+    assert team_x[VIA] == (f"sa:{CLUSTER}/external-secrets/kes-sa", f"role:{role_arn('ext-role')}")
 
 
 # --- key-name gating (NAMING_PERMITTED_ANNOTATION) ----------------------------------------------

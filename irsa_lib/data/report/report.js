@@ -456,6 +456,11 @@
         new Source(listColumns(A.namespaces, 5), A.namespaces.length, null));
       clickable(tn, state.sources["irsa-namespaces"], function (i) { openTeam(A.namespaces[i][0], true); });
       table(DataTable, "irsa-findings", FINDING_TITLES, new Source(listColumns(findingRows(D), 8), D.findings.length, null));
+      const fixes = el("irsa-fixes-data");  // the fixes section's rows, embedded in the page
+      if (fixes) {
+        const F = JSON.parse(fixes.textContent);
+        table(DataTable, "irsa-fixes", F.columns, new Source(listColumns(F.rows, F.columns.length), F.rows.length, null));
+      }
       mark("tables");
       const hash = /^#team=(.+)$/.exec(location.hash);
       if (!(hash && openTeam(decodeURIComponent(hash[1]), true)) && A.values.length) focusValue(D, A.values[0][0]);
