@@ -189,3 +189,70 @@ def check_team(
     assert set(focus["readers"]) <= readers
     if focus["shown"] == focus["rows"]:
         assert set(focus["readers"]) == readers
+
+
+@pytest.fixture(scope="module")
+def root_trust_report(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The root-trust shape at 200 roles: each service account reads the shared values through its own
+    role, often after assuming further roles (benchmarks/shapes.py)."""
+    from benchmarks.shapes import root_trust
+
+    work = tmp_path_factory.mktemp("root-trust")
+    snap = save_snapshot(root_trust(200), work / "root-trust.json")
+    out = work / "report"
+    run = subprocess.run(
+        [sys.executable, "-m", "irsa_lib.cli", "report", "--snapshot", str(snap), "-o", str(out)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert run.returncode == 0, run.stderr[-3000:]
+    return out
+
+
+def test_a_value_read_through_hundreds_of_roles_is_drawn_as_counted_chains(
+    root_trust_report: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from irsa_lib.cli import main
+
+    value = "/shared/team-00/config-0"
+    assert main(["access", str(root_trust_report / "snapshot.json"), "--secret", value, "--format", "json"]) == 0
+    listed = json.loads(capsys.readouterr().out)
+    assert len(listed) == 200
+    # by hand from the paths irsa access prints: the roles at each distance from the value
+    roles_at: dict[int, set[str]] = {}
+    for r in listed:
+        for i, hop in enumerate(r["path"]):
+            if hop.startswith("role "):
+                roles_at.setdefault(len(r["path"]) - 1 - i, set()).add(hop)
+    script = (
+        WAIT
+        + f"""
+R.focusValue({json.dumps(value)});
+const net = R.network, box = document.getElementById("irsa-graph");
+const pos = net.getPositions();
+let outside = 0;
+for (const id in pos) {{
+  const d = net.canvasToDOM(pos[id]);
+  if (d.x < 0 || d.y < 0 || d.x > box.clientWidth || d.y > box.clientHeight) outside++;
+}}
+const title = document.getElementById("irsa-graph-title").textContent;
+out.textContent = JSON.stringify({{focus: R.focus, outside, title}});
+"""
+    )
+    result = run_in_page(root_trust_report / "access_report.html", tmp_path, script)
+    answer = result.answer
+    assert "error" not in answer, answer
+    focus = answer["focus"]
+    assert focus["rows"] == focus["shown"] == 200 and set(focus["readers"]) == {r["subject"] for r in listed}
+    # 200 roles drawn as one counted node per distance, not as a column of 200
+    assert len(focus["nodes"]) < 30 and answer["outside"] == 0
+    counted = {label for label in focus["nodes"] if " IAM roles (" in label}
+    assert counted == {
+        f"{len(names)} IAM roles ({d} step{'s' if d > 1 else ''} before the value)"
+        for d, names in roles_at.items()
+        if len(names) > 8
+    }
+    assert "drawn as" in answer["title"] and "with their count" in answer["title"]
+    assert leaving_requests(result.requests) == []

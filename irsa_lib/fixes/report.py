@@ -22,6 +22,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from irsa_lib.analysis import Analysis
+from irsa_lib.collector import paused
 from irsa_lib.fixes import Fix, Proof, fix_and_verify
 from irsa_lib.fixes.manifests import ManifestObjects
 from irsa_lib.render.graph_html import json_for_script
@@ -52,6 +53,7 @@ def _removes(proof: Proof | None, shown: int = 6) -> str:
     return "; ".join(items[:shown]) + more
 
 
+@paused
 def fixes_frame(
     analysis: Analysis,
     *,

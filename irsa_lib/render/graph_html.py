@@ -30,6 +30,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
+from irsa_lib.collector import paused
 from irsa_lib.findings import Finding
 from irsa_lib.graph.schema import NodeType
 from irsa_lib.render.graph_view import Focus, GraphView, ViewEdge, ViewNode, build_view, nx_graph
@@ -96,6 +97,7 @@ EDGE_LABELS_UP_TO = 60
 """Views with more edges than this name each edge's mechanisms on hover only (the labels would overlap)."""
 
 
+@paused
 def render_trust_graph(
     graph: Any,
     *,

@@ -40,7 +40,7 @@ from irsa_lib.render.graph_view import (
 from irsa_lib.render.report_data import owner_namespace, row_fields
 from irsa_lib.subjects import KIND_LABELS, Subject, SubjectKind, display, subject_of_row
 
-__all__ = ["GROUP_AT", "OVERVIEW_ABOVE", "OVERVIEW_GROUPS", "SUBJECT_NODE_TYPES", "overview_view"]
+__all__ = ["GROUP_AT", "OVERVIEW_ABOVE", "OVERVIEW_GROUPS", "SUBJECT_NODE_TYPES", "TYPE_PLURAL", "overview_view"]
 
 OVERVIEW_GROUPS = 6
 """Value groups (the values of one owning namespace on one key) the overview draws."""
@@ -59,7 +59,7 @@ SUBJECT_NODE_TYPES: Mapping[str, str] = {
 }
 """The node type (and so the style) of each subject kind."""
 
-_PLURAL: Mapping[str, str] = {
+TYPE_PLURAL: Mapping[str, str] = {
     "service-account": "service accounts",
     "workload": "workloads",
     "k8s-secret": "Kubernetes Secrets",
@@ -294,7 +294,7 @@ class _Drawing:
                 gid = f"overview:same:{members[0]}"
                 for n in members:
                     self._group(
-                        gid, node_type, f"{{n}} {_PLURAL.get(node_type, node_type + ' nodes')}", self._label(n), n
+                        gid, node_type, f"{{n}} {TYPE_PLURAL.get(node_type, node_type + ' nodes')}", self._label(n), n
                     )
                 self.graph_nodes.difference_update(members)
                 merged += len(members)

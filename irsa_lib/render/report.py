@@ -19,6 +19,7 @@ import pandas as pd
 from pandas.io.formats.style import Styler
 
 from irsa_lib.analysis import Analysis
+from irsa_lib.collector import paused
 from irsa_lib.diff import diff_analyses
 from irsa_lib.render.files import write_output
 from irsa_lib.render.graph_html import Focus, render_graph_iframe, render_trust_graph
@@ -225,6 +226,7 @@ def drift_table(analysis: Analysis, previous: Analysis | None) -> Styler | Html:
 # ---------------------------------------------------------------- the interactive report
 
 
+@paused
 def report_model(analysis: Analysis) -> ReportModel:
     """The data every drill-down view of the report draws from (every access row, no sampling)."""
     return build_model(analysis.snapshot, analysis.graph, analysis.rows, analysis.findings)
@@ -387,6 +389,7 @@ def report_frames(analysis: Analysis) -> dict[str, Table]:
     }
 
 
+@paused
 def write_report_files(
     analysis: Analysis,
     out_dir: str | os.PathLike[str],

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from irsa_lib.render.graph_html import EDGE_STYLES, NODE_STYLES, json_for_script
-from irsa_lib.render.overview import SUBJECT_NODE_TYPES
+from irsa_lib.render.overview import SUBJECT_NODE_TYPES, TYPE_PLURAL
 from irsa_lib.render.report_data import aggregates, report_data, to_script
 from irsa_lib.subjects import KIND_LABELS, Subject, SubjectKind, display
 
@@ -30,6 +30,10 @@ GRAPH_ROWS = 5000
 GROUP_AT = 25
 """More distinct subjects than this in a focused graph: those of one kind taking the same first hop are
 drawn as one node with their count."""
+NODE_BUDGET = 120
+"""More nodes than this in a focused graph's chains: the nodes of one type at one distance from the value,
+when more than :data:`CLASS_AT`, are drawn as one node with their count."""
+CLASS_AT = 8
 
 
 @dataclass(frozen=True)
@@ -95,6 +99,9 @@ def app_html() -> str:
         "kinds": SUBJECT_NODE_TYPES,
         "plural": {k.value: v for k, v in KIND_LABELS.items()},
         "group_at": GROUP_AT,
+        "node_budget": NODE_BUDGET,
+        "class_at": CLASS_AT,
+        "type_plural": dict(TYPE_PLURAL),
     }
     return (
         f'<script type="application/json" id="irsa-config">{json_for_script(config)}</script>'

@@ -263,12 +263,15 @@
 
   // Draw the paths of `rows`: each row's subject, then its hops, the value's key, the value. When
   // more than CONF.group_at subjects are drawn, subjects of one kind that take the same first hop
-  // are drawn as one node saying how many they are (its hover text names them).
+  // are drawn as one node saying how many they are (its hover text names them). When the chains
+  // would still hold more than CONF.node_budget nodes (1,600 readers each through its own role), the
+  // nodes of one type at one distance from the value, when more than CONF.class_at, are drawn as one
+  // node with their count: the chain keeps its shape and says how many it holds.
   function draw(D, title, rows, search) {
     const box = el("irsa-graph");
     if (!box || !window.vis) return;
     const shown = rows.slice(0, CONF.graph_rows);
-    const nodes = new Map(), edges = new Map(), groups = new Map(), readers = new Set();
+    const nodes = new Map(), edges = new Map(), groups = new Map(), readers = new Set(), classes = new Map();
     const grouped = new Set(shown.map(function (r) { return D.rows.s[r]; })).size > CONF.group_at;
     function node(id, label, type, extra) {
       if (nodes.has(id)) return;
@@ -276,40 +279,85 @@
       nodes.set(id, Object.assign({ id: id, label: label, title: label + "\n(" + type + ")", shape: style[0],
                                     color: { background: style[1], border: "#444" }, font: { size: 14 } }, extra || {}));
     }
-    function edge(a, b, e) {
-      const key = a + " " + b;
-      if (!edges.has(key)) edges.set(key, Object.assign({ from: a, to: b }, edgeStyle(e)));
+    const RANK = { allow: 0, conditional: 1, potential: 2 };
+    function edge(a, b, e, real) {  // real: the graph's edge it stands for (several, when counted)
+      const key = a + " " + b, seen = edges.get(key);
+      if (!seen) { edges.set(key, { from: a, to: b, e: e, parts: new Set([real]) }); return; }
+      seen.parts.add(real);
+      if ((RANK[e[1]] || 0) < (RANK[seen.e[1]] || 0)) seen.e = e;  // the strongest of the merged edges
     }
-    shown.forEach(function (r) {
+    // each row's subject and the chain drawn after it (the subject's own workloads folded when grouped)
+    const paths = shown.map(function (r) {
       const c = chain(D, r), si = D.rows.s[r], s = D.subjects[si];
       readers.add(s[0]);
       const own = c.length && D.labels[c[0]] === s[0];  // the path starts at the subject itself
       let rest = own ? c.slice(1) : c;
       let first = own ? (D.edges[c[0] + " " + c[1]] || ["", "allow", []])
                       : ["runs as", "allow", ["the workload's pods hold the service account's token"]];
-      let start = "s" + si;
+      const folded = [];
       if (grouped) {
         // what belongs to one subject alone is folded into its group (its workloads, the "any
         // ExternalSecret someone could create in <ns>" of its namespace): the group points at the
         // first hop the subjects share, and its hover text names what was folded
-        const folded = [];
         while (rest.length > 1 && (D.types[rest[0]] === "workload" || D.labels[rest[0]].startsWith("any "))) {
           folded.push(D.labels[rest[0]]);
           first = D.edges[rest[0] + " " + rest[1]] || first;
           rest = rest.slice(1);
         }
-        start = "g:" + s[1] + ":" + (rest.length ? rest[0] : "");
-        const g = groups.get(start) || { kind: s[1], members: [], via: new Set() };
-        g.members.push(s[0]);
-        folded.forEach(function (f) { g.via.add(f); });
+      }
+      return { si: si, s: s, rest: rest, first: first, folded: folded };
+    });
+    // the nodes of each (type, distance from the value); too many nodes: the crowded ones are counted
+    const byClass = new Map();
+    paths.forEach(function (p) {
+      p.rest.forEach(function (i, j) {
+        const d = p.rest.length - 1 - j;
+        if (d === 0) return;  // the values themselves are always drawn
+        const k = D.types[i] + ":" + d;
+        (byClass.get(k) || byClass.set(k, new Set()).get(k)).add(i);
+      });
+    });
+    const distinct = new Set();
+    paths.forEach(function (p) { p.rest.forEach(function (i) { distinct.add(i); }); });
+    const counting = distinct.size > CONF.node_budget;
+    if (counting) {
+      byClass.forEach(function (members, k) { if (members.size > CONF.class_at) classes.set(k, members); });
+    }
+    // the id node i is drawn as at distance d from the value: while counting, a node met at several
+    // distances is drawn at each (the chains stay side by side instead of crossing one another)
+    function at(i, d) {
+      const k = D.types[i] + ":" + d;
+      return classes.has(k) ? "c:" + k : counting && d > 0 ? i + "@" + d : i;
+    }
+    let counted = 0;
+    classes.forEach(function (members, k) {
+      const type = k.slice(0, k.lastIndexOf(":")), d = Number(k.slice(k.lastIndexOf(":") + 1));
+      const names = Array.from(members, function (i) { return D.labels[i]; }).sort();
+      counted += members.size;
+      const label = names.length + " " + (CONF.type_plural[type] || type + " nodes") + " (" + d + " step" + (d > 1 ? "s" : "") + " before the value)";
+      node("c:" + k, label, type, {
+        title: label + ":\n" + names.slice(0, 30).join("\n") +
+               (names.length > 30 ? "\n… and " + (names.length - 30) + " more (the table lists every path)" : ""),
+        font: { size: 15, bold: true }, borderWidth: 3,
+      });
+    });
+    paths.forEach(function (p) {
+      const rest = p.rest, n = rest.length, ids = rest.map(function (i, j) { return at(i, n - 1 - j); });
+      let start = "s" + p.si;
+      if (grouped) {
+        start = "g:" + p.s[1] + ":" + (n ? ids[0] : "");
+        const g = groups.get(start) || { kind: p.s[1], members: [], via: new Set() };
+        g.members.push(p.s[0]);
+        p.folded.forEach(function (f) { g.via.add(f); });
         groups.set(start, g);
       } else {
-        node(start, s[0], CONF.kinds[s[1]] || "");
+        node(start, p.s[0], CONF.kinds[p.s[1]] || "");
       }
-      rest.forEach(function (i) { node(i, D.labels[i], D.types[i]); });
-      if (rest.length) edge(start, rest[0], first);
-      for (let j = 0; j + 1 < rest.length; j++) {
-        edge(rest[j], rest[j + 1], D.edges[rest[j] + " " + rest[j + 1]] || ["", "allow", []]);
+      rest.forEach(function (i, j) { node(ids[j], D.labels[i], D.types[i]); });
+      if (n) edge(start, ids[0], p.first, "s" + p.si + " " + rest[0]);
+      for (let j = 0; j + 1 < n; j++) {
+        const real = rest[j] + " " + rest[j + 1];
+        edge(ids[j], ids[j + 1], D.edges[real] || ["", "allow", []], real);
       }
     });
     groups.forEach(function (g, id) {
@@ -323,22 +371,28 @@
         font: { size: 15, bold: true }, borderWidth: 3,
       });
     });
-    const data = { nodes: new vis.DataSet(Array.from(nodes.values())), edges: new vis.DataSet(Array.from(edges.values())) };
+    const drawn = Array.from(edges.values(), function (x) {
+      const style = edgeStyle(x.e);
+      if (x.parts.size > 1) style.title = x.parts.size + " edges drawn as one; the strongest:\n" + style.title;
+      return Object.assign({ from: x.from, to: x.to }, style);
+    });
+    const data = { nodes: new vis.DataSet(Array.from(nodes.values())), edges: new vis.DataSet(drawn) };
     const options = {
       layout: { hierarchical: { enabled: true, direction: "LR", sortMethod: "directed", shakeTowards: "leaves",
-                                levelSeparation: 280, nodeSpacing: 60 } },
+                                levelSeparation: 280, nodeSpacing: counting ? 110 : 60 } },
       physics: { enabled: false }, interaction: { hover: true, tooltipDelay: 80 },
       edges: { smooth: { type: "cubicBezier", forceDirection: "horizontal" } },
     };
     if (state.network) state.network.destroy();
     state.network = new vis.Network(box, data, options);
     state.network.fit();
-    state.focus = { title: title, rows: rows.length, shown: shown.length, readers: Array.from(readers),
+    state.focus = { title: title, rows: rows.length, shown: shown.length, readers: Array.from(readers), counted: classes.size,
                     nodes: Array.from(nodes.values()).map(function (n) { return n.label; }) };
     let note = shown.length < rows.length
       ? "paths of " + shown.length + " of " + rows.length + " access rows (the table below lists all " + rows.length + ")"
       : "paths of all " + rows.length + " access rows";
     if (grouped) note += "; subjects of one kind taking the same first shared hop are drawn as one node with their count (their own workloads folded in)";
+    if (classes.size) note += "; " + counted + " nodes of one type at one distance from the value are drawn as " + classes.size + " nodes with their count (hover for their names)";
     say("irsa-graph-title", title + ": " + note);
     if (search !== undefined && state.tables["irsa-access"]) state.tables["irsa-access"].search(search).draw();
   }
