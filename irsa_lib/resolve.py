@@ -21,7 +21,7 @@ from typing import Any
 from irsa_lib.errors import IrsaError, UsageError
 from irsa_lib.model import Account, Group, KMSKey, ManagedPolicy, Role, SecretsManagerSecret, SSMParameter, User
 from irsa_lib.policy import Policy, PolicyError, PolicySet, Principal, combine_policies, parse_policy
-from irsa_lib.policy.arn import normalize_resource, parse_arn
+from irsa_lib.policy.arn import account_of, normalize_resource, parse_arn
 from irsa_lib.policy.document import PolicyKind
 from irsa_lib.policy.errors import UnknownDocumentError
 from irsa_lib.policy.policyset import ResourceKind
@@ -481,6 +481,15 @@ class Inventory:
             hit = (resource, kind, tuple(grants), account, key, tuple(missing), complete)
             self._resource_sides[resource_arn] = hit
         return hit
+
+    def closed_account(self, resource_arn: str) -> str | None:
+        """The account of a resource known to have no resource-based policy (a parameter, a path above
+        collected parameters, a secret whose policy was read and is absent); None otherwise. Across
+        accounts a request on such a resource is denied, whatever the principal's policies say."""
+        resource, kind, _, account, _, _, complete = self._resource_side(resource_arn)
+        if resource is not None or kind != "generic" or not complete:
+            return None
+        return account or account_of(normalize_resource(resource_arn))
 
     def _is_value(self, resource_arn: str) -> bool:
         """A parameter or secret of the snapshot (whose resource policies were collected with it), or

@@ -20,6 +20,7 @@ writes a subject through :func:`display`, so one subject is spelled one way ever
 from __future__ import annotations
 
 import functools
+import operator
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
@@ -99,13 +100,19 @@ def _kind(value: Any) -> SubjectKind:
         raise ValueError(f"unknown subject kind {value!r}") from None
 
 
+_FIELD_NAMES = ("subject_kind", "cluster", "namespace", "service_account")
+_read_fields = operator.attrgetter(*_FIELD_NAMES)
+
+
 def _fields(row: Any) -> tuple[Any, Any, Any, Any]:
     """An access row's subject kind, cluster, namespace and name, as stored (an ``AccessRow``, or its JSON /
     CSV form as a mapping)."""
-    names = ("subject_kind", "cluster", "namespace", "service_account")
     if isinstance(row, Mapping):
-        return tuple(row.get(n) for n in names)  # type: ignore[return-value]
-    return tuple(getattr(row, n, None) for n in names)  # type: ignore[return-value]
+        return tuple(row.get(n) for n in _FIELD_NAMES)  # type: ignore[return-value]
+    try:
+        return _read_fields(row)
+    except AttributeError:  # an older row object
+        return tuple(getattr(row, n, None) for n in _FIELD_NAMES)  # type: ignore[return-value]
 
 
 def _subject(kind: Any, cluster: Any, ns: Any, name: Any) -> Subject:

@@ -86,8 +86,6 @@ class FindingContext:
         """:meth:`readers` worked out elsewhere (from the rows of every cluster, partitioned), or None."""
         self.decisions: dict[tuple[str, str, str], Decision] = {}
         """Evaluator answers by (principal, action, resource), filled by ``findings.reach``."""
-        self.cross_account_denials: dict[tuple[str, str], bool] = {}
-        """``findings.reach.denied_across_accounts`` by (principal, resource): ancestor paths recur."""
         self._principals_by_account: dict[str, list[str]] = {}
         self._principal_accounts: dict[str, str | None] = {}
         self._holders: dict[tuple[str, str], list[tuple[str, list[Policy]]]] = {}

@@ -26,8 +26,8 @@ from irsa_lib.graph.legs import Leg, from_decision
 from irsa_lib.graph.schema import DECISION, EVIDENCE, MISSING, UNRESOLVED_KEYS
 from irsa_lib.model import SecretsManagerSecret, SSMParameter
 from irsa_lib.policy import Decision
-from irsa_lib.policy.arn import account_of, normalize_resource
-from irsa_lib.resolve import UnknownPrincipalError, policy_set_for
+from irsa_lib.policy.arn import account_of
+from irsa_lib.resolve import UnknownPrincipalError
 
 Outcome = Literal["allow", "conditional", "unknown", "deny"]
 Target = SSMParameter | SecretsManagerSecret
@@ -81,25 +81,14 @@ def denied_across_accounts(ctx: FindingContext, principal_arn: str, resource: st
     policies AND the resource's policy must allow (IAM evaluation logic, "Cross-account policy
     evaluation"), and an absent policy allows nothing, whatever is missing on the principal's
     side. The evaluator gives ``deny`` for exactly these policy sets, so rules that scan many
-    values skip asking it. The policy set and both accounts
-    are the ones the evaluator is given (``policy_set_for``, the principal's ``account_id``).
+    values skip asking it. The resource side and both accounts are the ones the evaluator is given
+    (``Inventory.closed_account``, the principal's ``account_id``).
     """
     account = ctx.principal_account(principal_arn)
     if account is None or account_of(resource) in (None, account):
         return False  # same account, or unknown: only the evaluator can tell
-    key = (principal_arn, resource)
-    found = ctx.cross_account_denials.get(key)
-    if found is None:
-        policies = policy_set_for(ctx.inventory, principal_arn, resource)
-        resource_account = policies.resource_account or account_of(normalize_resource(resource))
-        found = ctx.cross_account_denials[key] = (
-            policies.resource is None
-            and policies.resource_kind == "generic"
-            and policies.resource_complete
-            and resource_account is not None
-            and resource_account != account
-        )
-    return found
+    closed = ctx.inventory.closed_account(resource)  # the resource side alone decides: once per resource
+    return closed is not None and closed != account
 
 
 def ask(ctx: FindingContext, principal_arn: str, action: str, resource: str, what: str | None = None) -> Reach:

@@ -115,17 +115,18 @@ _GROUP_FIELDS = ("secret_name", "kms_key_arn", "secret_arn", "namespace", "acces
 def value_groups(rows: Sequence[Any], namespaces: set[str]) -> list[_ValueGroup]:
     """The values of the access rows grouped by owning namespace and KMS key, most exposed first."""
     groups: dict[tuple[str, str], _ValueGroup] = {}
-    owners: dict[str, str] = {}
+    of_value: dict[Any, tuple[_ValueGroup, str]] = {}  # a value's group and owner, by its ARN
     for r, (name, key, arn, namespace, access, decision) in row_fields(rows, _GROUP_FIELDS):
-        name = str(name)
-        owner = owners.get(name)
-        if owner is None:
-            owner = owners[name] = owner_namespace(name, namespaces) or ""
-        key = str(key or "")
-        group = groups.get((owner, key))
-        if group is None:
-            group = groups[(owner, key)] = _ValueGroup(owner, key)
-        group.values.add(str(arn))
+        hit = of_value.get(arn)
+        if hit is None:
+            owner = owner_namespace(str(name), namespaces) or ""
+            key = str(key or "")
+            group = groups.get((owner, key))
+            if group is None:
+                group = groups[(owner, key)] = _ValueGroup(owner, key)
+            group.values.add(str(arn))
+            hit = of_value[arn] = (group, owner)
+        group, owner = hit
         group.rows.append(r)
         if owner and namespace != owner:
             group.outside += 1
@@ -209,6 +210,7 @@ class _Drawing:
         self.groups: dict[str, _Group] = {}
         self.edges: dict[tuple[str, str], list[Mapping[str, Any]]] = defaultdict(list)
         self.seen: set[tuple[str, str, str | None, str]] = set()
+        self.walked: set[tuple[str, tuple[str, ...], str | None]] = set()
 
     def _label(self, n: str) -> str:
         return str(self.g.nodes[n].get("label") or n)
@@ -255,6 +257,10 @@ class _Drawing:
             gid = f"overview:subjects:{subject.kind.value}:{scope}"
             along = [(self._group(gid, node_type, f"{{n}} {what} of {scope}", name, *hops[:i]), hops[i - 1])]
             hops = hops[i - 1 :]
+        walk = (along[0][0], tuple(hops), value_group)
+        if walk in self.walked:  # the same chain from the same view node: drawn already
+            return
+        self.walked.add(walk)
         along += [(n, n) for n in hops[1:]]
         if value_group is not None:
             last = hops[-1]
