@@ -256,3 +256,30 @@ out.textContent = JSON.stringify({{focus: R.focus, outside, title}});
     }
     assert "drawn as" in answer["title"] and "with their count" in answer["title"]
     assert leaving_requests(result.requests) == []
+
+
+def test_what_a_wide_reader_can_read_is_drawn_with_its_values_counted(small_report: Path, tmp_path: Path) -> None:
+    """A subject that reads about a thousand values: its focused graph counts them per kind (and the keys
+    and roles before them) instead of drawing a column of a thousand nodes."""
+    rows = access_rows(small_report)
+    script = (
+        WAIT
+        + """
+const row = document.querySelectorAll("#irsa-subjects tbody tr")[1];  // the second widest reader
+const subject = row.cells[0].textContent;
+row.click();
+out.textContent = JSON.stringify({subject, focus: R.focus});
+"""
+    )
+    result = run_in_page(small_report / "access_report.html", tmp_path, script)
+    answer = result.answer
+    assert "error" not in answer, answer
+    mine = [r for r in rows if r["subject"] == answer["subject"]]
+    parameters = {r["secret_arn"] for r in mine if r["secret_kind"] in ("ssm-parameter", "ssm-string-parameter")}
+    secrets = {r["secret_arn"] for r in mine if r["secret_kind"] == "secretsmanager-secret"}
+    assert len(mine) > 500 and answer["focus"]["rows"] == len(mine)
+    nodes = answer["focus"]["nodes"]
+    assert len(nodes) < 80
+    assert f"{len(parameters)} SSM parameters" in nodes and f"{len(secrets)} Secrets Manager secrets" in nodes
+    keys = {r["kms_key_arn"] for r in mine if r["kms_key_arn"]}
+    assert f"{len(keys)} KMS keys (1 step before the value)" in nodes

@@ -72,6 +72,8 @@ TYPE_PLURAL: Mapping[str, str] = {
     "role-session": "role sessions",
     "kms-key": "KMS keys",
     "oidc-provider": "OIDC providers",
+    "ssm-parameter": "SSM parameters",
+    "secretsmanager-secret": "Secrets Manager secrets",
 }
 """How a group of equivalent nodes of one type is counted (other types: "<type> nodes")."""
 

@@ -266,7 +266,8 @@
   // are drawn as one node saying how many they are (its hover text names them). When the chains
   // would still hold more than CONF.node_budget nodes (1,600 readers each through its own role), the
   // nodes of one type at one distance from the value, when more than CONF.class_at, are drawn as one
-  // node with their count: the chain keeps its shape and says how many it holds.
+  // node with their count (the values too, when a subject reads hundreds): the chain keeps its shape
+  // and says how many it holds.
   function draw(D, title, rows, search) {
     const box = el("irsa-graph");
     if (!box || !window.vis) return;
@@ -312,7 +313,6 @@
     paths.forEach(function (p) {
       p.rest.forEach(function (i, j) {
         const d = p.rest.length - 1 - j;
-        if (d === 0) return;  // the values themselves are always drawn
         const k = D.types[i] + ":" + d;
         (byClass.get(k) || byClass.set(k, new Set()).get(k)).add(i);
       });
@@ -334,7 +334,8 @@
       const type = k.slice(0, k.lastIndexOf(":")), d = Number(k.slice(k.lastIndexOf(":") + 1));
       const names = Array.from(members, function (i) { return D.labels[i]; }).sort();
       counted += members.size;
-      const label = names.length + " " + (CONF.type_plural[type] || type + " nodes") + " (" + d + " step" + (d > 1 ? "s" : "") + " before the value)";
+      const label = names.length + " " + (CONF.type_plural[type] || type + " nodes") +
+                    (d ? " (" + d + " step" + (d > 1 ? "s" : "") + " before the value)" : "");
       node("c:" + k, label, type, {
         title: label + ":\n" + names.slice(0, 30).join("\n") +
                (names.length > 30 ? "\n… and " + (names.length - 30) + " more (the table lists every path)" : ""),
@@ -353,7 +354,11 @@
       } else {
         node(start, p.s[0], CONF.kinds[p.s[1]] || "");
       }
-      rest.forEach(function (i, j) { node(ids[j], D.labels[i], D.types[i]); });
+      rest.forEach(function (i, j) {
+        const again = typeof ids[j] === "string" && ids[j].indexOf("@") > 0;  // one of its copies per distance
+        node(ids[j], D.labels[i], D.types[i], again
+          ? { title: D.labels[i] + "\n(" + D.types[i] + "; drawn once for each of its distances from the value)" } : null);
+      });
       if (n) edge(start, ids[0], p.first, "s" + p.si + " " + rest[0]);
       for (let j = 0; j + 1 < n; j++) {
         const real = rest[j] + " " + rest[j + 1];
