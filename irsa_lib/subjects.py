@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import functools
 import operator
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -100,19 +100,25 @@ def _kind(value: Any) -> SubjectKind:
         raise ValueError(f"unknown subject kind {value!r}") from None
 
 
-_FIELD_NAMES = ("subject_kind", "cluster", "namespace", "service_account")
-_read_fields = operator.attrgetter(*_FIELD_NAMES)
+def field_reader(names: Sequence[str]) -> Callable[[Any], tuple[Any, ...]]:
+    """A reader of the fields ``names`` of one access row (None where missing), in one call: an
+    ``AccessRow``, an older row object, or its JSON / CSV form as a mapping."""
+    many = operator.attrgetter(*names)
+    attrs = many if len(names) > 1 else lambda r: (many(r),)
+
+    def read(row: Any) -> tuple[Any, ...]:
+        if isinstance(row, Mapping):
+            return tuple(row.get(n) for n in names)
+        try:
+            return attrs(row)
+        except AttributeError:  # an older row object
+            return tuple(getattr(row, n, None) for n in names)
+
+    return read
 
 
-def _fields(row: Any) -> tuple[Any, Any, Any, Any]:
-    """An access row's subject kind, cluster, namespace and name, as stored (an ``AccessRow``, or its JSON /
-    CSV form as a mapping)."""
-    if isinstance(row, Mapping):
-        return tuple(row.get(n) for n in _FIELD_NAMES)  # type: ignore[return-value]
-    try:
-        return _read_fields(row)
-    except AttributeError:  # an older row object
-        return tuple(getattr(row, n, None) for n in _FIELD_NAMES)  # type: ignore[return-value]
+_fields = field_reader(("subject_kind", "cluster", "namespace", "service_account"))
+"""An access row's subject kind, cluster, namespace and name, as stored."""
 
 
 def _subject(kind: Any, cluster: Any, ns: Any, name: Any) -> Subject:

@@ -25,13 +25,10 @@ OLD_REPORT_ROWS = 24_758
 """Rows the earlier report showed of the access table at this size (the rest were cut silently)."""
 
 
-@pytest.fixture(scope="module")
-def small_report(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    work = tmp_path_factory.mktemp("small")
-    snap = save_snapshot(generate("small", seed=0), work / "small.json")
-    out = work / "report"
+def irsa_report(snapshot: Path, out: Path) -> Path:
+    """``irsa report --snapshot SNAPSHOT -o OUT``, run as a user runs it."""
     run = subprocess.run(
-        [sys.executable, "-m", "irsa_lib.cli", "report", "--snapshot", str(snap), "-o", str(out)],
+        [sys.executable, "-m", "irsa_lib.cli", "report", "--snapshot", str(snapshot), "-o", str(out)],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -39,6 +36,13 @@ def small_report(tmp_path_factory: pytest.TempPathFactory) -> Path:
     )
     assert run.returncode == 0, run.stderr[-3000:]
     return out
+
+
+@pytest.fixture(scope="module")
+def small_report(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    work = tmp_path_factory.mktemp("small")
+    snap = save_snapshot(generate("small", seed=0), work / "small.json")
+    return irsa_report(snap, work / "report")
 
 
 def access_rows(report: Path) -> list[dict[str, str]]:
@@ -199,16 +203,7 @@ def root_trust_report(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
     work = tmp_path_factory.mktemp("root-trust")
     snap = save_snapshot(root_trust(200), work / "root-trust.json")
-    out = work / "report"
-    run = subprocess.run(
-        [sys.executable, "-m", "irsa_lib.cli", "report", "--snapshot", str(snap), "-o", str(out)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert run.returncode == 0, run.stderr[-3000:]
-    return out
+    return irsa_report(snap, work / "report")
 
 
 def test_a_value_read_through_hundreds_of_roles_is_drawn_as_counted_chains(

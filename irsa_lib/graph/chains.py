@@ -99,16 +99,21 @@ def add_controller_read(
     evidence: tuple[str, ...] = (),
 ) -> None:
     """``source`` (an ExternalSecret or workload) -> value, through ``chain`` then read + decrypt."""
-    leg = combine([chain.leg, read.leg])
-    if leg is None:
+    combined = _behind(chain, read)
+    if combined is None:
         return
-    combined = ReadLeg(leg=leg, actions=read.actions, read=read.read, decrypt=read.decrypt)
     ctx.graph.add_edge(
         source,
         target_node(target),
         read_edge(combined, mechanism, via=chain.hops, extra_evidence=evidence),
         key=f"{mechanism}:{chain.node}",
     )
+
+
+def _behind(chain: Reach, read: ReadLeg) -> ReadLeg | None:
+    """``read`` made by the identity at the end of ``chain``: the chain's leg combined with the read's."""
+    leg = combine([chain.leg, read.leg])
+    return None if leg is None else ReadLeg(leg=leg, actions=read.actions, read=read.read, decrypt=read.decrypt)
 
 
 Admission = tuple[tuple[str, ...], str | None, Leg]
@@ -153,9 +158,8 @@ def _chain_reads(
         return hit[2]
     out = []
     for target, read in found:
-        leg = combine([chain.leg, read.leg])
-        if leg is not None:
-            combined = ReadLeg(leg=leg, actions=read.actions, read=read.read, decrypt=read.decrypt)
+        combined = _behind(chain, read)
+        if combined is not None:
             out.append((target_node(target), read_edge(combined, mechanism, via=chain.hops).attrs()))
     if shared:
         ctx.chain_reads[key] = (chain, found, out)

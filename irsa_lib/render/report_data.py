@@ -32,12 +32,11 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from itertools import pairwise
-from operator import attrgetter
 from typing import Any
 
 from irsa_lib.graph.schema import DECISION, EVIDENCE, KEY_EVIDENCE, MECHANISM, NodeType
 from irsa_lib.render.graph_view import nx_graph
-from irsa_lib.subjects import display, subject_of_row
+from irsa_lib.subjects import display, field_reader, subject_of_row
 
 __all__ = ["ACCESS_CODES", "DECISION_CODES", "EVIDENCE_LINES", "owner_namespace", "report_data", "to_script"]
 
@@ -90,17 +89,11 @@ _ROW_FIELDS = (
 
 
 def row_fields(rows: Iterable[Any], names: Sequence[str]) -> Iterator[tuple[Any, tuple[Any, ...]]]:
-    """Each row with its fields ``names`` (None where missing), read in one call per row: access
-    rows, or their JSON / CSV form (mappings)."""
-    read = attrgetter(*names) if len(names) > 1 else lambda r: (getattr(r, names[0]),)
+    """Each row with its fields ``names`` (None where missing), read in one call per row
+    (:func:`irsa_lib.subjects.field_reader`)."""
+    read = field_reader(names)
     for r in rows:
-        if isinstance(r, Mapping):
-            yield r, tuple(r.get(k) for k in names)
-        else:
-            try:
-                yield r, read(r)
-            except AttributeError:  # an older row object
-                yield r, tuple(getattr(r, k, None) for k in names)
+        yield r, read(r)
 
 
 def report_data(graph: Any, rows: Iterable[Any], findings: Iterable[Any], namespaces: set[str]) -> dict[str, Any]:
