@@ -16,12 +16,13 @@ from __future__ import annotations
 
 import dataclasses
 import operator
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from irsa_lib.analysis import Analysis
 from irsa_lib.findings import Finding, Severity
+from irsa_lib.rowtable import RowTable, record_getter
 
 ROW_KEY = ("cluster", "namespace", "subject_kind", "service_account", "secret_arn", "access")
 ROW_COMPARED = ("decision", "path", "mechanisms")
@@ -122,16 +123,32 @@ _KEY_ATTRS = operator.attrgetter(*ROW_KEY)
 _KEY_ITEMS = operator.itemgetter(*ROW_KEY)
 _CMP_ATTRS = operator.attrgetter(*ROW_COMPARED)
 _CMP_ITEMS = operator.itemgetter(*ROW_COMPARED)
+_KEY_RECORD = record_getter(ROW_KEY)
+_CMP_RECORD = record_getter(ROW_COMPARED)
+_MISSING = object()
+
+Rows = RowTable | Iterable[Any]
+"""Access rows: a :class:`~irsa_lib.rowtable.RowTable`, or rows as records (``AccessRow``) or mappings."""
 
 
-def _keyed(rows: Iterable[Any]) -> dict[tuple[Any, ...], Any]:
-    """Rows by their raw key fields (a fast path for the whole table; ``row_key`` is for single rows)."""
-    return {(_KEY_ITEMS(r) if isinstance(r, Mapping) else _KEY_ATTRS(r)): r for r in rows}
+def _compared(row: Mapping[str, Any]) -> tuple[Any, ...]:
+    return tuple(tuple(v) if isinstance(v, list) else v for v in _CMP_ITEMS(row))
 
 
-def _compared(row: Any) -> tuple[Any, ...]:
-    values = _CMP_ITEMS(row) if isinstance(row, Mapping) else _CMP_ATTRS(row)
-    return tuple(tuple(v) if isinstance(v, list) else v for v in values)
+def _signed(rows: Rows) -> tuple[list[Any], list[Any], Sequence[Any], Callable[[Any], dict[str, Any]]]:
+    """Each row's key and compared fields (by C-level getters where the rows allow), the rows, their writer."""
+    if isinstance(rows, RowTable):
+        return (
+            list(map(_KEY_RECORD, rows.records)),
+            list(map(_CMP_RECORD, rows.records)),
+            rows.records,
+            RowTable.as_dict,
+        )
+    items = list(rows)
+    if not any(isinstance(r, Mapping) for r in items):  # records: their sequences are tuples already
+        return list(map(_KEY_ATTRS, items)), list(map(_CMP_ATTRS, items)), items, row_to_dict
+    keys = [_KEY_ITEMS(r) if isinstance(r, Mapping) else _KEY_ATTRS(r) for r in items]
+    return keys, [_compared(r) if isinstance(r, Mapping) else _CMP_ATTRS(r) for r in items], items, row_to_dict
 
 
 def _order(key: tuple[Any, ...]) -> tuple[str, ...]:
@@ -154,19 +171,21 @@ def diff_findings(
     return added, removed, changed
 
 
-def diff_rows(
-    old: Iterable[Any], new: Iterable[Any]
-) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[RowChange]]:
+def diff_rows(old: Rows, new: Rows) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[RowChange]]:
     """Rows added, removed and changed; only those are converted to dicts (tables hold ~10^5 rows)."""
-    before = _keyed(old)
-    after = _keyed(new)
-    added = [row_to_dict(after[k]) for k in sorted(after.keys() - before.keys(), key=_order)]
-    removed = [row_to_dict(before[k]) for k in sorted(before.keys() - after.keys(), key=_order)]
+    old_keys, old_compared, old_rows, old_dict = _signed(old)
+    new_keys, new_compared, new_rows, new_dict = _signed(new)
+    before, after = dict(zip(old_keys, old_compared, strict=True)), dict(zip(new_keys, new_compared, strict=True))
+    moved = [k for k, c in after.items() if before.get(k, _MISSING) != c]
+    removed_keys = sorted(before.keys() - after.keys(), key=_order)
+    old_at = dict(zip(old_keys, old_rows, strict=True)) if moved or removed_keys else {}
+    new_at = dict(zip(new_keys, new_rows, strict=True)) if moved else {}
+    added = [new_dict(new_at[k]) for k in sorted((k for k in moved if k not in before), key=_order)]
+    removed = [old_dict(old_at[k]) for k in removed_keys]
     changed = []
-    for k in sorted((k for k, r in after.items() if k in before and _compared(before[k]) != _compared(r)), key=_order):
-        was, now = _compared(before[k]), _compared(after[k])
-        fields = tuple(name for name, a, b in zip(ROW_COMPARED, was, now, strict=True) if a != b)
-        changed.append(RowChange(row_to_dict(before[k]), row_to_dict(after[k]), fields))
+    for k in sorted((k for k in moved if k in before), key=_order):
+        fields = tuple(name for name, a, b in zip(ROW_COMPARED, before[k], after[k], strict=True) if a != b)
+        changed.append(RowChange(old_dict(old_at[k]), new_dict(new_at[k]), fields))
     return added, removed, changed
 
 

@@ -12,6 +12,7 @@ from irsa_lib.analysis import analyse
 from irsa_lib.cli import main
 from irsa_lib.diff import diff_analyses, diff_rows
 from irsa_lib.findings import Severity
+from irsa_lib.rowtable import RowTable
 from irsa_lib.snapshot import Snapshot, save_snapshot
 from tests.findings.builders import HOST, arn, irsa_trust, role, scoped_irsa, snap
 
@@ -155,6 +156,11 @@ def test_access_rows_of_two_analyses_added_and_changed() -> None:
     assert d.access_removed == ()
     assert [(c.new["service_account"], c.fields) for c in d.access_changed] == [("web", ("decision",))]
     assert (d.access_changed[0].old["decision"], d.access_changed[0].new["decision"]) == ("allow", "conditional")
+
+    # the same rows as plain records (what a what-if's worker and baseline file hold): the same answer
+    old_rows, new_rows = analyse(old).rows, analyse(new).rows
+    as_records = diff_rows(RowTable.from_json(RowTable.of(old_rows).to_json()), RowTable.of(new_rows))
+    assert as_records == diff_rows(old_rows, new_rows) == (list(d.access_added), [], list(d.access_changed))
 
 
 # --- CLI ------------------------------------------------------------------------------------------

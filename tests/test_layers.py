@@ -33,7 +33,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("graph",),
     ("access",),
     ("findings",),
-    ("analysis", "diff", "partitioned"),  # the one pipeline (and its Dask form), drift between two results
+    ("analysis", "diff", "partitioned", "rowtable"),  # the one pipeline (and its Dask form), drift between two results
     ("whatif",),  # a plan overlaid on a snapshot, compared through the pipeline
     ("render",),  # views that only render
     ("notebooks", "onboarding"),

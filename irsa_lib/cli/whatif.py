@@ -12,8 +12,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Sequence
-from typing import Any
 
 from irsa_lib.cli.collect import add_manifest_sources, manifest_sources
 from irsa_lib.errors import UsageError
@@ -91,17 +89,14 @@ def run(args: argparse.Namespace) -> int:
     for directory, cluster in manifests:
         overlay = replace_cluster(overlay, cluster, load_manifests(directory, cluster=cluster), directory)
         sources.append(f"{directory} (cluster {cluster})")
-    baseline: tuple[Sequence[Any], Sequence[Any]] | None = None
+    baseline = None
     if args.baseline:
-        from irsa_lib.analysis import analyse
         from irsa_lib.whatif.baseline import load_baseline, save_baseline
 
         baseline = load_baseline(args.baseline, args.snapshot)
-        if baseline is None:
-            before = analyse(snapshot)
-            save_baseline(args.baseline, args.snapshot, before.findings, before.rows)
-            baseline = (before.findings, before.rows)
     result = what_if(snapshot, overlay, baseline=baseline)
+    if args.baseline and baseline is None and result.baseline is not None:
+        save_baseline(args.baseline, args.snapshot, *result.baseline)
     if args.format == "json":
         print(json.dumps(to_json(result, sources=sources), indent=2))
     elif args.format == "markdown":

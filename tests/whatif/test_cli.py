@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from irsa_lib.cli import main
+from irsa_lib.rowtable import ROW_FIELDS, RowTable
 from irsa_lib.snapshot import save_snapshot
 from tests.sarif_schema import validate_sarif
 from tests.whatif.base import PLANS, base_snapshot
@@ -183,15 +184,25 @@ def test_baseline_is_written_then_reused_only_for_the_same_snapshot(
 ) -> None:
     baseline = tmp_path / "baseline.json"
     argv = ["whatif", snap, "--terraform-plan", ACTIONS, "--format", "json", "--baseline", str(baseline)]
-    assert run(capsys, *argv)[0] == 0
-    first = json.loads(run(capsys, *argv)[1])
-    assert {_row(r) for r in first["access"]["gained"]} == GAINED  # read from the file, same answer
-    data = json.loads(baseline.read_text())
+    code, out, _ = run(capsys, *argv)
+    assert code == 0 and baseline.exists()
+    first = json.loads(out)
+    # read from the file, the same answer to the letter (every field of the rows lost, their keys too)
+    assert json.loads(run(capsys, *argv)[1]) == first
+    assert {_row(r) for r in first["access"]["gained"]} == GAINED
+    assert first["access"]["lost"][0]["kms_key_arn"]  # a lost row comes from the file: it keeps its key
     # the file is what the second run used: drop today's /app/old row from it and that loss disappears
-    name = data["columns"].index("secret_name")
-    data["rows"] = [r for r in data["rows"] if r[name] != "/app/old"]
+    data = json.loads(baseline.read_text())
+    table = RowTable.from_json(data["rows"])
+    name = ROW_FIELDS.index("secret_name")
+    data["rows"] = RowTable(tuple(r for r in table if r[name] != "/app/old")).to_json()
     baseline.write_text(json.dumps(data))
     assert json.loads(run(capsys, *argv)[1])["access"]["lost"] == []
+    # a file that is not a table of rows is not used: the snapshot is analysed again and the file rewritten
+    data["rows"]["columns"]["path"][0] = [10**9]
+    baseline.write_text(json.dumps(data))
+    assert json.loads(run(capsys, *argv)[1]) == first
+    assert RowTable.from_json(json.loads(baseline.read_text())["rows"]) == table
     # another snapshot: the file is stale, so the snapshot is analysed again and the file rewritten
     Path(snap).write_text(
         Path(snap).read_text().replace('"created_at": "2026-11-29T00:00:00Z"', '"created_at": "2026-11-30T00:00:00Z"')
