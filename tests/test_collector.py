@@ -68,6 +68,30 @@ def test_the_pause_is_undone_by_the_outermost_block_only() -> None:
     assert gc.isenabled()
 
 
+def test_what_a_pause_kept_goes_to_the_oldest_generation_unscanned() -> None:
+    gc.collect()
+    with collector_paused():
+        kept = [[i] for i in range(20_000)]  # lists are tracked by the collector
+    assert gc.get_count()[0] < 1_000  # not 20,000 young objects waiting for the next young collection
+    oldest = {id(o) for o in gc.get_objects(generation=2)}
+    assert all(id(x) in oldest for x in kept[::997])
+    assert gc.get_freeze_count() == 0
+
+
+def test_objects_the_process_froze_itself_stay_frozen() -> None:
+    gc.collect()
+    frozen = [[i] for i in range(100)]
+    gc.freeze()
+    try:
+        count = gc.get_freeze_count()
+        with collector_paused():
+            kept = [[i] for i in range(100)]
+        assert gc.get_freeze_count() == count  # neither unfrozen nor joined by what the pause made
+    finally:
+        gc.unfreeze()
+    assert frozen and kept
+
+
 @pytest.mark.usefixtures("collector_off")
 def test_the_report_s_views_leave_no_cyclic_garbage_of_their_own(tmp_path: Path) -> None:
     """The report's data model, its files and the fixes section run with the collector paused too
