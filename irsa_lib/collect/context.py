@@ -7,8 +7,6 @@ coverage statuses so "could not look" never reads as "nothing there".
 
 from __future__ import annotations
 
-import urllib.parse
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,7 +21,6 @@ from botocore.parsers import ResponseParserError
 
 from irsa_lib.collect.session import Clients
 from irsa_lib.model import Coverage, CoverageStatus
-from irsa_lib.nesting import check_depth, json_loads
 
 DENIED_CODES = frozenset(
     {
@@ -123,31 +120,6 @@ def _is_html(text: str) -> bool:
 
 def _first_line(text: str) -> str:
     return text.splitlines()[0][:300] if text else ""
-
-
-def decode_policy(document: Any) -> Mapping[str, Any]:
-    """A policy document as a JSON object, whatever form the API returned it in.
-
-    botocore already decodes IAM documents to dicts (as moto's are); raw AWS responses carry them
-    URL-encoded, and KMS, SSM, Secrets Manager and Organizations return plain JSON strings.
-
-    >>> decode_policy('%7B%22Version%22%3A%222012-10-17%22%7D')
-    {'Version': '2012-10-17'}
-    >>> decode_policy({"Statement": []})
-    {'Statement': []}
-    """
-    if isinstance(document, Mapping):
-        check_depth(document)
-        return document
-    if not isinstance(document, str):
-        raise ValueError(f"policy document is neither a JSON object nor a string: {type(document).__name__}")
-    text = document.strip()
-    if not text.startswith("{"):
-        text = urllib.parse.unquote(text)
-    value = json_loads(text)
-    if not isinstance(value, dict):
-        raise ValueError("policy document is not a JSON object")
-    return value
 
 
 def tags_dict(tags: Any) -> dict[str, str]:

@@ -26,7 +26,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from irsa_lib.collect.context import CALL_ERRORS, Partial, Scope, arn_account, decode_policy
+from irsa_lib.collect.context import CALL_ERRORS, Partial, Scope, arn_account
+from irsa_lib.collect.documents import decode_policy
 from irsa_lib.collect.nodes import (
     SELF_MANAGED_SERVICE,
     get_cluster_instances,

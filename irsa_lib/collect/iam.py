@@ -10,7 +10,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from irsa_lib.collect.context import CALL_ERRORS, Partial, Scope, arn_account, decode_policy, tags_dict
+from irsa_lib.collect.context import CALL_ERRORS, Partial, Scope, arn_account, tags_dict
+from irsa_lib.collect.documents import decode_policy
 from irsa_lib.collect.responses import listing
 from irsa_lib.model import Group, InlinePolicy, InstanceProfile, ManagedPolicy, OIDCProvider, Role, User
 

@@ -15,7 +15,8 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from irsa_lib.collect.context import CALL_ERRORS, Partial, Scope, decode_policy, error_code
+from irsa_lib.collect.context import CALL_ERRORS, Partial, Scope, error_code
+from irsa_lib.collect.documents import decode_policy
 from irsa_lib.collect.responses import listing
 from irsa_lib.model import Account, OrgPolicy
 

@@ -12,7 +12,8 @@ import json
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Literal
 
-from irsa_lib.collect.context import CALL_ERRORS, Partial, Scope, decode_policy
+from irsa_lib.collect.context import CALL_ERRORS, Partial, Scope
+from irsa_lib.collect.documents import decode_policy
 from irsa_lib.collect.responses import listing
 from irsa_lib.model import PolicyDocument, SSMParameter
 

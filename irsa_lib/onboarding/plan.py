@@ -16,14 +16,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any, Literal
 
 from irsa_lib.onboarding import policies
 from irsa_lib.onboarding.params import OnboardingParams, SecretSpec
 from irsa_lib.onboarding.render import manifests
 from irsa_lib.onboarding.state import Observed
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 StepKind = Literal["aws", "kubernetes"]
 
@@ -75,6 +76,8 @@ class Plan:
 
     def to_frame(self) -> pd.DataFrame:
         """The plan as a table (one row per step)."""
+        import pandas as pd  # here: importing it costs a quarter second every command that reads plans pays
+
         rows = [(i, s.id, s.kind, s.action, s.resource, s.detail, s.status) for i, s in enumerate(self.steps, 1)]
         return pd.DataFrame(rows, columns=list(PLAN_COLUMNS))
 
@@ -102,6 +105,8 @@ def params_frame(p: OnboardingParams) -> pd.DataFrame:
         ("controller", f"{p.controller.upper()} as {p.controller_service_account} -> {p.controller_role_arn}"),
         ("key administrators", ", ".join([*(["account IAM"] if p.root_administers_key else []), *p.key_admin_arns])),
     ]
+    import pandas as pd
+
     return pd.DataFrame(facts, columns=["parameter", "value"])
 
 

@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from irsa_lib.collect.context import decode_policy
+from irsa_lib.collect.documents import decode_policy
 from irsa_lib.collect.k8s_parse import K8S_RECORD_FIELDS as K8S_FIELDS
 from irsa_lib.collect.k8s_parse import ObjectError, parse_object, snapshot_field
 from irsa_lib.errors import UsageError
