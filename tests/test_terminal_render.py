@@ -99,6 +99,13 @@ def test_a_pipe_without_columns_gets_exactly_what_rich_prints(text: str, indent:
     terminal.emit_parts(terminal.make_console(parts), [(text, "bold"), ("→ x", "")], indent=indent)
     terminal.emit(terminal.make_console(joined), terminal.join([terminal.plain(text, "bold"), "→ x"]), indent=indent)
     assert parts.getvalue() == joined.getvalue()
+    # many lines at once (batched, two to a batch here): the same bytes as one emit_parts per line
+    lines = [([(text, "bold"), ("→ x", "")], indent), ([("plain", "")], 4), ([(text, "")], 0)]
+    batched, each = io.StringIO(), io.StringIO()
+    terminal.emit_lines(terminal.make_console(batched), lines, batch=2)
+    for line_parts, line_indent in lines:
+        terminal.emit_parts(terminal.make_console(each), line_parts, indent=line_indent)
+    assert batched.getvalue() == each.getvalue()
 
 
 def test_a_control_character_never_reaches_the_terminal() -> None:

@@ -7,6 +7,7 @@ import csv
 import io
 import json
 import sys
+from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from irsa_lib.access import AccessRow, relevant_gaps, select_rows
@@ -51,18 +52,22 @@ def register(p: argparse.ArgumentParser) -> None:
 
 def print_table(rows: list[AccessRow], console: Console) -> None:
     """Two lines per row: subject, value, access and decision; then the path, folded between hops."""
+    terminal.emit_lines(console, _table_lines(rows))
+
+
+def _table_lines(rows: list[AccessRow]) -> Iterator[tuple[list[tuple[str, str]], int]]:
     for r in rows:
         decision = r.decision + ("" if r.complete else " (incomplete)")
-        terminal.emit_parts(
-            console,
+        yield (
             [
                 (r.subject, "bold"),
                 (f"→ {r.secret_name}", ""),
                 (r.access, ""),
                 (decision, terminal.DECISION_STYLES.get(r.decision, "")),
             ],
+            0,
         )
-        terminal.emit_parts(console, [(PATH_SEPARATOR.join(r.path), "")], indent=4)
+        yield [(PATH_SEPARATOR.join(r.path), "")], 4
 
 
 def render_csv(rows: list[AccessRow]) -> str:

@@ -33,6 +33,7 @@ from rich.text import Text
 from irsa_lib.terminal import printable, raw
 
 __all__ = [
+    "emit_lines",
     "DECISION_STYLES",
     "SEVERITY_STYLES",
     "emit",
@@ -116,6 +117,35 @@ def emit_parts(
             console.file.write(" " * indent + line + "\n")
             return
     emit(console, join((plain(t, style) for t, style in parts), sep), indent=indent, hang=hang)
+
+
+def emit_lines(
+    console: Console, lines: Iterable[tuple[Sequence[tuple[Any, str]], int]], *, sep: str = "  ", batch: int = 4096
+) -> None:
+    """:func:`emit_parts` for each ``(parts, indent)`` of ``lines``; when the console writes plain text,
+    ``batch`` lines at a time go through one control-character scan and one write (a line by line
+    scan of every part was most of the time `irsa access` spent printing 100,000 rows). The bytes
+    written are the same: the separator, indent and newline hold no control character."""
+    if not (console.soft_wrap and _writes_plain(console)):
+        for parts, indent in lines:
+            emit_parts(console, parts, sep=sep, indent=indent)
+        return
+    pending: list[str] = []
+
+    def flush() -> None:
+        console.file.write(printable("".join(pending)))
+        pending.clear()
+
+    for parts, indent in lines:
+        line = sep.join(str(t) for t, _ in parts)
+        if "\t" in line:  # rich expands tabs: that line goes its way, in its place
+            flush()
+            emit_parts(console, parts, sep=sep, indent=indent)
+            continue
+        pending.append(" " * indent + line + "\n")
+        if len(pending) >= batch:
+            flush()
+    flush()
 
 
 def _writes_plain(console: Console) -> bool:
