@@ -33,10 +33,10 @@ from rich.text import Text
 from irsa_lib.terminal import printable, raw
 
 __all__ = [
-    "emit_lines",
     "DECISION_STYLES",
     "SEVERITY_STYLES",
     "emit",
+    "emit_lines",
     "emit_parts",
     "fold",
     "join",
