@@ -634,13 +634,6 @@ _SINK = "\x00values"
 _RANK = {d: i for i, d in enumerate(EDGE_DECISIONS)}
 
 
-def _kept(data: dict[str, Any], *, write: bool, into_value: bool) -> bool:
-    """Whether a view keeps the edge: reading views leave write edges out; writing views leave out
-    every other edge into a value."""
-    writes = data[MECHANISM] in WRITE_MECHANISMS
-    return writes == write or not (writes or into_value)
-
-
 def _simple_view(graph: AccessGraph, *, write: bool = False) -> nx.DiGraph:
     """One edge per (u, v): the strongest (allow over conditional over potential).
 
@@ -653,19 +646,15 @@ def _simple_view(graph: AccessGraph, *, write: bool = False) -> nx.DiGraph:
 
 @paused
 def _build_simple_view(graph: AccessGraph, *, write: bool) -> nx.DiGraph:
-    values = set(graph.nodes_of(*SECRET_TYPES))
-    best: dict[tuple[str, str], dict[str, Any]] = {}
-    for u, v, data in graph.graph.edges(data=True):
-        if not _kept(data, write=write, into_value=v in values):
-            continue
-        current = best.get((u, v))
-        if current is None or _RANK[data[DECISION]] < _RANK[current[DECISION]]:
-            best[(u, v)] = data
+    view = _SearchView(graph, write=write)
     h = nx.DiGraph()
     h.add_nodes_from(graph.graph.nodes)
     succ, pred = h._succ, h._pred  # filled directly, as add_edge would (first-seen order): a third of the cost
-    for (u, v), data in best.items():
-        succ[u][v] = pred[v][u] = {"data": data}
+    for u, near in graph.graph._succ.items():
+        for v in near:
+            data = view.best(u, v)
+            if data is not None:
+                succ[u][v] = pred[v][u] = {"data": data}
     return h
 
 
@@ -696,8 +685,9 @@ class _SearchView:
         found: dict[str, Any] | None = None
         into_value = v in self.values
         for data in self._edges[u][v].values():
-            if not _kept(data, write=self._write, into_value=into_value):
-                continue
+            writes = data[MECHANISM] in WRITE_MECHANISMS
+            if writes != self._write and (writes or into_value):
+                continue  # reading views leave write edges out; writing views every other edge into a value
             if found is None or _RANK[data[DECISION]] < _RANK[found[DECISION]]:
                 found = data
         self._best[pair] = found

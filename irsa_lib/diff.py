@@ -22,7 +22,7 @@ from typing import Any
 
 from irsa_lib.analysis import Analysis
 from irsa_lib.findings import Finding, Severity
-from irsa_lib.rowtable import RowTable, record_getter
+from irsa_lib.rowtable import ROW_FIELDS, RowTable, record_getter
 
 ROW_KEY = ("cluster", "namespace", "subject_kind", "service_account", "secret_arn", "access")
 ROW_COMPARED = ("decision", "path", "mechanisms")
@@ -135,6 +135,10 @@ def _compared(row: Mapping[str, Any]) -> tuple[Any, ...]:
     return tuple(tuple(v) if isinstance(v, list) else v for v in _CMP_ITEMS(row))
 
 
+def _record_dict(record: tuple[Any, ...]) -> dict[str, Any]:
+    return row_to_dict(dict(zip(ROW_FIELDS, record, strict=True)))
+
+
 def _signed(rows: Rows) -> tuple[list[Any], list[Any], Sequence[Any], Callable[[Any], dict[str, Any]]]:
     """Each row's key and compared fields (by C-level getters where the rows allow), the rows, their writer."""
     if isinstance(rows, RowTable):
@@ -142,7 +146,7 @@ def _signed(rows: Rows) -> tuple[list[Any], list[Any], Sequence[Any], Callable[[
             list(map(_KEY_RECORD, rows.records)),
             list(map(_CMP_RECORD, rows.records)),
             rows.records,
-            RowTable.as_dict,
+            _record_dict,
         )
     items = list(rows)
     if not any(isinstance(r, Mapping) for r in items):  # records: their sequences are tuples already

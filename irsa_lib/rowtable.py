@@ -4,7 +4,8 @@ An :class:`~irsa_lib.access.AccessRow` is a frozen dataclass, and at an organisa
 rows) building, pickling or storing them one object at a time costs more than comparing them. A
 :class:`RowTable` holds the same fields as one tuple per row (:data:`ROW_FIELDS` order): it is made
 with one C-level getter per row, pickles as plain tuples, is written as JSON with every distinct value
-stored once (a row is a handful of small integers), and gives back dicts only for the rows a view shows.
+stored once (a row is a handful of small integers), and gives back dicts only for the rows a view shows
+(:func:`irsa_lib.diff.row_to_dict` of ``dict(zip(ROW_FIELDS, record))``).
 
 >>> from irsa_lib.access import AccessRow
 >>> row = AccessRow(cluster="c", namespace=None, service_account="sa", secret_arn="arn:p", secret_name="/p",
@@ -64,11 +65,6 @@ class RowTable:
 
     def __iter__(self) -> Iterator[tuple[Any, ...]]:
         return iter(self.records)
-
-    @staticmethod
-    def as_dict(record: tuple[Any, ...]) -> dict[str, Any]:
-        """One record as an access row's JSON-ready dict (tuples as lists), as ``diff.row_to_dict`` writes one."""
-        return {k: list(v) if isinstance(v, tuple) else v for k, v in zip(ROW_FIELDS, record, strict=True)}
 
     def to_json(self) -> dict[str, Any]:
         """Columns of indexes into one list of the distinct values (strings, None and booleans)."""
