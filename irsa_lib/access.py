@@ -670,6 +670,10 @@ class _SearchView:
     """
 
     def __init__(self, graph: AccessGraph, *, write: bool) -> None:
+        if write and not graph.write_edges:
+            raise ValueError(
+                "this graph was built without write edges (build_graph(writes=False)): it cannot say who can write"
+            )
         self._edges = graph.graph._succ
         self._preds = graph.graph._pred
         self._write = write

@@ -92,7 +92,7 @@ def render_csv(rows: list[AccessRow]) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    analysis = analyse(load_snapshot(args.snapshot), rules=())
+    analysis = analyse(load_snapshot(args.snapshot), rules=(), writes=False)  # the table only reads
     rows = select_rows(
         analysis.rows, namespace=args.namespace, service_account=args.service_account, secret=args.secret
     )

@@ -60,16 +60,18 @@ def verdict(d: Decision, what: str) -> Reach:
     return from_leg(from_decision(d, what), what)
 
 
-def decide(ctx: FindingContext, principal_arn: str, action: str, resource: str) -> Decision:
-    """One evaluator request by a role or user of the snapshot, no service context (cached per context)."""
+def decide(ctx: FindingContext, principal_arn: str, action: str, resource: str, *, keep: bool = True) -> Decision:
+    """One evaluator request by a role or user of the snapshot, no service context (cached per context;
+    ``keep=False``: not added to any cache, see :meth:`~irsa_lib.graph.aws.AwsView.decide`)."""
     key = (principal_arn, action.lower(), resource)
     found = ctx.decisions.get(key)
     if found is None:
         try:
-            found = ctx.aws.decide(principal_arn, action, resource)
+            found = ctx.aws.decide(principal_arn, action, resource, keep=keep)
         except UnknownPrincipalError as exc:
             return Decision("conditional", False, (), (), (str(exc),), (str(exc),))
-        ctx.decisions[key] = found
+        if keep:
+            ctx.decisions[key] = found
     return found
 
 
@@ -91,9 +93,11 @@ def denied_across_accounts(ctx: FindingContext, principal_arn: str, resource: st
     return closed is not None and closed != account
 
 
-def ask(ctx: FindingContext, principal_arn: str, action: str, resource: str, what: str | None = None) -> Reach:
-    """One request with no service context, as a :class:`Reach`."""
-    return verdict(decide(ctx, principal_arn, action, resource), what or f"{action} on {resource}")
+def ask(
+    ctx: FindingContext, principal_arn: str, action: str, resource: str, what: str | None = None, *, keep: bool = True
+) -> Reach:
+    """One request with no service context, as a :class:`Reach` (``keep``: as :func:`decide`)."""
+    return verdict(decide(ctx, principal_arn, action, resource, keep=keep), what or f"{action} on {resource}")
 
 
 # --- read + decrypt ------------------------------------------------------------------------------

@@ -334,10 +334,17 @@ class AwsView:
         policies: PolicySet,
         cache_key: tuple[Any, ...],
         denied: Callable[[], bool] | None = None,
+        *,
+        keep: bool = True,
     ) -> Decision:
         """The evaluator's answer, once per ``cache_key`` and once per :func:`.sharing.signature`;
-        ``denied``: a cheaper test that, when true, means an implicit deny (asked before evaluating)."""
+        ``denied``: a cheaper test that, when true, means an implicit deny (asked before evaluating);
+        ``keep=False``: the answer cache is read, and nothing is added to it or to the signatures' (whose
+        memo of relevant statements grows with policies x resources asked about)."""
         hit = self._cache.get(cache_key)
+        if hit is None and not keep:
+            self.evaluations += 1
+            return evaluate(request, policies)
         if hit is None:
             shared = signature(request, policies, self._relevant)
             hit = None if shared is None else self._shared.get(shared)
@@ -498,10 +505,13 @@ class AwsView:
         label = what or f"{action} {source.role_arn} -> {target_arn}"
         return from_decision(decision, label)
 
-    def decide(self, principal_arn: str, action: str, resource: str) -> Decision:
+    def decide(self, principal_arn: str, action: str, resource: str, *, keep: bool = True) -> Decision:
         """The evaluator's answer to one request with no context by a role or user of the snapshot, as
         :meth:`assume` asks it (shared and cached with those answers; never the implicit-deny shortcut,
-        so an explicit deny and the reasons are the evaluator's own). Raises UnknownPrincipalError."""
+        so an explicit deny and the reasons are the evaluator's own). Raises UnknownPrincipalError.
+
+        ``keep=False``: use what is cached but add nothing, for a rule that asks about every value of a
+        pattern once per principal (kept, those answers grow with principals x values)."""
         identity = Identity(principal_arn)
         key = ("assume", action, identity, resource, ())
         hit = self._cache.get(key)
@@ -510,7 +520,7 @@ class AwsView:
         request = Request(
             principal=self.principal(identity), action=action, resource=resource, context={}, context_complete=False
         )
-        return self._evaluate(request, self.policies(identity, resource), key)
+        return self._evaluate(request, self.policies(identity, resource), key, keep=keep)
 
     # --- read + decrypt -----------------------------------------------------------------------
     def candidate_targets(self, identity: Identity, actions: tuple[str, ...] = ALL_READ_ACTIONS) -> list[SecretRecord]:

@@ -86,7 +86,7 @@ def coverage_gaps(snapshot: Snapshot) -> list[Gap]:
 
 
 @paused
-def build_graph(snapshot: Snapshot, *, inventory: Inventory | None = None) -> AccessGraph:
+def build_graph(snapshot: Snapshot, *, inventory: Inventory | None = None, writes: bool = True) -> AccessGraph:
     """Build the access graph of a snapshot.
 
     Parameters
@@ -95,6 +95,10 @@ def build_graph(snapshot: Snapshot, *, inventory: Inventory | None = None) -> Ac
         The collected records.
     inventory
         A prebuilt ``Inventory`` of the same snapshot (built here when not given).
+    writes
+        False: leave out the edges that overwrite a value (:data:`~irsa_lib.graph.schema.WRITE_MECHANISMS`),
+        which no reading view follows (``irsa access``: up to a quarter of the build with identity
+        policies on ``*``); the graph says so (``write_edges``).
 
     Returns
     -------
@@ -107,7 +111,9 @@ def build_graph(snapshot: Snapshot, *, inventory: Inventory | None = None) -> Ac
     for gap in coverage_gaps(snapshot):
         graph.add_gap(gap)
     for builder in BUILDERS:
-        builder(ctx)
+        if writes or builder is not add_write_edges:
+            builder(ctx)
+    graph.write_edges = writes
     graph.evaluations = ctx.aws.evaluations
     _VIEWS[graph] = ctx.aws
     return graph

@@ -82,6 +82,9 @@ class AccessGraph:
         self._gaps: list[Gap] = []
         self.evaluations = 0
         """Policy evaluations made while building (for benchmarks)."""
+        self.write_edges = True
+        """False when built without the edges that overwrite a value (``build_graph(writes=False)``, for
+        views that only read): who/what-can-write then refuse the graph rather than answer "nobody"."""
         self._version = 0
         self._memo: dict[str, tuple[tuple[int, int], Any]] = {}
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from irsa_lib.findings import run_findings
+from irsa_lib.findings import RULES, FindingContext, run_findings
 from irsa_lib.model import (
     Account,
     ESOController,
@@ -198,6 +198,21 @@ def test_f15_subpath_deny_bypassed_by_path() -> None:
     s = snap(roles=(r, safe), ssm_parameters=(param("/billing/db"), param("/billing/admin/root")))
     f = only(s, "F15")
     assert f.resource == arn("r") and f.severity.value == "high"
+
+
+def test_f15_keeps_no_answer_once_a_principal_is_judged() -> None:
+    """Roles whose pattern spans services they may not read are asked about each of those parameters;
+    across an organisation those answers grow with principals x parameters, so none is kept: the
+    context's cache stays empty and judging again asks the evaluator as often as the first time."""
+    denied = doc(allow("ssm:GetParameter", param_arn("/*")), deny("ssm:GetParameter", param_arn("/*")))
+    roles = tuple(role(f"r{i}", trust_role(arn("x")), denied) for i in range(3))
+    params = tuple(param(f"/{svc}/p{j}") for svc in ("billing", "payments") for j in range(4))
+    ctx = FindingContext(snap(roles=(*roles, role("app", trust_role(arn("x")), READ_ALL)), ssm_parameters=params))
+    first = list(RULES["F15"].check(ctx))
+    asked = ctx.aws.evaluations
+    assert asked >= 3 * len(params) and ctx.decisions == {}
+    assert list(RULES["F15"].check(ctx)) == first and ctx.aws.evaluations == 2 * asked
+    assert [f.resource for f in first if f.status == "fail"] == [arn("app")]
 
 
 # --- F16 ------------------------------------------------------------------------------------------

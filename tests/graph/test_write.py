@@ -7,7 +7,10 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from irsa_lib.access import effective_access, what_can_write, who_can_read, who_can_write
+from irsa_lib.analysis import analyse
 from irsa_lib.graph import build_graph
 from irsa_lib.graph.schema import Mechanism, param_id, role_id
 from irsa_lib.model import (
@@ -129,3 +132,19 @@ def test_who_can_write_and_what_can_write() -> None:
     assert team_path.mechanisms == ("rbac-create-push-secret", "eso-push")
     assert {g.label(p.target) for p in what_can_write(g, "pay/pay-sa")} == {"parameter /pay/db", "parameter /other/db"}
     assert list(who_can_write(g, "/third/db")) == []
+
+
+def test_a_graph_built_without_write_edges_reads_the_same_and_refuses_to_say_who_writes() -> None:
+    whole, reading = build_graph(push_snapshot(**PUSHERS)), build_graph(push_snapshot(**PUSHERS), writes=False)
+    edges = {(u, v, k) for u, v, k, _ in whole.edges()}
+    writes = {(u, v, k) for u, v, k, _ in whole.edges(mechanism=Mechanism.CAN_WRITE)}
+    assert writes and {(u, v, k) for u, v, k, _ in reading.edges()} == edges - writes
+    assert effective_access(reading) == effective_access(whole)
+    assert [p.hops for p in who_can_read(reading, "/pay/db")] == [p.hops for p in who_can_read(whole, "/pay/db")]
+    with pytest.raises(ValueError, match="without write edges"):
+        list(who_can_write(reading, "/other/db"))
+    with pytest.raises(ValueError, match="without write edges"):
+        list(what_can_write(reading, "pay/pay-sa"))
+    with pytest.raises(ValueError, match="findings need the write edges"):
+        analyse(push_snapshot(), writes=False)
+    assert analyse(push_snapshot(), rules=(), writes=False).graph.write_edges is False

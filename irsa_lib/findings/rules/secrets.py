@@ -420,6 +420,10 @@ class _SsmReads:
     ``groups(pattern)``: service -> the parameters it matches (found through an :class:`ArnIndex`,
     cached across principals). ``possible(arn, action, q)``: the evaluator's answer for one
     parameter, asked at most once per (principal, action, parameter) whichever pattern needs it.
+    The answers of one principal are kept while it is asked about, and never in the context's or
+    the evaluator's caches: a principal whose pattern spans services it cannot read is asked about
+    each of their parameters, and across an organisation's principals those answers would grow with
+    principals x parameters (an organisation of 100,000 roles held gigabytes of them).
     """
 
     def __init__(self, ctx: FindingContext, secure: list[SSMParameter]) -> None:
@@ -427,7 +431,8 @@ class _SsmReads:
         self.index: ArnIndex[SSMParameter] = ArnIndex((q.arn, q) for q in secure)
         self._only = {id(q): _only_own_account(ctx, q) for q in secure}
         self._groups: dict[str, dict[str, _Matched]] = {}
-        self._answers: dict[tuple[str, str, int], bool] = {}
+        self._answers_of = ""
+        self._answers: dict[tuple[str, int], bool] = {}
 
     def groups(self, pattern: str) -> dict[str, _Matched]:
         hit = self._groups.get(pattern)
@@ -438,10 +443,12 @@ class _SsmReads:
         return hit
 
     def possible(self, arn: str, action: str, q: SSMParameter) -> bool:
-        key = (arn, action, id(q))
+        if arn != self._answers_of:
+            self._answers_of, self._answers = arn, {}
+        key = (action, id(q))
         hit = self._answers.get(key)
         if hit is None:
-            hit = self._answers[key] = ask(self.ctx, arn, action, q.arn).possible
+            hit = self._answers[key] = ask(self.ctx, arn, action, q.arn, keep=False).possible
         return hit
 
 
