@@ -548,8 +548,8 @@ def check_f16(ctx: FindingContext) -> Iterator[Finding]:
                 continue  # nothing grants history: neither an identity policy nor this parameter's own
             if denied_across_accounts(ctx, arn, p.arn):
                 continue  # the history read is denied: whatever GetParameter's answer, no finding
-            if not decide(ctx, arn, "ssm:GetParameter", p.arn).explicit_deny:
-                continue
+            if not decide(ctx, arn, "ssm:GetParameter", p.arn, keep=False).explicit_deny:
+                continue  # asked once per principal and parameter: not kept (see _SsmReads)
             hist = read(ctx, arn, p, ("ssm:GetParameterHistory",))
             if hist.possible:
                 hits.append(
@@ -693,11 +693,29 @@ def store_role(ctx: FindingContext, s: ESOSecretStore) -> str | None:
     return None
 
 
+def _writable(ctx: FindingContext, arn: str, own: frozenset[str]) -> list[str]:
+    """The values of services other than ``own`` that ``arn`` may overwrite. Asked once per role and
+    value, the answers are not kept (they would grow with store roles x values)."""
+    writable = [
+        p.name
+        for p in ctx.snapshot.ssm_parameters
+        if service_of(p.name) not in own and ask(ctx, arn, "ssm:PutParameter", p.arn, keep=False).possible
+    ]
+    writable.extend(
+        sec.name
+        for sec in ctx.snapshot.secrets
+        if service_of(sec.name) not in own
+        and ask(ctx, arn, "secretsmanager:PutSecretValue", sec.arn, keep=False).possible
+    )
+    return writable
+
+
 def check_f26(ctx: FindingContext) -> Iterator[Finding]:
     if not ctx.snapshot.eso_stores:
         return
     yield from unknown_from(F26, ctx.k8s_gaps(*RBAC_KINDS))
     rbac = RBACIndex(ctx.snapshot)
+    written_by: dict[tuple[str, frozenset[str]], list[str]] = {}
     for s in ctx.snapshot.eso_stores:
         arn = store_role(ctx, s)
         if s.provider != "aws" or not arn or arn not in ctx.roles:
@@ -717,14 +735,10 @@ def check_f26(ctx: FindingContext) -> Iterator[Finding]:
             ]
         if not pushers:
             continue
-        own = set(spaces) if s.namespace else set()
-        writable = []
-        for p in ctx.snapshot.ssm_parameters:
-            if service_of(p.name) not in own and ask(ctx, arn, "ssm:PutParameter", p.arn).possible:
-                writable.append(p.name)
-        for sec in ctx.snapshot.secrets:
-            if service_of(sec.name) not in own and ask(ctx, arn, "secretsmanager:PutSecretValue", sec.arn).possible:
-                writable.append(sec.name)
+        own = frozenset(spaces) if s.namespace else frozenset()
+        writable = written_by.get((arn, own))
+        if writable is None:
+            writable = written_by[arn, own] = _writable(ctx, arn, own)
         if writable:
             yield F26.fail(
                 k8s_id(s.cluster, s.kind, s.name, s.namespace),
