@@ -167,6 +167,24 @@ def test_f16_history_only_where_it_is_readable() -> None:
     assert not any("/payments/api" in e for e in f.evidence), f.evidence
 
 
+def test_f16_asks_about_its_own_accounts_parameters_in_snapshot_order() -> None:
+    leaky = role(
+        "leaky",
+        trust_role(arn("x")),
+        doc(allow("ssm:*", ANY_PARAM), deny("ssm:GetParameter", ANY_PARAM), allow("kms:Decrypt", "*")),
+    )
+    key = cmk("billing", root_delegation())
+    params = (
+        param("/zeta/db", "alias/billing"),
+        other_param("/payments/api"),
+        param("/alpha/db", "alias/billing"),
+        other_param("/beta/api"),
+        param("/mid/db", "alias/billing"),
+    )
+    f = only(snap(roles=(leaky,), kms_keys=(key,), ssm_parameters=params), "F16")
+    assert [e.split(":")[0] for e in f.evidence] == ["/zeta/db", "/alpha/db", "/mid/db"]
+
+
 # --- denied_across_accounts -------------------------------------------------------------------------
 def test_denied_across_accounts_only_when_no_resource_policy_can_allow() -> None:
     ops = _ops()

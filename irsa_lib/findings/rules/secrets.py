@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import heapq
+from collections.abc import Iterator, Sequence
 
 from irsa_lib.findings.context import FindingContext, k8s_id
 from irsa_lib.findings.model import Finding, Rule, RuleMeta, Severity
@@ -537,17 +538,47 @@ def _may_allow(ctx: FindingContext, arn: str, action: str) -> bool:
     return any(st.effect == "Allow" and st.matches_action(act) for p in policies for st in p.statements)
 
 
+class _Askable:
+    """The parameters a principal of an account must be asked about, in snapshot order: all but those
+    :func:`denied_across_accounts` rules out (another account's, known to have no resource policy),
+    found per account rather than by testing every parameter for every principal."""
+
+    def __init__(self, ctx: FindingContext) -> None:
+        self.params = ctx.snapshot.ssm_parameters
+        self._open: list[int] = []
+        self._by_account: dict[str, list[int]] = {}
+        for i, q in enumerate(self.params):
+            account = account_of(q.arn)
+            closed = None if account is None else ctx.inventory.closed_account(q.arn)
+            if account is None or closed is None:
+                self._open.append(i)  # any principal may be granted it
+            else:  # asked about by principals of its own account (and of the one it is closed to)
+                self._by_account.setdefault(account, []).append(i)
+                if closed != account:
+                    self._by_account.setdefault(closed, []).append(i)
+        self._lists: dict[str, list[SSMParameter]] = {}
+
+    def of(self, account: str | None) -> Sequence[SSMParameter]:
+        if account is None:
+            return self.params
+        hit = self._lists.get(account)
+        if hit is None:
+            merged = heapq.merge(self._open, self._by_account.get(account, ()))
+            hit = self._lists[account] = [self.params[i] for i in merged]
+        return hit
+
+
 def check_f16(ctx: FindingContext) -> Iterator[Finding]:
+    askable: _Askable | None = None
     for arn in _principals(ctx):
         if not any(denies(st, "ssm:GetParameter") for p in ctx.identity_policies(arn) for st in p.statements):
             continue
         hits = []
         history = _may_allow(ctx, arn, "ssm:GetParameterHistory")
-        for p in ctx.snapshot.ssm_parameters:
+        askable = askable or _Askable(ctx)
+        for p in askable.of(ctx.principal_account(arn)):
             if not history and not p.resource_policies and p.resource_policy_readable:
                 continue  # nothing grants history: neither an identity policy nor this parameter's own
-            if denied_across_accounts(ctx, arn, p.arn):
-                continue  # the history read is denied: whatever GetParameter's answer, no finding
             if not decide(ctx, arn, "ssm:GetParameter", p.arn, keep=False).explicit_deny:
                 continue  # asked once per principal and parameter: not kept (see _SsmReads)
             hist = read(ctx, arn, p, ("ssm:GetParameterHistory",))
