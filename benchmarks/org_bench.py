@@ -14,6 +14,12 @@ and :func:`irsa_lib.partitioned.analyse_partitioned` on a ``LocalCluster`` (wall
 peak RSS of every worker process and of the caller), and compares both answers by digest. At
 ``xxlarge`` the rows stay on the workers.
 
+``python -m benchmarks.org_bench tasks --size xxlarge [--clusters 2]`` measures each task of the partitioned
+analysis on its own: one process holds the organisation and its inventory (as a worker does once the
+inventory is scattered), and each cluster task and each rule task runs in a child forked from it, so its
+peak resident memory minus the parent's at the fork is what that task adds (Linux starts a child's peak
+at its parent's resident size). The rule tasks get the cluster tasks' role views and readers.
+
 Each prints one JSON line. Run on a quiet machine; on 2 cores the local endpoint (one moto process)
 and the workers share the same two CPUs, which bounds the collection speed-up.
 """
@@ -179,6 +185,74 @@ def analyse_sizes(
     return out
 
 
+def _rss_mib() -> float:
+    """Resident memory of this process now (not its peak), in MiB."""
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+def _in_child(task: Any) -> dict[str, Any]:
+    """Run ``task()`` in a forked child; its seconds, result and peak memory over this process's
+    resident memory at the fork (the child's own peak starts there)."""
+    base = _rss_mib()
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: run, report on the pipe, leave without the parent's exit handlers
+        os.close(read)
+        code = 0
+        try:
+            t0 = time.perf_counter()
+            result = task()
+            out = {"seconds": round(time.perf_counter() - t0, 1), "peak_mib": round(_peak_mib()), "result": result}
+        except BaseException as exc:  # reported, not raised: the parent goes on with the next task
+            out, code = {"status": "error", "reason": repr(exc)[:500]}, 1
+        with os.fdopen(write, "w") as f:
+            json.dump(out, f, default=str)
+        os._exit(code)
+    os.close(write)
+    with os.fdopen(read) as f:
+        text = f.read()
+    os.waitpid(pid, 0)
+    out = json.loads(text) if text else {"status": "error", "reason": "the child died without a report"}
+    out["base_mib"] = round(base)
+    if "peak_mib" in out:
+        out["added_mib"] = out["peak_mib"] - out["base_mib"]
+    return out
+
+
+def tasks(size: str, clusters: int | None, rules: list[str] | None) -> dict[str, Any]:
+    """Each partitioned task's seconds and added peak memory (see the module docstring)."""
+    import pickle
+    import tempfile
+
+    from irsa_lib.findings import select_rules
+    from irsa_lib.partitioned import CLUSTER_RULES, analyse_cluster, partition_keys, rule_findings
+    from irsa_lib.resolve import Inventory
+
+    snap = _organisation(size, clusters)
+    inventory = Inventory.from_snapshot(snap)
+    ids = tuple(r.id for r in select_rules(rules))
+    out: dict[str, Any] = {"size": size, "clusters": clusters or "all", "base_mib": round(_rss_mib()), "tasks": {}}
+    with tempfile.TemporaryDirectory() as tmp:
+        for c in partition_keys(snap):
+            where = Path(tmp, f"{len(out['tasks'])}.pickle")
+
+            def cluster_task(c: str = c, where: Path = where) -> int:
+                part = analyse_cluster(inventory, c, ids, keep_rows=False)
+                where.write_bytes(pickle.dumps((part.roles, part.readers)))
+                return part.row_count
+
+            out["tasks"][f"cluster {c}"] = _in_child(cluster_task)
+            print(json.dumps({f"cluster {c}": out["tasks"][f"cluster {c}"]}), file=sys.stderr, flush=True)
+        parts = [pickle.loads(f.read_bytes()) for f in sorted(Path(tmp).glob("*.pickle"))]
+    roles, readers = [r for r, _ in parts], [r for _, r in parts]
+    for r in ids:
+        if r not in CLUSTER_RULES:
+            out["tasks"][f"rule {r}"] = _in_child(lambda r=r: len(rule_findings(inventory, r, roles, readers)))
+            print(json.dumps({f"rule {r}": out["tasks"][f"rule {r}"]}), file=sys.stderr, flush=True)
+    return out
+
+
 def _organisation(size: str, clusters: int | None) -> Snapshot:
     """A synthetic organisation; with ``clusters``, every AWS record but the records tied to a cluster
     (Kubernetes objects, EKS clusters, node groups, Pod Identity associations, Kubernetes coverage) of
@@ -221,6 +295,10 @@ def main(argv: list[str] | None = None) -> int:
     a.add_argument("--no-single", action="store_true", help="skip the single-process run")
     a.add_argument("--rules", help="comma-separated rule ids (default: every rule)")
     a.add_argument("--clusters", type=int, help="keep the Kubernetes side of the first N clusters only")
+    t = sub.add_parser("tasks")
+    t.add_argument("--size", default="xlarge")
+    t.add_argument("--rules", help="comma-separated rule ids (default: every rule)")
+    t.add_argument("--clusters", type=int, help="keep the Kubernetes side of the first N clusters only")
     s = sub.add_parser("single")
     s.add_argument("--size", default="medium")
     s.add_argument("--rules")
@@ -230,7 +308,9 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(_single(args.size, _rules(args.rules), args.clusters)))
         return 0
     started = {"machine": describe(), "load": os.getloadavg()}
-    if args.what == "collect":
+    if args.what == "tasks":
+        result = tasks(args.size, args.clusters, _rules(args.rules))
+    elif args.what == "collect":
         result = collect([int(n) for n in args.accounts.split(",")], [int(w) for w in args.workers.split(",")])
     else:
         result = analyse_sizes(args.size, args.workers, not args.no_single, _rules(args.rules), args.clusters)

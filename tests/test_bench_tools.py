@@ -261,3 +261,20 @@ def test_measure_reads_only_the_end_of_a_long_output(tmp_path: Path) -> None:
     assert res["status"] == "ok" and res["child"] == {"n": 1} and "output" not in res
     kept = shape_bench.measure([sys.executable, "-c", code], timeout=60, keep_output=True)
     assert kept["output"].count("row") == 20000
+
+
+def test_the_task_benchmark_runs_every_partition_in_a_child_of_its_own() -> None:
+    """``org_bench tasks`` measures each cluster and rule task apart; together they give the
+    partitioned analysis' rows, and a failing task is reported without stopping the rest."""
+    from benchmarks.org_bench import _in_child, tasks
+    from irsa_lib.partitioned import analyse_in_parts
+
+    out = tasks("tiny", None, ["F08", "F30"])
+    parts = analyse_in_parts(generate("tiny"), rules=["F08", "F30"])
+    clusters = {k: v for k, v in out["tasks"].items() if k.startswith("cluster ")}
+    assert sorted(clusters) == [f"cluster {c}" for c in parts.clusters]
+    assert sum(v["result"] for v in clusters.values()) == parts.row_count
+    assert out["tasks"]["rule F30"]["result"] == sum(f.rule == "F30" for f in parts.findings)
+    assert all({"seconds", "peak_mib", "added_mib"} <= set(v) for v in out["tasks"].values())
+    failed = _in_child(lambda: 1 / 0)
+    assert failed["status"] == "error" and "ZeroDivisionError" in failed["reason"]
