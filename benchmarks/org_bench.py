@@ -12,7 +12,7 @@ start and end. The cluster's start is not timed.
 organisation, runs :func:`irsa_lib.analysis.analyse` in a child process (wall and CPU time, peak RSS)
 and :func:`irsa_lib.partitioned.analyse_partitioned` on a ``LocalCluster`` (wall time, CPU time and
 peak RSS of every worker process and of the caller), and compares both answers by digest. At
-``xxlarge`` the rows stay on the workers.
+``xxlarge`` the rows stay on the workers: the findings are compared by digest, the rows by number.
 
 ``python -m benchmarks.org_bench tasks --size xxlarge [--clusters 2]`` measures each task of the partitioned
 analysis on its own: one process holds the organisation and its inventory (as a worker does once the
@@ -135,7 +135,7 @@ def _single(size: str, rules: list[str] | None, clusters: int | None) -> dict[st
     return {
         "seconds": round(time.perf_counter() - t0, 1), "cpu_seconds": round(time.process_time() - c0, 1),
         "peak_mib": round(_peak_mib()), "rows": len(a.rows), "findings": len(a.findings),
-        "digest": _digest(a.rows, a.findings),
+        "digest": _digest(a.rows, a.findings), "findings_digest": _digest((), a.findings),
     }  # fmt: skip
 
 
@@ -178,10 +178,16 @@ def analyse_sizes(
         "rows": spread.row_count, "findings": len(spread.findings), "cluster_partitions": len(spread.clusters),
         "rule_partitions": len(spread.rules),
     }  # fmt: skip
+    out["partitioned"]["findings_digest"] = _digest((), spread.findings)
     if keep:
         out["partitioned"]["digest"] = _digest(spread.rows, spread.findings)
         if single and "digest" in out["single"]:
             out["equal"] = out["single"]["digest"] == out["partitioned"]["digest"]
+    elif single and "findings_digest" in out["single"]:  # the rows stayed on the workers: their number
+        out["equal_findings_and_row_count"] = (out["single"]["findings_digest"], out["single"]["rows"]) == (
+            out["partitioned"]["findings_digest"],
+            spread.row_count,
+        )
     return out
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks.bench_cli import REQUEST, heavy_imports
+from benchmarks.bench_cli import REQUEST, heavy_imports, imported
 from benchmarks.bench_cli import main as bench_main
 from irsa_lib.cli import COMMANDS, main
 
@@ -37,6 +37,8 @@ def test_the_analysis_commands_import_no_collection_or_table_library(tmp_path: P
         heavy = heavy_imports(args)
         assert "irsa_lib.graph" in heavy  # the check sees what the command imports
         assert not {"pandas", "boto3", "papermill", "kubernetes", "pyvis"} & set(heavy), (args[0], heavy)
+        # nor the what-if machinery that verifies a fix (`irsa findings` only asks which rules have one)
+        assert not [n for n in imported(args) if n.startswith(("irsa_lib.whatif", "irsa_lib.fixes.verify"))]
 
 
 def test_top_level_help_lists_every_command(capsys: pytest.CaptureFixture[str]) -> None:

@@ -11,9 +11,26 @@ onboarding's shape, JSON and merge patches and the patched manifests; :mod:`irsa
 the access report's section showing each finding's fix.
 """
 
+from typing import TYPE_CHECKING, Any
+
 from irsa_lib.fixes.model import Fix, NoFix
 from irsa_lib.fixes.registry import BUILDERS, build_fixes, has_fix, select_findings
-from irsa_lib.fixes.verify import Proof, Verifier, fix_and_verify
+
+if TYPE_CHECKING:
+    from irsa_lib.fixes.verify import Proof, Verifier, fix_and_verify
+
+_VERIFY = ("Proof", "Verifier", "fix_and_verify")
+
+
+def __getattr__(name: str) -> Any:
+    """The verifier (and the what-if machinery it runs) is imported on first use: ``irsa findings``
+    only asks which rules have a fix."""
+    if name in _VERIFY:
+        from irsa_lib.fixes import verify
+
+        return getattr(verify, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "BUILDERS",
