@@ -41,8 +41,9 @@ fast: $(STAMP)
 
 # The organisation part: the partitioned analysis equals the single-process one on medium (the test too
 # long for every run), collection of 20/40/80 accounts on 1/2/4 Dask workers, and the analysis of xlarge
-# single-process vs partitioned (xxlarge, partitioned only, by hand: python -m benchmarks.org_bench analyse
-# --size xxlarge --no-single; it needs about 16 GiB).
+# single-process vs partitioned (xxlarge by hand, about 13 minutes on 2 cores and 8 GiB free:
+# python -m benchmarks.org_bench analyse --size xxlarge --clusters 2; each task's own memory:
+# python -m benchmarks.org_bench tasks --size xxlarge --clusters 2).
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks.run
 	IRSA_PARTITION_SIZES=medium $(BIN)/python -m pytest -q -p no:cacheprovider tests/test_partitioned.py -k synthetic

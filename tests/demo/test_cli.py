@@ -228,6 +228,9 @@ def test_demo_keep_running_serves_until_interrupted(tmp_path: Path) -> None:
         stdout=subprocess.PIPE,
         stderr=errors,
         text=True,
+        # Ctrl-C as a terminal delivers it: a test run started in the background (a CI script's `&`)
+        # hands its children SIGINT ignored, and Python then never raises KeyboardInterrupt
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     try:
         assert proc.stdout is not None
