@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 
 from irsa_lib.findings import FindingContext
 from irsa_lib.findings.reach import decide, denied_across_accounts
+from irsa_lib.findings.rules.secrets import _Askable
 from irsa_lib.findings.shapes import ArnIndex, literal_prefix, pattern_matches
 from irsa_lib.model import KESController, KMSKey, SecretsManagerSecret, SSMParameter
 from tests.findings.builders import (
@@ -150,15 +151,17 @@ def test_f04_other_account_value_shared_to_the_controller_is_read() -> None:
 
 
 # --- F16 ------------------------------------------------------------------------------------------
+LEAKY = role(
+    "leaky",
+    trust_role(arn("x")),
+    doc(allow("ssm:*", ANY_PARAM), deny("ssm:GetParameter", ANY_PARAM), allow("kms:Decrypt", "*")),
+)
+
+
 def test_f16_history_only_where_it_is_readable() -> None:
-    leaky = role(
-        "leaky",
-        trust_role(arn("x")),
-        doc(allow("ssm:*", ANY_PARAM), deny("ssm:GetParameter", ANY_PARAM), allow("kms:Decrypt", "*")),
-    )
     key = cmk("billing", root_delegation())
     s = snap(
-        roles=(leaky,),
+        roles=(LEAKY,),
         kms_keys=(key,),
         ssm_parameters=(param("/billing/db", "alias/billing"), other_param("/payments/api")),
     )
@@ -168,11 +171,6 @@ def test_f16_history_only_where_it_is_readable() -> None:
 
 
 def test_f16_asks_about_its_own_accounts_parameters_in_snapshot_order() -> None:
-    leaky = role(
-        "leaky",
-        trust_role(arn("x")),
-        doc(allow("ssm:*", ANY_PARAM), deny("ssm:GetParameter", ANY_PARAM), allow("kms:Decrypt", "*")),
-    )
     key = cmk("billing", root_delegation())
     params = (
         param("/zeta/db", "alias/billing"),
@@ -181,7 +179,7 @@ def test_f16_asks_about_its_own_accounts_parameters_in_snapshot_order() -> None:
         other_param("/beta/api"),
         param("/mid/db", "alias/billing"),
     )
-    f = only(snap(roles=(leaky,), kms_keys=(key,), ssm_parameters=params), "F16")
+    f = only(snap(roles=(LEAKY,), kms_keys=(key,), ssm_parameters=params), "F16")
     assert [e.split(":")[0] for e in f.evidence] == ["/zeta/db", "/alpha/db", "/mid/db"]
 
 
@@ -219,6 +217,27 @@ def test_denied_across_accounts_only_when_no_resource_policy_can_allow() -> None
     assert denied_across_accounts(ctx, arn("partial"), plain.arn)
     assert decide(ctx, arn("partial"), "ssm:GetParameter", plain.arn).outcome == "deny"
     assert not denied_across_accounts(ctx, f"arn:aws:iam::{ACCT}:role/nobody", plain.arn)  # unknown principal
+
+
+def test_f16_asks_a_principal_of_each_account_what_denied_across_accounts_leaves() -> None:
+    """F16's per-account lists (``_Askable``) are :func:`denied_across_accounts` worked out once per
+    account: the same parameters, in snapshot order, for a principal of either account or of none."""
+    ops = _ops()
+    other_ops = dataclasses.replace(ops, arn=f"arn:aws:iam::{OTHER}:role/ops", account_id=OTHER)
+    params = (
+        other_param("/plain/api"),
+        param("/own/db"),
+        other_param("/shared/api", resource_policies=(shared_with(arn("ops"), "ssm:GetParameter", "*"),)),
+        other_param("/unread/api", resource_policy_readable=False),
+        param("/own/other"),
+        dataclasses.replace(other_param("/elsewhere"), arn="arn:aws:ssm:us-east-1:555555555555:parameter/elsewhere"),
+    )
+    ctx = FindingContext(snap(roles=(ops, other_ops), ssm_parameters=params))
+    askable = _Askable(ctx)
+    for principal in (ops.arn, other_ops.arn, f"arn:aws:iam::{ACCT}:role/nobody"):
+        expected = [p.name for p in params if not denied_across_accounts(ctx, principal, p.arn)]
+        assert [p.name for p in askable.of(ctx.principal_account(principal))] == expected, principal
+    assert [p.name for p in askable.of(ACCT)] == ["/own/db", "/shared/api", "/unread/api", "/own/other"]
 
 
 # --- the pattern index ----------------------------------------------------------------------------
