@@ -66,20 +66,24 @@ class Analysis:
 
 
 @paused
-def analyse(snapshot: Snapshot, *, rules: Iterable[str] | None = None, writes: bool = True) -> Analysis:
+def analyse(
+    snapshot: Snapshot, *, rules: Iterable[str] | None = None, writes: bool = True, graph: AccessGraph | None = None
+) -> Analysis:
     """Analyse ``snapshot``: its inventory, access graph, effective-access rows and findings.
 
     ``rules``: the ids of the rules to run (``None``: the whole catalogue; an empty collection: none,
     for views that show no findings). An unknown id is a ``UsageError``, raised before any work.
     The rows are built when first read (:attr:`Analysis.rows`), from the same graph. ``writes=False``
     (for views that only read, with no findings: a rule may judge who can overwrite a value) builds
-    the graph without the edges that overwrite a value.
+    the graph without the edges that overwrite a value. ``graph``: the graph of this very snapshot,
+    already built (read from :mod:`irsa_lib.cache`).
     """
     wanted = None if rules is None else list(rules)
     ids = () if wanted == [] else tuple(r.id for r in select_rules(wanted))
-    if ids and not writes:
+    if ids and not (writes if graph is None else graph.write_edges):
         raise ValueError("findings need the write edges: writes=False is for analyses without rules")
     inventory = Inventory.from_snapshot(snapshot)
-    graph = build_graph(snapshot, inventory=inventory, writes=writes)
+    if graph is None:
+        graph = build_graph(snapshot, inventory=inventory, writes=writes)
     findings = tuple(run_findings(snapshot, graph=graph, inventory=inventory, rules=ids)) if ids else ()
     return Analysis(snapshot=snapshot, inventory=inventory, graph=graph, findings=findings, rules=ids)

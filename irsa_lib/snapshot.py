@@ -223,6 +223,21 @@ _LOADED_FROM = "_loaded_from"
 (instances made otherwise, ``dataclasses.replace`` and merges included, have none)."""
 
 
+def text_digest(path: str | os.PathLike[str]) -> bytes | None:
+    """The digest :func:`load_snapshot` notes of the text of the file at ``path``; None when it cannot
+    be read as text (loading it then says why)."""
+    try:
+        return _digest(Path(path).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError):
+        return None
+
+
+def loaded_digest(snapshot: Snapshot) -> bytes | None:
+    """The digest of the text :func:`load_snapshot` read ``snapshot`` from (None: not read from a file)."""
+    loaded = getattr(snapshot, _LOADED_FROM, None)
+    return None if loaded is None else bytes(loaded[1])
+
+
 def _digest(text: str) -> bytes:
     return hashlib.sha256(text.encode("utf-8")).digest()
 

@@ -8,6 +8,7 @@ fast check never runs one by mistake.
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 from typing import Any
@@ -17,6 +18,10 @@ import pytest
 SERVER_FIXTURES = frozenset({"moto_server", "seeded_aws", "_blank_server", "kmock_server", "demo_endpoint"})
 """Fixtures that start a local server; a test using one directly or through other fixtures is integration."""
 MARKERS = ("integration", "notebook", "browser")
+
+os.environ["IRSA_CACHE"] = "off"
+"""Commands under test build their graph (and write nothing under ~/.cache); tests/test_cache.py
+turns the graph cache on in a directory of its own."""
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -33,7 +33,13 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("graph",),
     ("access",),
     ("findings",),
-    ("analysis", "diff", "partitioned", "rowtable"),  # the one pipeline (and its Dask form), drift between two results
+    (
+        "analysis",
+        "diff",
+        "partitioned",
+        "rowtable",
+        "cache",
+    ),  # the one pipeline (its Dask form, its graph kept on disk), drift
     ("whatif",),  # a plan overlaid on a snapshot, compared through the pipeline
     ("render",),  # views that only render
     ("notebooks", "onboarding"),

@@ -11,9 +11,8 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from irsa_lib.access import AccessRow, relevant_gaps, select_rows
-from irsa_lib.analysis import analyse
+from irsa_lib.cli._cache import add_cache_option, analysis_of
 from irsa_lib.render import terminal
-from irsa_lib.snapshot import load_snapshot
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -47,6 +46,7 @@ def register(p: argparse.ArgumentParser) -> None:
     p.add_argument("--namespace", help="only subjects in this namespace")
     p.add_argument("--service-account", metavar="NS/NAME", help="only this service account")
     p.add_argument("--secret", metavar="NAME-OR-ARN", help="only this parameter or secret")
+    add_cache_option(p)
     p.set_defaults(run=run)
 
 
@@ -92,7 +92,7 @@ def render_csv(rows: list[AccessRow]) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    analysis = analyse(load_snapshot(args.snapshot), rules=(), writes=False)  # the table only reads
+    analysis = analysis_of(args, args.snapshot, rules=(), writes=False)  # the table only reads
     rows = select_rows(
         analysis.rows, namespace=args.namespace, service_account=args.service_account, secret=args.secret
     )

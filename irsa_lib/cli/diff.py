@@ -8,11 +8,10 @@ import json
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from irsa_lib.analysis import analyse
+from irsa_lib.cli._cache import add_cache_option, analysis_of
 from irsa_lib.diff import Drift, FindingChange, RowChange, diff_analyses
 from irsa_lib.findings import Finding, Severity
 from irsa_lib.render import terminal
-from irsa_lib.snapshot import load_snapshot
 from irsa_lib.subjects import display_row
 
 if TYPE_CHECKING:
@@ -30,6 +29,7 @@ def register(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--fail-on-new", metavar="SEVERITY", help="exit 1 if a new failing finding is at or above this severity"
     )
+    add_cache_option(p)
     p.set_defaults(run=run)
 
 
@@ -130,8 +130,7 @@ def format_text(d: Drift, *, width: int | None = None) -> str:
 
 def run(args: argparse.Namespace) -> int:
     threshold = Severity.parse(args.fail_on_new) if args.fail_on_new else None
-    old, new = load_snapshot(args.old), load_snapshot(args.new)
-    drift = diff_analyses(analyse(old), analyse(new))
+    drift = diff_analyses(analysis_of(args, args.old), analysis_of(args, args.new))
     if args.format == "json":
         print(json.dumps(drift.to_json(), indent=2))
     else:

@@ -10,7 +10,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from irsa_lib.analysis import Analysis, analyse
+from irsa_lib.analysis import Analysis
+from irsa_lib.cli._cache import add_cache_option, analysis_of
 from irsa_lib.cli.collect import add_manifest_sources, manifest_sources
 from irsa_lib.errors import UsageError
 from irsa_lib.findings import RULES, Finding, Severity, at_or_above, select_rules
@@ -18,7 +19,6 @@ from irsa_lib.findings.sarif import to_sarif
 from irsa_lib.fixes import Fix, has_fix
 from irsa_lib.locate import Location
 from irsa_lib.render import terminal
-from irsa_lib.snapshot import load_snapshot
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -42,6 +42,7 @@ def register(p: argparse.ArgumentParser) -> None:
     p.add_argument("--full", action="store_true", help="table: every evidence line, uncut")
     p.add_argument("--list-rules", action="store_true", help="print the rule catalogue (markdown table) and exit")
     add_manifest_sources(p, "SARIF: point results about Kubernetes objects at this manifest tree (repeatable)")
+    add_cache_option(p)
     p.set_defaults(run=run, k8s_sources=None)
 
 
@@ -169,7 +170,7 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("a SNAPSHOT file is required (or --list-rules)")
     threshold = Severity.parse(args.fail_on) if args.fail_on else None
     selected = select_rules(args.rule)
-    analysis = analyse(load_snapshot(args.snapshot), rules=[r.id for r in selected])
+    analysis = analysis_of(args, args.snapshot, rules=[r.id for r in selected])
     findings = analysis.findings
     if args.format == "json":
         print(json.dumps([{**f.to_json(), "fix": fix_command(f, args.snapshot)} for f in findings], indent=2))

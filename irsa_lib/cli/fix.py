@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 
+from irsa_lib.cli._cache import add_cache_option, analysis_of
 from irsa_lib.cli.collect import add_manifest_sources, manifest_sources
 
 
@@ -33,18 +34,17 @@ def register(p: argparse.ArgumentParser) -> None:
         "--format", choices=("text", "json"), default="text", help="what to print (files are always written)"
     )
     p.add_argument("--fail-on-flagged", action="store_true", help="exit 1 when a fix is flagged")
+    add_cache_option(p)
     p.set_defaults(run=run, k8s_sources=None)
 
 
 def run(args: argparse.Namespace) -> int:
-    from irsa_lib.analysis import analyse
     from irsa_lib.fixes import select_findings
     from irsa_lib.fixes.manifests import ManifestObjects
     from irsa_lib.fixes.output import fix_findings, format_text, result_json
-    from irsa_lib.snapshot import load_snapshot
 
     trees = manifest_sources(args)
-    analysis = analyse(load_snapshot(args.snapshot))
+    analysis = analysis_of(args, args.snapshot)
     chosen = select_findings(analysis.findings, args.finding)
     results = fix_findings(
         analysis, args.out, snapshot=args.snapshot, findings=chosen, manifests=ManifestObjects(trees)

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import argparse
 
-from irsa_lib.analysis import analyse
+from irsa_lib.cli._cache import add_cache_option, analysis_of
 from irsa_lib.render.files import write_output
 from irsa_lib.render.graph_html import Focus, render_trust_graph
-from irsa_lib.snapshot import load_snapshot
 
 
 def register(p: argparse.ArgumentParser) -> None:
@@ -30,12 +29,13 @@ def register(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--no-findings", action="store_true", help="do not run the findings to highlight nodes")
     p.add_argument("--title", default=None, help="page title (default: the snapshot's name and date)")
+    add_cache_option(p)
     p.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    snapshot = load_snapshot(args.snapshot)
-    analysis = analyse(snapshot, rules=() if args.no_findings else None)
+    analysis = analysis_of(args, args.snapshot, rules=() if args.no_findings else None)
+    snapshot = analysis.snapshot
     focus = Focus(
         namespace=args.focus_namespace,
         service_account=args.focus_service_account,

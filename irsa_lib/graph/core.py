@@ -88,6 +88,10 @@ class AccessGraph:
         self._version = 0
         self._memo: dict[str, tuple[tuple[int, int], Any]] = {}
 
+    def __getstate__(self) -> dict[str, Any]:
+        """The graph as pickled (:mod:`irsa_lib.cache`): without its derived structures, rebuilt on use."""
+        return {**self.__dict__, "_memo": {}}
+
     # --- building -----------------------------------------------------------------------------
     def add_node(self, node: str, type_: NodeType, label: str, **attrs: Any) -> str:
         """Add (or enrich) a node; the first type given wins, later attributes are merged."""
