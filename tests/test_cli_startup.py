@@ -70,3 +70,41 @@ def test_benchmark_prints_both_commands(capsys: pytest.CaptureFixture[str]) -> N
     out = capsys.readouterr().out
     assert "irsa --help: wall median" in out and "irsa simulate --request: wall median" in out
     assert out.count("heavy imports: none") == 2
+
+
+def test_an_analysis_command_ends_with_its_output_whole_and_its_status(tmp_path: Path) -> None:
+    """The quick exit after `irsa access` / `findings` (no teardown of the analysis) loses no output
+    and keeps the exit status; a reader that leaves early still gets the status of SIGPIPE."""
+    import subprocess
+    import sys
+
+    from benchmarks.shapes import generate_shape
+    from irsa_lib.cli import BROKEN_PIPE, QUICK_EXIT
+    from irsa_lib.snapshot import save_snapshot
+
+    assert {"access", "findings"} <= QUICK_EXIT and "collect" not in QUICK_EXIT and "report" not in QUICK_EXIT
+    snap = str(save_snapshot(generate_shape("root-trust-60"), tmp_path / "s.json"))
+    irsa = [sys.executable, "-m", "irsa_lib.cli"]
+    expected = json.dumps([r.to_json() for r in _rows(snap)], indent=2) + "\n"
+    done = subprocess.run([*irsa, "access", snap, "--format", "json"], capture_output=True, text=True, check=False)
+    assert (done.returncode, done.stdout) == (0, expected) and len(expected) > 100_000  # more than a pipe holds
+    to_file = tmp_path / "out.json"
+    with to_file.open("w") as fh:
+        assert subprocess.run([*irsa, "access", snap, "--format", "json"], stdout=fh, check=False).returncode == 0
+    assert to_file.read_text() == expected
+    wide = str(save_snapshot(generate_shape("wide-wildcards-40"), tmp_path / "w.json"))
+    failed = subprocess.run([*irsa, "findings", wide, "--fail-on", "low"], capture_output=True, text=True, check=False)
+    assert failed.returncode == 1 and "F" in failed.stdout
+    for table in (["--format", "json"], []):  # json.dumps writes; the table goes through rich's console
+        head = subprocess.Popen([*irsa, "access", snap, *table], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        assert head.stdout is not None and head.stderr is not None
+        head.stdout.read(10)
+        head.stdout.close()
+        assert (head.wait(), head.stderr.read()) == (BROKEN_PIPE, b""), table
+
+
+def _rows(snap: str) -> list[object]:
+    from irsa_lib.analysis import analyse
+    from irsa_lib.snapshot import load_snapshot
+
+    return list(analyse(load_snapshot(snap), rules=()).rows)

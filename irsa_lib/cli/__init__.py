@@ -15,8 +15,10 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from collections.abc import Iterable, Sequence
+from typing import NoReturn
 
 from irsa_lib import __version__
 from irsa_lib.errors import IrsaError
@@ -59,6 +61,12 @@ def build_parser(commands: Iterable[str] | None = None) -> argparse.ArgumentPars
 
 BROKEN_PIPE = 141
 
+QUICK_EXIT = frozenset({"access", "findings", "graph", "diff", "fix", "simulate", "snapshot-info"})
+"""Commands whose process ends as soon as what they printed is flushed (:func:`entry`): at interpreter
+exit Python frees an analysis's millions of objects one by one (0.3 s after ``irsa access`` at 1,600
+roles of the root-trust shape), and these commands start no server, cluster or child process and
+leave no file open whose clean-up at exit that would skip."""
+
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
@@ -81,5 +89,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         return status
 
 
+def entry() -> NoReturn:
+    """The ``irsa`` command: :func:`main`, and the process ends (at once after a :data:`QUICK_EXIT`
+    command whose output is flushed)."""
+    argv = sys.argv[1:]
+    status = main(argv)
+    if next((a for a in argv if not a.startswith("-")), None) in QUICK_EXIT:
+        try:
+            sys.stdout.flush()
+            sys.stderr.flush()
+        except OSError:  # the reader went away, or the disk is full: the normal exit reports it
+            sys.exit(status)
+        os._exit(status)
+    sys.exit(status)
+
+
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    entry()

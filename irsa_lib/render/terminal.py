@@ -60,6 +60,15 @@ def safe(text: Any) -> str:
     return printable(str(text))
 
 
+class _Console(Console):
+    """A console whose reader going away is a ``BrokenPipeError`` for the command to end on quietly with
+    status 141 (``irsa_lib.cli``), where rich's own ends the process with status 1."""
+
+    def on_broken_pipe(self) -> None:
+        self.quiet = True
+        raise BrokenPipeError
+
+
 def make_console(file: IO[str] | None = None, *, width: int | None = None) -> Console:
     """A console on ``file`` (stdout): width from ``width``, ``COLUMNS`` or the terminal; colour on a
     terminal only; no wrapping at all for a pipe or file when no width is known."""
@@ -74,7 +83,7 @@ def make_console(file: IO[str] | None = None, *, width: int | None = None) -> Co
         elif tty:
             width = os.get_terminal_size(file.fileno()).columns if hasattr(file, "fileno") else None
     no_color = "NO_COLOR" in os.environ
-    return Console(
+    return _Console(
         file=file,
         width=width or 100_000,
         soft_wrap=width is None,
