@@ -97,12 +97,14 @@ def _read(file: Any, tail: int | None) -> str:
 
 
 def who_fresh(snapshot: Path, target: str) -> dict[str, Any]:
-    """Load, build and ask who can read ``target``, in this (fresh) process."""
+    """Load, build and ask who can read ``target``, in this (fresh) process: the graph a reading query
+    needs, without the edges that overwrite a value (``writes=False``, as ``irsa access`` builds it
+    without the cache)."""
     from irsa_lib.access import who_can_read
     from irsa_lib.graph import build_graph
     from irsa_lib.snapshot import load_snapshot
 
-    graph = build_graph(load_snapshot(snapshot))
+    graph = build_graph(load_snapshot(snapshot), writes=False)
     return {"readers": len(list(who_can_read(graph, target)))}
 
 
@@ -234,7 +236,7 @@ def shape_lines(shapes: dict[str, Any]) -> list[str]:
         "(user + system). `irsa access` and `irsa findings` are the commands as a user runs them (interpreter "
         "start and imports included), one after the other with the graph cache on and empty at first: "
         "`access` builds the graph and keeps it, `findings` starts from it; *cache off*: the two again with "
-        "`IRSA_CACHE=off`, each building the graph; who-can-read fresh = load + build + one query in a new process; on a built "
+        "`IRSA_CACHE=off`, each building the graph; who-can-read fresh = load + build (without the edges that overwrite a value, which no reading query follows) + one query in a new process; on a built "
         "graph = median of 7 queries, the first (which builds the query view) apart. Peak = the largest peak RSS "
         "of those processes and of load + build + table + findings in one process. Load average: the machine's "
         "one-minute load average at the start and end of each of those processes, lowest-highest.",
