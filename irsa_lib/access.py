@@ -342,24 +342,26 @@ def _prefix(
             before, data = link
             nodes, edges, ids, hops, mechanisms, unresolved, missing = _prefix(graph, before, parent, prefixes, cache)
             _, _, hop_ids, labels, mechanism, keys = _hop(graph, state[0], data, cache)
-            ids_out, hops_out = list(ids), list(hops)
-            for i, h in zip(hop_ids, labels, strict=True):
-                if h != hops_out[-1]:
-                    ids_out.append(i)
-                    hops_out.append(h)
-            keys_out = list(unresolved)
-            keys_out.extend(k for k in keys if k not in keys_out)
-            missing_out = list(missing)
-            missing_out.extend(m for m in data.get(MISSING, ()) if m not in missing_out)
-            hit = (
-                (*nodes, state[0]),
-                (*edges, data),
-                tuple(ids_out),
-                tuple(hops_out),
-                (*mechanisms, mechanism),
-                tuple(keys_out),
-                tuple(missing_out),
-            )
+            if len(labels) == 1:  # most edges: one node, whose label differs from the one before
+                if labels[0] != hops[-1]:
+                    ids, hops = (*ids, hop_ids[0]), (*hops, labels[0])
+            else:
+                ids_out, hops_out = list(ids), list(hops)
+                for i, h in zip(hop_ids, labels, strict=True):
+                    if h != hops_out[-1]:
+                        ids_out.append(i)
+                        hops_out.append(h)
+                ids, hops = tuple(ids_out), tuple(hops_out)
+            if keys:
+                keys_out = list(unresolved)
+                keys_out.extend(k for k in keys if k not in keys_out)
+                unresolved = tuple(keys_out)
+            extra = data.get(MISSING)
+            if extra:
+                missing_out = list(missing)
+                missing_out.extend(m for m in extra if m not in missing_out)
+                missing = tuple(missing_out)
+            hit = ((*nodes, state[0]), (*edges, data), ids, hops, (*mechanisms, mechanism), unresolved, missing)
         prefixes[state] = hit
     return hit
 
@@ -383,7 +385,7 @@ def _best_paths(graph: AccessGraph, starts: list[str]) -> dict[str, tuple[State,
             found.setdefault(node, []).append(state)
             continue
         for v, data, c, d in adjacency.get(node, ()):
-            nxt = (v, max(cls, c), max(dec, d))
+            nxt = (v, c if c > cls else cls, d if d > dec else dec)
             if nxt not in parent:
                 parent[nxt] = (state, data)
                 queue.append(nxt)

@@ -52,7 +52,23 @@ def register(p: argparse.ArgumentParser) -> None:
 
 def print_table(rows: list[AccessRow], console: Console) -> None:
     """Two lines per row: subject, value, access and decision; then the path, folded between hops."""
-    terminal.emit_lines(console, _table_lines(rows))
+    if terminal.writes_plain(console):
+        terminal.emit_plain_lines(console, _plain_lines(rows))
+    else:
+        terminal.emit_lines(console, _table_lines(rows))
+
+
+def _plain_lines(rows: list[AccessRow]) -> Iterator[tuple[str, int]]:
+    """:func:`_table_lines` joined, each line made with one format (a subject's name spelled once)."""
+    names: dict[tuple[str, str, str | None, str], str] = {}
+    for r in rows:
+        who = (r.subject_kind, r.cluster, r.namespace, r.service_account)
+        subject = names.get(who)
+        if subject is None:
+            subject = names[who] = r.subject
+        decision = r.decision if r.complete else f"{r.decision} (incomplete)"
+        yield f"{subject}  → {r.secret_name}  {r.access}  {decision}", 0
+        yield PATH_SEPARATOR.join(r.path), 4
 
 
 def _table_lines(rows: list[AccessRow]) -> Iterator[tuple[list[tuple[str, str]], int]]:

@@ -135,26 +135,38 @@ def emit_lines(
     ``batch`` lines at a time go through one control-character scan and one write (a line by line
     scan of every part was most of the time `irsa access` spent printing 100,000 rows). The bytes
     written are the same: the separator, indent and newline hold no control character."""
-    if not (console.soft_wrap and _writes_plain(console)):
+    if not writes_plain(console):
         for parts, indent in lines:
             emit_parts(console, parts, sep=sep, indent=indent)
         return
+    emit_plain_lines(console, ((sep.join(str(t) for t, _ in parts), indent) for parts, indent in lines), batch=batch)
+
+
+def emit_plain_lines(console: Console, lines: Iterable[tuple[str, int]], *, batch: int = 4096) -> None:
+    """Lines already joined, ``(text, indent)``, to a console that :func:`writes_plain`: the bytes
+    :func:`emit_lines` writes for their parts, without making parts (a caller with 100,000 rows to
+    print builds each line with one format instead)."""
     pending: list[str] = []
 
     def flush() -> None:
         console.file.write(printable("".join(pending)))
         pending.clear()
 
-    for parts, indent in lines:
-        line = sep.join(str(t) for t, _ in parts)
+    for line, indent in lines:
         if "\t" in line:  # rich expands tabs: that line goes its way, in its place
             flush()
-            emit_parts(console, parts, sep=sep, indent=indent)
+            emit(console, plain(line), indent=indent)
             continue
         pending.append(" " * indent + line + "\n")
         if len(pending) >= batch:
             flush()
     flush()
+
+
+def writes_plain(console: Console) -> bool:
+    """Whether :func:`emit_plain_lines` may print to ``console``: it writes without wrapping (a pipe or
+    a file) and :func:`_writes_plain`."""
+    return console.soft_wrap and _writes_plain(console)
 
 
 def _writes_plain(console: Console) -> bool:

@@ -105,3 +105,27 @@ def test_gaps_are_reported_on_stderr(tmp_path: Path, capsys: pytest.CaptureFixtu
     captured = capsys.readouterr()
     assert all(r["complete"] is True for r in json.loads(captured.out))  # allowed, none potential
     assert "rolebindings" in captured.err
+
+
+def test_the_table_made_line_by_line_is_the_table_made_from_parts(snap_file: Path) -> None:
+    """`irsa access` to a pipe or file formats each line at once; the bytes are those of its parts
+    printed one by one (tabs, control characters, a subject's name spelled per row, incomplete rows)."""
+    import dataclasses
+
+    from irsa_lib.analysis import analyse
+    from irsa_lib.cli.access import _table_lines, print_table
+    from irsa_lib.render import terminal
+    from irsa_lib.snapshot import load_snapshot
+
+    rows = list(analyse(load_snapshot(snap_file), rules=()).rows)
+    hostile = [
+        dataclasses.replace(r, service_account=f"a\tb\x1b[2J{i}", secret_name=f"/x\t\u202e{i}", complete=bool(i % 2))
+        for i, r in enumerate(rows)
+    ]
+    for table in (rows, hostile, rows + hostile):
+        fast, parts = io.StringIO(), io.StringIO()
+        print_table(table, terminal.make_console(fast))
+        for line, indent in _table_lines(table):
+            terminal.emit_parts(terminal.make_console(parts), line, indent=indent)
+        assert fast.getvalue() == parts.getvalue() and fast.getvalue()
+        assert "\x1b" not in fast.getvalue() and "\u202e" not in fast.getvalue()
