@@ -37,6 +37,7 @@ import sys
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import BinaryIO
 
 import networkx as nx
 
@@ -195,12 +196,11 @@ class GraphCache:
         flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
         try:
             with os.fdopen(os.open(tmp, flags, 0o600), "wb") as fh:
-                pickle.dump(entry, fh, protocol=pickle.HIGHEST_PROTOCOL)
-                size = fh.tell()
-            if size > self.max_bytes:
-                tmp.unlink()
-                return
+                pickle.dump(entry, _Bounded(fh, self.max_bytes), protocol=pickle.HIGHEST_PROTOCOL)
             os.replace(tmp, path)
+        except _TooLarge:  # larger than all the entries may be: not kept, and stopped as soon as known
+            tmp.unlink(missing_ok=True)
+            return
         except (OSError, pickle.PicklingError, TypeError, AttributeError) as exc:
             tmp.unlink(missing_ok=True)
             self.warn(f"cache entry {path} not written: {exc}")
@@ -227,6 +227,23 @@ class GraphCache:
     def entries(self) -> list[Path]:
         """The entries kept, least recently used first."""
         return sorted(self.directory.glob(f"*{SUFFIX}"), key=lambda p: p.stat().st_mtime_ns)
+
+
+class _TooLarge(Exception):
+    """An entry grew past the cache's whole size limit while being written."""
+
+
+class _Bounded:
+    """A binary file that refuses to grow past ``limit`` bytes (pickling stops there, not at the end)."""
+
+    def __init__(self, file: BinaryIO, limit: int) -> None:
+        self.file, self.left = file, limit
+
+    def write(self, data: bytes) -> int:
+        self.left -= len(data)
+        if self.left < 0:
+            raise _TooLarge
+        return self.file.write(data)
 
 
 def analyse_file(
