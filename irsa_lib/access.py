@@ -340,33 +340,52 @@ def _prefix(
             hit = ((state[0],), (), (state[0],), (graph.label(state[0]),), (), (), ())
         else:
             before, data = link
-            nodes, edges, ids, hops, mechanisms, unresolved, missing = _prefix(graph, before, parent, prefixes, cache)
-            _, _, hop_ids, labels, mechanism, keys = _hop(graph, state[0], data, cache)
-            if len(labels) == 1:  # most edges: one node, whose label differs from the one before
-                if labels[0] != hops[-1]:
-                    ids, hops = (*ids, hop_ids[0]), (*hops, labels[0])
-            else:
-                ids_out, hops_out = list(ids), list(hops)
-                for i, h in zip(hop_ids, labels, strict=True):
-                    if h != hops_out[-1]:
-                        ids_out.append(i)
-                        hops_out.append(h)
-                ids, hops = tuple(ids_out), tuple(hops_out)
-            if keys:
-                keys_out = list(unresolved)
-                keys_out.extend(k for k in keys if k not in keys_out)
-                unresolved = tuple(keys_out)
-            extra = data.get(MISSING)
-            if extra:
-                missing_out = list(missing)
-                missing_out.extend(m for m in extra if m not in missing_out)
-                missing = tuple(missing_out)
-            hit = ((*nodes, state[0]), (*edges, data), ids, hops, (*mechanisms, mechanism), unresolved, missing)
+            hit = _extend(graph, _prefix(graph, before, parent, prefixes, cache), state[0], data, cache)
         prefixes[state] = hit
     return hit
 
 
-def _best_paths(graph: AccessGraph, starts: list[str]) -> dict[str, tuple[State, Prefix]]:
+def _extend(graph: AccessGraph, prefix: Prefix, node: str, data: dict[str, Any], cache: dict[int, Hop]) -> Prefix:
+    """The parts of ``prefix`` followed by the edge ``data`` into ``node``."""
+    nodes, edges, ids, hops, mechanisms, unresolved, missing = prefix
+    _, _, hop_ids, labels, mechanism, keys = _hop(graph, node, data, cache)
+    if len(labels) == 1:  # most edges: one node, whose label differs from the one before
+        if labels[0] != hops[-1]:
+            ids, hops = (*ids, hop_ids[0]), (*hops, labels[0])
+    else:
+        ids_out, hops_out = list(ids), list(hops)
+        for i, h in zip(hop_ids, labels, strict=True):
+            if h != hops_out[-1]:
+                ids_out.append(i)
+                hops_out.append(h)
+        ids, hops = tuple(ids_out), tuple(hops_out)
+    return (
+        (*nodes, node),
+        (*edges, data),
+        ids,
+        hops,
+        (*mechanisms, mechanism),
+        _added(unresolved, keys),
+        _added(missing, data.get(MISSING, ())),
+    )
+
+
+def _added(before: tuple[str, ...], more: Sequence[str]) -> tuple[str, ...]:
+    """``before`` and then each of ``more`` not yet in it (``before`` itself when there is none)."""
+    if not more:
+        return before
+    out = list(before)
+    out.extend(k for k in more if k not in out)
+    return tuple(out)
+
+
+Reached = tuple[State, Prefix, dict[str, Any] | None]
+"""How a row search reached a value: the best state, the parts of the path to the state before it and
+the edge from there (a value is never the state before another, so its own parts are not kept), or
+the parts of the whole path and None where the value is where the search started."""
+
+
+def _best_paths(graph: AccessGraph, starts: list[str]) -> dict[str, Reached]:
     """For each value reachable from ``starts``: the state that reached it by the best path (allow
     first, then most direct, then shortest), and that path's parts."""
     parent: dict[State, tuple[State, dict[str, Any]] | None] = {}
@@ -391,12 +410,62 @@ def _best_paths(graph: AccessGraph, starts: list[str]) -> dict[str, tuple[State,
                 queue.append(nxt)
     cache: dict[int, Hop] = graph.memo("path-hops", dict)
     prefixes: dict[State, Prefix] = {}
-    out: dict[str, tuple[State, Prefix]] = {}
+    out: dict[str, Reached] = {}
     for target, states in found.items():
         # BFS order already gives the shortest per state
         best = states[0] if len(states) == 1 else min(states, key=lambda s: (s[2], s[1]))
-        out[target] = (best, _prefix(graph, best, parent, prefixes, cache))
+        link = parent[best]
+        if link is None:
+            out[target] = (best, _prefix(graph, best, parent, prefixes, cache), None)
+        else:
+            out[target] = (best, _prefix(graph, link[0], parent, prefixes, cache), link[1])
     return out
+
+
+RowPath = tuple[
+    tuple[str, ...],
+    tuple[dict[str, Any], ...],
+    tuple[str, ...],
+    tuple[str, ...],
+    tuple[str, ...],
+    tuple[str, ...],
+    tuple[str, ...],
+]
+"""A row's path: its nodes, edges, hop nodes and labels with the value's key hop (:func:`_with_key`),
+mechanisms, unresolved keys and missing inputs."""
+
+
+def _row_path(
+    graph: AccessGraph, reached: Reached, target: str, key: tuple[str, str] | None, cache: dict[int, Hop]
+) -> RowPath:
+    """The path of the row of ``target``: the parts before its last edge and that edge. The common last
+    edge (one node, labelled unlike the hop before it and unlike the key) is joined to them directly;
+    any other goes through :func:`_extend` and :func:`_hops_with_key`."""
+    _, before, data = reached
+    if data is None:
+        return before[0], before[1], *_hops_with_key(graph, before, key), *before[4:]
+    nodes, edges, ids, hops, mechanisms, unresolved, missing = before
+    _, _, hop_ids, labels, mechanism, keys = _hop(graph, target, data, cache)
+    if len(labels) == 1 and labels[0] != hops[-1]:
+        keyed = key is not None and KEY_EVIDENCE in data
+        last_ids: tuple[str, ...]
+        last_hops: tuple[str, ...]
+        if key is None or not keyed:
+            last_ids, last_hops = hop_ids, labels
+        else:
+            last_ids, last_hops = (key[0], hop_ids[0]), (key[1], labels[0])
+        if key is None or not keyed or (key[1] != labels[0] and key[1] != hops[-1]):
+            return (
+                (*nodes, target),
+                (*edges, data),
+                (*ids, *last_ids),
+                (*hops, *last_hops),
+                (*mechanisms, mechanism),
+                _added(unresolved, keys),
+                _added(missing, data.get(MISSING, ())),
+            )
+    parts = _extend(graph, before, target, data, cache)
+    return parts[0], parts[1], *_hops_with_key(graph, parts, key), *parts[4:]
 
 
 def _hops_with_key(
@@ -555,16 +624,19 @@ def _rows(graph: AccessGraph, subjects: list[str] | None = None) -> list[AccessR
     gaps = graph.gaps
     scopes: dict[str, NodeScope] = {}
     value_fields: dict[str, ValueFields] = {}
+    hops: dict[int, Hop] = graph.memo("path-hops", dict)
     for subject in _subjects(graph) if subjects is None else subjects:
         cluster, ns, name, kind = _subject_fields(graph, subject)
-        for target, (best, prefix) in _best_paths(graph, _start_nodes(graph, subject)).items():
+        for target, reached in _best_paths(graph, _start_nodes(graph, subject)).items():
             fields = value_fields.get(target)
             if fields is None:
                 fields = value_fields[target] = _value_fields(graph, target)
             arn, secret_name, secret_kind, key_arn, key_alias, key_manager, key = fields
+            best = reached[0]
             access, decision = ACCESS_KINDS[best[1]], ROW_DECISIONS[best[2]]
-            nodes, edges, _, _, mechanisms, unresolved, missing = prefix
-            hop_nodes, labels = _hops_with_key(graph, prefix, key)
+            nodes, edges, hop_nodes, labels, mechanisms, unresolved, missing = _row_path(
+                graph, reached, target, key, hops
+            )
             unknown: tuple[str, ...] = ()
             if gaps:
                 clusters, accounts, touched, through = _row_scope(graph, nodes, edges, scopes)

@@ -16,7 +16,7 @@ from benchmarks.shapes import generate_shape
 from benchmarks.synthetic import generate
 from irsa_lib.access import AccessPath, PathLimits, effective_access, explain_paths, what_can_read, who_can_read
 from irsa_lib.graph import AccessGraph, build_graph
-from irsa_lib.graph.schema import ARN, MECHANISM, SECRET_TYPES, SUBJECT_TYPES, WRITE_MECHANISMS
+from irsa_lib.graph.schema import ARN, KEY_EVIDENCE, MECHANISM, SECRET_TYPES, SUBJECT_TYPES, WRITE_MECHANISMS
 from irsa_lib.snapshot import Snapshot
 
 CASES = {"tiny": lambda: generate("tiny", seed=3), "deep-chains": lambda: generate_shape("deep-chains-48"),
@@ -97,3 +97,38 @@ def test_every_row_is_a_whole_access_row(graph: AccessGraph) -> None:
     for row in rows:
         assert sorted(vars(row)) == sorted(names)
         assert AccessRow(**vars(row)) == row
+
+
+def test_a_rows_last_edge_joined_directly_is_the_whole_path_made_again(graph: AccessGraph) -> None:
+    """The row of a value joins its last edge to the parts before it without keeping the value's own
+    parts; each row's path equals the one made hop by hop (:func:`_extend`) with the key hop added by
+    :func:`_hops_with_key` (and, for the value's own key, by :func:`_with_key` itself), over every
+    subject and value of the graph, with key labels made to equal the hop before the key or the value's
+    own label too (the cases joined the long way)."""
+    from irsa_lib.access import (
+        _best_paths,
+        _extend,
+        _hops_with_key,
+        _key_hop,
+        _row_path,
+        _start_nodes,
+        _subjects,
+        _with_key,
+    )
+
+    cache: dict[int, object] = {}
+    checked = 0
+    for subject in _subjects(graph):
+        for target, reached in _best_paths(graph, _start_nodes(graph, subject)).items():
+            key = _key_hop(graph, target)
+            keys = [key] if key is None else [key, (key[0], reached[1][3][-1]), (key[0], graph.label(target))]
+            for k in keys:
+                got = _row_path(graph, reached, target, k, cache)  # type: ignore[arg-type]
+                before, data = reached[1], reached[2]
+                whole = before if data is None else _extend(graph, before, target, data, cache)  # type: ignore[arg-type]
+                assert got[:2] == whole[:2] and got[4:] == whole[4:]
+                assert got[2:4] == _hops_with_key(graph, whole, k)
+                if k == key and k is not None and whole[1] and KEY_EVIDENCE in whole[1][-1]:
+                    assert got[2:4] == _with_key(graph, whole[0], whole[1], whole[2], whole[3])
+                checked += 1
+    assert checked > 100
