@@ -20,6 +20,7 @@ read) is marked ``complete=False`` and lists the gaps in ``unknown``.
 
 from __future__ import annotations
 
+import itertools
 from collections import deque
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from collections.abc import Set as AbstractSet
@@ -439,22 +440,24 @@ def _row_path(
     graph: AccessGraph, reached: Reached, target: str, key: tuple[str, str] | None, cache: dict[int, Hop]
 ) -> RowPath:
     """The path of the row of ``target``: the parts before its last edge and that edge. The common last
-    edge (one node, labelled unlike the hop before it and unlike the key) is joined to them directly;
-    any other goes through :func:`_extend` and :func:`_hops_with_key`."""
+    edge (its nodes labelled each unlike the hop before it, and the key's label unlike the two hops it
+    goes between) is joined to them directly; any other goes through :func:`_extend` and
+    :func:`_hops_with_key`."""
     _, before, data = reached
     if data is None:
         return before[0], before[1], *_hops_with_key(graph, before, key), *before[4:]
     nodes, edges, ids, hops, mechanisms, unresolved, missing = before
     _, _, hop_ids, labels, mechanism, keys = _hop(graph, target, data, cache)
-    if len(labels) == 1 and labels[0] != hops[-1]:
+    if labels[0] != hops[-1] and (len(labels) == 1 or all(a != b for a, b in itertools.pairwise(labels))):
         keyed = key is not None and KEY_EVIDENCE in data
         last_ids: tuple[str, ...]
         last_hops: tuple[str, ...]
         if key is None or not keyed:
             last_ids, last_hops = hop_ids, labels
         else:
-            last_ids, last_hops = (key[0], hop_ids[0]), (key[1], labels[0])
-        if key is None or not keyed or (key[1] != labels[0] and key[1] != hops[-1]):
+            last_ids, last_hops = (*hop_ids[:-1], key[0], hop_ids[-1]), (*labels[:-1], key[1], labels[-1])
+        before_last = labels[-2] if len(labels) > 1 else hops[-1]
+        if key is None or not keyed or (key[1] != labels[-1] and key[1] != before_last):
             return (
                 (*nodes, target),
                 (*edges, data),
