@@ -106,22 +106,21 @@ class AccessGraph:
 
     def add_edge(self, u: str, v: str, data: EdgeData, *, key: str | None = None) -> None:
         """Add an edge; ``key`` (default: the mechanism) keeps one edge per mechanism and qualifier."""
-        if u not in self.graph or v not in self.graph:
-            missing = u if u not in self.graph else v
-            raise KeyError(f"edge {u} -> {v}: node {missing} was not added first")
-        self._version += 1
-        self.graph.add_edge(u, v, key=key or str(data.mechanism), **data.attrs())
+        self.add_edges_from(u, ((v, data.attrs()),), key=key or str(data.mechanism))
 
     def add_edges_from(self, u: str, edges: Iterable[tuple[str, dict[str, Any]]], *, key: str) -> None:
         """Add edges ``u -> v`` under one ``key``, each with the attributes given (a dict made by
-        :meth:`EdgeData.attrs`, copied onto the graph): many edges of one origin at once."""
-        if u not in self.graph:
+        :meth:`EdgeData.attrs`, copied onto the graph): many edges of one origin at once.
+
+        What ``MultiDiGraph.add_edge`` does for nodes that exist, done on its adjacency dicts (networkx 3,
+        which pyproject.toml pins): its keyword arguments and checks cost more than the edge itself, and
+        an organisation's graph has hundreds of thousands of edges."""
+        g = self.graph
+        succ, pred = g._succ, g._pred
+        out = succ.get(u)
+        if out is None:
             raise KeyError(f"edges from {u}: node {u} was not added first")
         self._version += 1
-        # what MultiDiGraph.add_edge does for nodes that exist, on its adjacency dicts (networkx 3, pinned):
-        # a controller's reads copied to every namespace's object are a third of the edges of an organisation
-        g = self.graph
-        succ, pred, out = g._succ, g._pred, g._succ[u]
         for v, attrs in edges:
             if v not in succ:
                 raise KeyError(f"edge {u} -> {v}: node {v} was not added first")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from irsa_lib.graph import AccessGraph, NodeType
+from irsa_lib.graph import AccessGraph, EdgeData, Mechanism, NodeType
 
 
 def _graph() -> AccessGraph:
@@ -27,6 +27,10 @@ def test_many_edges_at_once_are_the_edges_add_edge_makes() -> None:
         fast.add_edges_from(u, [(v, dict(attrs)) for v, attrs in edges], key=key)
         for v, attrs in edges:
             slow.graph.add_edge(u, v, key=key, **attrs)
+    for u, v, key in (("d", "a", None), ("d", "a", "q"), ("d", "a", None), ("b", "b", None)):
+        data = EdgeData(mechanism=Mechanism.ASSUME_ROLE, decision="allow", evidence=(f"{u}{v}{key}",))
+        fast.add_edge(u, v, data, key=key)  # one edge: the same writer
+        slow.graph.add_edge(u, v, key=key or str(data.mechanism), **data.attrs())
 
     def shape(g: AccessGraph) -> object:
         nx_graph = g.graph
@@ -50,3 +54,5 @@ def test_an_edge_to_a_node_not_added_is_refused() -> None:
         g.add_edges_from("a", [("b", {}), ("e", {})], key="k")
     with pytest.raises(KeyError, match="edges from e"):
         g.add_edges_from("e", [("a", {})], key="k")
+    with pytest.raises(KeyError, match="edge a -> e: node e was not added first"):
+        g.add_edge("a", "e", EdgeData(mechanism=Mechanism.ASSUME_ROLE, decision="allow"))
