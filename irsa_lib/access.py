@@ -348,7 +348,7 @@ def _prefix(
 
 def _extend(graph: AccessGraph, prefix: Prefix, node: str, data: dict[str, Any], cache: dict[int, Hop]) -> Prefix:
     """The parts of ``prefix`` followed by the edge ``data`` into ``node``."""
-    nodes, edges, ids, hops, mechanisms, unresolved, missing = prefix
+    ids, hops = prefix[2], prefix[3]
     _, _, hop_ids, labels, mechanism, keys = _hop(graph, node, data, cache)
     if len(labels) == 1:  # most edges: one node, whose label differs from the one before
         if labels[0] != hops[-1]:
@@ -360,6 +360,20 @@ def _extend(graph: AccessGraph, prefix: Prefix, node: str, data: dict[str, Any],
                 ids_out.append(i)
                 hops_out.append(h)
         ids, hops = tuple(ids_out), tuple(hops_out)
+    return _appended(prefix, node, data, ids, hops, mechanism, keys)
+
+
+def _appended(
+    prefix: Prefix,
+    node: str,
+    data: dict[str, Any],
+    ids: tuple[str, ...],
+    hops: tuple[str, ...],
+    mechanism: str,
+    keys: tuple[str, ...],
+) -> Prefix:
+    """``prefix`` with the edge ``data`` into ``node`` added, given the hop nodes and labels it has then."""
+    nodes, edges, _, _, mechanisms, unresolved, missing = prefix
     return (
         (*nodes, node),
         (*edges, data),
@@ -423,50 +437,25 @@ def _best_paths(graph: AccessGraph, starts: list[str]) -> dict[str, Reached]:
     return out
 
 
-RowPath = tuple[
-    tuple[str, ...],
-    tuple[dict[str, Any], ...],
-    tuple[str, ...],
-    tuple[str, ...],
-    tuple[str, ...],
-    tuple[str, ...],
-    tuple[str, ...],
-]
-"""A row's path: its nodes, edges, hop nodes and labels with the value's key hop (:func:`_with_key`),
-mechanisms, unresolved keys and missing inputs."""
-
-
 def _row_path(
     graph: AccessGraph, reached: Reached, target: str, key: tuple[str, str] | None, cache: dict[int, Hop]
-) -> RowPath:
-    """The path of the row of ``target``: the parts before its last edge and that edge. The common last
-    edge (its nodes labelled each unlike the hop before it, and the key's label unlike the two hops it
-    goes between) is joined to them directly; any other goes through :func:`_extend` and
-    :func:`_hops_with_key`."""
+) -> Prefix:
+    """The parts of the path of the row of ``target``, its hop nodes and labels with the value's ``key``
+    hop (:func:`_hops_with_key`): the parts before its last edge and that edge. The common last edge
+    (its nodes labelled each unlike the hop before it, and the key's label unlike the two hops it goes
+    between) is joined to them directly; any other goes through :func:`_extend`."""
     _, before, data = reached
     if data is None:
         return before[0], before[1], *_hops_with_key(graph, before, key), *before[4:]
-    nodes, edges, ids, hops, mechanisms, unresolved, missing = before
+    ids, hops = before[2], before[3]
     _, _, hop_ids, labels, mechanism, keys = _hop(graph, target, data, cache)
-    if labels[0] != hops[-1] and (len(labels) == 1 or all(a != b for a, b in itertools.pairwise(labels))):
-        keyed = key is not None and KEY_EVIDENCE in data
-        last_ids: tuple[str, ...]
-        last_hops: tuple[str, ...]
-        if key is None or not keyed:
-            last_ids, last_hops = hop_ids, labels
-        else:
-            last_ids, last_hops = (*hop_ids[:-1], key[0], hop_ids[-1]), (*labels[:-1], key[1], labels[-1])
-        before_last = labels[-2] if len(labels) > 1 else hops[-1]
-        if key is None or not keyed or (key[1] != labels[-1] and key[1] != before_last):
-            return (
-                (*nodes, target),
-                (*edges, data),
-                (*ids, *last_ids),
-                (*hops, *last_hops),
-                (*mechanisms, mechanism),
-                _added(unresolved, keys),
-                _added(missing, data.get(MISSING, ())),
-            )
+    if labels[0] != hops[-1] and all(a != b for a, b in itertools.pairwise(labels)):
+        if key is None or KEY_EVIDENCE not in data:
+            return _appended(before, target, data, (*ids, *hop_ids), (*hops, *labels), mechanism, keys)
+        if key[1] != labels[-1] and key[1] != (labels[-2] if len(labels) > 1 else hops[-1]):
+            keyed_ids = (*ids, *hop_ids[:-1], key[0], hop_ids[-1])
+            keyed_hops = (*hops, *labels[:-1], key[1], labels[-1])
+            return _appended(before, target, data, keyed_ids, keyed_hops, mechanism, keys)
     parts = _extend(graph, before, target, data, cache)
     return parts[0], parts[1], *_hops_with_key(graph, parts, key), *parts[4:]
 
