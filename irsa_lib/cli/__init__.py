@@ -61,6 +61,12 @@ def build_parser(commands: Iterable[str] | None = None) -> argparse.ArgumentPars
 
 BROKEN_PIPE = 141
 
+
+def _command(argv: Sequence[str]) -> str | None:
+    """The subcommand named: the first argument that is not an option (irsa's own options take no value)."""
+    return next((a for a in argv if not a.startswith("-")), None)
+
+
 QUICK_EXIT = frozenset({"access", "findings", "graph", "diff", "fix", "simulate", "snapshot-info"})
 """Commands whose process ends as soon as what they printed is flushed (:func:`entry`): at interpreter
 exit Python frees an analysis's millions of objects one by one (0.3 s after ``irsa access`` at 1,600
@@ -70,8 +76,7 @@ leave no file open whose clean-up at exit that would skip."""
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    # the first argument that is not an option names the subcommand (irsa's own options take no value)
-    command = next((a for a in argv if not a.startswith("-")), None)
+    command = _command(argv)
     with safe_output():
         args = build_parser([command] if command in COMMANDS else []).parse_args(argv)
         try:
@@ -94,7 +99,7 @@ def entry() -> NoReturn:
     command whose output is flushed)."""
     argv = sys.argv[1:]
     status = main(argv)
-    if next((a for a in argv if not a.startswith("-")), None) in QUICK_EXIT:
+    if _command(argv) in QUICK_EXIT:
         try:
             sys.stdout.flush()
             sys.stderr.flush()

@@ -120,7 +120,7 @@ def emit_parts(
     """``emit(console, join(plain(text, style) for text, style in parts, sep))``, without building a
     rich text for each part when the console writes plain text (a table of 100,000 rows to a file)."""
     parts = list(parts)
-    if console.soft_wrap and _writes_plain(console):
+    if writes_plain(console):
         line = sep.join(safe(t) for t, _ in parts)
         if "\t" not in line:
             console.file.write(" " * indent + line + "\n")
