@@ -26,9 +26,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from itertools import islice, pairwise
-from typing import Any, Literal, cast
-
-import networkx as nx
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 from irsa_lib.collector import paused
 from irsa_lib.errors import UsageError
@@ -91,6 +89,10 @@ ACCESS_KINDS: tuple[Access, ...] = ("direct", "via-controller", "potential")
 """Every row access kind, most direct first (a row keeps the most direct of its paths)."""
 ROW_DECISIONS = cast("tuple[RowDecision, ...]", EDGE_DECISIONS[:2])
 """Every row decision, strongest first: allow and conditional (a path needing RBAC is ``potential`` access)."""
+
+
+if TYPE_CHECKING:  # networkx only for the k-shortest paths of explain_paths, imported there
+    import networkx as nx
 
 
 @dataclass(frozen=True)
@@ -292,7 +294,7 @@ def _start_nodes(graph: AccessGraph, subject: str) -> list[str]:
     """A service account acts through itself and through the workloads that run as it."""
     starts = [subject]
     if graph.type_of(subject) == NodeType.SERVICE_ACCOUNT:
-        for u, _, d in graph.graph.in_edges(subject, data=True):
+        for u, _, _, d in graph.in_edges(subject):
             if d[MECHANISM] == Mechanism.RUNS_AS:
                 starts.append(u)
     return starts
@@ -302,7 +304,7 @@ def _row_adjacency(graph: AccessGraph) -> tuple[frozenset[str], dict[str, list[t
     """The value nodes, and each node's reading edges (never a write) with their class and decision
     rank, in the graph's own order: what every row search walks, worked out once per graph."""
     adjacency: dict[str, list[tuple[str, dict[str, Any], int, int]]] = {}
-    for u, v, data in graph.graph.edges(data=True):
+    for u, v, _, data in graph.edges():
         if data[MECHANISM] not in WRITE_MECHANISMS:
             adjacency.setdefault(u, []).append((v, data, *_edge_class(data)))
     return frozenset(graph.nodes_of(*SECRET_TYPES)), adjacency
@@ -712,11 +714,13 @@ def _simple_view(graph: AccessGraph, *, write: bool = False) -> nx.DiGraph:
 
 @paused
 def _build_simple_view(graph: AccessGraph, *, write: bool) -> nx.DiGraph:
+    import networkx as nx
+
     view = _SearchView(graph, write=write)
     h = nx.DiGraph()
-    h.add_nodes_from(graph.graph.nodes)
+    h.add_nodes_from(graph._node)
     succ, pred = h._succ, h._pred  # filled directly, as add_edge would (first-seen order): a third of the cost
-    for u, near in graph.graph._succ.items():
+    for u, near in graph._succ.items():
         for v in near:
             data = view.best(u, v)
             if data is not None:
@@ -740,8 +744,8 @@ class _SearchView:
             raise ValueError(
                 "this graph was built without write edges (build_graph(writes=False)): it cannot say who can write"
             )
-        self._edges = graph.graph._succ
-        self._preds = graph.graph._pred
+        self._edges = graph._succ
+        self._preds = graph._pred
         self._write = write
         self.values, self._position = graph.memo("search-view-base", lambda: _search_base(graph))
         self._best: dict[tuple[str, str], dict[str, Any] | None] = {}
@@ -775,7 +779,7 @@ class _SearchView:
 @paused
 def _search_base(graph: AccessGraph) -> tuple[frozenset[str], dict[str, int]]:
     """The value nodes and every node's position in the graph's order, for :class:`_SearchView`."""
-    return frozenset(graph.nodes_of(*SECRET_TYPES)), {n: i for i, n in enumerate(graph.graph._node)}
+    return frozenset(graph.nodes_of(*SECRET_TYPES)), {n: i for i, n in enumerate(graph._node)}
 
 
 def _overlay(base: nx.DiGraph, sources: list[str], sinks: list[str]) -> nx.DiGraph:
@@ -787,6 +791,8 @@ def _overlay(base: nx.DiGraph, sources: list[str], sinks: list[str]) -> nx.DiGra
     choice among equally short paths) is exactly that of a copy. It works on networkx 3's adjacency
     dicts (no public API shares them), hence the pin to networkx 3 in pyproject.toml.
     """
+    import networkx as nx
+
     h = nx.DiGraph()
     h._node = dict(base._node)
     h._succ = h._adj = dict(base._succ)
@@ -802,6 +808,8 @@ def _overlay(base: nx.DiGraph, sources: list[str], sinks: list[str]) -> nx.DiGra
 
 
 def _paths(graph: AccessGraph, h: nx.DiGraph, limits: PathLimits) -> Iterator[AccessPath]:
+    import networkx as nx
+
     try:
         raw = nx.shortest_simple_paths(h, _SOURCE, _SINK)
         for nodes in islice(raw, limits.max_paths):

@@ -7,7 +7,7 @@ the snapshot as it read it and the graph it built; the next one reads them back 
 does only its own part: its rows, its rules, its picture.
 
 An entry is found by a digest of the snapshot file's text and path and of irsa_lib's own files and
-the Python and networkx versions, so a changed snapshot, or another version of irsa_lib, never meets
+the Python version, so a changed snapshot, or another version of irsa_lib, never meets
 an entry made for another. The graph kept is the whole graph, the edges that overwrite a value
 included, so that it serves every command: with the cache on, ``irsa access`` builds them too (none
 of its rows follows them; 0.1 to 0.5 s of the build at 1,600 roles), and the commands after it need
@@ -39,8 +39,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
-import networkx as nx
-
 from irsa_lib.analysis import Analysis, analyse
 from irsa_lib.collector import collector_paused
 from irsa_lib.errors import UsageError
@@ -49,7 +47,7 @@ from irsa_lib.snapshot import Snapshot, load_snapshot, loaded_digest, text_diges
 
 __all__ = ["GraphCache", "analyse_file", "code_digest"]
 
-FORMAT = 1
+FORMAT = 2
 """The layout of an entry; part of every key."""
 ENV_DIR, ENV_SWITCH, ENV_MAX_MB = "IRSA_CACHE_DIR", "IRSA_CACHE", "IRSA_CACHE_MAX_MB"
 DEFAULT_MAX_MB = 2048
@@ -60,8 +58,9 @@ SUFFIX = ".graph"
 @functools.cache
 def code_digest() -> bytes:
     """What, besides the snapshot, decides the graph and how it pickles: every file of the installed
-    irsa_lib (its code and its data), the Python and networkx versions and the entry format."""
-    h = hashlib.sha256(f"{FORMAT}\0{sys.version}\0{nx.__version__}\0".encode())
+    irsa_lib (its code and its data), the Python version and the entry format (an entry holds
+    irsa_lib's own objects and plain containers: no other package's)."""
+    h = hashlib.sha256(f"{FORMAT}\0{sys.version}\0".encode())
     h.update(tree_digest(Path(__file__).parent))
     return h.digest()
 
@@ -69,10 +68,13 @@ def code_digest() -> bytes:
 def tree_digest(root: Path) -> bytes:
     """A digest of the names and contents of the files under ``root`` (compiled bytecode left out)."""
     h = hashlib.sha256()
-    for path in sorted(root.rglob("*")):
-        if path.is_file() and "__pycache__" not in path.parts:
-            data = path.read_bytes()
-            h.update(f"{path.relative_to(root).as_posix()}\0{len(data)}\0".encode())
+    for top, dirs, files in os.walk(root):
+        dirs[:] = sorted(d for d in dirs if d != "__pycache__")  # walked in this order, bytecode left out
+        for name in sorted(files):
+            with open(os.path.join(top, name), "rb") as fh:
+                data = fh.read()
+            rel = os.path.relpath(os.path.join(top, name), root).replace(os.sep, "/")
+            h.update(f"{rel}\0{len(data)}\0".encode())
             h.update(data)
     return h.digest()
 

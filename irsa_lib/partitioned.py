@@ -121,7 +121,7 @@ def role_view(graph: AccessGraph) -> RoleView:
         for u, v, k, d in graph.edges(role, mechanism=Mechanism.CAN_READ):
             nodes.setdefault(v, graph.node(v))
             edges.append((u, v, k, d))
-        for u, _, k, d in graph.graph.in_edges(role, keys=True, data=True):
+        for u, _, k, d in graph.in_edges(role):
             if d[MECHANISM] == Mechanism.NODE_IMDS:
                 nodes.setdefault(u, graph.node(u))
                 edges.append((u, role, k, d))

@@ -30,15 +30,17 @@ def test_help_and_simulate_request_import_no_heavy_library(request_file: Path) -
 def test_the_analysis_commands_import_no_collection_or_table_library(tmp_path: Path) -> None:
     """`irsa access` and `irsa findings` need the graph, not boto3 or pandas (a quarter second each
     to import, which every run of the two commands paid through the fixes and what-if modules)."""
-    from irsa_lib.snapshot import Snapshot, save_snapshot
+    from irsa_lib.snapshot import save_snapshot
+    from tests.graph.test_kes import scenario
 
-    snap = str(save_snapshot(Snapshot(created_at="2026-01-01T00:00:00Z"), tmp_path / "s.json"))
+    snap = str(save_snapshot(scenario(), tmp_path / "s.json"))  # rows and findings: every step runs
     for args in (["access", snap], ["findings", snap]):
         heavy = heavy_imports(args)
         assert "irsa_lib.graph" in heavy  # the check sees what the command imports
         assert not {"pandas", "boto3", "papermill", "kubernetes", "pyvis"} & set(heavy), (args[0], heavy)
-        # nor the what-if machinery that verifies a fix (`irsa findings` only asks which rules have one)
-        assert not [n for n in imported(args) if n.startswith(("irsa_lib.whatif", "irsa_lib.fixes.verify"))]
+        # nor the what-if machinery that verifies a fix (`irsa findings` only asks which rules have one),
+        # nor networkx (the graph holds its own dicts; only views drawing it or listing k paths need it)
+        assert not [n for n in imported(args) if n.startswith(("irsa_lib.whatif", "irsa_lib.fixes.verify", "networkx"))]
 
 
 def test_top_level_help_lists_every_command(capsys: pytest.CaptureFixture[str]) -> None:

@@ -15,13 +15,13 @@ from irsa_lib.cli._cache import add_cache_option, analysis_of
 from irsa_lib.cli.collect import add_manifest_sources, manifest_sources
 from irsa_lib.errors import UsageError
 from irsa_lib.findings import RULES, Finding, Severity, at_or_above, select_rules
-from irsa_lib.findings.sarif import to_sarif
 from irsa_lib.fixes import Fix, has_fix
-from irsa_lib.locate import Location
 from irsa_lib.render import terminal
 
 if TYPE_CHECKING:
     from rich.console import Console
+
+    from irsa_lib.locate import Location
 
 
 def register(p: argparse.ArgumentParser) -> None:
@@ -175,6 +175,8 @@ def run(args: argparse.Namespace) -> int:
     if args.format == "json":
         print(json.dumps([{**f.to_json(), "fix": fix_command(f, args.snapshot)} for f in findings], indent=2))
     elif args.format == "sarif":
+        from irsa_lib.findings.sarif import to_sarif  # and the manifest locator's YAML: only for SARIF
+
         trees = manifest_sources(args)
         locate = finding_locator(args.snapshot, trees)
         fixes = file_fixes(analysis, trees, locate, args.snapshot)

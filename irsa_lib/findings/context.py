@@ -14,10 +14,8 @@ from collections.abc import Iterable, Iterator, Mapping
 from functools import cached_property
 from typing import Any
 
-import networkx as nx
-
 from irsa_lib.access import AccessRow, effective_access
-from irsa_lib.findings.shapes import allows, literal_prefix, written
+from irsa_lib.findings.shapes import literal_prefix, written
 from irsa_lib.graph import AccessGraph
 from irsa_lib.graph.aws import AwsView
 from irsa_lib.graph.build import evaluator_view
@@ -89,7 +87,7 @@ class FindingContext:
         self._principals_by_account: dict[str, list[str]] = {}
         self._principal_accounts: dict[str, str | None] = {}
         self._holders: dict[tuple[str, str], list[tuple[str, list[Policy]]]] = {}
-        self._pattern_indexes: dict[tuple[str, str], tuple[set[int], dict[str, set[int]]]] = {}
+        self._pattern_indexes: dict[tuple[str, str], tuple[set[int], dict[str, set[int]], list[int]]] = {}
 
     # --- coverage -------------------------------------------------------------------------------
     def gaps(self, source: str, *services: str) -> list[Coverage]:
@@ -174,7 +172,7 @@ class FindingContext:
         g = self.graph
         if g is None or node not in g:
             return []
-        return sorted(self.name_of(v) for v in nx.descendants(g.graph, node) if g.type_of(v) in SECRET_TYPES)
+        return sorted(self.name_of(v) for v in g.descendants(node) if g.type_of(v) in SECRET_TYPES)
 
     @property
     def roles(self) -> dict[str, Role]:
@@ -220,7 +218,7 @@ class FindingContext:
                 policies = [
                     p
                     for p in self.identity_policies(arn)
-                    if any(allows(st, action) and st.resources is not None for st in p.statements)
+                    if any(st.effect == "Allow" and st.resources is not None for st in p.statements_for(action))
                 ]
                 if policies:
                     hit.append((arn, policies))
@@ -233,16 +231,19 @@ class FindingContext:
         ``arn`` starts with, can pass ``shapes.wildcard_grant`` (a pattern without wildcards matches
         only itself, and that is no pattern grant): the other holders need not be asked about ``arn``.
         """
-        always, by_prefix = self._pattern_index(account_id, action)
+        always, by_prefix, lengths = self._pattern_index(account_id, action)
         found = set(always)
-        for end in range(len(arn) + 1):
+        for end in lengths:
+            if end > len(arn):
+                break
             found.update(by_prefix.get(arn[:end], ()))
         holders = self.grant_holders(account_id, action)
         return [holders[i] for i in sorted(found)]
 
-    def _pattern_index(self, account_id: str, action: str) -> tuple[set[int], dict[str, set[int]]]:
+    def _pattern_index(self, account_id: str, action: str) -> tuple[set[int], dict[str, set[int]], list[int]]:
         """Positions in :meth:`grant_holders`: those with a NotResource grant of ``action``, and by the
-        literal prefix of each wildcard Resource pattern of their grants."""
+        literal prefix of each wildcard Resource pattern of their grants; and the lengths of those
+        prefixes, shortest first (the only prefixes of an ARN worth looking up)."""
         key = (account_id, action)
         hit = self._pattern_indexes.get(key)
         if hit is None:
@@ -250,8 +251,8 @@ class FindingContext:
             by_prefix: dict[str, set[int]] = {}
             for i, (_, policies) in enumerate(self.grant_holders(account_id, action)):
                 for p in policies:
-                    for st in p.statements:
-                        if not allows(st, action) or st.resources is None:
+                    for st in p.statements_for(action):  # those covering it (cached per policy)
+                        if st.effect != "Allow" or st.resources is None:
                             continue
                         if st.resources.negated:
                             always.add(i)
@@ -259,7 +260,7 @@ class FindingContext:
                         for r in written(p, st, "Resource"):
                             if "*" in r or "?" in r:
                                 by_prefix.setdefault(literal_prefix(r), set()).add(i)
-            hit = self._pattern_indexes[key] = (always, by_prefix)
+            hit = self._pattern_indexes[key] = (always, by_prefix, sorted({len(k) for k in by_prefix}))
         return hit
 
     @cached_property

@@ -1,4 +1,4 @@
-"""The AccessGraph container: a typed ``networkx.MultiDiGraph`` plus what the inputs could not show.
+"""The AccessGraph container: typed nodes and keyed edges, plus what the inputs could not show.
 
 Builders add nodes and edges only through :meth:`AccessGraph.add_node` and
 :meth:`AccessGraph.add_edge`, so every node has a type and a label and every edge the attributes
@@ -9,9 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any, Literal, TypeVar, cast
-
-import networkx as nx
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast
 
 from irsa_lib.graph.schema import (
     LABEL,
@@ -21,6 +19,9 @@ from irsa_lib.graph.schema import (
     Mechanism,
     NodeType,
 )
+
+if TYPE_CHECKING:
+    import networkx as nx
 
 T = TypeVar("T")
 GapReach = Literal["k8s-secret", "rbac"]
@@ -75,10 +76,17 @@ class Gap:
 
 
 class AccessGraph:
-    """Typed nodes and evidence-carrying edges; ``graph`` is the underlying MultiDiGraph."""
+    """Typed nodes and evidence-carrying edges, held as networkx 3 holds a ``MultiDiGraph``: ``_node``
+    (node -> attributes), ``_succ`` / ``_pred`` (u -> v -> key -> attributes, and v -> u -> the same
+    key dicts). ``graph`` is a ``networkx.MultiDiGraph`` over those very dicts, made on first use, for
+    the views that run networkx's algorithms: the analysis itself never imports networkx (a tenth of a
+    second of every command's start)."""
 
     def __init__(self) -> None:
-        self.graph: nx.MultiDiGraph = nx.MultiDiGraph()
+        self._node: dict[str, dict[str, Any]] = {}
+        self._succ: dict[str, dict[str, dict[str, dict[str, Any]]]] = {}
+        self._pred: dict[str, dict[str, dict[str, dict[str, Any]]]] = {}
+        self._nx: nx.MultiDiGraph | None = None
         self._gaps: list[Gap] = []
         self.evaluations = 0
         """Policy evaluations made while building (for benchmarks)."""
@@ -89,19 +97,35 @@ class AccessGraph:
         self._memo: dict[str, tuple[tuple[int, int], Any]] = {}
 
     def __getstate__(self) -> dict[str, Any]:
-        """The graph as pickled (:mod:`irsa_lib.cache`): without its derived structures, rebuilt on use."""
-        return {**self.__dict__, "_memo": {}}
+        """The graph as pickled (:mod:`irsa_lib.cache`): plain dicts, without its derived structures
+        and networkx view, rebuilt on use."""
+        return {**self.__dict__, "_memo": {}, "_nx": None}
+
+    @property
+    def graph(self) -> nx.MultiDiGraph:
+        """The graph as a ``networkx.MultiDiGraph`` sharing this graph's dicts (a change through either
+        is seen by both). It relies on networkx 3's attribute names, which pyproject.toml pins."""
+        if self._nx is None:
+            import networkx as nx
+
+            view = nx.MultiDiGraph()
+            view._node, view._pred = self._node, self._pred
+            view._succ = view._adj = self._succ
+            self._nx = view
+        return self._nx
 
     # --- building -----------------------------------------------------------------------------
     def add_node(self, node: str, type_: NodeType, label: str, **attrs: Any) -> str:
         """Add (or enrich) a node; the first type given wins, later attributes are merged."""
         self._version += 1
-        if node in self.graph:
-            current = self.graph.nodes[node]
+        current = self._node.get(node)
+        if current is not None:
             for k, v in attrs.items():
                 current.setdefault(k, v)
             return node
-        self.graph.add_node(node, **{TYPE: type_, LABEL: label, **attrs})
+        self._node[node] = {TYPE: type_, LABEL: label, **attrs}
+        self._succ[node] = {}
+        self._pred[node] = {}
         return node
 
     def add_edge(self, u: str, v: str, data: EdgeData, *, key: str | None = None) -> None:
@@ -110,13 +134,9 @@ class AccessGraph:
 
     def add_edges_from(self, u: str, edges: Iterable[tuple[str, dict[str, Any]]], *, key: str) -> None:
         """Add edges ``u -> v`` under one ``key``, each with the attributes given (a dict made by
-        :meth:`EdgeData.attrs`, copied onto the graph): many edges of one origin at once.
-
-        What ``MultiDiGraph.add_edge`` does for nodes that exist, done on its adjacency dicts (networkx 3,
-        which pyproject.toml pins): its keyword arguments and checks cost more than the edge itself, and
-        an organisation's graph has hundreds of thousands of edges."""
-        g = self.graph
-        succ, pred = g._succ, g._pred
+        :meth:`EdgeData.attrs`, copied onto the graph; an edge already there has them merged in, as
+        ``MultiDiGraph.add_edge`` does): many edges of one origin at once."""
+        succ, pred = self._succ, self._pred
         out = succ.get(u)
         if out is None:
             raise KeyError(f"edges from {u}: node {u} was not added first")
@@ -126,13 +146,13 @@ class AccessGraph:
                 raise KeyError(f"edge {u} -> {v}: node {v} was not added first")
             keydict = out.get(v)
             if keydict is None:
-                keydict = out[v] = pred[v][u] = g.edge_key_dict_factory()
+                keydict = out[v] = pred[v][u] = {}
             datadict = keydict.get(key)
             if datadict is None:
-                datadict = g.edge_attr_dict_factory()
+                datadict = keydict[key] = {}
             datadict.update(attrs)
-            keydict[key] = datadict
-        nx._clear_cache(g)
+        if self._nx is not None:  # networkx's own cache of derived graphs is stale now
+            getattr(self._nx, "__networkx_cache__", {}).clear()
 
     def add_gap(self, gap: Gap) -> None:
         if gap not in self._gaps:
@@ -145,7 +165,7 @@ class AccessGraph:
         ``add_node`` / ``add_edge`` (the only writers) bump the version; counting edges would cost a
         pass over the whole graph on every query.
         """
-        sig = (self._version, self.graph.number_of_nodes())
+        sig = (self._version, len(self._node))
         hit = self._memo.get(name)
         if hit is not None and hit[0] == sig:
             return cast(T, hit[1])
@@ -159,37 +179,69 @@ class AccessGraph:
         return tuple(self._gaps)
 
     def node(self, node: str) -> dict[str, Any]:
-        # networkx's own attribute dict (the private ``_node``, stable within networkx 3, which
-        # pyproject.toml pins): the public ``nodes[node]`` costs a view call that, on the hot lookups
-        # of node() and type_of(), made the whole analysis of the small benchmark 5-8 % slower
-        attrs: dict[str, Any] = self.graph._node[node]
-        return attrs
+        """The node's attributes (the graph's own dict: a change to it is a change to the graph)."""
+        return self._node[node]
 
     def type_of(self, node: str) -> NodeType:
-        t = self.graph._node[node][TYPE]
+        t = self._node[node][TYPE]
         return t if isinstance(t, NodeType) else NodeType(t)
 
     def nodes_of(self, *types: NodeType) -> list[str]:
         wanted = set(types)
-        return [n for n, t in self.graph.nodes(data=TYPE) if t in wanted]
+        return [n for n, attrs in self._node.items() if attrs.get(TYPE) in wanted]
 
     def edges(
         self, u: str | None = None, *, mechanism: Mechanism | None = None
     ) -> Iterator[tuple[str, str, str, dict[str, Any]]]:
-        """``(u, v, key, attrs)`` for every edge (out of ``u`` when given), optionally of one mechanism."""
-        it = self.graph.out_edges(u, keys=True, data=True) if u is not None else self.graph.edges(keys=True, data=True)
-        for a, b, k, d in it:
-            if mechanism is None or d[MECHANISM] == mechanism:
-                yield a, b, k, d
+        """``(u, v, key, attrs)`` for every edge (out of ``u`` when given), optionally of one mechanism,
+        in the graph's order (nodes as added, then each node's successors and keys as added)."""
+        for a, near in self._succ.items() if u is None else ((u, self._succ[u]),):
+            for b, keys in near.items():
+                for k, d in keys.items():
+                    if mechanism is None or d[MECHANISM] == mechanism:
+                        yield a, b, k, d
+
+    def in_edges(self, v: str) -> Iterator[tuple[str, str, str, dict[str, Any]]]:
+        """``(u, v, key, attrs)`` for every edge into ``v``, predecessors in the order their first edge
+        into ``v`` was added."""
+        for a, keys in self._pred[v].items():
+            for k, d in keys.items():
+                yield a, v, k, d
+
+    def edge(self, u: str, v: str, key: str) -> dict[str, Any]:
+        """The attributes of the edge ``u -> v`` under ``key`` (KeyError when there is none)."""
+        return self._succ[u][v][key]
+
+    def has_out_edges(self, node: str) -> bool:
+        return bool(self._succ[node])
+
+    def number_of_nodes(self) -> int:
+        return len(self._node)
+
+    def number_of_edges(self) -> int:
+        return sum(len(keys) for near in self._succ.values() for keys in near.values())
+
+    def descendants(self, node: str) -> set[str]:
+        """Every node other than ``node`` reachable from it, whatever the edges' decisions (what
+        ``networkx.descendants`` answers)."""
+        seen: set[str] = set()
+        todo = [node]
+        while todo:
+            for v in self._succ[todo.pop()]:
+                if v not in seen:
+                    seen.add(v)
+                    todo.append(v)
+        seen.discard(node)
+        return seen
 
     def label(self, node: str) -> str:
         return str(self.node(node).get(LABEL, node))
 
     def __contains__(self, node: object) -> bool:
-        return node in self.graph
+        try:
+            return node in self._node
+        except TypeError:  # not hashable: no node, as networkx answers
+            return False
 
     def __repr__(self) -> str:
-        return (
-            f"AccessGraph({self.graph.number_of_nodes()} nodes, {self.graph.number_of_edges()} edges, "
-            f"{len(self._gaps)} gaps)"
-        )
+        return f"AccessGraph({self.number_of_nodes()} nodes, {self.number_of_edges()} edges, {len(self._gaps)} gaps)"

@@ -86,7 +86,7 @@ def _mount(ctx: BuildContext, w: Workload, spc: SecretProviderClass) -> None:
             add_controller_read(ctx, wnode, chain, target, read, Mechanism.CSI_MOUNT, evidence=evidence)
             for synced in spc.synced_secrets:
                 k8s = k8s_secret_node(ctx, w.cluster, w.namespace, synced)
-                edge = g.graph.edges[wnode, target_node(target), f"{Mechanism.CSI_MOUNT}:{chain.node}"]
+                edge = g.edge(wnode, target_node(target), f"{Mechanism.CSI_MOUNT}:{chain.node}")
                 g.add_edge(
                     k8s,
                     target_node(target),

@@ -127,7 +127,7 @@ def add_rbac_edges(ctx: BuildContext) -> None:
     secrets_by_ns: dict[tuple[str, str], list[str]] = defaultdict(list)
     for n in g.nodes_of(NodeType.K8S_SECRET):
         attrs = g.node(n)
-        if g.graph.out_degree(n):
+        if g.has_out_edges(n):
             secrets_by_ns[(attrs[CLUSTER], attrs[NAMESPACE])].append(n)
     roles = RoleRules(ctx.snapshot.rbac_roles)
     for b in ctx.snapshot.rbac_bindings:

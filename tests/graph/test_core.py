@@ -1,8 +1,10 @@
-"""The access graph's own writers: many edges of one origin at once are the edges networkx's own
-``add_edge`` makes, in the same order, keys and attributes."""
+"""The access graph's own container: its writers make the edges networkx's own ``add_edge`` makes (same
+order, keys and attributes), its readers answer what networkx answers on the same graph, and its
+networkx view shares its dicts."""
 
 from __future__ import annotations
 
+import networkx as nx
 import pytest
 
 from irsa_lib.graph import AccessGraph, EdgeData, Mechanism, NodeType
@@ -56,3 +58,60 @@ def test_an_edge_to_a_node_not_added_is_refused() -> None:
         g.add_edges_from("e", [("a", {})], key="k")
     with pytest.raises(KeyError, match="edge a -> e: node e was not added first"):
         g.add_edge("a", "e", EdgeData(mechanism=Mechanism.ASSUME_ROLE, decision="allow"))
+
+
+def _both() -> tuple[AccessGraph, nx.MultiDiGraph]:
+    """One graph built twice: through AccessGraph, and through networkx's own methods alone."""
+    ours, theirs = AccessGraph(), nx.MultiDiGraph()
+    for n in ("a", "b", "c", "d", "e", "lone"):
+        ours.add_node(n, NodeType.IAM_ROLE, n.upper())
+        theirs.add_node(n, type=NodeType.IAM_ROLE, label=n.upper())
+    edges = [("c", "a", "k1"), ("a", "b", "k1"), ("a", "c", "k2"), ("a", "b", "k2"), ("b", "d", "k1"),
+             ("d", "a", "k1"), ("e", "a", "k1"), ("a", "a", "k1"), ("b", "d", "k3")]  # fmt: skip
+    for i, (u, v, k) in enumerate(edges):
+        data = EdgeData(mechanism=Mechanism.ASSUME_ROLE, decision="allow", evidence=(str(i),))
+        ours.add_edge(u, v, data, key=k)
+        theirs.add_edge(u, v, key=k, **data.attrs())
+    return ours, theirs
+
+
+def test_the_graphs_readers_answer_what_networkx_answers() -> None:
+    ours, theirs = _both()
+    assert list(ours.edges()) == list(theirs.edges(keys=True, data=True))
+    for n in theirs:
+        assert list(ours.edges(n)) == list(theirs.out_edges(n, keys=True, data=True))
+        assert list(ours.in_edges(n)) == list(theirs.in_edges(n, keys=True, data=True))
+        assert ours.descendants(n) == nx.descendants(theirs, n)
+        assert ours.has_out_edges(n) == bool(theirs.out_degree(n))
+        assert ours.node(n) == theirs.nodes[n]
+    assert ours.edge("b", "d", "k3") == theirs.edges["b", "d", "k3"]
+    assert (ours.number_of_nodes(), ours.number_of_edges()) == (theirs.number_of_nodes(), theirs.number_of_edges())
+    assert ("a" in ours, "zz" in ours, ["unhashable"] in ours) == (True, False, False)
+    assert ours.descendants("lone") == set() and "a" not in ours.descendants("e") - {"a"} | {"e"}
+
+
+def test_the_networkx_view_shares_the_graphs_dicts_both_ways() -> None:
+    ours, theirs = _both()
+    view = ours.graph
+    assert view is ours.graph  # made once
+    assert list(view.edges(keys=True, data=True)) == list(theirs.edges(keys=True, data=True))
+    assert nx.has_path(view, "e", "d") and view.in_degree("a") == theirs.in_degree("a")
+    ours.add_node("f", NodeType.IAM_ROLE, "F")  # written through the graph after the view was made ...
+    ours.add_edge("d", "f", EdgeData(mechanism=Mechanism.ASSUME_ROLE, decision="allow"))
+    assert "f" in view and nx.has_path(view, "e", "f")  # ... is in the view
+    view.add_edge("f", "lone", key="k9", mechanism=Mechanism.ASSUME_ROLE)  # and through the view ...
+    assert list(ours.edges("f")) == [("f", "lone", "k9", {"mechanism": Mechanism.ASSUME_ROLE})]  # ... in the graph
+    assert "lone" in ours.descendants("e")
+
+
+def test_a_pickled_graph_holds_no_networkx_object_and_reads_back_whole() -> None:
+    import pickle
+    import pickletools
+
+    ours, _ = _both()
+    _ = ours.graph  # a view made before pickling is not kept
+    blob = pickle.dumps(ours, protocol=pickle.HIGHEST_PROTOCOL)
+    assert not [arg for op, arg, _ in pickletools.genops(blob) if isinstance(arg, str) and "networkx" in arg]
+    back = pickle.loads(blob)
+    assert list(back.edges()) == list(ours.edges()) and back.gaps == ours.gaps
+    assert list(back.graph.edges(keys=True, data=True)) == list(ours.edges())

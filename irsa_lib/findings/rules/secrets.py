@@ -207,7 +207,7 @@ def imds_reach(ctx: FindingContext, ng: NodeGroup) -> Leg | None:
         return leg
     pods = sorted(
         ctx.graph.label(u)
-        for u, _, k in ctx.graph.graph.in_edges(role_id(ng.node_role_arn), keys=True)
+        for u, _, k, _ in ctx.graph.in_edges(role_id(ng.node_role_arn))
         if k == f"{Mechanism.NODE_IMDS}:{ng.name}"
     )
     return Leg(
