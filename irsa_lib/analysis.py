@@ -17,13 +17,16 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 from irsa_lib.access import AccessRow, effective_access
 from irsa_lib.collector import paused
-from irsa_lib.findings import Finding, run_findings, select_rules
 from irsa_lib.graph import AccessGraph, build_graph
 from irsa_lib.resolve import Inventory
 from irsa_lib.snapshot import Snapshot
+
+if TYPE_CHECKING:  # the rules are imported by the analyses that run some (not `irsa access`)
+    from irsa_lib.findings import Finding
 
 __all__ = ["Analysis", "analyse"]
 
@@ -79,7 +82,11 @@ def analyse(
     already built (read from :mod:`irsa_lib.cache`).
     """
     wanted = None if rules is None else list(rules)
-    ids = () if wanted == [] else tuple(r.id for r in select_rules(wanted))
+    ids: tuple[str, ...] = ()
+    if wanted != []:
+        from irsa_lib.findings import run_findings, select_rules
+
+        ids = tuple(r.id for r in select_rules(wanted))
     if ids and not (writes if graph is None else graph.write_edges):
         raise ValueError("findings need the write edges: writes=False is for analyses without rules")
     inventory = Inventory.from_snapshot(snapshot)
