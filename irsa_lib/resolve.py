@@ -521,8 +521,9 @@ class Inventory:
 
 
 def identity_policies(inventory: Inventory, principal_arn: str) -> list[Policy]:
-    """The identity policies of a role, role session or user (a user's groups included)."""
-    return inventory.identity(principal_arn)[0]
+    """The identity policies of a role, role session or user (a user's groups included), as every
+    policy set of the principal holds them (collected once per principal)."""
+    return list(inventory._principal_side(principal_arn)[1])
 
 
 def policy_set_for(inventory: Inventory, principal_arn: str, resource_arn: str) -> PolicySet:

@@ -15,7 +15,6 @@ from irsa_lib.cli._cache import add_cache_option, analysis_of
 from irsa_lib.cli.collect import add_manifest_sources, manifest_sources
 from irsa_lib.errors import UsageError
 from irsa_lib.findings import RULES, Finding, Severity, at_or_above, select_rules
-from irsa_lib.fixes import Fix, has_fix
 from irsa_lib.render import terminal
 
 if TYPE_CHECKING:
@@ -63,7 +62,11 @@ EVIDENCE_CHARS = 300
 
 def fix_command(f: Finding, snapshot: str | None) -> str | None:
     """The ``irsa fix`` command writing and verifying the fix of a finding whose rule has one."""
-    if f.status != "fail" or not has_fix(f.rule):
+    if f.status != "fail":
+        return None
+    from irsa_lib.fixes import has_fix  # the fix builders: imported when a finding fails, not before
+
+    if not has_fix(f.rule):
         return None
     target = shlex.quote(snapshot) if snapshot else "SNAPSHOT"
     return f"irsa fix {target} -o fixes --finding {shlex.quote(f'{f.rule}:{f.resource}')}"
@@ -143,7 +146,7 @@ def file_fixes(
 ) -> dict[tuple[str, str], list[dict[str, Any]]]:
     """SARIF ``fix`` objects of the verified fixes of findings located in a manifest of ``trees`` (not
     in the snapshot file, which is not a source to change)."""
-    from irsa_lib.fixes import fix_and_verify
+    from irsa_lib.fixes import Fix, fix_and_verify, has_fix
     from irsa_lib.fixes.manifests import ManifestObjects
     from irsa_lib.fixes.sarif import sarif_fix
 
