@@ -53,11 +53,22 @@ def path_text(keys: Iterable[Key], prefix: str = "") -> str:
     return out
 
 
+def _is_container(value: Any) -> bool:
+    """A mapping, list or tuple; the types JSON and YAML give are told apart without asking the
+    Mapping ABC (it was half of the depth check of a snapshot's policy documents)."""
+    t = type(value)
+    if t is dict or t is list or t is tuple:
+        return True
+    if t is str or t is int or t is float or t is bool or value is None:
+        return False
+    return isinstance(value, Mapping | list | tuple)
+
+
 def _containers(value: Any) -> Iterable[tuple[Key, Any]]:
-    if isinstance(value, Mapping):
-        return ((str(k), v) for k, v in value.items() if isinstance(v, Mapping | list | tuple))
+    if type(value) is dict or isinstance(value, Mapping):
+        return ((str(k), v) for k, v in value.items() if _is_container(v))
     if isinstance(value, list | tuple):
-        return ((i, v) for i, v in enumerate(value) if isinstance(v, Mapping | list | tuple))
+        return ((i, v) for i, v in enumerate(value) if _is_container(v))
     return ()
 
 
