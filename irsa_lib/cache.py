@@ -43,7 +43,7 @@ from irsa_lib.analysis import Analysis, analyse
 from irsa_lib.collector import collector_paused
 from irsa_lib.errors import UsageError
 from irsa_lib.graph import AccessGraph
-from irsa_lib.snapshot import Snapshot, load_snapshot, loaded_digest, text_digest
+from irsa_lib.snapshot import Snapshot, load_snapshot, read_snapshot_text, text_digest
 
 __all__ = ["GraphCache", "analyse_file", "code_digest"]
 
@@ -259,16 +259,15 @@ def analyse_file(
     for it when there is one, and leaving the whole graph there when there is not (``writes=False``
     only applies without a cache)."""
     path = Path(snapshot_path)
-    digest = None if cache is None else text_digest(path)
-    if cache is None or digest is None:  # no cache, or a file load_snapshot will say is unreadable
+    if cache is None:
         return analyse(load_snapshot(path), rules=rules, writes=writes)
-    key = cache.key(path, digest)
+    text = read_snapshot_text(path)  # read once: its digest finds the entry, and the load parses it
+    key = cache.key(path, text_digest(text))
     found = cache.load(key)
     if found is not None:
         snapshot, graph = found
         return analyse(snapshot, rules=rules, graph=graph)
-    snapshot = load_snapshot(path)
+    snapshot = load_snapshot(path, text=text)
     analysis = analyse(snapshot, rules=rules)
-    if loaded_digest(snapshot) == digest:  # not a file changed between the digest and the load
-        cache.store(key, snapshot, analysis.graph)
+    cache.store(key, snapshot, analysis.graph)  # made from the very text its key is the digest of
     return analysis

@@ -195,17 +195,25 @@ def first_duplicate(snapshot: Snapshot) -> str | None:
     return None
 
 
-def load_snapshot(path: str | os.PathLike[str]) -> Snapshot:
-    """Read a snapshot file; errors name the file and what is wrong in it."""
+def read_snapshot_text(path: str | os.PathLike[str]) -> str:
+    """The text of a snapshot file; errors name the file and why it cannot be read."""
     p = Path(path)
     try:
-        text = p.read_text(encoding="utf-8")
+        return p.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise SnapshotError(f"{p}: no such snapshot file") from None
     except OSError as exc:
         raise SnapshotError(f"{p}: cannot read: {exc.strerror or exc}") from exc
     except UnicodeDecodeError as exc:
         raise SnapshotError(f"{p}: not UTF-8 text ({exc.reason} at byte {exc.start})") from exc
+
+
+def load_snapshot(path: str | os.PathLike[str], *, text: str | None = None) -> Snapshot:
+    """Read a snapshot file; errors name the file and what is wrong in it. ``text``: the file's text
+    when the caller has read it already (:func:`read_snapshot_text`), so that it is read once."""
+    p = Path(path)
+    if text is None:
+        text = read_snapshot_text(p)
     try:
         data = json_loads(text, check=False)  # the codec bounds the free-form parts (policy documents)
     except json.JSONDecodeError as exc:
@@ -214,7 +222,7 @@ def load_snapshot(path: str | os.PathLike[str]) -> Snapshot:
         raise SnapshotError(f"{p}: {exc}") from None
     snapshot = snapshot_from_json(data, source=str(p))
     # remembered so that saving this snapshot again copies the file instead of re-encoding it
-    object.__setattr__(snapshot, _LOADED_FROM, (p.resolve(), _digest(text)))
+    object.__setattr__(snapshot, _LOADED_FROM, (p.resolve(), text_digest(text)))
     return snapshot
 
 
@@ -223,22 +231,9 @@ _LOADED_FROM = "_loaded_from"
 (instances made otherwise, ``dataclasses.replace`` and merges included, have none)."""
 
 
-def text_digest(path: str | os.PathLike[str]) -> bytes | None:
-    """The digest :func:`load_snapshot` notes of the text of the file at ``path``; None when it cannot
-    be read as text (loading it then says why)."""
-    try:
-        return _digest(Path(path).read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError):
-        return None
-
-
-def loaded_digest(snapshot: Snapshot) -> bytes | None:
-    """The digest of the text :func:`load_snapshot` read ``snapshot`` from (None: not read from a file)."""
-    loaded = getattr(snapshot, _LOADED_FROM, None)
-    return None if loaded is None else bytes(loaded[1])
-
-
-def _digest(text: str) -> bytes:
+def text_digest(text: str) -> bytes:
+    """The digest of a snapshot file's text (what the graph cache finds entries by, and what
+    :func:`load_snapshot` notes to know the file unchanged since)."""
     return hashlib.sha256(text.encode("utf-8")).digest()
 
 
@@ -261,7 +256,7 @@ def _loaded_text(snapshot: Snapshot) -> str | None:
         text = source.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError):
         return None
-    return text if _digest(text) == digest else None
+    return text if text_digest(text) == digest else None
 
 
 def write_atomic(path: str | os.PathLike[str], text: str) -> Path:

@@ -14,10 +14,11 @@ import pytest
 import irsa_lib.cache
 from benchmarks.shapes import generate_shape
 from benchmarks.synthetic import generate
+from irsa_lib.analysis import analyse
 from irsa_lib.cache import GraphCache, analyse_file
 from irsa_lib.cli import main
 from irsa_lib.errors import UsageError
-from irsa_lib.snapshot import Snapshot, save_snapshot
+from irsa_lib.snapshot import Snapshot, load_snapshot, save_snapshot
 from tests.graph.test_kes import scenario
 from tests.test_hostile_report import hostile_inputs
 
@@ -66,9 +67,9 @@ def builds(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     calls: list[int] = []
     real = irsa_lib.cache.load_snapshot
 
-    def counted(path: Path) -> Snapshot:
+    def counted(path: Path, *, text: str | None = None) -> Snapshot:
         calls.append(1)
-        return real(path)
+        return real(path, text=text)
 
     monkeypatch.setattr(irsa_lib.cache, "load_snapshot", counted)
     return calls
@@ -267,19 +268,30 @@ def test_the_directory_and_entries_are_private(
     assert not [p for p in cache_dir.iterdir() if p.name.startswith(".")]  # no temporary left
 
 
-def test_a_file_changed_while_it_is_read_is_not_kept(
+def test_an_entry_is_made_from_the_text_its_key_digests_and_the_file_is_read_once(
     cache_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """A file rewritten after a command read it: the entry kept is that of the text the command read
+    and analysed, so the next command on the new text analyses it again, never reads the old graph."""
     path = save_snapshot(scenario(), tmp_path / "snap.json")
-    load = irsa_lib.cache.load_snapshot
+    read = irsa_lib.cache.read_snapshot_text
+    reads: list[Path] = []
 
-    def changed_meanwhile(p: Path) -> Snapshot:
-        save_snapshot(scenario(enforce=True), p)
-        return load(p)
+    def read_then_changed(p: Path) -> str:
+        reads.append(p)
+        text = read(p)
+        save_snapshot(scenario(enforce=True), p)  # rewritten as soon as it was read
+        return text
 
-    monkeypatch.setattr(irsa_lib.cache, "load_snapshot", changed_meanwhile)
-    analyse_file(path, rules=(), cache=GraphCache.from_env())
-    assert not cache_dir.exists() or not list(cache_dir.iterdir())
+    monkeypatch.setattr(irsa_lib.cache, "read_snapshot_text", read_then_changed)
+    before = analyse_file(path, rules=(), cache=GraphCache.from_env())
+    assert len(reads) == 1 and len(list(cache_dir.iterdir())) == 1  # read once, and kept
+    monkeypatch.setattr(irsa_lib.cache, "read_snapshot_text", read)
+    after = analyse_file(path, rules=(), cache=GraphCache.from_env())
+    expected = analyse(load_snapshot(path), rules=())  # the new text, without the cache
+    assert [r.to_json() for r in after.rows] == [r.to_json() for r in expected.rows]
+    assert [r.to_json() for r in after.rows] != [r.to_json() for r in before.rows]
+    assert len(list(cache_dir.iterdir())) == 2  # an entry for each text
 
 
 def test_least_recently_used_entries_go_past_the_limit(tmp_path: Path) -> None:
