@@ -10,6 +10,8 @@
   offline-clean (nbconvert's templates load MathJax and require.js from a CDN; they are dropped).
 * The explorer is a thin ipywidgets shell over :func:`selection`, a pure function (tested without a
   kernel) that turns picker values into the rows, focus and findings to show.
+* :func:`gather_analysis` is the notebooks' first step: the analysis of their sources, a snapshot file
+  through the graph cache as the commands analyse one (:func:`analyse_snapshot_file`).
 """
 
 from __future__ import annotations
@@ -41,9 +43,11 @@ __all__ = [
     "ReportResult",
     "RowIndex",
     "Selection",
+    "analyse_snapshot_file",
     "choices",
     "execute_notebook",
     "explorer",
+    "gather_analysis",
     "notebook_path",
     "notebook_to_html",
     "notebooks_dir",
@@ -55,6 +59,33 @@ __all__ = [
 ]
 
 NOTEBOOKS: tuple[str, ...] = ("access_report.ipynb", "explore.ipynb", "onboard_service.ipynb")
+
+
+def gather_analysis(**sources: Any) -> Analysis:
+    """The analysis of what :func:`~irsa_lib.collect.gather.gather_snapshot` gathers from ``sources``
+    (its keyword arguments, the notebooks' parameters).
+
+    A snapshot file (``snapshot_path``, or ``IRSA_SNAPSHOT`` when no source is given) is analysed as
+    ``irsa access`` and the other commands analyse one, through the graph cache
+    (:func:`analyse_snapshot_file`): a report on a file a command analysed starts from its graph.
+    Collected sources are analysed as collected.
+    """
+    from irsa_lib.analysis import analyse
+    from irsa_lib.collect.gather import SNAPSHOT_ENV, gather_snapshot
+
+    path = sources.get("snapshot_path")
+    given = [v for k, v in sources.items() if k not in ("snapshot_path", "kubeconfig")]
+    if not path and not any(given):  # gather_snapshot's own fallback, as a file
+        path = os.environ.get(SNAPSHOT_ENV)
+    return analyse_snapshot_file(path) if path else analyse(gather_snapshot(**sources))
+
+
+def analyse_snapshot_file(path: str | os.PathLike[str]) -> Analysis:
+    """The whole analysis of a snapshot file, through the graph cache the environment names
+    (:mod:`irsa_lib.cache`: ``IRSA_CACHE``, ``IRSA_CACHE_DIR``); the same answers as without it."""
+    from irsa_lib.cache import GraphCache, analyse_file
+
+    return analyse_file(path, cache=GraphCache.from_env())
 
 
 def notebooks_dir() -> Path:

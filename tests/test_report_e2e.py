@@ -142,7 +142,7 @@ def test_access_report_has_every_section(report: ReportResult) -> None:
 def test_report_html_is_offline_and_without_code(report: ReportResult) -> None:
     html = report.html.read_text(encoding="utf-8")
     assert external_references(html) == []
-    assert "gather_snapshot(" not in html  # input cells are excluded
+    assert "gather_analysis(" not in html  # input cells are excluded
     assert 'id="irsa-access"' in html
 
 

@@ -112,6 +112,42 @@ def test_gather_loads_a_snapshot_or_the_environment_one(tmp_path: Path, monkeypa
     assert gather_snapshot() == SNAP
 
 
+def test_the_notebooks_analyse_a_snapshot_file_through_the_graph_cache(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A file (given, or the environment's when no source is) is analysed through the cache, as the
+    commands analyse it: the second analysis starts from the graph the first kept, with the same
+    answers; manifests (collected, not a file) are analysed as collected and keep nothing."""
+    import irsa_lib.cache
+    from irsa_lib.analysis import analyse
+    from irsa_lib.notebooks import analyse_snapshot_file, gather_analysis
+    from irsa_lib.snapshot import load_snapshot
+    from tests.graph.test_kes import scenario
+
+    cache = tmp_path / "cache"
+    monkeypatch.setenv("IRSA_CACHE", "on")
+    monkeypatch.setenv("IRSA_CACHE_DIR", str(cache))
+    path = save_snapshot(scenario(), tmp_path / "kes.json")
+    loads: list[Path] = []
+    real = irsa_lib.cache.load_snapshot
+    monkeypatch.setattr(irsa_lib.cache, "load_snapshot", lambda p, **kw: loads.append(p) or real(p, **kw))
+    expected = analyse(load_snapshot(path))
+    first = gather_analysis(snapshot_path=str(path), aws_profiles=[], manifest_dirs={}, kubeconfig=None)
+    monkeypatch.delenv("IRSA_SNAPSHOT", raising=False)
+    monkeypatch.setenv("IRSA_SNAPSHOT", str(path))
+    second = gather_analysis(snapshot_path=None, aws_profiles=[], kube_contexts={}, kubeconfig="kubeconfig")
+    third = analyse_snapshot_file(path)  # the drift section's previous snapshot
+    assert len(loads) == 1 and len(list(cache.iterdir())) == 1  # built once, then read from the cache
+    for got in (first, second, third):
+        assert [r.to_json() for r in got.rows] == [r.to_json() for r in expected.rows]
+        assert [f.to_json() for f in got.findings] == [f.to_json() for f in expected.findings]
+    manifests = tmp_path / "manifests"
+    manifests.mkdir()
+    (manifests / "sa.yaml").write_text("apiVersion: v1\nkind: ServiceAccount\nmetadata: {name: a, namespace: n}\n")
+    collected = gather_analysis(snapshot_path=None, manifest_dirs={"c1": str(manifests)})
+    assert [sa.name for sa in collected.snapshot.service_accounts] == ["a"] and len(loads) == 1
+
+
 def test_report_cli_parameters(tmp_path: Path) -> None:
     parser = build_parser()
     args = parser.parse_args(
