@@ -14,7 +14,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from functools import cached_property
 from typing import Any
 
-from irsa_lib.access import AccessRow, effective_access
+from irsa_lib.access import AccessRow, effective_access, subject_fields, value_reach
 from irsa_lib.findings.shapes import literal_prefix, written
 from irsa_lib.graph import AccessGraph
 from irsa_lib.graph.aws import AwsView
@@ -140,11 +140,12 @@ class FindingContext:
 
     @cached_property
     def _values_by_subject(self) -> dict[str, set[str]]:
-        """Value names of the access rows, by the row's first node (one pass, not one per subject)."""
+        """Value names of the access rows, by the row's first node (one pass, not one per subject; from
+        :func:`value_reach`, the rows' subjects and values without their paths)."""
         out: dict[str, set[str]] = {}
-        for r in self.access_rows:
-            if r.nodes:
-                out.setdefault(r.nodes[0], set()).add(r.secret_name)
+        if self.graph is not None:
+            for _, start, value in value_reach(self.graph):
+                out.setdefault(start, set()).add(self.graph.node(value)[NAME])
         return out
 
     def readers(self, value: str) -> list[str]:
@@ -153,7 +154,15 @@ class FindingContext:
 
     @cached_property
     def _readers_by_value(self) -> Mapping[str, set[str]]:
-        return self._readers if self._readers is not None else readers_by_value(self.access_rows)
+        """:func:`readers_by_value` of the access rows (given, or from :func:`value_reach`)."""
+        if self._readers is not None:
+            return self._readers
+        out: dict[str, set[str]] = {}
+        if self.graph is not None:
+            for subject, _, value in value_reach(self.graph):
+                cluster, namespace, name, _ = subject_fields(self.graph, subject)
+                out.setdefault(value, set()).add(f"{cluster}/{namespace or '-'}/{name}")
+        return out
 
     def edge_targets(self, node: str, mechanism: Mechanism) -> list[str]:
         """Graph nodes ``node`` has a ``mechanism`` edge to (empty without a graph or that node)."""
