@@ -129,7 +129,7 @@ def explore_stage(snapshot_path: Path) -> dict[str, Any]:
     from irsa_lib.snapshot import load_snapshot
 
     snap = load_snapshot(snapshot_path)
-    analysis = analyse(snap)
+    analysis = analyse(snap, rows_first=True)
     t0 = time.perf_counter()
     index = RowIndex(analysis.rows, analysis.graph)
     index_seconds = time.perf_counter() - t0
@@ -197,7 +197,7 @@ def run_stage(stage: str, snapshot_path: Path, html_out: Path | None, size: str,
         snap = load_snapshot(snapshot_path)
         parts = {"load": time.perf_counter() - t0}
         t = time.perf_counter()
-        analysis = analyse(snap)
+        analysis = analyse(snap, rows_first=True)  # as the report makes it: rows and findings
         parts["analyse"] = time.perf_counter() - t
         out.update(seconds=time.perf_counter() - t0, base_rss_mib=base, parts=parts)
         out.update(rows=len(analysis.rows), findings=len(analysis.findings), **_graph_size(analysis.graph))

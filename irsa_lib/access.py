@@ -65,6 +65,7 @@ from irsa_lib.subjects import display_row
 __all__ = [
     "ACCESS_KINDS",
     "PATH_LIMITS",
+    "ROWS_MEMO",
     "ROW_DECISIONS",
     "AccessPath",
     "AccessRow",
@@ -546,6 +547,10 @@ def subject_fields(graph: AccessGraph, node: str) -> tuple[str, str | None, str,
     return attrs[CLUSTER], attrs.get(NAMESPACE), attrs[NAME], str(attrs.get("kind", "User"))
 
 
+ROWS_MEMO = "effective-access"
+"""Where a graph keeps its rows once made (:meth:`AccessGraph.memoized` tells whether they are)."""
+
+
 def value_reach(graph: AccessGraph) -> list[tuple[str, str, str]]:
     """``(subject, start, value)`` for every row :func:`effective_access` makes, without making the rows:
     the row's subject, the node its path starts at (the subject or a workload running as it) and its
@@ -580,7 +585,7 @@ def effective_access(
     The table is built once per graph (the findings read it too); each call gets its own list,
     narrowed by :func:`select_rows` when a filter is given.
     """
-    rows = graph.memo("effective-access", lambda: _rows(graph))
+    rows = graph.memo(ROWS_MEMO, lambda: _rows(graph))
     return select_rows(rows, namespace=namespace, service_account=service_account, secret=secret)
 
 

@@ -70,7 +70,12 @@ class Analysis:
 
 @paused
 def analyse(
-    snapshot: Snapshot, *, rules: Iterable[str] | None = None, writes: bool = True, graph: AccessGraph | None = None
+    snapshot: Snapshot,
+    *,
+    rules: Iterable[str] | None = None,
+    writes: bool = True,
+    graph: AccessGraph | None = None,
+    rows_first: bool = False,
 ) -> Analysis:
     """Analyse ``snapshot``: its inventory, access graph, effective-access rows and findings.
 
@@ -79,7 +84,10 @@ def analyse(
     The rows are built when first read (:attr:`Analysis.rows`), from the same graph. ``writes=False``
     (for views that only read, with no findings: a rule may judge who can overwrite a value) builds
     the graph without the edges that overwrite a value. ``graph``: the graph of this very snapshot,
-    already built (read from :mod:`irsa_lib.cache`).
+    already built (read from :mod:`irsa_lib.cache`). ``rows_first``: build the rows before the rules,
+    for callers that read both (a report, a comparison): the rules that ask who reaches which value
+    then read the rows; without it they search the graph for that alone (a fifth of the rows' work,
+    which a caller that reads no rows, ``irsa findings``, is spared the rest of).
     """
     wanted = None if rules is None else list(rules)
     ids: tuple[str, ...] = ()
@@ -92,5 +100,6 @@ def analyse(
     inventory = Inventory.from_snapshot(snapshot)
     if graph is None:
         graph = build_graph(snapshot, inventory=inventory, writes=writes)
+    rows = effective_access(graph) if rows_first else None
     findings = tuple(run_findings(snapshot, graph=graph, inventory=inventory, rules=ids)) if ids else ()
-    return Analysis(snapshot=snapshot, inventory=inventory, graph=graph, findings=findings, rules=ids)
+    return Analysis(snapshot=snapshot, inventory=inventory, graph=graph, findings=findings, rules=ids, rows=rows)

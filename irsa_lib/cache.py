@@ -254,20 +254,21 @@ def analyse_file(
     rules: Iterable[str] | None = None,
     writes: bool = True,
     cache: GraphCache | None = None,
+    rows_first: bool = False,
 ) -> Analysis:
     """:func:`~irsa_lib.analysis.analyse` of a snapshot file, starting from the graph ``cache`` holds
     for it when there is one, and leaving the whole graph there when there is not (``writes=False``
-    only applies without a cache)."""
+    only applies without a cache; ``rows_first`` as :func:`~irsa_lib.analysis.analyse` has it)."""
     path = Path(snapshot_path)
     if cache is None:
-        return analyse(load_snapshot(path), rules=rules, writes=writes)
+        return analyse(load_snapshot(path), rules=rules, writes=writes, rows_first=rows_first)
     text = read_snapshot_text(path)  # read once: its digest finds the entry, and the load parses it
     key = cache.key(path, text_digest(text))
     found = cache.load(key)
     if found is not None:
         snapshot, graph = found
-        return analyse(snapshot, rules=rules, graph=graph)
+        return analyse(snapshot, rules=rules, graph=graph, rows_first=rows_first)
     snapshot = load_snapshot(path, text=text)
-    analysis = analyse(snapshot, rules=rules)
+    analysis = analyse(snapshot, rules=rules, rows_first=rows_first)
     cache.store(key, snapshot, analysis.graph)  # made from the very text its key is the digest of
     return analysis

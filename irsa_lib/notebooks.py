@@ -77,7 +77,7 @@ def gather_analysis(**sources: Any) -> Analysis:
     given = [v for k, v in sources.items() if k not in ("snapshot_path", "kubeconfig")]
     if not path and not any(given):  # gather_snapshot's own fallback, as a file
         path = os.environ.get(SNAPSHOT_ENV)
-    return analyse_snapshot_file(path) if path else analyse(gather_snapshot(**sources))
+    return analyse_snapshot_file(path) if path else analyse(gather_snapshot(**sources), rows_first=True)
 
 
 def analyse_snapshot_file(path: str | os.PathLike[str]) -> Analysis:
@@ -85,7 +85,7 @@ def analyse_snapshot_file(path: str | os.PathLike[str]) -> Analysis:
     (:mod:`irsa_lib.cache`: ``IRSA_CACHE``, ``IRSA_CACHE_DIR``); the same answers as without it."""
     from irsa_lib.cache import GraphCache, analyse_file
 
-    return analyse_file(path, cache=GraphCache.from_env())
+    return analyse_file(path, cache=GraphCache.from_env(), rows_first=True)  # the notebooks read both
 
 
 def notebooks_dir() -> Path:

@@ -74,7 +74,7 @@ def run(args: argparse.Namespace) -> int:
         from irsa_lib.fixes.output import fix_findings
 
         fixes = fix_findings(
-            analyse(result.snapshot),
+            analyse(result.snapshot, rows_first=True),
             Path(args.out_dir) / "fixes",
             snapshot=str(result.snapshot_path),
             manifests=ManifestObjects([(manifests_dir(), facts.cluster_name)]),

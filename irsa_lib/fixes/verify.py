@@ -80,7 +80,7 @@ class Verifier:
 
     def verify(self, fix: Fix) -> Proof:
         overlay = apply_fix(self.base.snapshot, fix)
-        after = analyse(overlay.snapshot)
+        after = analyse(overlay.snapshot, rows_first=True)
         after_intent = Intent(after)
         new = _by_pair(after.rows)
         touched = {e.target for e in overlay.effects}

@@ -173,6 +173,11 @@ class AccessGraph:
         self._memo[name] = (sig, value)
         return value
 
+    def memoized(self, name: str) -> Any | None:
+        """What :meth:`memo` holds under ``name`` for the graph as it is, or None (nothing is built)."""
+        hit = self._memo.get(name)
+        return hit[1] if hit is not None and hit[0] == (self._version, len(self._node)) else None
+
     @property
     def gaps(self) -> tuple[Gap, ...]:
         """What could not be decided: rows touching a gap are marked incomplete."""

@@ -181,7 +181,7 @@ def _mentions(finding: Finding, words: Sequence[str]) -> bool:
 def verify(params: OnboardingParams, after: Snapshot, *, before: Snapshot | None = None) -> Proof:
     """Build the proof from the state after onboarding (and, for the diff, the state before)."""
     p = params
-    analysis = analyse(after)
+    analysis = analyse(after, rows_first=True)
     rows = analysis.rows
     names = {s.name for s in p.secrets}
     new_rows = tuple(r for r in rows if r.secret_name in names)

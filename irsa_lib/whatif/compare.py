@@ -148,7 +148,7 @@ _PENDING: list[Snapshot] = []
 
 
 def _analysed(snapshot: Snapshot) -> tuple[tuple[Finding, ...], RowTable]:
-    result = analyse(snapshot)
+    result = analyse(snapshot, rows_first=True)
     return result.findings, RowTable.of(result.rows)
 
 
@@ -169,12 +169,12 @@ def _both(
     if parallel is None:
         parallel = (os.cpu_count() or 1) >= 2 and size >= PARALLEL_FROM_RECORDS
     if not parallel or "fork" not in multiprocessing.get_all_start_methods():
-        return _analysed(snapshot), analyse(overlaid)
+        return _analysed(snapshot), analyse(overlaid, rows_first=True)
     _PENDING[:] = [snapshot]
     try:
         with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("fork")) as pool:
             future = pool.submit(_analyse_pending)
-            after = analyse(overlaid)
+            after = analyse(overlaid, rows_first=True)
             return future.result(), after
     finally:
         _PENDING.clear()
@@ -198,7 +198,7 @@ def what_if(
     if baseline is None:
         baseline, after = _both(snapshot, overlay.snapshot, parallel)
     else:
-        after = analyse(overlay.snapshot)
+        after = analyse(overlay.snapshot, rows_first=True)
     old_f, old_r = baseline
     new_f, new_r = after.findings, after.rows
     fa, fr, fc = diff_findings(old_f, new_f)

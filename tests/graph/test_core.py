@@ -115,3 +115,12 @@ def test_a_pickled_graph_holds_no_networkx_object_and_reads_back_whole() -> None
     back = pickle.loads(blob)
     assert list(back.edges()) == list(ours.edges()) and back.gaps == ours.gaps
     assert list(back.graph.edges(keys=True, data=True)) == list(ours.edges())
+
+
+def test_memoized_tells_what_memo_holds_for_the_graph_as_it_is() -> None:
+    ours, _ = _both()
+    assert ours.memoized("x") is None
+    made = ours.memo("x", lambda: ["made"])
+    assert ours.memoized("x") is made and ours.memo("x", lambda: ["again"]) is made
+    ours.add_edge("a", "d", EdgeData(mechanism=Mechanism.ASSUME_ROLE, decision="allow"))
+    assert ours.memoized("x") is None  # the graph changed: nothing is held for it
