@@ -57,12 +57,17 @@ def describe_gap(c: Coverage) -> str:
     return f"{c.source} {c.service} in {c.scope}{what} was not collected: {c.status}{err}"
 
 
+def reader_label(cluster: str, namespace: str | None, name: str) -> str:
+    """How the readers index names a subject: ``cluster/namespace/name`` (``-`` for no namespace)."""
+    return f"{cluster}/{namespace or '-'}/{name}"
+
+
 def readers_by_value(rows: Iterable[AccessRow]) -> dict[str, set[str]]:
-    """``cluster/namespace/name`` of the subjects of ``rows``, by the value node they read (one pass)."""
+    """:func:`reader_label` of the subjects of ``rows``, by the value node they read (one pass)."""
     out: dict[str, set[str]] = {}
     for r in rows:
         if r.nodes:
-            out.setdefault(r.nodes[-1], set()).add(f"{r.cluster}/{r.namespace or '-'}/{r.service_account}")
+            out.setdefault(r.nodes[-1], set()).add(reader_label(r.cluster, r.namespace, r.service_account))
     return out
 
 
@@ -138,23 +143,26 @@ class FindingContext:
         """Values the access rows let an RBAC subject reach (empty without a graph)."""
         return sorted(self._values_by_subject.get(self.subject_node(cluster, subject), ()))
 
-    def _made_rows(self) -> list[AccessRow] | None:
-        """The access rows when the graph holds them already (a report, the pipeline), else None: the
-        indexes below then come from :func:`value_reach`, the rows' subjects and values without their
-        paths, at a fifth of the rows' cost."""
-        return None if self.graph is None else self.graph.memoized(ROWS_MEMO)
+    @cached_property
+    def _reach(self) -> list[tuple[str, str, str]]:
+        """(first node, value node, :func:`reader_label` of the subject) of every access row: from the
+        rows when the graph holds them already (a report, the pipeline), else from :func:`value_reach`
+        (the rows' subjects and values without their paths, a fifth of the rows' cost)."""
+        g = self.graph
+        if g is None:
+            return []
+        rows: list[AccessRow] | None = g.memoized(ROWS_MEMO)
+        if rows is not None:
+            return [(r.nodes[0], r.nodes[-1], reader_label(r.cluster, r.namespace, r.service_account)) for r in rows]
+        return [(start, value, reader_label(*subject_fields(g, s)[:3])) for s, start, value in value_reach(g)]
 
     @cached_property
     def _values_by_subject(self) -> dict[str, set[str]]:
         """Value names of the access rows, by the row's first node (one pass, not one per subject)."""
         out: dict[str, set[str]] = {}
-        rows = self._made_rows()
-        if rows is not None:
-            for r in rows:
-                out.setdefault(r.nodes[0], set()).add(r.secret_name)
-        elif self.graph is not None:
-            for _, start, value in value_reach(self.graph):
-                out.setdefault(start, set()).add(self.graph.node(value)[NAME])
+        if self.graph is not None:
+            for start, value, _ in self._reach:
+                out.setdefault(start, set()).add(self.graph.node(value)[NAME])  # the row's secret_name
         return out
 
     def readers(self, value: str) -> list[str]:
@@ -163,17 +171,12 @@ class FindingContext:
 
     @cached_property
     def _readers_by_value(self) -> Mapping[str, set[str]]:
-        """:func:`readers_by_value` of the access rows (given, made, or from :func:`value_reach`)."""
+        """:func:`readers_by_value` of the access rows (given, or from :attr:`_reach`)."""
         if self._readers is not None:
             return self._readers
-        rows = self._made_rows()
-        if rows is not None:
-            return readers_by_value(rows)
         out: dict[str, set[str]] = {}
-        if self.graph is not None:
-            for subject, _, value in value_reach(self.graph):
-                cluster, namespace, name, _ = subject_fields(self.graph, subject)
-                out.setdefault(value, set()).add(f"{cluster}/{namespace or '-'}/{name}")
+        for _, value, reader in self._reach:
+            out.setdefault(value, set()).add(reader)
         return out
 
     def edge_targets(self, node: str, mechanism: Mechanism) -> list[str]:
