@@ -358,7 +358,7 @@ class Inventory:
         SCP/RCP levels): the graph and the findings ask about every principal x resource pair, and
         the inventory does not change once built.
         """
-        p, identity, boundary, id_missing = self._principal_side(principal_arn)
+        p, identity, boundary, id_missing = self.principal_side(principal_arn)
         resource, kind, grants, resource_account, key, res_missing, complete = self._resource_side(resource_arn)
         scps, scp_missing = self._org(p.account_id, "scps")
         rcps, rcp_missing = (
@@ -436,7 +436,7 @@ class Inventory:
         if op in ("createalias", "updatealias"):
             arn = target.arn if target else target_key
             keys.append(self._alias_key(principal_arn, arn, "the target key (--target-key)"))
-        p, identity, boundary, missing = self._principal_side(principal_arn)
+        p, identity, boundary, missing = self.principal_side(principal_arn)
         scps, scp_missing = self._org(p.account_id, "scps")
         parsed = parse_arn(alias_arn)
         account = parsed.account if parsed is not None else None
@@ -459,9 +459,11 @@ class Inventory:
             return what, PolicySet(resource_kind="kms-key", missing=(f"{what} is not known",))
         return key_arn, self.policy_set_for(principal_arn, key_arn)
 
-    def _principal_side(
+    def principal_side(
         self, principal_arn: str
     ) -> tuple[Principal, tuple[Policy, ...], Policy | None, tuple[str, ...]]:
+        """The principal, its identity policies, boundary and what of them could not be read: the part of
+        every policy set of the principal that does not depend on the resource (memoised)."""
         hit = self._principal_sides.get(principal_arn)
         if hit is None:
             p = self.principal(principal_arn)  # raises for an unknown principal: not memoised
@@ -523,7 +525,7 @@ class Inventory:
 def identity_policies(inventory: Inventory, principal_arn: str) -> list[Policy]:
     """The identity policies of a role, role session or user (a user's groups included), as every
     policy set of the principal holds them (collected once per principal)."""
-    return list(inventory._principal_side(principal_arn)[1])
+    return list(inventory.principal_side(principal_arn)[1])
 
 
 def policy_set_for(inventory: Inventory, principal_arn: str, resource_arn: str) -> PolicySet:

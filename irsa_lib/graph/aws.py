@@ -709,9 +709,10 @@ class AwsView:
             )
         if not side:
             return None
-        policies = self.policies(identity, target.arn)
+        # the principal's own layers (the rest of a policy set is the value's, the same for every principal)
+        _, own, boundary, own_missing = self.inventory.principal_side(identity.role_arn)
         parts: list[tuple[tuple[int, ...], ...]] = []
-        for policy in (*policies.identity, *(() if policies.boundary is None else (policies.boundary,))):
+        for policy in (*own, *(() if boundary is None else (boundary,))):
             part_key = (id(policy), id(target), actions, path)
             part = self._policy_parts.get(part_key, ())
             if part == ():
@@ -727,9 +728,9 @@ class AwsView:
             principal.account_id,
             principal.service_linked,
             identity.tags,
-            policies.missing,
-            len(policies.identity),
-            policies.boundary is not None,
+            own_missing,
+            len(own),
+            boundary is not None,
             tuple(parts),
         )
 

@@ -244,9 +244,9 @@ def _provider_edges(ctx: BuildContext, cluster: str, provider: OIDCProvider) -> 
             candidates = []  # one answer per audience, and every one is a deny: skip the accounts
         for sa in candidates:
             _sa_edge(ctx, provider, oidc_node, role, sa)
-        patterns = sub_patterns(role.trust_policy)
-        wild = patterns is None or any(("*" in p or "?" in p) and "\x00" not in p for p in patterns)
-        if wild or accepted is None or accepted.patterns:
+        # a trust accepting only exact subjects accepts no made-up one: nothing to probe
+        if accepted is None or accepted.patterns:
+            patterns = sub_patterns(role.trust_policy)
             _potential_edges(ctx, provider, oidc_node, role, cluster, patterns, index.position.keys())
 
 
