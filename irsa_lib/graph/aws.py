@@ -19,8 +19,10 @@ from irsa_lib.graph.keys import KeyIndex
 from irsa_lib.graph.legs import Leg, combine, from_decision
 from irsa_lib.graph.patterns import (
     EVERYTHING,
+    AllowStatement,
     PrefixIndex,
-    allowed_resource_patterns,
+    allow_statements,
+    covered_patterns,
     principal_values,
     wildcard_match,
 )
@@ -237,6 +239,7 @@ class AwsView:
         self._key_indexes: dict[str, KeyIndex] = {}
         self._allow_patterns: dict[tuple[str, str], set[str]] = {}
         self._doc_patterns: dict[tuple[int, tuple[str, ...]], frozenset[str]] = {}
+        self._doc_allows: dict[int, tuple[AllowStatement, ...]] = {}
         self._relevant: dict[tuple[int, str, str], Relevant | None] = {}
         self._shared: dict[Hashable, Decision] = {}
         self._shared_reads: dict[Hashable, ReadLeg | None] = {}
@@ -297,7 +300,10 @@ class AwsView:
             key = (id(doc), wanted)
             hit = self._doc_patterns.get(key)
             if hit is None:
-                hit = self._doc_patterns[key] = frozenset(allowed_resource_patterns([doc], wanted))
+                allows = self._doc_allows.get(id(doc))
+                if allows is None:
+                    allows = self._doc_allows[id(doc)] = allow_statements(doc)
+                hit = self._doc_patterns[key] = frozenset(covered_patterns(allows, wanted))
             out |= hit
         return out
 

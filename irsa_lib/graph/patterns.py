@@ -57,25 +57,40 @@ def principal_values(document: Mapping[str, Any] | None, *, kinds: Iterable[str]
     return out
 
 
-def allowed_resource_patterns(documents: Iterable[Mapping[str, Any] | None], actions: Iterable[str]) -> set[str]:
-    """Resource patterns of Allow statements that may cover any of ``actions`` (``*`` = anything)."""
+AllowStatement = tuple[tuple[str, ...] | None, tuple[str, ...]]
+"""An Allow statement as :func:`allowed_resource_patterns` reads it: its lower-case Action patterns
+(None for NotAction: any action may be covered) and its Resource patterns (``*`` for NotResource or
+no Resource)."""
+
+
+def allow_statements(document: Mapping[str, Any] | None) -> tuple[AllowStatement, ...]:
+    """The Allow statements of a document, read once for every set of actions asked about."""
+    out: list[AllowStatement] = []
+    for st in statements(document):
+        if st.get("Effect") != "Allow":
+            continue
+        actions = None if "NotAction" in st else tuple(p.lower() for p in _strings(st.get("Action")))
+        if "NotResource" in st or "Resource" not in st:
+            resources: tuple[str, ...] = (EVERYTHING,)
+        else:
+            resources = tuple(_strings(st.get("Resource"))) or (EVERYTHING,)
+        out.append((actions, resources))
+    return tuple(out)
+
+
+def covered_patterns(allows: Iterable[AllowStatement], actions: Iterable[str]) -> set[str]:
+    """Resource patterns of the ``allows`` that may cover any of ``actions``."""
     wanted = [a.lower() for a in actions]
     out: set[str] = set()
-    for doc in documents:
-        for st in statements(doc):
-            if st.get("Effect") != "Allow":
-                continue
-            if "NotAction" in st:
-                hit = True
-            else:
-                hit = any(wildcard_match(p.lower(), a) for p in _strings(st.get("Action")) for a in wanted)
-            if not hit:
-                continue
-            if "NotResource" in st or "Resource" not in st:
-                out.add(EVERYTHING)
-            else:
-                out.update(_strings(st.get("Resource")) or [EVERYTHING])
+    for patterns, resources in allows:
+        if patterns is None or any(wildcard_match(p, a) for p in patterns for a in wanted):
+            out.update(resources)
     return out
+
+
+def allowed_resource_patterns(documents: Iterable[Mapping[str, Any] | None], actions: Iterable[str]) -> set[str]:
+    """Resource patterns of Allow statements that may cover any of ``actions`` (``*`` = anything)."""
+    return covered_patterns((st for doc in documents for st in allow_statements(doc)), actions)
 
 
 @lru_cache(maxsize=65536)

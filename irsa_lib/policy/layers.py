@@ -39,8 +39,12 @@ def t_and(*parts: Tri) -> Tri:
             return FALSE
         if s == 1:
             state = 1
-        keys.extend(k)
-        refs.extend(r)
+        if k:
+            keys.extend(k)
+        if r:
+            refs.extend(r)
+    if not keys and not refs:  # most parts carry nothing (TRUE, or a layer that takes no part)
+        return TRUE if state == 2 else (1, (), ())
     return (state, _uniq(keys), tuple(dict.fromkeys(refs)))
 
 
@@ -48,6 +52,8 @@ def t_or(*parts: Tri) -> Tri:
     """Three-valued OR."""
     true = [p for p in parts if p[0] == 2]
     if true:
+        if len(true) == 1 and not true[0][1]:
+            return true[0] if len(true[0][2]) < 2 else (2, (), tuple(dict.fromkeys(true[0][2])))
         return (2, (), tuple(dict.fromkeys(r for p in true for r in p[2])))
     unres = [p for p in parts if p[0] == 1]
     if unres:
