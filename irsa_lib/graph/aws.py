@@ -344,19 +344,20 @@ class AwsView:
         keep: bool = True,
     ) -> Decision:
         """The evaluator's answer, once per ``cache_key`` and once per :func:`.sharing.signature`;
-        ``denied``: a cheaper test that, when true, means an implicit deny (asked before evaluating);
+        ``denied``: a cheaper test that, when true, means an implicit deny (asked first: half the
+        requests of a read are answered by it, and their signature is then not needed);
         ``keep=False``: the answer cache is read, and nothing is added to it or to the signatures' (whose
         memo of relevant statements grows with policies x resources asked about)."""
         hit = self._cache.get(cache_key)
         if hit is None and not keep:
             self.evaluations += 1
             return evaluate(request, policies)
-        if hit is None:
+        if hit is None and denied is not None and denied():
+            hit = self._cache[cache_key] = _IMPLICIT_DENY  # never shared: the shared answers are the evaluator's own
+        elif hit is None:
             shared = signature(request, policies, self._relevant)
             hit = None if shared is None else self._shared.get(shared)
-            if hit is None and denied is not None and denied():
-                hit = _IMPLICIT_DENY  # not shared: the shared answers are the evaluator's own
-            elif hit is None:
+            if hit is None:
                 self.evaluations += 1
                 hit = evaluate(request, policies)
                 if shared is not None:

@@ -37,7 +37,7 @@ from irsa_lib.graph.legs import Leg, best
 from irsa_lib.graph.schema import NAME, PARAMETER_TYPE, Mechanism, role_id
 from irsa_lib.model import ESOSecretStore, NodeGroup, OrgPolicy, Role, SSMParameter, Workload
 from irsa_lib.policy.arn import account_of, normalize_resource
-from irsa_lib.policy.document import PolicyKind
+from irsa_lib.policy.document import Policy, PolicyKind, Statement
 from irsa_lib.policy.patterns import has_wildcard
 from irsa_lib.resolve import UnknownPrincipalError, parameter_paths
 
@@ -432,8 +432,38 @@ class _SsmReads:
         self.index: ArnIndex[SSMParameter] = ArnIndex((q.arn, q) for q in secure)
         self._only = {id(q): _only_own_account(ctx, q) for q in secure}
         self._groups: dict[str, dict[str, _Matched]] = {}
+        self._grants: dict[int, list[tuple[Statement, str, str]]] = {}
+        self._denies: dict[int, list[Statement]] = {}
         self._answers_of = ""
         self._answers: dict[tuple[str, int], bool] = {}
+
+    def wildcard_grants(self, policy: Policy) -> list[tuple[Statement, str, str]]:
+        """(statement, first SSM read action it allows, wildcard parameter pattern) of ``policy``: read
+        once per policy however many principals hold it (a managed policy is held by hundreds)."""
+        hit = self._grants.get(id(policy))
+        if hit is None:
+            hit = self._grants[id(policy)] = []
+            for st in policy.statements:
+                action = next((a for a in SSM_READS if st.effect == "Allow" and st.matches_action(a.lower())), None)
+                if action is not None:
+                    hit.extend(
+                        (st, action, pat)
+                        for pat in written(policy, st, "Resource")
+                        if ":parameter" in pat and has_wildcard(pat)
+                    )
+        return hit
+
+    def bypassable_denies(self, policy: Policy) -> list[Statement]:
+        """The statements of ``policy`` that deny GetParameter(s) but not GetParametersByPath (once per policy)."""
+        hit = self._denies.get(id(policy))
+        if hit is None:
+            hit = self._denies[id(policy)] = [
+                st
+                for st in policy.statements
+                if (denies(st, "ssm:GetParameter") or denies(st, "ssm:GetParameters"))
+                and not denies(st, "ssm:GetParametersByPath")
+            ]
+        return hit
 
     def groups(self, pattern: str) -> dict[str, _Matched]:
         hit = self._groups.get(pattern)
@@ -463,33 +493,21 @@ def _path_grants(ctx: FindingContext, arn: str, reads: _SsmReads) -> Iterator[st
     """
     account = ctx.principal_account(arn)
     for p in ctx.identity_policies(arn):
-        for st in p.statements:
-            action = next((a for a in SSM_READS if st.effect == "Allow" and st.matches_action(a.lower())), None)
-            if action is None:
+        for st, action, pat in reads.wildcard_grants(p):
+            groups = reads.groups(pat)
+            if len(groups) < 2:
                 continue
-            for pat in written(p, st, "Resource"):
-                if ":parameter" not in pat or not has_wildcard(pat):
-                    continue
-                groups = reads.groups(pat)
-                if len(groups) < 2:
-                    continue
-                svcs = sorted(
-                    svc
-                    for svc, m in groups.items()
-                    if any(reads.possible(arn, action, q) for q in m.candidates(account))
-                )
-                if len(svcs) >= 2:
-                    yield f"{ref(st)}: {pat} matches parameters of {len(svcs)} services {limit(svcs, 8)}"
+            svcs = sorted(
+                svc for svc, m in groups.items() if any(reads.possible(arn, action, q) for q in m.candidates(account))
+            )
+            if len(svcs) >= 2:
+                yield f"{ref(st)}: {pat} matches parameters of {len(svcs)} services {limit(svcs, 8)}"
 
 
 def _bypassed_denies(ctx: FindingContext, arn: str, reads: _SsmReads) -> Iterator[str]:
     """GetParameter Denies on a parameter that GetParametersByPath on an ancestor path still returns."""
     for p in ctx.identity_policies(arn):
-        for st in p.statements:
-            if not (denies(st, "ssm:GetParameter") or denies(st, "ssm:GetParameters")):
-                continue
-            if denies(st, "ssm:GetParametersByPath"):
-                continue
+        for st in reads.bypassable_denies(p):
             for q in reads.index.matching_any(written(p, st, "Resource")):
                 for path, _ in parameter_paths(q):
                     via = ctx.aws.read(Identity(arn), q, ("ssm:GetParametersByPath",), path=path)
