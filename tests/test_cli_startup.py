@@ -110,3 +110,36 @@ def _rows(snap: str) -> list[object]:
     from irsa_lib.snapshot import load_snapshot
 
     return list(analyse(load_snapshot(snap), rules=()).rows)
+
+
+def test_a_quick_exit_command_leaves_its_analysis_to_the_process_end_and_main_keeps_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Run as the `irsa` command, `access` and `findings` keep their analysis until the process ends
+    (freeing it when the command returns is work nobody waits for); :func:`main` called in a process
+    that goes on (a notebook, these tests) keeps nothing."""
+    import subprocess
+    import sys
+
+    import irsa_lib.cli as cli
+    from irsa_lib.snapshot import save_snapshot
+    from tests.graph.test_kes import scenario
+
+    snap = str(save_snapshot(scenario(), tmp_path / "s.json"))
+    # what entry() holds when the process ends (os._exit), reported by a stand-in for os._exit
+    probe = (
+        "import os, sys, irsa_lib.cli as c\n"
+        "end = os._exit\n"
+        "def report(status):\n"
+        "    kept = c._UntilExit.kept\n"
+        "    print('KEPT', None if kept is None else [type(k).__name__ for k in kept], file=sys.stderr)\n"
+        "    end(status)\n"
+        "os._exit = report\n"
+        "sys.argv = ['irsa', *sys.argv[1:]]\n"
+        "c.entry()\n"
+    )
+    for args in (["access", snap], ["findings", snap]):
+        done = subprocess.run([sys.executable, "-c", probe, *args], capture_output=True, text=True, check=False)
+        assert done.returncode == 0 and "KEPT ['Analysis']" in done.stderr, (args, done.stderr[-500:])
+    assert main(["access", snap, "--no-cache"]) == 0
+    assert cli._UntilExit.kept is None and "→" in capsys.readouterr().out

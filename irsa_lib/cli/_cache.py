@@ -10,6 +10,7 @@ from collections.abc import Iterable
 
 from irsa_lib.analysis import Analysis
 from irsa_lib.cache import GraphCache, analyse_file
+from irsa_lib.cli import keep_until_exit
 
 
 def add_cache_option(p: argparse.ArgumentParser) -> None:
@@ -26,4 +27,4 @@ def analysis_of(
 ) -> Analysis:
     """The analysis of the snapshot file ``path``; why the cache was not read or written goes to stderr."""
     cache = None if args.no_cache else GraphCache.from_env(warn=lambda m: print(f"irsa: {m}", file=sys.stderr))
-    return analyse_file(path, rules=rules, writes=writes, cache=cache)
+    return keep_until_exit(analyse_file(path, rules=rules, writes=writes, cache=cache))
