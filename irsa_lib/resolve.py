@@ -116,6 +116,7 @@ class Inventory:
     _principal_sides: dict[str, tuple[Principal, tuple[Policy, ...], Policy | None, tuple[str, ...]]] = field(
         default_factory=dict, repr=False
     )
+    _private: dict[str, tuple[Policy, ...]] = field(default_factory=dict, repr=False)
     _resource_sides: dict[
         str, tuple[Policy | None, ResourceKind, tuple[Any, ...], str | None, KMSKey | None, tuple[str, ...], bool]
     ] = field(default_factory=dict, repr=False)
@@ -469,6 +470,26 @@ class Inventory:
             p = self.principal(principal_arn)  # raises for an unknown principal: not memoised
             identity, boundary, missing = self.identity(principal_arn)
             hit = self._principal_sides[principal_arn] = (p, tuple(identity), boundary, tuple(missing))
+        return hit
+
+    def private_policies(self, principal_arn: str) -> tuple[Policy, ...]:
+        """The identity policies no other principal holds: the role's or user's own inline policies, as
+        :meth:`identity` parses them (a group's and managed policies are shared). Memoised."""
+        hit = self._private.get(principal_arn)
+        if hit is None:
+            p = self.principal(principal_arn)
+            holder: Role | User | None = self.find_role(p.role_arn) if p.role_arn else None
+            if holder is None and p.kind == "user":
+                holder = self.users.get(p.arn)
+            found = (
+                []
+                if holder is None
+                else [
+                    self.policy(ip.document, source=f"{holder.arn} inline {ip.name}", kind="identity")
+                    for ip in holder.inline_policies
+                ]
+            )
+            hit = self._private[principal_arn] = tuple(x for x in found if isinstance(x, Policy))
         return hit
 
     def _resource_side(

@@ -716,14 +716,17 @@ class AwsView:
             )
         if not side:
             return None
+        # a statement of a policy only this principal holds takes part: no other principal can share
+        # the read (the same role with the same tags is the same identity, answered from the memo)
+        for policy in self.inventory.private_policies(identity.role_arn):
+            part = self._policy_part(policy, target, actions, path, requests)
+            if part is None or any(part):
+                return None
         # the principal's own layers (the rest of a policy set is the value's, the same for every principal)
         _, own, boundary, own_missing = self.inventory.principal_side(identity.role_arn)
         parts: list[tuple[tuple[int, ...], ...]] = []
         for policy in (*own, *(() if boundary is None else (boundary,))):
-            part_key = (id(policy), id(target), actions, path)
-            part = self._policy_parts.get(part_key, ())
-            if part == ():
-                part = self._policy_parts[part_key] = policy_part(policy, requests, self._relevant)
+            part = self._policy_part(policy, target, actions, path, requests)
             if part is None:
                 return None
             parts.append(part)
@@ -740,6 +743,21 @@ class AwsView:
             boundary is not None,
             tuple(parts),
         )
+
+    def _policy_part(
+        self,
+        policy: Policy,
+        target: SecretRecord,
+        actions: tuple[str, ...],
+        path: str | None,
+        requests: tuple[tuple[str, str], ...],
+    ) -> tuple[tuple[int, ...], ...] | None:
+        """:func:`.sharing.policy_part` of ``policy`` for a read of ``target``, once per policy and read."""
+        key = (id(policy), id(target), actions, path)
+        part = self._policy_parts.get(key, ())
+        if part == ():
+            part = self._policy_parts[key] = policy_part(policy, requests, self._relevant)
+        return part
 
     def read_requests(
         self, target: SecretRecord, actions: tuple[str, ...], path: str | None

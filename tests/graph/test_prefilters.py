@@ -442,4 +442,9 @@ def test_a_shared_answer_is_the_answer_the_evaluator_gives_each_principal(shape:
         for dest in snap.roles:
             assert aws.assume(identity, dest.arn) == plain.assume(identity, dest.arn), (role.arn, dest.arn)
     assert aws.evaluations < plain.evaluations  # some answers were shared
-    assert shared_reads  # and some reads as a whole
+    if shape.startswith("deep-chains"):
+        # every role reads only through its own inline policy (whose kms:Decrypt statement takes part in
+        # every read): no other principal can share a read, and none is given a signature
+        assert shared_reads == 0
+    else:
+        assert shared_reads  # some reads are shared as a whole
