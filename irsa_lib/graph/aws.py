@@ -339,22 +339,17 @@ class AwsView:
         request: Request,
         policies: PolicySet,
         cache_key: tuple[Any, ...],
-        denied: Callable[[], bool] | None = None,
         *,
         keep: bool = True,
     ) -> Decision:
         """The evaluator's answer, once per ``cache_key`` and once per :func:`.sharing.signature`;
-        ``denied``: a cheaper test that, when true, means an implicit deny (asked first: half the
-        requests of a read are answered by it, and their signature is then not needed);
         ``keep=False``: the answer cache is read, and nothing is added to it or to the signatures' (whose
         memo of relevant statements grows with policies x resources asked about)."""
         hit = self._cache.get(cache_key)
         if hit is None and not keep:
             self.evaluations += 1
             return evaluate(request, policies)
-        if hit is None and denied is not None and denied():
-            hit = self._cache[cache_key] = _IMPLICIT_DENY  # never shared: the shared answers are the evaluator's own
-        elif hit is None:
+        if hit is None:
             shared = signature(request, policies, self._relevant)
             hit = None if shared is None else self._shared.get(shared)
             if hit is None:
@@ -859,8 +854,15 @@ class AwsView:
         self, identity: Identity, action: str, resource: str, context: Mapping[str, Any], extra: tuple[Any, ...]
     ) -> Decision:
         key = ("req", identity, action, resource, *extra)
-        if key in self._cache:
-            return self._cache[key]
+        hit = self._cache.get(key)
+        if hit is not None:
+            return hit
+        policies = self.policies(identity, resource)
+        if self._no_allow_can_cover(identity, action, resource, policies):
+            # half the requests of a read end here, before a request or its signature is made; the
+            # answer is never shared (the shared answers are the evaluator's own)
+            self._cache[key] = _IMPLICIT_DENY
+            return _IMPLICIT_DENY
         request = Request(
             principal=self.principal(identity),
             action=action,
@@ -868,10 +870,7 @@ class AwsView:
             context=context,
             context_complete=False,
         )
-        policies = self.policies(identity, resource)
-        return self._evaluate(
-            request, policies, key, lambda: self._no_allow_can_cover(identity, action, resource, policies)
-        )
+        return self._evaluate(request, policies, key)
 
     def _no_allow_can_cover(self, identity: Identity, action: str, resource: str, policies: PolicySet) -> bool:
         """True when only an identity Allow could allow this request and none can cover it.
