@@ -320,8 +320,13 @@ def _expanded_external_secrets(ctx: BuildContext) -> list[ESOExternalSecret]:
 
 
 def add_eso_edges(ctx: BuildContext) -> None:
+    # the nodes of the identities a SecretStore's author can start from exist before roles are
+    # expanded and read, in the clusters where an edge can lead to them: a store there (the "someone
+    # writes a store" edges below) or RBAC that may let someone create one (graph.rbac)
+    authored = _store_author_clusters(ctx)
     for cluster, ns in list(ctx.sas_by_namespace):
-        store_author_identities(ctx, cluster, ns)  # their nodes exist before roles are expanded and read
+        if cluster in authored:
+            store_author_identities(ctx, cluster, ns)
     stores = stores_by_key(ctx)
     for store in stores.values():
         _store_node(ctx, store)
@@ -348,6 +353,17 @@ def add_eso_edges(ctx: BuildContext) -> None:
     for cluster in sorted({s.cluster for s in stores.values()}):
         for ns in ctx.cluster_namespaces(cluster):
             _synthetic(ctx, cluster, ns, [s for s in stores.values() if s.cluster == cluster])
+
+
+def _store_author_clusters(ctx: BuildContext) -> set[str]:
+    """Clusters with an ESO store or any RBAC role or binding: where :func:`store_author_identities`
+    can get an edge (elsewhere their nodes would only be nodes nothing reaches)."""
+    snap = ctx.snapshot
+    return (
+        {s.cluster for s in snap.eso_stores}
+        | {r.cluster for r in snap.rbac_roles}
+        | {b.cluster for b in snap.rbac_bindings}
+    )
 
 
 def store_author_identities(ctx: BuildContext, cluster: str, ns: str) -> list[tuple[str, tuple[str, ...]]]:

@@ -250,3 +250,19 @@ def test_a_store_author_picks_the_audiences_so_an_audience_pinned_trust_is_still
     [binding] = STORE_WRITERS["rbac_bindings"]
     other_ns = dataclasses.replace(binding, namespace="other")  # type: ignore[type-var]
     assert table(dataclasses.replace(snap, rbac_bindings=(other_ns,)), kinds=("Group",)) == set()
+
+
+def test_store_writers_reach_an_audience_pinned_role_before_any_store_exists() -> None:
+    """Whoever may create a SecretStore picks the audiences ESO asks for: with no store in the cluster
+    yet, the role only a store's token can assume (its trust refuses the service account's own token)
+    is still reached and read from. The store authors' identities are worked out in clusters with a
+    store or RBAC, and only there (elsewhere no edge can lead to them)."""
+    snap = snapshot(
+        roles=[reader("pay-role", _custom_aud_trust(), "pay")],
+        ssm_parameters=[param("/pay/db")],
+        namespaces=[namespace("pay")],
+        service_accounts=[sa("pay", "pay-sa", "pay-role")],
+        **STORE_WRITERS,
+    )
+    assert table(snap) == set()  # pay-sa's own token is refused
+    assert table(snap, kinds=("Group",)) == {(None, "pay-team", "/pay/db", "potential", "allow")}
