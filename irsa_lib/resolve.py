@@ -236,14 +236,11 @@ class Inventory:
         out: list[Policy] = []
         missing: list[str] = []
         boundary: list[Policy] = []
-        p = self.principal(principal_arn)
-        role = self.find_role(p.role_arn) if p.role_arn else None
-        user = self.users.get(p.arn) if p.kind == "user" else None
-        holder: Role | User | None = role or user
+        holder = self._holder(self.principal(principal_arn))
         if holder is None:
             return out, None, missing
-        for ip in holder.inline_policies:
-            self._collect(ip.document, f"{holder.arn} inline {ip.name}", "identity", out, missing)
+        user = holder if isinstance(holder, User) else None
+        self._inline(holder, out, missing)
         for arn in holder.attached_policy_arns:
             self._managed(arn, holder.arn, "identity", out, missing)
         if user is not None:
@@ -252,8 +249,7 @@ class Inventory:
                 if group is None:
                     missing.append(f"group {gname} of {user.arn} is not in the snapshot")
                     continue
-                for ip in group.inline_policies:
-                    self._collect(ip.document, f"{group.arn} inline {ip.name}", "identity", out, missing)
+                self._inline(group, out, missing)
                 for arn in group.attached_policy_arns:
                     self._managed(arn, group.arn, "identity", out, missing)
         if holder.permissions_boundary_arn:
@@ -477,20 +473,22 @@ class Inventory:
         :meth:`identity` parses them (a group's and managed policies are shared). Memoised."""
         hit = self._private.get(principal_arn)
         if hit is None:
-            p = self.principal(principal_arn)
-            holder: Role | User | None = self.find_role(p.role_arn) if p.role_arn else None
-            if holder is None and p.kind == "user":
-                holder = self.users.get(p.arn)
-            found = (
-                []
-                if holder is None
-                else [
-                    self.policy(ip.document, source=f"{holder.arn} inline {ip.name}", kind="identity")
-                    for ip in holder.inline_policies
-                ]
-            )
-            hit = self._private[principal_arn] = tuple(x for x in found if isinstance(x, Policy))
+            found: list[Policy] = []
+            holder = self._holder(self.principal(principal_arn))
+            if holder is not None:
+                self._inline(holder, found, [])
+            hit = self._private[principal_arn] = tuple(found)
         return hit
+
+    def _holder(self, p: Principal) -> Role | User | None:
+        """The role or user whose policies ``p`` has (a role session: its role)."""
+        role = self.find_role(p.role_arn) if p.role_arn else None
+        return role or (self.users.get(p.arn) if p.kind == "user" else None)
+
+    def _inline(self, owner: Role | User | Group, out: list[Policy], missing: list[str]) -> None:
+        """The inline policies of ``owner``, parsed (once) into ``out``; the unusable ones named in ``missing``."""
+        for ip in owner.inline_policies:
+            self._collect(ip.document, f"{owner.arn} inline {ip.name}", "identity", out, missing)
 
     def _resource_side(
         self, resource_arn: str
