@@ -71,12 +71,9 @@ def gather_analysis(**sources: Any) -> Analysis:
     Collected sources are analysed as collected.
     """
     from irsa_lib.analysis import analyse
-    from irsa_lib.collect.gather import SNAPSHOT_ENV, gather_snapshot
+    from irsa_lib.collect.gather import gather_snapshot, snapshot_file
 
-    path = sources.get("snapshot_path")
-    given = [v for k, v in sources.items() if k not in ("snapshot_path", "kubeconfig")]
-    if not path and not any(given):  # gather_snapshot's own fallback, as a file
-        path = os.environ.get(SNAPSHOT_ENV)
+    path = snapshot_file(**sources)
     return analyse_snapshot_file(path) if path else analyse(gather_snapshot(**sources), rows_first=True)
 
 

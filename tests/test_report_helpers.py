@@ -11,7 +11,7 @@ import pytest
 from irsa_lib.analysis import Analysis
 from irsa_lib.cli import build_parser
 from irsa_lib.cli.report import parameters
-from irsa_lib.collect.gather import gather_snapshot, parse_cluster_map
+from irsa_lib.collect.gather import gather_snapshot, parse_cluster_map, snapshot_file
 from irsa_lib.errors import UsageError
 from irsa_lib.model import Coverage, ServiceAccount
 from irsa_lib.notebooks import choices, rows_for, selection
@@ -105,11 +105,16 @@ def test_cluster_map_errors_name_the_option() -> None:
 def test_gather_loads_a_snapshot_or_the_environment_one(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     path = save_snapshot(SNAP, tmp_path / "s.json")
     assert gather_snapshot(snapshot_path=path) == SNAP
+    assert snapshot_file(snapshot_path=path, manifest_dirs="c=x") == str(path)  # the file the load reads
     monkeypatch.delenv("IRSA_SNAPSHOT", raising=False)
-    with pytest.raises(UsageError, match="nothing to analyse"):
-        gather_snapshot()
+    for gather in (gather_snapshot, snapshot_file):
+        with pytest.raises(UsageError, match="nothing to analyse"):
+            gather(collect_aws=False, kube_contexts={}, manifest_dirs="")
+    assert snapshot_file(manifest_dirs="c=x") is None and snapshot_file(aws_regions=["eu-west-1"]) is None  # collected
     monkeypatch.setenv("IRSA_SNAPSHOT", str(path))
     assert gather_snapshot() == SNAP
+    assert snapshot_file(aws_profiles=[], kubeconfig="k") == str(path)
+    assert snapshot_file(collect_aws=True) is None
 
 
 def test_the_notebooks_analyse_a_snapshot_file_through_the_graph_cache(

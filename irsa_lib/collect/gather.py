@@ -14,7 +14,7 @@ from pathlib import Path
 from irsa_lib.errors import UsageError
 from irsa_lib.snapshot import Snapshot, load_snapshot, merge_snapshots
 
-__all__ = ["SNAPSHOT_ENV", "gather_snapshot", "parse_cluster_map"]
+__all__ = ["SNAPSHOT_ENV", "gather_snapshot", "parse_cluster_map", "snapshot_file"]
 
 SNAPSHOT_ENV = "IRSA_SNAPSHOT"
 """The snapshot to analyse when no source is given (``irsa lab`` sets it to the demo's)."""
@@ -45,6 +45,28 @@ def parse_cluster_map(value: Mapping[str, str] | Sequence[str] | str | None, *, 
     return out
 
 
+def snapshot_file(
+    *,
+    snapshot_path: str | os.PathLike[str] | None = None,
+    aws_profiles: Sequence[str] = (),
+    aws_role_arns: Sequence[str] = (),
+    aws_regions: Sequence[str] = (),
+    endpoint_url: str | None = None,
+    collect_aws: bool | None = None,
+    kube_contexts: Mapping[str, str] | Sequence[str] | str | None = None,
+    kubeconfig: str | None = None,
+    manifest_dirs: Mapping[str, str] | Sequence[str] | str | None = None,
+) -> str | None:
+    """The snapshot file :func:`gather_snapshot` loads for these sources (its arguments), or None when it
+    collects them instead (a caller that analyses a file through the graph cache asks this first)."""
+    if snapshot_path:
+        return os.fspath(snapshot_path)
+    wanted = _to_collect(
+        collect_aws, aws_profiles, aws_role_arns, aws_regions, endpoint_url, kube_contexts, manifest_dirs
+    )
+    return None if any(wanted) else _fallback_file()
+
+
 def gather_snapshot(
     *,
     snapshot_path: str | os.PathLike[str] | None = None,
@@ -66,17 +88,11 @@ def gather_snapshot(
     """
     if snapshot_path:
         return load_snapshot(snapshot_path)
-    contexts = parse_cluster_map(kube_contexts, what="kube_contexts")
-    manifests = parse_cluster_map(manifest_dirs, what="manifest_dirs")
-    if collect_aws is None:
-        collect_aws = bool(aws_profiles or aws_role_arns or aws_regions or endpoint_url)
+    collect_aws, contexts, manifests = _to_collect(
+        collect_aws, aws_profiles, aws_role_arns, aws_regions, endpoint_url, kube_contexts, manifest_dirs
+    )
     if not (collect_aws or contexts or manifests):
-        if os.environ.get(SNAPSHOT_ENV):
-            return load_snapshot(os.environ[SNAPSHOT_ENV])
-        raise UsageError(
-            "nothing to analyse: give a snapshot, or AWS / Kubernetes / manifest sources to collect "
-            f"(or set {SNAPSHOT_ENV} to a snapshot file)"
-        )
+        return load_snapshot(_fallback_file())
     parts: list[Snapshot] = []
     if collect_aws:
         from irsa_lib.collect.aws import AwsTarget
@@ -97,3 +113,31 @@ def gather_snapshot(
         for cluster, path in manifests.items():
             parts.append(load_manifests(path, cluster=cluster))
     return merge_snapshots(parts)
+
+
+def _to_collect(
+    collect_aws: bool | None,
+    aws_profiles: Sequence[str],
+    aws_role_arns: Sequence[str],
+    aws_regions: Sequence[str],
+    endpoint_url: str | None,
+    kube_contexts: Mapping[str, str] | Sequence[str] | str | None,
+    manifest_dirs: Mapping[str, str] | Sequence[str] | str | None,
+) -> tuple[bool, dict[str, str], dict[str, str]]:
+    """Whether AWS is collected, and the kubeconfig contexts and manifest directories by cluster."""
+    if collect_aws is None:
+        collect_aws = bool(aws_profiles or aws_role_arns or aws_regions or endpoint_url)
+    contexts = parse_cluster_map(kube_contexts, what="kube_contexts")
+    manifests = parse_cluster_map(manifest_dirs, what="manifest_dirs")
+    return collect_aws, contexts, manifests
+
+
+def _fallback_file() -> str:
+    """The snapshot ``IRSA_SNAPSHOT`` names, when no source is given; a UsageError when it names none."""
+    path = os.environ.get(SNAPSHOT_ENV)
+    if path:
+        return path
+    raise UsageError(
+        "nothing to analyse: give a snapshot, or AWS / Kubernetes / manifest sources to collect "
+        f"(or set {SNAPSHOT_ENV} to a snapshot file)"
+    )
